@@ -1,0 +1,45 @@
+import type { Readable } from 'node:stream';
+import type { PriceRecord, PriceFileMode, Sale } from './model.js';
+
+export interface DecodeContext {
+  /** remote or local file name: some formats take the mode from it (`*.full.csv`) */
+  fileName: string;
+  /** format options from the config */
+  options: Record<string, unknown>;
+  signal?: AbortSignal;
+  /** limits the core enforces through the format */
+  maxLineLength?: number;
+}
+
+export interface PriceDecoding {
+  /** full replaces the catalog, delta upserts; known after the header, before any record */
+  mode: PriceFileMode;
+  records: AsyncIterable<PriceRecord>;
+}
+
+export interface EncodeContext {
+  options: Record<string, unknown>;
+  signal?: AbortSignal;
+}
+
+/**
+ * bytes <-> canonical records. Decoders stream: a 1M-row file never sits in memory. A bad input
+ * throws FormatError naming file, line and field; the core then applies nothing of that file.
+ */
+export interface Format {
+  id: string;
+  /** file extension used for files this format writes, without dot */
+  extension: string;
+  /** encodings the decoder accepts ('auto' = detects) */
+  encodings?: string[];
+  decodePrices?(input: Readable, ctx: DecodeContext): Promise<PriceDecoding>;
+  encodePrices?(records: AsyncIterable<PriceRecord> | Iterable<PriceRecord>, mode: PriceFileMode, ctx: EncodeContext): Readable;
+  /** one sale -> one file's bytes */
+  encodeSale?(sale: Sale, ctx: EncodeContext): Uint8Array;
+  decodeSales?(input: Readable, ctx: DecodeContext): AsyncIterable<Sale>;
+}
+
+export interface FormatProvider {
+  id: string;
+  create(options: Record<string, unknown>): Format | Promise<Format>;
+}

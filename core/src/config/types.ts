@@ -1,0 +1,66 @@
+/** The validated, env-expanded, defaults-applied config (`cfx.yaml`). Keys are a user contract. */
+export type Role = 'terminal' | 'office';
+
+export interface PricesConfig {
+  /** remote inbox dir; `{terminal}` expands to the terminal id */
+  dir: string;
+  /** format id, e.g. csv, atol, xml */
+  format: string;
+  /** poll interval in ms (config accepts "1s", "500ms", "2m" or a number of ms) */
+  pollMs: number;
+  /** options handed to the format */
+  options: Record<string, unknown>;
+  /** largest price file accepted, bytes */
+  maxFileBytes: number;
+  /** longest line accepted, bytes */
+  maxLineBytes: number;
+  /** a file is complete when its size is unchanged across two listings this far apart (ms) */
+  stableMs: number;
+}
+
+export interface SalesConfig {
+  dir: string;
+  format: string;
+  options: Record<string, unknown>;
+  /** parallel upload connections for a backlog */
+  connections: number;
+  /** a dir the till drops sale JSON files into; optional */
+  spool?: string;
+}
+
+export interface BackOfficeConfig {
+  use: string;
+  options: Record<string, unknown>;
+}
+
+export interface ScheduleEntry {
+  job: string;
+  /** node-cron expression */
+  cron: string;
+}
+
+export interface CfxConfig {
+  /** absolute path of the file the config came from (undefined for an in-memory config) */
+  file?: string;
+  role: Role;
+  terminal?: string;
+  /** office role: the terminals it serves */
+  terminals: string[];
+  /** absolute */
+  dataDir: string;
+  /** the server URL; its scheme picks the transport plugin */
+  server: string;
+  serverOptions: Record<string, unknown>;
+  /** deadline for one remote call, ms */
+  timeoutMs: number;
+  prices: PricesConfig;
+  sales: SalesConfig;
+  backoffice: BackOfficeConfig;
+  /** extra plugins: npm package names or paths (relative to the config file) */
+  plugins: string[];
+  /** options per plugin id, handed to activate() as ctx.config */
+  pluginOptions: Record<string, Record<string, unknown>>;
+  schedule: ScheduleEntry[];
+  archive: { keepDays: number };
+  log: { level: string; file?: string };
+}
