@@ -89,6 +89,11 @@ export class PluginHost {
     this.services = opts.services ?? new Services();
   }
 
+  /** Settings known only once the config is validated; applies to activations from now on. */
+  configure(o: Partial<Pick<HostOptions, 'logger' | 'pluginOptions' | 'dataDir'>>): void {
+    Object.assign(this.opts, o);
+  }
+
   static discover(opts: HostOptions): PluginHost {
     const host = new PluginHost(opts);
     host.addCore();

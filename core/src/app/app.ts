@@ -1,0 +1,96 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { Logger, Transport } from '../api/index.js';
+import { loadConfig, secretValues } from '../config/index.js';
+import type { CfxConfig } from '../config/types.js';
+import { PluginHost } from '../host/index.js';
+import { Store } from '../store/index.js';
+import { createLogger, silentLogger } from '../util/logger.js';
+
+export interface OpenOptions {
+  configFile: string;
+  env?: NodeJS.ProcessEnv;
+  logger?: Logger;
+  logLevel?: string;
+  /** how the store is needed: read-write (jobs), read-only (status), or not at all */
+  store?: 'rw' | 'ro' | false;
+  strictPlugins?: boolean;
+}
+
+/**
+ * One opened deployment: the validated config, the plugin host built from manifests (no plugin
+ * code imported yet), the logger and, when asked, the store. What every command starts from.
+ */
+export class App {
+  private transportP?: Promise<Transport>;
+
+  private constructor(
+    readonly config: CfxConfig,
+    readonly host: PluginHost,
+    readonly logger: Logger,
+    private readonly storeRef: Store | undefined,
+  ) {}
+
+  static open(o: OpenOptions): App {
+    const file = resolve(o.configFile);
+    const env = o.env ?? process.env;
+    // The plugin list must be known before validation: plugins bring the schemas of their options.
+    let rawPlugins: string[] = [];
+    let rawDataDir = './cfx-data';
+    if (existsSync(file)) {
+      try {
+        const raw = parseYaml(readFileSync(file, 'utf8')) as { plugins?: unknown; dataDir?: unknown } | null;
+        if (Array.isArray(raw?.plugins)) rawPlugins = raw.plugins.filter((p): p is string => typeof p === 'string');
+        if (typeof raw?.dataDir === 'string') rawDataDir = raw.dataDir;
+      } catch {
+        /* loadConfig reports the syntax error with its position */
+      }
+    }
+    const bootLogger = o.logger ?? silentLogger();
+    const host = PluginHost.discover({
+      logger: bootLogger,
+      dataDir: resolve(dirname(file), rawDataDir),
+      baseDir: dirname(file),
+      plugins: rawPlugins,
+      strict: o.strictPlugins ?? true,
+    });
+    const config = loadConfig(file, { env, pluginSchemas: host.schemas() });
+    const logger =
+      o.logger ??
+      createLogger({
+        level: o.logLevel ?? config.log.level,
+        ...(config.log.file ? { file: resolve(dirname(file), config.log.file) } : {}),
+        pretty: !config.log.file && process.stderr.isTTY,
+        secrets: secretValues(config, host.schemas()),
+      });
+    host.configure({ logger, pluginOptions: config.pluginOptions, dataDir: config.dataDir });
+    return new App(config, host, logger, o.store ? Store.open(config.dataDir, { readonly: o.store === 'ro' }) : undefined);
+  }
+
+  get store(): Store {
+    if (!this.storeRef) throw new Error('this command opened no store');
+    return this.storeRef;
+  }
+
+  get hasStore(): boolean {
+    return this.storeRef !== undefined;
+  }
+
+  /** the configured server's transport, created once and kept open between cycles */
+  transport(): Promise<Transport> {
+    this.transportP ??= this.host.transport({
+      url: new URL(this.config.server),
+      options: this.config.serverOptions,
+      timeoutMs: this.config.timeoutMs,
+      logger: this.logger,
+    });
+    return this.transportP;
+  }
+
+  async close(): Promise<void> {
+    if (this.transportP) await (await this.transportP.catch(() => undefined))?.close().catch(() => undefined);
+    await this.host.dispose();
+    this.storeRef?.close();
+  }
+}

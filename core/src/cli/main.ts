@@ -1,0 +1,249 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Command, CommanderError, Option } from 'commander';
+import { CfxError, ErrorCodes, errorMessage, isCfxError } from '../api/index.js';
+import { App } from '../app/app.js';
+import { initTemplate, redactConfig, redactUrl } from '../config/index.js';
+import { PluginHost } from '../host/index.js';
+import { PricePull, type PullProgress, type PullResult } from '../jobs/price-pull.js';
+import { runDaemon } from '../scheduler/daemon.js';
+import { silentLogger } from '../util/logger.js';
+import { collectStatus, renderStatus } from './status.js';
+import { EXIT_HELP, Exit, errorJson, exitCodeFor } from './exit.js';
+import { defaultIo, milli, money, printJson, println, table, type Io } from './output.js';
+import { progressReporter } from './progress.js';
+
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+interface Globals {
+  config: string;
+  json?: boolean;
+  logLevel?: string;
+  quiet?: boolean;
+}
+
+const DESCRIPTION = `cfx (CashFront exchange) moves price files from the back office (1C/BAS) to the
+box office terminals and every sale back, over a plain FTP server (SFTP and others as plugins).
+Nothing is lost or delivered twice: every file that crosses the wire has a local copy, and a
+crash at any moment leaves a state the next run completes.`;
+
+const EXAMPLES = `
+Examples:
+  cfx init --role terminal          write a commented cfx.yaml to start from
+  cfx config check                  validate it (every problem as "path: message")
+  cfx pull                          take the price files waiting on the server now
+  cfx catalog --code 1001           show one product (prices as decimal strings)
+  cfx run                           the service: poll prices every second, run scheduled jobs
+  cfx status --json                 what happened last, for scripts and monitoring
+
+Files (under dataDir, default ./cfx-data):
+  catalog.db, journal.db            the SQLite store (catalog + inbox log; sales journal, runs)
+  archive/prices/YYYY-MM-DD/        a copy of every price file applied
+  quarantine/                       rejected files, each with a .reason.json (file, line, field)
+
+Environment:
+  \${NAME} in cfx.yaml expands from the environment (e.g. CFX_FTP_PASSWORD).
+
+${EXIT_HELP}
+`;
+
+export async function main(argv: string[], io: Io = defaultIo()): Promise<number> {
+  let exitCode: number = Exit.OK;
+  const program = new Command('cfx')
+    .description(DESCRIPTION)
+    .version(VERSION, '-V, --version', 'print the version')
+    .option('-c, --config <file>', 'the config file', 'cfx.yaml')
+    .option('--json', 'machine-readable output on stdout')
+    .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']))
+    .option('-q, --quiet', 'no logs on the terminal (same as --log-level silent)')
+    .addHelpText('after', EXAMPLES)
+    .showHelpAfterError('(run "cfx --help" for usage)')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out.write(s), writeErr: (s) => io.err.write(s) });
+  program.enablePositionalOptions(false);
+
+  const g = (): Globals => program.opts<Globals>();
+  const cfgPath = () => resolve(io.cwd, g().config);
+  const logLevel = () => (g().quiet ? 'silent' : g().logLevel);
+  const open = (store: 'rw' | 'ro' | false) => {
+    const lvl = logLevel();
+    return App.open({ configFile: cfgPath(), env: io.env, store, ...(lvl ? { logLevel: lvl } : {}) });
+  };
+  const set = (c: number) => {
+    exitCode = c;
+  };
+
+  program
+    .command('init')
+    .description('write a commented cfx.yaml for a terminal (box office) or the office')
+    .addOption(new Option('--role <role>', 'terminal or office').choices(['terminal', 'office']).default('terminal'))
+    .option('--force', 'overwrite an existing file')
+    .action((o: { role: 'terminal' | 'office'; force?: boolean }) => {
+      const file = cfgPath();
+      if (existsSync(file) && !o.force) throw new CfxError(ErrorCodes.USAGE, `${file} exists; use --force to overwrite it`);
+      writeFileSync(file, initTemplate(o.role));
+      if (g().json) printJson(io.out, { written: file, role: o.role });
+      else println(io.out, `wrote ${file} (role: ${o.role}); edit it, then run: cfx config check`);
+    });
+
+  const config = program.command('config').description('configuration commands');
+  config
+    .command('check')
+    .description('validate the config file: exit 0 with a summary, or exit 2 with every problem as "path: message"')
+    .option('--print', 'also print the resolved config with secrets redacted')
+    .action((o: { print?: boolean }) => {
+      const app = App.open({ configFile: cfgPath(), env: io.env, store: false, logger: silentLogger() });
+      const c = app.config;
+      const red = redactConfig(c, app.host.schemas());
+      if (g().json) printJson(io.out, { ok: true, file: c.file, config: red });
+      else {
+        const who = c.role === 'terminal' ? `terminal ${c.terminal}` : `office for ${c.terminals.length} terminal(s)`;
+        println(io.out, `${c.file}: OK — ${who}, server ${redactUrl(c.server)}, prices ${c.prices.format} every ${c.prices.pollMs} ms from ${c.prices.dir}, sales ${c.sales.format} to ${c.sales.dir}`);
+        if (o.print) printJson(io.out, red);
+      }
+    });
+
+  const plugins = program.command('plugins').description('installed plugins');
+  const renderPlugins = (host: PluginHost) => {
+    const list = host.list();
+    if (g().json) return printJson(io.out, { plugins: list, refused: host.refused });
+    const contrib = (p: (typeof list)[number]) =>
+      [...p.contributes.transports.map((t) => `${t}://`), ...p.contributes.formats.map((f) => `format:${f}`), ...p.contributes.backoffices.map((b) => `backoffice:${b}`)].join(' ') || '-';
+    println(io.out, table(list.map((p) => [p.id, p.version, p.packageName, contrib(p), p.state + (p.error ? `: ${p.error.message}` : '')]), ['ID', 'VERSION', 'PACKAGE', 'CONTRIBUTES', 'STATE']));
+    for (const r of host.refused) println(io.out, `refused  ${r.plugin}: ${r.message}`);
+  };
+  const hostFor = () => {
+    const file = cfgPath();
+    if (existsSync(file)) return App.open({ configFile: file, env: io.env, store: false, logger: silentLogger(), strictPlugins: false }).host;
+    // without a config: the built-ins alone, so `cfx plugins list` works on a fresh install
+    return PluginHost.discover({ logger: silentLogger(), dataDir: resolve(io.cwd, 'cfx-data'), baseDir: io.cwd, strict: false });
+  };
+  plugins
+    .command('list')
+    .description('plugins found (built-in and from the config), what they contribute, their state; imports no plugin code')
+    .action(() => {
+      const host = hostFor();
+      renderPlugins(host);
+      if (host.refused.length) set(Exit.USAGE);
+    });
+  plugins
+    .command('status')
+    .description('activate every plugin and show its state and last error')
+    .action(async () => {
+      const host = hostFor();
+      await host.activateAll();
+      renderPlugins(host);
+      if (host.refused.length || host.list().some((p) => p.state === 'failed')) set(Exit.FAILED);
+      await host.dispose();
+    });
+
+  program
+    .command('status')
+    .description('role, server, catalog, last exchanges, pending sales, quarantined files (reads the store; connects nowhere)')
+    .action(() => {
+      const app = App.open({ configFile: cfgPath(), env: io.env, store: false, logger: silentLogger() });
+      const st = collectStatus(app);
+      if (g().json) printJson(io.out, st);
+      else println(io.out, renderStatus(st));
+    });
+
+  program
+    .command('pull')
+    .description('terminal: take every complete price file waiting on the server now, apply it, archive it, delete it remotely')
+    .action(async () => {
+      const app = open('rw');
+      try {
+        const result = await pullOnce(app, io, g().json === true);
+        if (g().json) printJson(io.out, result);
+        else printPull(io, result);
+        if (result.files.some((f) => f.result === 'quarantined')) set(Exit.REJECTED);
+      } finally {
+        await app.close();
+      }
+    });
+
+  program
+    .command('catalog')
+    .description('show the local catalog (prices as decimal strings)')
+    .option('--code <code>', 'one product by code')
+    .option('--barcode <barcode>', 'one product by barcode')
+    .option('--search <text>', 'code, barcode or name prefix')
+    .option('--limit <n>', 'rows to show', (v) => parseInt(v, 10), 50)
+    .option('--offset <n>', 'rows to skip', (v) => parseInt(v, 10), 0)
+    .action((o: { code?: string; barcode?: string; search?: string; limit: number; offset: number }) => {
+      const app = open('ro');
+      try {
+        const s = app.store;
+        const one = o.code !== undefined ? s.getProduct(o.code) : o.barcode !== undefined ? s.findByBarcode(o.barcode) : undefined;
+        if ((o.code !== undefined || o.barcode !== undefined) && !one) {
+          throw new CfxError(ErrorCodes.USAGE, `no product with ${o.code !== undefined ? `code ${o.code}` : `barcode ${o.barcode}`}`);
+        }
+        const items = one ? [one] : s.listProducts({ limit: o.limit, offset: o.offset, ...(o.search ? { q: o.search } : {}) });
+        const view = items.map((p) => ({ ...p, price: money(p.price), ...(p.stock !== undefined ? { stock: milli(p.stock) } : {}) }));
+        if (g().json) printJson(io.out, one ? view[0] : { total: s.catalogCount(), offset: o.offset, items: view });
+        else {
+          println(io.out, table(view.map((p) => [p.code, p.barcodes.join(','), p.name, p.price, p.enabled === false ? 'disabled' : '']), ['CODE', 'BARCODES', 'NAME', 'PRICE', '']));
+          if (!one) println(io.out, `${items.length} of ${s.catalogCount()} products`);
+        }
+      } finally {
+        void app.close();
+      }
+    });
+
+  program
+    .command('run')
+    .description('the service: poll prices (prices.poll, default 1s), run the cron jobs of "schedule"; SIGINT/SIGTERM finish the current step and exit 0')
+    .action(async () => {
+      const app = open('rw');
+      set(await runDaemon(app));
+    });
+
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return Exit.OK;
+      return Exit.USAGE;
+    }
+    const code = exitCodeFor(e);
+    if (g().json) printJson(io.out, { error: errorJson(e) });
+    else println(io.err, `cfx: ${errorMessage(e)}${isCfxError(e) ? ` [${(e as CfxError).code}]` : ''}`);
+    if (!isCfxError(e) && logLevel() === 'debug') println(io.err, String((e as Error).stack));
+    return code;
+  }
+  return exitCode;
+}
+
+async function pullOnce(app: App, io: Io, json: boolean): Promise<PullResult> {
+  const c = app.config;
+  if (c.role !== 'terminal') throw new CfxError(ErrorCodes.USAGE, 'cfx pull is for the terminal role (this config has role: office)');
+  const transport = await app.transport();
+  const format = await app.host.format(c.prices.format, c.prices.options);
+  const progress = json ? undefined : progressReporter(io.err);
+  const pull = new PricePull({ config: c, store: app.store, transport, format, logger: app.logger, ...(progress ? { onProgress: (p: PullProgress) => progress.update(p) } : {}) });
+  const runId = app.store.startRun('prices.pull');
+  try {
+    const first = await pull.listReady();
+    // "complete" means the size held still across two listings: look once more after a poll interval
+    if (first.waiting.length) await sleep(Math.max(c.prices.pollMs, c.prices.stableMs));
+    const result = await pull.cycle();
+    progress?.done();
+    const q = result.files.filter((f) => f.result === 'quarantined').length;
+    app.store.finishRun(runId, { result: q ? 'partial' : 'ok', files: result.files.length, bytes: result.bytes, details: { files: result.files.map((f) => ({ name: f.name, result: f.result })) } });
+    return result;
+  } catch (e) {
+    progress?.done();
+    app.store.finishRun(runId, { result: 'failed', error: { code: isCfxError(e) ? (e as CfxError).code : ErrorCodes.INTERNAL, message: errorMessage(e) } });
+    throw e;
+  }
+}
+
+function printPull(io: Io, r: PullResult): void {
+  if (r.files.length === 0) println(io.out, `no complete price files in ${r.dir}${r.waiting.length ? ` (${r.waiting.length} still being written: ${r.waiting.join(', ')})` : ''}`);
+  for (const f of r.files) {
+    if (f.result === 'applied') println(io.out, `applied      ${f.name}  ${f.mode}, ${f.records} records, ${f.bytes} bytes → ${f.archived}`);
+    else if (f.result === 'already-applied') println(io.out, `already had  ${f.name}  (applied before; removed from the server) → ${f.archived}`);
+    else println(io.out, `QUARANTINED  ${f.name}  ${[f.reason.line !== undefined ? `line ${f.reason.line}` : '', f.reason.field ? `field ${f.reason.field}` : '', f.reason.message].filter(Boolean).join(', ')} → ${f.quarantined}`);
+  }
+}

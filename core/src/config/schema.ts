@@ -1,0 +1,115 @@
+import type { JsonSchema } from '../api/plugin.js';
+
+/** A terminal id: it goes into remote paths and file names, so no separators, no `..`. */
+export const TERMINAL_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** keys whose schema is an object: `key: ` with nothing after it (null) means "use the default" */
+export const CORE_SECTIONS = ['prices', 'sales', 'archive', 'log'] as const;
+
+const duration = (min: number, description: string): JsonSchema => ({ description, 'x-duration': { min } });
+const size = (description: string): JsonSchema => ({ description, 'x-size': { min: 1 } });
+const anyObject = (description: string): JsonSchema => ({ description, type: 'object' });
+const nonEmpty = (description: string): JsonSchema => ({ description, type: 'string', minLength: 1 });
+
+/**
+ * JSON Schema of `cfx.yaml` as written by the user (before defaults). Every object is closed
+ * (`additionalProperties: false`). Custom keywords (registered by the validator): `x-duration`,
+ * `x-size`, `x-cron`, `x-url` check the value, `x-secret` marks a value to redact.
+ * Cross-field rules (terminal required for role terminal, plugin sections) are checked in code.
+ */
+export const coreSchema: JsonSchema = {
+  $id: 'cfx:core/config',
+  title: 'cfx.yaml',
+  type: 'object',
+  additionalProperties: false,
+  required: ['role', 'server'],
+  properties: {
+    role: { description: 'what this machine is', enum: ['terminal', 'office'] },
+    terminal: { description: 'this terminal\'s id (role terminal)', type: 'string', pattern: TERMINAL_ID_PATTERN },
+    terminals: {
+      description: 'office: the terminals it serves',
+      type: 'array',
+      uniqueItems: true,
+      items: { type: 'string', pattern: TERMINAL_ID_PATTERN },
+    },
+    dataDir: nonEmpty('local data dir, relative to the config file'),
+    server: { description: 'server URL; the scheme picks the transport', type: 'string', minLength: 1, 'x-url': true },
+    serverOptions: anyObject('options of the transport'),
+    timeout: duration(1000, 'deadline of one remote call (at least 1s: a bare number is ms)'),
+    prices: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        dir: nonEmpty('remote inbox dir; {terminal} expands to the terminal id'),
+        format: nonEmpty('format id'),
+        poll: duration(100, 'poll interval'),
+        options: anyObject('options of the format'),
+        maxFileSize: size('largest price file accepted'),
+        maxLineLength: size('longest line accepted'),
+        stable: duration(0, 'size must be unchanged this long (0: across two listings)'),
+      },
+    },
+    sales: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        dir: nonEmpty('remote sales dir'),
+        format: nonEmpty('format id'),
+        options: anyObject('options of the format'),
+        connections: { description: 'parallel uploads', type: 'integer', minimum: 1, maximum: 16 },
+        spool: nonEmpty('local dir the till drops sale JSON files into'),
+      },
+    },
+    backoffice: {
+      description: 'back-office adapter: an id, or { use, options }',
+      type: ['string', 'object'],
+      minLength: 1,
+      additionalProperties: false,
+      required: ['use'],
+      properties: {
+        use: nonEmpty('back-office adapter id'),
+        options: anyObject('options of the adapter'),
+      },
+    },
+    plugins: {
+      description: 'extra plugins: npm package names or paths',
+      type: 'array',
+      uniqueItems: true,
+      items: { type: 'string', minLength: 1 },
+    },
+    pluginOptions: {
+      description: 'options per plugin id',
+      type: 'object',
+      additionalProperties: { type: 'object' },
+    },
+    schedule: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['job', 'cron'],
+        properties: {
+          job: nonEmpty('job name'),
+          cron: { description: 'node-cron expression', type: 'string', 'x-cron': true },
+        },
+      },
+    },
+    archive: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        keepDays: { description: 'days of local archive kept', type: 'integer', minimum: 1 },
+      },
+    },
+    log: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        level: { enum: [...LOG_LEVELS] },
+        file: nonEmpty('log file, relative to the config file; default stderr'),
+      },
+    },
+  },
+};

@@ -1,0 +1,75 @@
+import type { Role } from './types.js';
+
+/**
+ * A commented `cfx.yaml` for `cfx init`: every key with a one-line comment, defaults written
+ * out, secrets taken from the environment. It passes validation as it is (given the env var).
+ */
+export function initTemplate(role: Role): string {
+  const terminal = role === 'terminal';
+  const who = terminal
+    ? `# This machine is a till: it pulls price files from its inbox on the server and
+# uploads every sale to the sales dir.
+role: terminal                      # terminal (a till) or office (the back office PC)
+terminal: till-01                   # this till's id: letters, digits, _ . - (used in remote paths and file names)
+`
+    : `# This machine is the office: it publishes price files to every till's inbox and
+# collects the sales files the tills upload.
+role: office                        # terminal (a till) or office (the back office PC)
+terminals:                          # the tills this office serves (their ids)
+  - till-01
+  - till-02
+`;
+  return `# cfx.yaml — cfx configuration (${role} role)
+# Relative paths are relative to this file. \${NAME} takes a value from the environment
+# (\${NAME:-default} with a default; write $\${ for a literal \${). Check it with "cfx config check".
+
+${who}
+dataDir: ./cfx-data                 # local store, archive and quarantine (default ./cfx-data)
+
+# The file server. The scheme picks the transport: ftp://, ftps:// or sftp://.
+# Keep the password out of this file: it comes from the environment (special characters are fine).
+server: "ftp://cfx:\${CFX_FTP_PASSWORD}@ftp.example.com:21"   # user cfx, password from $CFX_FTP_PASSWORD
+serverOptions: {}                   # options of the transport (see its docs)
+# SFTP instead, with the server's host key pinned (the connection is refused on a mismatch;
+# get it with: ssh-keyscan -t ed25519 ftp.example.com | ssh-keygen -lf -):
+# server: "sftp://cfx:\${CFX_FTP_PASSWORD}@ftp.example.com:22"
+# serverOptions:
+#   hostKey: "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU"   # put your server's fingerprint here
+timeout: 30s                        # deadline of one remote call (e.g. 30s, 2m; a bare number is ms)
+
+prices:                             # price files: office -> tills
+  dir: "/ftpbox/{terminal}"         # each till's inbox on the server; {terminal} is the till id
+  format: csv                       # price file format: csv, xml (CommerceML 2), atol
+  poll: 1s                          # how often a till looks for new price files (at least 100ms)
+  options: {}                       # options of the format (delimiter, encoding, ...)
+  maxFileSize: 512MB                # a bigger price file is refused and quarantined
+  maxLineLength: 1MB                # a longer line is refused and the file quarantined
+  stable: 0                         # a file is taken once its size stops changing; 0 = across two listings
+
+sales:                              # sale files: tills -> office
+  dir: /ftpbox/sales                # where tills upload sales and the office collects them
+  format: csv                       # sale file format: csv, xml, atol
+  options: {}                       # options of the format
+  connections: 1                    # parallel uploads when there is a backlog (1-16)
+  # spool: ./spool                  # a dir the till program drops sale JSON files into (optional)
+
+backoffice: generic                 # back-office adapter (office role): generic, or 1c for 1C/BAS (see below)
+# backoffice:
+#   use: 1c
+#   options: {}                     # the adapter's options (exchange folder, ...; see its docs)
+
+plugins: []                         # extra plugins: npm package names or paths
+pluginOptions: {}                   # options per plugin id, e.g. { my-plugin: { key: value } }
+
+schedule:                           # timed jobs (cron: minute hour day-of-month month day-of-week)
+  - job: archive.prune              # delete local archive days older than archive.keepDays
+    cron: "0 3 * * *"               # every night at 03:00
+
+archive:                            # local copies of every file that crossed the wire
+  keepDays: 30                      # days of local copies kept in the archive
+
+log:                                # logging (JSON lines)
+  level: info                       # fatal, error, warn, info, debug, trace or silent
+  # file: ./cfx.log                 # append JSON lines to this file (default: standard error)
+`;
+}

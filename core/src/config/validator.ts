@@ -1,0 +1,265 @@
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import { validateDetailed } from 'node-cron';
+import type { JsonSchema } from '../api/plugin.js';
+import type { PathSeg } from './env.js';
+import { coreSchema } from './schema.js';
+import { tryParseDuration, tryParseSize } from './units.js';
+
+export interface RawProblem {
+  path: PathSeg[];
+  message: string;
+  /** the YAML node to point at is the key (unknown key) rather than the value */
+  atKey?: boolean;
+  /** a string was expected and got something else */
+  wantedString?: boolean;
+  /** only says "a branch failed": dropped when a more precise problem sits at or under its path */
+  weak?: boolean;
+}
+
+type AddFormats = (ajv: Ajv2020) => Ajv2020;
+const addFormats: AddFormats =
+  ((addFormatsModule as unknown as { default?: AddFormats }).default ?? (addFormatsModule as unknown as AddFormats));
+
+const SCHEME = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/[^\s]*$/;
+
+/** The URL scheme of `s` (lower case) when `s` is a URL we accept as `server`; otherwise undefined. */
+export function urlScheme(s: string): string | undefined {
+  const m = SCHEME.exec(s);
+  if (!m) return undefined;
+  if (!URL.canParse(s)) return undefined;
+  return m[1]!.toLowerCase();
+}
+
+export function formatMs(ms: number): string {
+  if (ms % 86_400_000 === 0 && ms > 0) return `${ms / 86_400_000}d`;
+  if (ms % 3_600_000 === 0 && ms > 0) return `${ms / 3_600_000}h`;
+  if (ms % 60_000 === 0 && ms > 0) return `${ms / 60_000}m`;
+  if (ms % 1000 === 0 && ms > 0) return `${ms / 1000}s`;
+  return `${ms}ms`;
+}
+
+let ajvInstance: Ajv2020 | undefined;
+let coreValidate: ValidateFunction | undefined;
+
+/**
+ * The one ajv instance: draft 2020-12, strict, all errors, defaults filled in (plugin sections).
+ * Custom keywords usable in plugin schemas too: `x-secret: true` (redact), `x-duration: {min}`,
+ * `x-size: {min}`, `x-cron: true`, `x-url: true`.
+ */
+export function getAjv(): Ajv2020 {
+  if (ajvInstance) return ajvInstance;
+  const ajv = new Ajv2020({ strict: true, allErrors: true, allowUnionTypes: true, useDefaults: true, verbose: true });
+  addFormats(ajv);
+  ajv.addKeyword({ keyword: 'x-secret', schemaType: 'boolean' });
+  const minSchema = { type: 'object', properties: { min: { type: 'number' } }, additionalProperties: false };
+  ajv.addKeyword({
+    keyword: 'x-duration',
+    schemaType: 'object',
+    metaSchema: minSchema,
+    errors: false,
+    validate: (schema: { min?: number }, data: unknown) => {
+      const ms = tryParseDuration(data);
+      return ms !== undefined && ms >= (schema.min ?? 0);
+    },
+  });
+  ajv.addKeyword({
+    keyword: 'x-size',
+    schemaType: 'object',
+    metaSchema: minSchema,
+    errors: false,
+    validate: (schema: { min?: number }, data: unknown) => {
+      const n = tryParseSize(data);
+      return n !== undefined && n >= (schema.min ?? 0);
+    },
+  });
+  ajv.addKeyword({
+    keyword: 'x-cron',
+    type: 'string',
+    schemaType: 'boolean',
+    errors: false,
+    validate: (schema: boolean, data: string) => !schema || validateDetailed(data).valid,
+  });
+  ajv.addKeyword({
+    keyword: 'x-url',
+    type: 'string',
+    schemaType: 'boolean',
+    errors: false,
+    validate: (schema: boolean, data: string) => !schema || urlScheme(data) !== undefined,
+  });
+  ajvInstance = ajv;
+  return ajv;
+}
+
+export function validateCore(data: unknown): RawProblem[] {
+  coreValidate ??= getAjv().compile(coreSchema);
+  return coreValidate(data) ? [] : translate(coreValidate.errors ?? [], []);
+}
+
+const pluginValidators = new WeakMap<object, ValidateFunction | Error>();
+
+/** Plugin schema with objects closed by default and root `$id`/`$schema` dropped (two contributions may share one). */
+function preparePluginSchema(schema: JsonSchema): JsonSchema {
+  const close = (node: unknown, top: boolean): unknown => {
+    if (Array.isArray(node)) return node.map((n) => close(n, false));
+    if (node === null || typeof node !== 'object') return node;
+    const src = node as Record<string, unknown>;
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(src)) {
+      if (top && (k === '$id' || k === '$schema')) continue;
+      if (k === 'properties' || k === '$defs' || k === 'definitions' || k === 'patternProperties') {
+        const m: Record<string, unknown> = {};
+        for (const [pk, pv] of Object.entries((v ?? {}) as Record<string, unknown>)) m[pk] = close(pv, false);
+        out[k] = m;
+      } else if (k === 'items' || k === 'additionalProperties' || k === 'prefixItems') {
+        out[k] = close(v, false);
+      } else {
+        out[k] = structuredClone(v);
+      }
+    }
+    const composed = ['allOf', 'anyOf', 'oneOf', '$ref', 'if', 'unevaluatedProperties', 'additionalProperties', 'patternProperties'].some((k) => k in src);
+    if (!composed && src.properties && typeof src.properties === 'object') out.additionalProperties = false;
+    return out;
+  };
+  return close(schema, true) as JsonSchema;
+}
+
+/**
+ * Validates (and fills defaults into) one plugin section. `what` names the schema's owner in a
+ * problem when the schema itself does not compile, e.g. `transport "sftp"`.
+ */
+export function validatePluginSection(schema: JsonSchema, data: unknown, path: PathSeg[], what: string): RawProblem[] {
+  let v = pluginValidators.get(schema);
+  if (!v) {
+    try {
+      v = getAjv().compile(preparePluginSchema(schema));
+    } catch (e) {
+      v = e instanceof Error ? e : new Error(String(e));
+    }
+    pluginValidators.set(schema, v);
+  }
+  if (v instanceof Error) return [{ path, message: `cannot be checked: the option schema of ${what} is invalid (${v.message})` }];
+  return v(data) ? [] : translate(v.errors ?? [], path);
+}
+
+function pointerToPath(pointer: string): PathSeg[] {
+  if (pointer === '') return [];
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+}
+
+/** Edit distance counting a swap of two neighbours as one edit (optimal string alignment). */
+function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/** A near key for a typo, or undefined. */
+export function suggest(key: string, candidates: string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const c of candidates) {
+    const dist = editDistance(key.toLowerCase(), c.toLowerCase());
+    if (dist < bestD) {
+      bestD = dist;
+      best = c;
+    }
+  }
+  const limit = key.length <= 4 ? 1 : 2;
+  return best !== undefined && bestD <= limit ? best : undefined;
+}
+
+function durationWords(min: number): string {
+  return min > 0 ? `must be a duration of at least ${formatMs(min)} (e.g. "500ms", "1s", "2m") or a number of milliseconds` : 'must be a duration (e.g. "500ms", "1s", "2m") or a number of milliseconds';
+}
+
+function message(e: ErrorObject): RawProblem | undefined {
+  const path = pointerToPath(e.instancePath);
+  const p = e.params as Record<string, unknown>;
+  switch (e.keyword) {
+    case 'additionalProperties': {
+      const key = String(p.additionalProperty);
+      const props = Object.keys(((e.parentSchema as Record<string, unknown> | undefined)?.properties ?? {}) as object);
+      const near = suggest(key, props);
+      return { path: [...path, key], message: `unknown key "${key}"${near ? ` (did you mean "${near}"?)` : ''}`, atKey: true };
+    }
+    case 'required':
+      return { path: [...path, String(p.missingProperty)], message: 'is required' };
+    case 'type': {
+      const t = Array.isArray(p.type) ? (p.type as string[]) : String(p.type).split(',');
+      // a YAML plain scalar like 001 or yes parses as a number / boolean: quoting it keeps the text
+      const quotable = t.length === 1 && t[0] === 'string' && (typeof e.data === 'number' || typeof e.data === 'boolean');
+      return { path, message: `must be ${t.join(' or ')}`, ...(quotable ? { wantedString: true } : {}) };
+    }
+    case 'enum':
+      return { path, message: `must be one of: ${(p.allowedValues as unknown[]).map((v) => String(v)).join(', ')}` };
+    case 'const':
+      return { path, message: `must be ${JSON.stringify(p.allowedValue)}` };
+    case 'pattern':
+      return { path, message: `must match "${String(p.pattern)}"` };
+    case 'format':
+      return { path, message: `must be a valid ${String(p.format)}` };
+    case 'minimum':
+    case 'maximum':
+    case 'exclusiveMinimum':
+    case 'exclusiveMaximum':
+      return { path, message: `must be ${String(p.comparison)} ${String(p.limit)}` };
+    case 'minLength':
+      return { path, message: p.limit === 1 ? 'must not be empty' : `must be at least ${String(p.limit)} characters long` };
+    case 'maxLength':
+      return { path, message: `must be at most ${String(p.limit)} characters long` };
+    case 'minItems':
+      return { path, message: p.limit === 1 ? 'must not be empty' : `must have at least ${String(p.limit)} items` };
+    case 'maxItems':
+      return { path, message: `must have at most ${String(p.limit)} items` };
+    case 'uniqueItems':
+      return { path, message: `must not repeat a value (items ${String(p.j)} and ${String(p.i)} are the same)` };
+    case 'x-duration':
+      return { path, message: durationWords(((e.schema as { min?: number }) ?? {}).min ?? 0) };
+    case 'x-size': {
+      return { path, message: 'must be a size (e.g. "64KB", "512MB", "1GB") or a number of bytes, at least 1' };
+    }
+    case 'x-cron': {
+      const d = typeof e.data === 'string' ? validateDetailed(e.data) : undefined;
+      const why = d?.errors[0] ? ` (${d.errors[0].field === 'expression' ? '' : `${d.errors[0].field}: `}${d.errors[0].message})` : '';
+      return { path, message: `must be a cron expression like "0 3 * * *"${why}` };
+    }
+    case 'x-url':
+      return { path, message: 'must be a URL with a scheme, e.g. "ftp://user:${CFX_FTP_PASSWORD}@host:21"' };
+    case 'if':
+      return undefined;
+    case 'anyOf':
+      return { path, message: 'must match one of the allowed shapes', weak: true };
+    case 'oneOf':
+      return { path, message: 'must match exactly one of the allowed shapes', weak: true };
+    default:
+      return { path, message: e.message ?? `fails the "${e.keyword}" rule` };
+  }
+}
+
+export function translate(errors: ErrorObject[], prefix: PathSeg[]): RawProblem[] {
+  const out: RawProblem[] = [];
+  const seen = new Set<string>();
+  for (const e of errors) {
+    const m = message(e);
+    if (!m) continue;
+    m.path = [...prefix, ...m.path];
+    const k = `${m.path.join('\u0000')}\u0001${m.message}`;
+    if (seen.has(k)) continue;
+    seen.add(k);
+    out.push(m);
+  }
+  const under = (a: PathSeg[], b: PathSeg[]) => a.length >= b.length && b.every((s, i) => String(a[i]) === String(s));
+  return out.filter((w) => !w.weak || !out.some((o) => o !== w && !o.weak && under(o.path, w.path)));
+}

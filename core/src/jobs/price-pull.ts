@@ -1,0 +1,253 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { Transform } from 'node:stream';
+import { CfxError, ErrorCodes, FormatError, TransportError, errorMessage, isCfxError, type Format, type Logger, type RemoteEntry, type Transport } from '../api/index.js';
+import type { CfxConfig } from '../config/types.js';
+import type { Store } from '../store/index.js';
+import { dataPaths, localDate } from '../app/paths.js';
+import { expandTemplate, isMarkerName, isTempName, safeLocalName } from './names.js';
+
+export type FileOutcome =
+  | { name: string; result: 'applied'; mode: 'full' | 'delta'; records: number; bytes: number; archived: string }
+  | { name: string; result: 'already-applied'; bytes: number; archived: string }
+  | { name: string; result: 'quarantined'; reason: Record<string, unknown>; quarantined: string };
+
+export interface PullResult {
+  dir: string;
+  files: FileOutcome[];
+  /** files seen but not yet complete (still growing, or waiting for their flag) */
+  waiting: string[];
+  bytes: number;
+}
+
+export interface PullProgress {
+  file: string;
+  phase: 'download' | 'apply';
+  bytes?: number;
+  total?: number;
+  records?: number;
+}
+
+export interface PricePullDeps {
+  config: CfxConfig;
+  store: Store;
+  transport: Transport;
+  format: Format;
+  logger: Logger;
+  signal?: AbortSignal;
+  onProgress?: (p: PullProgress) => void;
+}
+
+interface Seen {
+  size: number;
+  mtime: number | undefined;
+  at: number;
+}
+
+/**
+ * Price pull for the terminal role: list the inbox, take complete files oldest first, download
+ * to staging, then apply + inbox-log row in one transaction, archive, and only then delete the
+ * remote file. Every step is safe to repeat, so a crash anywhere is finished by the next cycle.
+ * The object keeps the last listing so "size unchanged across two listings" works across polls.
+ */
+export class PricePull {
+  private readonly seen = new Map<string, Seen>();
+
+  constructor(private readonly deps: PricePullDeps) {}
+
+  get dir(): string {
+    const c = this.deps.config;
+    return expandTemplate(c.prices.dir, { terminal: c.terminal });
+  }
+
+  /** Which files are complete now. Updates the size memory used by the next call. */
+  async listReady(): Promise<{ ready: RemoteEntry[]; waiting: string[] }> {
+    const { transport, config, signal } = this.deps;
+    let entries: RemoteEntry[];
+    try {
+      entries = await transport.list(this.dir, { signal });
+    } catch (e) {
+      // an inbox that does not exist yet is an empty inbox
+      if (e instanceof TransportError && e.kind === 'NotFound') return { ready: [], waiting: [] };
+      throw e;
+    }
+    const names = new Set(entries.map((e) => e.name));
+    const now = Date.now();
+    const ready: RemoteEntry[] = [];
+    const waiting: string[] = [];
+    const current = new Set<string>();
+    for (const e of entries) {
+      if (e.type !== 'file' || isTempName(e.name) || isMarkerName(e.name)) continue;
+      current.add(e.name);
+      const flagged = names.has(`${e.name}.done`) || names.has(e.name.replace(/\.[^.]*$/, '') + '.flg');
+      const prev = this.seen.get(e.name);
+      const mtime = e.mtime?.getTime();
+      const stable = prev !== undefined && prev.size === e.size && prev.mtime === mtime && now - prev.at >= config.prices.stableMs;
+      if (flagged || stable) ready.push(e);
+      else waiting.push(e.name);
+      if (!prev || prev.size !== e.size || prev.mtime !== mtime) this.seen.set(e.name, { size: e.size, mtime, at: now });
+    }
+    for (const k of this.seen.keys()) if (!current.has(k)) this.seen.delete(k);
+    // files must apply in order: by name, then by time
+    ready.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : (a.mtime?.getTime() ?? 0) - (b.mtime?.getTime() ?? 0)));
+    return { ready, waiting };
+  }
+
+  /** One cycle: everything complete in the inbox now. Network errors propagate (retry next cycle). */
+  async cycle(): Promise<PullResult> {
+    const { ready, waiting } = await this.listReady();
+    const result: PullResult = { dir: this.dir, files: [], waiting, bytes: 0 };
+    for (const entry of ready) {
+      if (this.deps.signal?.aborted) break;
+      const outcome = await this.takeFile(entry);
+      if (outcome.result !== 'quarantined') result.bytes += outcome.bytes;
+      result.files.push(outcome);
+      this.seen.delete(entry.name);
+    }
+    return result;
+  }
+
+  private async takeFile(entry: RemoteEntry): Promise<FileOutcome> {
+    const { config, store, transport, logger, signal } = this.deps;
+    const remote = posix.join(this.dir, entry.name);
+    const local = safeLocalName(entry.name);
+    const paths = dataPaths(config.dataDir);
+    mkdirSync(paths.staging, { recursive: true });
+
+    if (entry.size > config.prices.maxFileBytes) {
+      const reason = { file: entry.name, code: ErrorCodes.FILE_TOO_LARGE, message: `file is ${entry.size} bytes, the limit (prices.maxFileSize) is ${config.prices.maxFileBytes}` };
+      return this.quarantine(entry.name, remote, undefined, reason);
+    }
+
+    const staged = join(paths.staging, local);
+    const { sha256, bytes } = await this.download(remote, staged, entry.size);
+    signal?.throwIfAborted();
+
+    const already = store.inboxLookup(entry.name, sha256);
+    if (already) {
+      // applied before a crash or a failed delete: finish the remaining steps, apply nothing again
+      const archived = this.archive(staged, local);
+      await this.deleteRemote(remote);
+      logger.info({ file: entry.name, sha256 }, 'price file was already applied; archived and removed from the server');
+      return { name: entry.name, result: 'already-applied', bytes, archived };
+    }
+
+    let applied: { mode: 'full' | 'delta'; records: number };
+    try {
+      applied = await this.apply(entry, staged, sha256, bytes);
+    } catch (e) {
+      if (e instanceof FormatError || (isCfxError(e) && (e.code === ErrorCodes.FORMAT_INVALID || e.code === ErrorCodes.FORMAT_LIMIT))) {
+        const fe = e as FormatError;
+        const reason = { file: entry.name, line: fe.location?.line ?? fe.details.line, field: fe.location?.field ?? fe.details.field, code: fe.code, message: (fe.details.reason as string) ?? fe.message, sha256 };
+        return this.quarantine(entry.name, remote, staged, reason);
+      }
+      throw e;
+    }
+    const archived = this.archive(staged, local);
+    await this.deleteRemote(remote);
+    logger.info({ file: entry.name, mode: applied.mode, records: applied.records, bytes }, 'price file applied');
+    return { name: entry.name, result: 'applied', mode: applied.mode, records: applied.records, bytes, archived };
+  }
+
+  private async download(remote: string, staged: string, total: number): Promise<{ sha256: string; bytes: number }> {
+    const { transport, signal, onProgress } = this.deps;
+    const hash = createHash('sha256');
+    let bytes = 0;
+    let lastTick = 0;
+    const name = posix.basename(remote);
+    const tap = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        hash.update(chunk);
+        bytes += chunk.length;
+        if (onProgress && bytes - lastTick >= 1 << 20) {
+          lastTick = bytes;
+          onProgress({ file: name, phase: 'download', bytes, total });
+        }
+        cb(null, chunk);
+      },
+    });
+    const out = createWriteStream(staged);
+    await pipeline(transport.read(remote, { signal }), tap, out, { signal });
+    // durable before it is trusted: the apply and the remote delete depend on this copy
+    const fh = await open(staged, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    return { sha256: hash.digest('hex'), bytes };
+  }
+
+  private async apply(entry: RemoteEntry, staged: string, sha256: string, bytes: number): Promise<{ mode: 'full' | 'delta'; records: number }> {
+    const { config, store, format, signal, onProgress } = this.deps;
+    if (!format.decodePrices) throw new CfxError(ErrorCodes.FORMAT_UNSUPPORTED, `format "${format.id}" cannot read price files`);
+    const decoded = await format.decodePrices(createReadStream(staged, { highWaterMark: 256 * 1024 }), {
+      fileName: entry.name,
+      options: config.prices.options,
+      maxLineLength: config.prices.maxLineBytes,
+      ...(signal ? { signal } : {}),
+    });
+    const tx = store.beginPriceApply({ name: entry.name, size: bytes, ...(entry.mtime ? { mtime: entry.mtime } : {}), sha256, mode: decoded.mode });
+    let records = 0;
+    try {
+      for await (const rec of decoded.records) {
+        tx.apply(rec);
+        if (++records % 100_000 === 0) {
+          onProgress?.({ file: entry.name, phase: 'apply', records, bytes, total: bytes });
+          signal?.throwIfAborted();
+        }
+      }
+      tx.commit();
+    } catch (e) {
+      tx.rollback();
+      throw e;
+    }
+    return { mode: decoded.mode, records };
+  }
+
+  private archive(staged: string, local: string): string {
+    const dir = join(dataPaths(this.deps.config.dataDir).archivePrices, localDate());
+    mkdirSync(dir, { recursive: true });
+    const target = join(dir, local);
+    // the same name twice a day is normal (a delta file re-used): keep both copies
+    const dest = existsSync(target) ? join(dir, `${Date.now()}_${local}`) : target;
+    renameSync(staged, dest);
+    return dest;
+  }
+
+  private async deleteRemote(remote: string): Promise<void> {
+    try {
+      await this.deps.transport.delete(remote, { signal: this.deps.signal });
+    } catch (e) {
+      if (e instanceof TransportError && e.kind === 'NotFound') return;
+      throw e;
+    }
+  }
+
+  /** Keep the bad file locally with its reason, move the remote one aside, and let the job go on. */
+  private async quarantine(name: string, remote: string, staged: string | undefined, reason: Record<string, unknown>): Promise<FileOutcome> {
+    const { config, store, transport, logger, signal } = this.deps;
+    const qdir = dataPaths(config.dataDir).quarantine;
+    mkdirSync(qdir, { recursive: true });
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    const qfile = join(qdir, `${stamp}_${safeLocalName(name)}`);
+    if (staged) renameSync(staged, qfile);
+    writeFileSync(`${qfile}.reason.json`, JSON.stringify({ ...reason, remote, quarantinedAt: new Date().toISOString() }, null, 2) + '\n');
+    const rejectedDir = posix.join(posix.dirname(remote), 'rejected');
+    const rejected = posix.join(rejectedDir, name);
+    try {
+      await transport.mkdir(rejectedDir, { signal });
+      await transport.rename(remote, rejected, { signal });
+    } catch (e) {
+      // the local copy and reason are safe; the remote move is retried when the file is seen again
+      logger.warn({ file: name, err: errorMessage(e) }, 'could not move the rejected file aside on the server');
+      throw e;
+    }
+    store.addQuarantine({ job: 'prices.pull', fileName: name, localPath: staged ? qfile : `${qfile}.reason.json`, remotePath: rejected, reason });
+    logger.warn({ file: name, ...reason }, 'price file quarantined');
+    return { name, result: 'quarantined', reason, quarantined: qfile };
+  }
+}

@@ -1,0 +1,17 @@
+export { Store } from './store.js';
+export type {
+  StoreOptions,
+  StorePaths,
+  InboxEntry,
+  ListProductsOptions,
+  RunResult,
+  RunError,
+  RunRecord,
+  RunFinish,
+  QuarantineState,
+  NewQuarantine,
+  QuarantineEntry,
+  SaleRecord,
+  OutboxEntry,
+} from './store.js';
+export type { PriceApply, InboxFile, PriceApplyResult } from './price-apply.js';

@@ -1,0 +1,176 @@
+import type { Statement } from 'better-sqlite3';
+import { CfxError, ErrorCodes } from '../api/errors.js';
+import type { PriceFileMode, PriceRecord, Product } from '../api/model.js';
+import type { Db } from './schema.js';
+
+/** The remote file being applied; becomes its inbox_log row. */
+export interface InboxFile {
+  name: string;
+  size: number;
+  mtime?: Date;
+  sha256: string;
+  mode: PriceFileMode;
+}
+
+export interface PriceApplyResult {
+  upserts: number;
+  deletes: number;
+  disables: number;
+  cleared: boolean;
+  /** products in the catalog after the commit */
+  products: number;
+}
+
+/** Statements of the hot path, prepared once per Store and reused by every apply. */
+export class PriceStatements {
+  readonly clearProducts: Statement;
+  readonly clearBarcodes: Statement;
+  readonly upsert: Statement;
+  readonly deleteProduct: Statement;
+  readonly deleteBarcodes: Statement;
+  readonly insertBarcode: Statement;
+  readonly disable: Statement;
+  readonly logInbox: Statement;
+  readonly count: Statement;
+  constructor(db: Db) {
+    this.clearProducts = db.prepare('DELETE FROM products');
+    this.clearBarcodes = db.prepare('DELETE FROM barcodes');
+    this.upsert = db.prepare(
+      `INSERT OR REPLACE INTO products (code, name, receipt_name, price, unit, weighed, group_code, tax_group, article, stock, enabled, extras)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.deleteProduct = db.prepare('DELETE FROM products WHERE code = ?');
+    this.deleteBarcodes = db.prepare('DELETE FROM barcodes WHERE product_code = ?');
+    this.insertBarcode = db.prepare('INSERT INTO barcodes (product_code, pos, barcode) VALUES (?, ?, ?)');
+    this.disable = db.prepare('UPDATE products SET enabled = 0 WHERE code = ?');
+    this.logInbox = db.prepare('INSERT INTO inbox_log (name, size, mtime, sha256, applied_at, records, mode) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    this.count = db.prepare('SELECT count(*) FROM products').pluck();
+  }
+}
+
+function badProduct(p: Product, line: number | undefined, why: string): CfxError {
+  return new CfxError(ErrorCodes.FORMAT_INVALID, `product ${JSON.stringify(p.code)}${line !== undefined ? ` (line ${line})` : ''}: ${why}`, {
+    details: { code: p.code, line, reason: why },
+  });
+}
+
+/**
+ * One price file applied as one catalog.db write transaction that stays open across the caller's
+ * awaits (streamed decode). Readers use a separate connection, so they keep seeing the previous
+ * catalog until commit; a crash or rollback leaves no trace, not even the inbox_log row.
+ */
+export class PriceApply {
+  private upserts = 0;
+  private deletes = 0;
+  private disables = 0;
+  private cleared = false;
+  private open = true;
+
+  constructor(
+    private readonly db: Db,
+    private readonly st: PriceStatements,
+    private readonly file: InboxFile,
+    private readonly onEnd: () => void,
+  ) {}
+
+  get active(): boolean {
+    return this.open;
+  }
+
+  apply(rec: PriceRecord): void {
+    this.check();
+    const st = this.st;
+    switch (rec.op) {
+      case 'upsert': {
+        const p = rec.product;
+        // the store is the last line before money hits the till: a float price must never get in
+        if (!Number.isSafeInteger(p.price)) throw badProduct(p, rec.line, `price ${p.price} is not integer minor units`);
+        if (p.stock !== undefined && !Number.isSafeInteger(p.stock)) throw badProduct(p, rec.line, `stock ${p.stock} is not integer thousandths`);
+        st.upsert.run(
+          p.code,
+          p.name,
+          p.receiptName ?? null,
+          p.price,
+          p.unit ?? null,
+          p.weighed ? 1 : 0,
+          p.groupCode ?? null,
+          p.taxGroup ?? null,
+          p.article ?? null,
+          p.stock ?? null,
+          p.enabled === false ? 0 : 1,
+          p.extras === undefined ? null : JSON.stringify(p.extras),
+        );
+        st.deleteBarcodes.run(p.code);
+        const bc = p.barcodes;
+        for (let i = 0; i < bc.length; i++) st.insertBarcode.run(p.code, i, bc[i]);
+        this.upserts++;
+        break;
+      }
+      case 'delete':
+        st.deleteProduct.run(rec.code);
+        st.deleteBarcodes.run(rec.code);
+        this.deletes++;
+        break;
+      case 'disable':
+        st.disable.run(rec.code);
+        this.disables++;
+        break;
+      case 'clear':
+        st.clearProducts.run();
+        st.clearBarcodes.run();
+        this.cleared = true;
+        break;
+    }
+  }
+
+  commit(): PriceApplyResult {
+    this.check();
+    const f = this.file;
+    try {
+      this.st.logInbox.run(f.name, f.size, f.mtime?.toISOString() ?? null, f.sha256, new Date().toISOString(), this.upserts + this.deletes + this.disables, f.mode);
+    } catch (e) {
+      this.rollback();
+      if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
+        throw new CfxError(ErrorCodes.STORE_IO, `${f.name} (sha256 ${f.sha256}) was already applied; nothing changed`, {
+          cause: e,
+          details: { name: f.name, sha256: f.sha256, reason: 'already-applied' },
+        });
+      }
+      throw e;
+    }
+    const products = this.st.count.get() as number;
+    this.end('COMMIT');
+    return { upserts: this.upserts, deletes: this.deletes, disables: this.disables, cleared: this.cleared, products };
+  }
+
+  rollback(): void {
+    if (this.open) this.end('ROLLBACK');
+  }
+
+  private end(sql: 'COMMIT' | 'ROLLBACK'): void {
+    this.open = false;
+    try {
+      if (this.db.inTransaction) this.db.exec(sql);
+      else if (sql === 'COMMIT') throw this.lost();
+    } catch (e) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      throw e;
+    } finally {
+      this.onEnd();
+    }
+  }
+
+  private check(): void {
+    if (!this.open) throw new CfxError(ErrorCodes.INTERNAL, `price apply of ${this.file.name} is already committed or rolled back`);
+    // after SQLITE_FULL/IOERR SQLite rolls back by itself; going on would autocommit row by row
+    if (!this.db.inTransaction) {
+      this.open = false;
+      this.onEnd();
+      throw this.lost();
+    }
+  }
+
+  private lost(): CfxError {
+    return new CfxError(ErrorCodes.STORE_IO, `price apply of ${this.file.name} was rolled back by SQLite after an earlier error; nothing was applied`);
+  }
+}

@@ -1,0 +1,187 @@
+import { existsSync } from 'node:fs';
+import { basename } from 'node:path';
+import Database from 'better-sqlite3';
+import { CfxError, ErrorCodes } from '../api/errors.js';
+
+export type Db = Database.Database;
+
+export interface Migration {
+  readonly version: number;
+  up(db: Db): void;
+}
+
+/*
+ * Append-only: a shipped migration is never edited, a change is a new entry with the next version.
+ * barcodes has no foreign key on purpose: only PriceApply writes it (always together with products),
+ * and an FK probe per barcode row would cost the 1M-row import a noticeable share of its time.
+ */
+export const CATALOG_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    up: (db) =>
+      db.exec(`
+        CREATE TABLE products (
+          code TEXT PRIMARY KEY NOT NULL,
+          name TEXT NOT NULL,
+          receipt_name TEXT,
+          price INTEGER NOT NULL,
+          unit TEXT,
+          weighed INTEGER NOT NULL DEFAULT 0,
+          group_code TEXT,
+          tax_group TEXT,
+          article TEXT,
+          stock INTEGER,
+          enabled INTEGER NOT NULL DEFAULT 1,
+          extras TEXT
+        );
+        CREATE TABLE barcodes (
+          product_code TEXT NOT NULL,
+          pos INTEGER NOT NULL,
+          barcode TEXT NOT NULL,
+          PRIMARY KEY (product_code, pos)
+        ) WITHOUT ROWID;
+        CREATE INDEX barcodes_barcode ON barcodes (barcode);
+        CREATE TABLE inbox_log (
+          id INTEGER PRIMARY KEY,
+          name TEXT NOT NULL,
+          size INTEGER NOT NULL,
+          mtime TEXT,
+          sha256 TEXT NOT NULL,
+          applied_at TEXT NOT NULL,
+          records INTEGER NOT NULL,
+          mode TEXT NOT NULL CHECK (mode IN ('full', 'delta')),
+          UNIQUE (name, sha256)
+        );
+        CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) WITHOUT ROWID;
+      `),
+  },
+];
+
+export const JOURNAL_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    up: (db) =>
+      db.exec(`
+        CREATE TABLE sales (
+          terminal_id TEXT NOT NULL,
+          sale_id TEXT NOT NULL,
+          time TEXT NOT NULL,
+          local_date TEXT NOT NULL,
+          kind TEXT NOT NULL,
+          total INTEGER NOT NULL,
+          body TEXT NOT NULL,
+          sha256 TEXT NOT NULL,
+          recorded_at TEXT NOT NULL,
+          PRIMARY KEY (terminal_id, sale_id)
+        );
+        CREATE INDEX sales_local_date ON sales (local_date);
+        CREATE TABLE outbox (
+          id INTEGER PRIMARY KEY,
+          terminal_id TEXT NOT NULL,
+          sale_id TEXT NOT NULL,
+          dest TEXT NOT NULL,
+          state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent')),
+          attempts INTEGER NOT NULL DEFAULT 0,
+          last_error TEXT,
+          sent_at TEXT,
+          remote_name TEXT,
+          UNIQUE (terminal_id, sale_id, dest),
+          FOREIGN KEY (terminal_id, sale_id) REFERENCES sales (terminal_id, sale_id)
+        );
+        CREATE INDEX outbox_pending ON outbox (id) WHERE state = 'pending';
+        CREATE TABLE runs (
+          id INTEGER PRIMARY KEY,
+          job TEXT NOT NULL,
+          started_at TEXT NOT NULL,
+          finished_at TEXT,
+          result TEXT NOT NULL DEFAULT 'running' CHECK (result IN ('ok', 'failed', 'partial', 'running')),
+          files INTEGER NOT NULL DEFAULT 0,
+          bytes INTEGER NOT NULL DEFAULT 0,
+          error_code TEXT,
+          error_message TEXT,
+          details TEXT
+        );
+        CREATE INDEX runs_job ON runs (job, id);
+        CREATE INDEX runs_job_result ON runs (job, result, id);
+        CREATE TABLE quarantine (
+          id INTEGER PRIMARY KEY,
+          job TEXT NOT NULL,
+          file_name TEXT NOT NULL,
+          local_path TEXT NOT NULL,
+          remote_path TEXT,
+          reason TEXT NOT NULL,
+          created_at TEXT NOT NULL,
+          state TEXT NOT NULL DEFAULT 'quarantined' CHECK (state IN ('quarantined', 'retried', 'deleted'))
+        );
+        CREATE TABLE collected (
+          terminal_id TEXT NOT NULL,
+          sale_id TEXT NOT NULL,
+          sha256 TEXT NOT NULL,
+          received_at TEXT NOT NULL,
+          delivered_at TEXT,
+          PRIMARY KEY (terminal_id, sale_id)
+        ) WITHOUT ROWID;
+        CREATE TABLE kv (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) WITHOUT ROWID;
+      `),
+  },
+];
+
+export const latestVersion = (migrations: readonly Migration[]): number => migrations[migrations.length - 1]?.version ?? 0;
+
+function tooNew(file: string, found: number, supported: number): CfxError {
+  return new CfxError(
+    ErrorCodes.STORE_VERSION,
+    `${basename(file)} (${file}) has schema version ${found}, this cfx supports up to version ${supported}: ` +
+      'it was written by a newer cfx; upgrade cfx or restore a backup',
+    { details: { file, version: found, supported } },
+  );
+}
+
+/**
+ * Opens one store file with the pragmas every connection needs. Read-write: migrates to the latest
+ * version. Read-only: the file must exist and already be at exactly the version this code knows,
+ * since a reader cannot migrate and would otherwise fail on a missing table later.
+ */
+export function openDb(file: string, migrations: readonly Migration[], readonly: boolean): Db {
+  const supported = latestVersion(migrations);
+  if (readonly && !existsSync(file)) {
+    throw new CfxError(ErrorCodes.STORE_IO, `${basename(file)} not found at ${file}: no cfx store here yet (run cfx once to create it)`, {
+      details: { file },
+    });
+  }
+  let db: Db | undefined;
+  try {
+    db = new Database(file, readonly ? { readonly: true, fileMustExist: true } : {});
+    const found = db.pragma('user_version', { simple: true }) as number;
+    if (found > supported) throw tooNew(file, found, supported);
+    if (readonly && found < supported) {
+      throw new CfxError(ErrorCodes.STORE_VERSION, `${file} has schema version ${found}, this cfx reads version ${supported}; run cfx once (not read-only) to migrate it`, {
+        details: { file, version: found, supported },
+      });
+    }
+    if (!readonly) db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('busy_timeout = 5000');
+    db.pragma('foreign_keys = ON');
+    if (!readonly) migrate(db, file, migrations);
+    return db;
+  } catch (e) {
+    db?.close();
+    if (e instanceof CfxError) throw e;
+    throw new CfxError(ErrorCodes.STORE_IO, `cannot open ${file}: ${(e as Error).message}`, { cause: e, details: { file } });
+  }
+}
+
+/** Each pending migration with its user_version bump in one IMMEDIATE transaction, so two processes starting at once cannot both migrate. */
+export function migrate(db: Db, file: string, migrations: readonly Migration[]): void {
+  const supported = latestVersion(migrations);
+  for (const m of migrations) {
+    db.transaction(() => {
+      const current = db.pragma('user_version', { simple: true }) as number;
+      if (current > supported) throw tooNew(file, current, supported);
+      if (m.version <= current) return;
+      m.up(db);
+      db.pragma(`user_version = ${m.version}`);
+    }).immediate();
+  }
+}

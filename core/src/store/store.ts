@@ -1,0 +1,497 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Statement, Transaction } from 'better-sqlite3';
+import { CfxError, ErrorCodes } from '../api/errors.js';
+import type { PriceFileMode, Product, Sale, SaleKind } from '../api/model.js';
+import { PriceApply, PriceStatements, type InboxFile } from './price-apply.js';
+import { CATALOG_MIGRATIONS, JOURNAL_MIGRATIONS, openDb, type Db } from './schema.js';
+
+export interface StoreOptions {
+  /** open existing files without migrating, e.g. `cfx status` next to a running daemon */
+  readonly?: boolean;
+}
+
+export interface StorePaths {
+  catalog: string;
+  journal: string;
+}
+
+export interface InboxEntry {
+  id: number;
+  name: string;
+  size: number;
+  /** ISO 8601 */
+  mtime?: string;
+  sha256: string;
+  appliedAt: string;
+  records: number;
+  mode: PriceFileMode;
+}
+
+export interface ListProductsOptions {
+  limit?: number;
+  offset?: number;
+  /** prefix of the code, of a barcode or of the name */
+  q?: string;
+}
+
+export type RunResult = 'ok' | 'failed' | 'partial' | 'running';
+
+export interface RunError {
+  code: string;
+  message: string;
+}
+
+export interface RunRecord {
+  id: number;
+  job: string;
+  startedAt: string;
+  finishedAt?: string;
+  result: RunResult;
+  files: number;
+  bytes: number;
+  error?: RunError;
+  details?: Record<string, unknown>;
+}
+
+export interface RunFinish {
+  result: Exclude<RunResult, 'running'>;
+  files?: number;
+  bytes?: number;
+  error?: RunError;
+  /** replaces the details given to startRun when present */
+  details?: Record<string, unknown>;
+}
+
+export type QuarantineState = 'quarantined' | 'retried' | 'deleted';
+
+export interface NewQuarantine {
+  job: string;
+  fileName: string;
+  localPath: string;
+  remotePath?: string;
+  /** why: file, line, field, message ... */
+  reason: object;
+}
+
+export interface QuarantineEntry {
+  id: number;
+  job: string;
+  fileName: string;
+  localPath: string;
+  remotePath?: string;
+  reason: Record<string, unknown>;
+  createdAt: string;
+  state: QuarantineState;
+}
+
+export interface SaleRecord {
+  terminalId: string;
+  saleId: string;
+  time: string;
+  localDate: string;
+  kind: SaleKind;
+  total: number;
+  body: string;
+  sha256: string;
+  recordedAt: string;
+}
+
+export interface OutboxEntry {
+  terminalId: string;
+  saleId: string;
+  dest: string;
+  attempts: number;
+  lastError?: string;
+  localDate: string;
+  /** the journaled body, ready to encode */
+  body: string;
+}
+
+type Row = Record<string, unknown>;
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+/** sorts after every string with the same prefix (highest code point, UTF-8 F4 8F BF BF) */
+const MAX_CHAR = '\u{10FFFF}';
+
+const PRODUCT_SELECT = `SELECT p.*,
+  (SELECT json_group_array(barcode) FROM (SELECT barcode FROM barcodes WHERE product_code = p.code ORDER BY pos)) AS barcodes_json
+  FROM products p`;
+
+const now = (): string => new Date().toISOString();
+
+function toProduct(r: Row): Product {
+  const p: Product = { code: r.code as string, barcodes: JSON.parse(r.barcodes_json as string) as string[], name: r.name as string, price: r.price as number };
+  if (r.receipt_name !== null) p.receiptName = r.receipt_name as string;
+  if (r.unit !== null) p.unit = r.unit as string;
+  p.weighed = r.weighed === 1;
+  if (r.group_code !== null) p.groupCode = r.group_code as string;
+  if (r.tax_group !== null) p.taxGroup = r.tax_group as string;
+  if (r.article !== null) p.article = r.article as string;
+  if (r.stock !== null) p.stock = r.stock as number;
+  p.enabled = r.enabled === 1;
+  if (r.extras !== null) p.extras = JSON.parse(r.extras as string) as Record<string, string>;
+  return p;
+}
+
+const toInbox = (r: Row): InboxEntry => ({
+  id: r.id as number,
+  name: r.name as string,
+  size: r.size as number,
+  ...(r.mtime !== null ? { mtime: r.mtime as string } : {}),
+  sha256: r.sha256 as string,
+  appliedAt: r.applied_at as string,
+  records: r.records as number,
+  mode: r.mode as PriceFileMode,
+});
+
+const toRun = (r: Row): RunRecord => ({
+  id: r.id as number,
+  job: r.job as string,
+  startedAt: r.started_at as string,
+  ...(r.finished_at !== null ? { finishedAt: r.finished_at as string } : {}),
+  result: r.result as RunResult,
+  files: r.files as number,
+  bytes: r.bytes as number,
+  ...(r.error_code !== null ? { error: { code: r.error_code as string, message: (r.error_message ?? '') as string } } : {}),
+  ...(r.details !== null ? { details: JSON.parse(r.details as string) as Record<string, unknown> } : {}),
+});
+
+const toQuarantine = (r: Row): QuarantineEntry => ({
+  id: r.id as number,
+  job: r.job as string,
+  fileName: r.file_name as string,
+  localPath: r.local_path as string,
+  ...(r.remote_path !== null ? { remotePath: r.remote_path as string } : {}),
+  reason: JSON.parse(r.reason as string) as Record<string, unknown>,
+  createdAt: r.created_at as string,
+  state: r.state as QuarantineState,
+});
+
+const toSale = (r: Row): SaleRecord => ({
+  terminalId: r.terminal_id as string,
+  saleId: r.sale_id as string,
+  time: r.time as string,
+  localDate: r.local_date as string,
+  kind: r.kind as SaleKind,
+  total: r.total as number,
+  body: r.body as string,
+  sha256: r.sha256 as string,
+  recordedAt: r.recorded_at as string,
+});
+
+function checkDate(d: string, what: string): void {
+  if (!DATE.test(d)) throw new CfxError(ErrorCodes.SALE_INVALID, `${what} must be a local date YYYY-MM-DD, got ${JSON.stringify(d)}`, { details: { field: what } });
+}
+
+const likePrefix = (s: string): string => `${s.replace(/[\\%_]/g, '\\$&')}%`;
+
+/**
+ * The local SQLite store: two files so that a long price import (one write transaction on
+ * catalog.db, held across awaits) never delays journaling a sale (short transactions on journal.db).
+ * Catalog reads go through their own connection and so see the last committed catalog, never a
+ * half-applied one.
+ */
+export class Store {
+  private readonly journalStmts = new Map<string, Statement>();
+  private readonly catalogStmts = new Map<string, Statement>();
+  private readonly priceStatements: PriceStatements | undefined;
+  private current: PriceApply | undefined;
+  private closed = false;
+  private readonly recordTx: Transaction<(sale: Sale, localDate: string, body: string, sha: string) => 'recorded' | 'duplicate'> | undefined;
+
+  private constructor(
+    readonly dir: string,
+    readonly readonly: boolean,
+    /** undefined when read-only */
+    private readonly catalogWriter: Db | undefined,
+    private readonly catalogReader: Db,
+    private readonly journal: Db,
+  ) {
+    if (catalogWriter) this.priceStatements = new PriceStatements(catalogWriter);
+    if (!readonly) {
+      // IMMEDIATE: take the write lock before the duplicate check, so two writers cannot both insert
+      const tx = journal.transaction((sale: Sale, localDate: string, body: string, sha: string): 'recorded' | 'duplicate' => {
+        const prev = this.j('SELECT sha256 FROM sales WHERE terminal_id = ? AND sale_id = ?').pluck().get(sale.terminalId, sale.saleId) as string | undefined;
+        if (prev === sha) return 'duplicate';
+        if (prev !== undefined) {
+          throw new CfxError(
+            ErrorCodes.SALE_CONFLICT,
+            `sale ${sale.saleId} of terminal ${sale.terminalId} was already recorded with different content (sha256 ${prev}, now ${sha})`,
+            { details: { saleId: sale.saleId, terminalId: sale.terminalId, recorded: prev, received: sha } },
+          );
+        }
+        this.j('INSERT INTO sales (terminal_id, sale_id, time, local_date, kind, total, body, sha256, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
+          sale.terminalId, sale.saleId, sale.time, localDate, sale.kind, sale.total, body, sha, now(),
+        );
+        this.j("INSERT INTO outbox (terminal_id, sale_id, dest) VALUES (?, ?, 'server')").run(sale.terminalId, sale.saleId);
+        return 'recorded';
+      });
+      this.recordTx = tx.immediate as typeof tx;
+    }
+  }
+
+  static open(dataDir: string, opts: StoreOptions = {}): Store {
+    const dir = resolve(dataDir);
+    const readonly = opts.readonly === true;
+    if (!readonly) mkdirSync(dir, { recursive: true });
+    const opened: Db[] = [];
+    try {
+      const writer = readonly ? undefined : openDb(join(dir, 'catalog.db'), CATALOG_MIGRATIONS, false);
+      if (writer) {
+        opened.push(writer);
+        // keeps the import's index pages in memory instead of re-reading them from the WAL
+        writer.pragma('cache_size = -65536');
+        // a 1M-row import grows the WAL to hundreds of MB; give the disk back after the checkpoint
+        writer.pragma('journal_size_limit = 67108864');
+      }
+      const reader = openDb(join(dir, 'catalog.db'), CATALOG_MIGRATIONS, true);
+      opened.push(reader);
+      const journal = openDb(join(dir, 'journal.db'), JOURNAL_MIGRATIONS, readonly);
+      opened.push(journal);
+      return new Store(dir, readonly, writer, reader, journal);
+    } catch (e) {
+      for (const db of opened) db.close();
+      throw e;
+    }
+  }
+
+  get paths(): StorePaths {
+    return { catalog: join(this.dir, 'catalog.db'), journal: join(this.dir, 'journal.db') };
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.current?.rollback();
+    this.catalogWriter?.close();
+    this.catalogReader.close();
+    this.journal.close();
+  }
+
+  // ---- price import
+
+  beginPriceApply(file: InboxFile): PriceApply {
+    const db = this.writer(this.catalogWriter);
+    if (this.current) throw new CfxError(ErrorCodes.INTERNAL, `cannot apply ${file.name}: the apply of another price file is still open`);
+    try {
+      db.exec('BEGIN IMMEDIATE');
+    } catch (e) {
+      throw new CfxError(ErrorCodes.STORE_IO, `cannot start applying ${file.name}: ${(e as Error).message} (is another cfx writing ${this.paths.catalog}?)`, { cause: e });
+    }
+    this.current = new PriceApply(db, this.priceStatements!, file, () => {
+      this.current = undefined;
+    });
+    return this.current;
+  }
+
+  inboxLookup(name: string, sha256: string): InboxEntry | undefined {
+    const r = this.c('SELECT * FROM inbox_log WHERE name = ? AND sha256 = ?').get(name, sha256) as Row | undefined;
+    return r && toInbox(r);
+  }
+
+  lastInbox(): InboxEntry | undefined {
+    const r = this.c('SELECT * FROM inbox_log ORDER BY id DESC LIMIT 1').get() as Row | undefined;
+    return r && toInbox(r);
+  }
+
+  // ---- catalog reads (last committed catalog)
+
+  catalogCount(): number {
+    return this.c('SELECT count(*) FROM products').pluck().get() as number;
+  }
+
+  getProduct(code: string): Product | undefined {
+    const r = this.c(`${PRODUCT_SELECT} WHERE p.code = ?`).get(code) as Row | undefined;
+    return r && toProduct(r);
+  }
+
+  /** A barcode shared by several products (it happens in back-office data) yields the enabled one, then the lowest code. */
+  findByBarcode(barcode: string): Product | undefined {
+    const r = this.c(`${PRODUCT_SELECT} WHERE p.code IN (SELECT product_code FROM barcodes WHERE barcode = ?) ORDER BY p.enabled DESC, p.code LIMIT 1`).get(barcode) as Row | undefined;
+    return r && toProduct(r);
+  }
+
+  /**
+   * Code and barcode prefixes use the indexes. The name prefix is a scan with LIKE, which folds case
+   * for ASCII only, so the typed, lower, upper and capitalised forms are tried for Cyrillic names.
+   */
+  listProducts(opts: ListProductsOptions = {}): Product[] {
+    const limit = opts.limit ?? 50;
+    const offset = opts.offset ?? 0;
+    const q = opts.q ?? '';
+    if (q === '') return (this.c(`${PRODUCT_SELECT} ORDER BY p.code LIMIT ? OFFSET ?`).all(limit, offset) as Row[]).map(toProduct);
+    const lower = q.toLocaleLowerCase();
+    const rows = this.c(
+      `${PRODUCT_SELECT}
+       WHERE (p.code >= @q AND p.code < @hi)
+          OR p.code IN (SELECT product_code FROM barcodes WHERE barcode >= @q AND barcode < @hi)
+          OR p.name LIKE @l1 ESCAPE '\\' OR p.name LIKE @l2 ESCAPE '\\' OR p.name LIKE @l3 ESCAPE '\\' OR p.name LIKE @l4 ESCAPE '\\'
+       ORDER BY p.code LIMIT @limit OFFSET @offset`,
+    ).all({
+      q,
+      hi: q + MAX_CHAR,
+      l1: likePrefix(q),
+      l2: likePrefix(lower),
+      l3: likePrefix(q.toLocaleUpperCase()),
+      l4: likePrefix(lower.charAt(0).toLocaleUpperCase() + lower.slice(1)),
+      limit,
+      offset,
+    }) as Row[];
+    return rows.map(toProduct);
+  }
+
+  // ---- runs
+
+  startRun(job: string, details?: Record<string, unknown>): number {
+    this.writer(this.journal);
+    const info = this.j('INSERT INTO runs (job, started_at, details) VALUES (?, ?, ?)').run(job, now(), details === undefined ? null : JSON.stringify(details));
+    return Number(info.lastInsertRowid);
+  }
+
+  finishRun(id: number, f: RunFinish): void {
+    this.writer(this.journal);
+    this.j(
+      `UPDATE runs SET finished_at = ?, result = ?, files = coalesce(?, files), bytes = coalesce(?, bytes),
+         error_code = ?, error_message = ?, details = coalesce(?, details) WHERE id = ?`,
+    ).run(now(), f.result, f.files ?? null, f.bytes ?? null, f.error?.code ?? null, f.error?.message ?? null, f.details === undefined ? null : JSON.stringify(f.details), id);
+  }
+
+  /** newest first */
+  listRuns(opts: { limit?: number; job?: string } = {}): RunRecord[] {
+    const limit = opts.limit ?? 50;
+    const rows = opts.job === undefined
+      ? this.j('SELECT * FROM runs ORDER BY id DESC LIMIT ?').all(limit)
+      : this.j('SELECT * FROM runs WHERE job = ? ORDER BY id DESC LIMIT ?').all(opts.job, limit);
+    return (rows as Row[]).map(toRun);
+  }
+
+  lastRun(job: string, result?: RunResult): RunRecord | undefined {
+    const r = (result === undefined
+      ? this.j('SELECT * FROM runs WHERE job = ? ORDER BY id DESC LIMIT 1').get(job)
+      : this.j('SELECT * FROM runs WHERE job = ? AND result = ? ORDER BY id DESC LIMIT 1').get(job, result)) as Row | undefined;
+    return r && toRun(r);
+  }
+
+  // ---- quarantine
+
+  addQuarantine(q: NewQuarantine): number {
+    this.writer(this.journal);
+    const info = this.j('INSERT INTO quarantine (job, file_name, local_path, remote_path, reason, created_at) VALUES (?, ?, ?, ?, ?, ?)').run(
+      q.job, q.fileName, q.localPath, q.remotePath ?? null, JSON.stringify(q.reason), now(),
+    );
+    return Number(info.lastInsertRowid);
+  }
+
+  /** newest first */
+  listQuarantine(opts: { state?: QuarantineState } = {}): QuarantineEntry[] {
+    const rows = opts.state === undefined
+      ? this.j('SELECT * FROM quarantine ORDER BY id DESC').all()
+      : this.j('SELECT * FROM quarantine WHERE state = ? ORDER BY id DESC').all(opts.state);
+    return (rows as Row[]).map(toQuarantine);
+  }
+
+  /** false when there is no such entry */
+  setQuarantineState(id: number, state: QuarantineState): boolean {
+    this.writer(this.journal);
+    return this.j('UPDATE quarantine SET state = ? WHERE id = ?').run(state, id).changes > 0;
+  }
+
+  // ---- sales journal
+
+  /**
+   * Journals the sale and queues it for the server in one transaction; durable (WAL, synchronous=FULL)
+   * when this returns. `body` is the sale's canonical serialisation; its sha256 tells a harmless
+   * repeat from a different sale reusing the id.
+   */
+  recordSale(sale: Sale, localDate: string, body: string): 'recorded' | 'duplicate' {
+    this.writer(this.journal);
+    checkDate(localDate, 'localDate');
+    if (typeof sale.saleId !== 'string' || sale.saleId === '' || typeof sale.terminalId !== 'string' || sale.terminalId === '') {
+      throw new CfxError(ErrorCodes.SALE_INVALID, 'a sale needs a non-empty saleId and terminalId', { details: { saleId: sale.saleId, terminalId: sale.terminalId } });
+    }
+    if (!Number.isSafeInteger(sale.total)) {
+      throw new CfxError(ErrorCodes.SALE_INVALID, `sale ${sale.saleId}: total ${sale.total} is not integer minor units`, { details: { saleId: sale.saleId, field: 'total' } });
+    }
+    return this.recordTx!(sale, localDate, body, createHash('sha256').update(body).digest('hex'));
+  }
+
+  /** oldest first */
+  pendingOutbox(limit = 100): OutboxEntry[] {
+    const rows = this.j(
+      `SELECT o.terminal_id, o.sale_id, o.dest, o.attempts, o.last_error, s.local_date, s.body
+       FROM outbox o JOIN sales s USING (terminal_id, sale_id) WHERE o.state = 'pending' ORDER BY o.id LIMIT ?`,
+    ).all(limit) as Row[];
+    return rows.map((r) => ({
+      terminalId: r.terminal_id as string,
+      saleId: r.sale_id as string,
+      dest: r.dest as string,
+      attempts: r.attempts as number,
+      ...(r.last_error !== null ? { lastError: r.last_error as string } : {}),
+      localDate: r.local_date as string,
+      body: r.body as string,
+    }));
+  }
+
+  markSent(saleId: string, terminalId: string, dest: string, remoteName: string): boolean {
+    this.writer(this.journal);
+    return (
+      this.j(
+        "UPDATE outbox SET state = 'sent', attempts = attempts + 1, sent_at = ?, remote_name = ?, last_error = NULL WHERE terminal_id = ? AND sale_id = ? AND dest = ?",
+      ).run(now(), remoteName, terminalId, saleId, dest).changes > 0
+    );
+  }
+
+  markFailed(saleId: string, terminalId: string, dest: string, error: string): boolean {
+    this.writer(this.journal);
+    return this.j('UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE terminal_id = ? AND sale_id = ? AND dest = ?').run(error, terminalId, saleId, dest).changes > 0;
+  }
+
+  /** sales whose local date is within [fromDate, toDate], both inclusive, in journal order per day */
+  salesBetween(fromDate: string, toDate: string): SaleRecord[] {
+    checkDate(fromDate, 'fromDate');
+    checkDate(toDate, 'toDate');
+    return (this.j('SELECT * FROM sales WHERE local_date BETWEEN ? AND ? ORDER BY local_date, rowid').all(fromDate, toDate) as Row[]).map(toSale);
+  }
+
+  countPending(): number {
+    return this.j("SELECT count(*) FROM outbox WHERE state = 'pending'").pluck().get() as number;
+  }
+
+  // ---- small state
+
+  kvGet(key: string): string | undefined {
+    return this.j('SELECT value FROM kv WHERE key = ?').pluck().get(key) as string | undefined;
+  }
+
+  kvSet(key: string, value: string): void {
+    this.writer(this.journal);
+    this.j('INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
+  }
+
+  // ---- internals
+
+  /** journal.db statement, prepared on first use */
+  private j(sql: string): Statement {
+    return this.prepared(this.journal, this.journalStmts, sql);
+  }
+
+  /** catalog reader statement, prepared on first use */
+  private c(sql: string): Statement {
+    return this.prepared(this.catalogReader, this.catalogStmts, sql);
+  }
+
+  private prepared(db: Db, cache: Map<string, Statement>, sql: string): Statement {
+    if (this.closed) throw new CfxError(ErrorCodes.INTERNAL, `store ${this.dir} is closed`);
+    let st = cache.get(sql);
+    if (!st) cache.set(sql, (st = db.prepare(sql)));
+    return st;
+  }
+
+  private writer<T extends Db | undefined>(db: T): NonNullable<T> {
+    if (this.closed) throw new CfxError(ErrorCodes.INTERNAL, `store ${this.dir} is closed`);
+    if (this.readonly || !db) throw new CfxError(ErrorCodes.USAGE, `store ${this.dir} is open read-only`);
+    return db as NonNullable<T>;
+  }
+}

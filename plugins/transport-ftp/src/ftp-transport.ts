@@ -1,0 +1,415 @@
+import { readFileSync } from 'node:fs';
+import { Readable, Transform, Writable, pipeline } from 'node:stream';
+import type { ConnectionOptions } from 'node:tls';
+import { Client, FTPError } from 'basic-ftp';
+import {
+  CfxError, ErrorCodes, TransportError,
+  type CallOptions, type Logger, type RemoteEntry, type Transport, type TransportCreateContext,
+} from '@cfx/core/api';
+import { scrub, toTransportError } from './errors.js';
+import { toRemoteEntry } from './listing.js';
+import { nameCodec, type NameCodec, type NameEncoding } from './names.js';
+
+/** `serverOptions` for ftp:// and ftps:// (schema in package.json). */
+export interface FtpTransportOptions {
+  /** overrides the user in the URL */
+  user?: string;
+  /** overrides the password in the URL; a secret */
+  password?: string;
+  /** how the server encodes file names; default utf8 */
+  encoding?: NameEncoding;
+  /** only passive mode is supported (active mode needs inbound connections to the client) */
+  passive?: boolean;
+  /** send NOOP after this much idle time, for firewalls/NAT that drop idle connections silently; 0 = off */
+  keepAliveMs?: number;
+  /** ftps:// only (explicit TLS, AUTH TLS) */
+  tls?: { rejectUnauthorized?: boolean; ca?: string; servername?: string };
+}
+
+type Reason = 'timeout' | 'abort';
+
+/** What a running call can tell run(): progress, and "the slow side is the caller, not the server". */
+interface Call {
+  touch(): void;
+  waitingOnCaller?: () => boolean;
+}
+
+/** A source stream failed during an upload: that is the caller's error, passed through as it is. */
+class SourceFailed {
+  constructor(readonly error: unknown) {}
+}
+
+const CHUNK = 64 * 1024;
+
+/** A Buffer as a stream of 64 KiB chunks, so upload progress (and the inactivity deadline) moves per chunk. */
+function chunked(buf: Uint8Array): Readable {
+  let off = 0;
+  return new Readable({
+    read() {
+      if (off >= buf.length) return void this.push(null);
+      const end = Math.min(off + CHUNK, buf.length);
+      this.push(Buffer.from(buf.buffer, buf.byteOffset + off, end - off));
+      off = end;
+    },
+  });
+}
+
+/**
+ * ftp:// and ftps:// (explicit TLS) over one basic-ftp connection.
+ *
+ * basic-ftp closes the client when two commands overlap, so every call queues on one mutex.
+ * The connection opens on first use and stays open (a vsftpd login costs ~34 ms); a call that finds
+ * it dead reconnects. Every call has a deadline (inactivity-based for transfers, so a big file on a
+ * slow line is fine while a hang is not) and honours an AbortSignal; both close the connection,
+ * because closing it is the only way to stop an FTP command, and the next call reconnects.
+ */
+export class FtpTransport implements Transport {
+  private client: Client | undefined;
+  private tail: Promise<void> = Promise.resolve();
+  private keepAliveTimer: NodeJS.Timeout | undefined;
+  private readonly codec: NameCodec;
+  private readonly host: string;
+  private readonly port: number;
+  private readonly user: string | undefined;
+  private readonly password: string | undefined;
+  private readonly secure: boolean;
+  private readonly tls: ConnectionOptions;
+  private readonly secrets: string[];
+  private readonly timeoutMs: number;
+  private readonly keepAliveMs: number;
+  private readonly log: Logger;
+  private readonly trace: (msg: string) => void;
+  /** for messages: scheme://user@host:port, never the password */
+  readonly where: string;
+
+  constructor(ctx: TransportCreateContext) {
+    const o = ctx.options as FtpTransportOptions;
+    const url = ctx.url;
+    const scheme = url.protocol.replace(/:$/, '');
+    if (scheme !== 'ftp' && scheme !== 'ftps') throw new CfxError(ErrorCodes.CONFIG_INVALID, `transport-ftp: unsupported scheme ${scheme}:`);
+    if (o.passive === false) throw new CfxError(ErrorCodes.CONFIG_INVALID, 'transport-ftp: only passive mode is supported (serverOptions.passive: false)');
+    if (o.encoding !== undefined && o.encoding !== 'utf8' && o.encoding !== 'cp1251') {
+      throw new CfxError(ErrorCodes.CONFIG_INVALID, `transport-ftp: encoding must be utf8 or cp1251, not ${String(o.encoding)}`);
+    }
+    this.log = ctx.logger;
+    this.codec = nameCodec(o.encoding);
+    this.secure = scheme === 'ftps';
+    this.host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    this.port = url.port ? Number(url.port) : 21;
+    this.user = o.user ?? (url.username ? decodeURIComponent(url.username) : undefined);
+    this.password = o.password ?? (url.password ? decodeURIComponent(url.password) : undefined);
+    this.secrets = this.password ? [this.password] : [];
+    this.timeoutMs = ctx.timeoutMs > 0 ? ctx.timeoutMs : 30_000;
+    this.keepAliveMs = o.keepAliveMs ?? 0;
+    this.where = `${scheme}://${this.user ? `${this.user}@` : ''}${url.host}`;
+
+    this.tls = {};
+    if (this.secure) {
+      const t = o.tls ?? {};
+      if (t.ca) {
+        try {
+          this.tls.ca = readFileSync(t.ca);
+        } catch (e) {
+          throw new CfxError(ErrorCodes.CONFIG_INVALID, `transport-ftp: tls.ca ${t.ca}: ${(e as Error).message}`, { cause: e });
+        }
+      }
+      if (t.servername) this.tls.servername = t.servername;
+      if (t.rejectUnauthorized === false) {
+        this.tls.rejectUnauthorized = false;
+        this.log.warn({ server: this.where }, 'FTPS certificate verification is OFF (tls.rejectUnauthorized: false): anyone on the path can read and change the traffic');
+      }
+    } else if (o.tls) {
+      this.log.warn({ server: this.where }, 'tls options are ignored for ftp:// (use ftps:// for explicit TLS)');
+    }
+
+    const log = this.log;
+    const secrets = this.secrets;
+    // basic-ftp logs every command and reply when verbose; route it to trace only (PASS is masked by basic-ftp)
+    this.trace = typeof log.isLevelEnabled === 'function' && log.isLevelEnabled('trace') ? (m) => log.trace({ ftp: scrub(m, secrets) }, 'basic-ftp') : () => {};
+  }
+
+  // ---------- the Transport contract ----------
+
+  list(dir: string, opts?: CallOptions): Promise<RemoteEntry[]> {
+    return this.run('list', dir, opts, () => true, async (c) => {
+      const wire = this.codec.out(dir);
+      const files = await c.list(wire);
+      // vsftpd answers LIST of a missing directory with an empty listing and 226, not 550:
+      // an empty answer is checked with CWD (550 → NotFound). Costs a round trip only when empty.
+      if (files.length === 0) await c.cd(wire);
+      return files.map((f) => toRemoteEntry(f, this.codec.in));
+    });
+  }
+
+  read(path: string, opts?: CallOptions): Readable {
+    // The bytes go: data socket → sink (per attempt) → out. basic-ftp calls end() on its destination
+    // even when the transfer fails, so it never gets `out` itself: a failed download must end in
+    // an error, never in a clean (truncated) end.
+    let resume: (() => void) | undefined;
+    const out = new Readable({ read: () => resume?.() });
+    let delivered = 0;
+    const gone = new AbortController();
+    out.once('close', () => gone.abort());
+    const signal = opts?.signal ? AbortSignal.any([opts.signal, gone.signal]) : gone.signal;
+
+    this.run('read', path, { signal }, () => delivered === 0, async (c, call) => {
+      // our side is the slow one while the reader does not take what we have
+      call.waitingOnCaller = () => out.readableLength >= out.readableHighWaterMark;
+      const sink = new Writable({
+        write(chunk: Buffer, _enc, cb) {
+          delivered += chunk.length;
+          call.touch();
+          if (out.push(chunk)) return cb();
+          resume = () => {
+            resume = undefined;
+            cb();
+          };
+        },
+      });
+      await c.downloadTo(sink, this.codec.out(path));
+    }).then(
+      () => out.push(null),
+      (e: unknown) => out.destroy(e as Error),
+    );
+    return out;
+  }
+
+  write(path: string, data: Readable | Uint8Array, opts?: CallOptions): Promise<number> {
+    // never retried: a half-done STOR leaves the server in a state only the caller can judge
+    return this.run('write', path, opts, () => false, async (c, call) => {
+      let n = 0;
+      let sourceError: unknown;
+      const src = data instanceof Uint8Array ? chunked(data) : data;
+      const counter = new Transform({
+        transform(chunk: Buffer, _enc, cb) {
+          n += chunk.length;
+          call.touch();
+          cb(null, chunk);
+        },
+      });
+      // remember a failure of the caller's source (not the teardown that follows our own failure)
+      src.once('error', (e) => {
+        if (!counter.destroyed) sourceError = e;
+      });
+      pipeline(src, counter, () => {});
+      try {
+        await c.uploadFrom(counter, this.codec.out(path));
+      } catch (e) {
+        if (sourceError !== undefined) throw new SourceFailed(sourceError);
+        throw e;
+      }
+      return n;
+    });
+  }
+
+  rename(from: string, to: string, opts?: CallOptions): Promise<void> {
+    // RNFR/RNTO replaces an existing target on vsftpd, pure-ftpd and proftpd (rename(2) underneath)
+    return this.run('rename', from, opts, () => false, async (c) => {
+      const src = this.codec.out(from);
+      const dst = this.codec.out(to);
+      await c.send('RNFR ' + src);
+      try {
+        await c.send('RNTO ' + dst);
+      } catch (e) {
+        throw toTransportError(e, `rename ${from} →`, to, this.secrets);
+      }
+    });
+  }
+
+  delete(path: string, opts?: CallOptions): Promise<void> {
+    return this.run('delete', path, opts, () => false, async (c) => {
+      await c.remove(this.codec.out(path));
+    });
+  }
+
+  mkdir(path: string, opts?: CallOptions): Promise<void> {
+    // Absolute MKD per level instead of basic-ftp's ensureDir (which walks with relative CWDs and
+    // leaves the working directory changed). Existing directory: one round trip.
+    return this.run('mkdir', path, opts, () => true, async (c) => {
+      const parts = path.split('/').filter((p) => p !== '' && p !== '.');
+      const full = '/' + parts.join('/');
+      if ((await c.sendIgnoringError('CWD ' + this.codec.out(full))).code < 400) return;
+      let failed: string | undefined;
+      for (let i = 1; i <= parts.length; i++) {
+        const r = await c.sendIgnoringError('MKD ' + this.codec.out('/' + parts.slice(0, i).join('/')));
+        if (r.code >= 400) failed = r.message; // "exists" for parents; the CWD below decides
+        else failed = undefined;
+      }
+      const r = await c.sendIgnoringError('CWD ' + this.codec.out(full));
+      if (r.code >= 400) {
+        throw new TransportError('PermissionDenied', scrub(`ftp mkdir ${path}: ${this.codec.in(failed ?? r.message)}`, this.secrets), { path });
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    clearTimeout(this.keepAliveTimer);
+    // let the running call finish (SIGTERM: finish the step, then close), but not forever
+    let timer: NodeJS.Timeout | undefined;
+    const lock = this.lock();
+    const release = await Promise.race([lock, new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), this.timeoutMs)))]);
+    clearTimeout(timer);
+    this.discard();
+    if (release) release();
+    else void lock.then((r) => r());
+  }
+
+  // ---------- machinery ----------
+
+  /** FIFO mutex: resolves with the release function once every earlier holder released. */
+  private lock(): Promise<() => void> {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const ready = this.tail.then(() => release);
+    this.tail = this.tail.then(() => held);
+    return ready;
+  }
+
+  private async acquire(signal: AbortSignal | undefined, op: string, path: string): Promise<() => void> {
+    const p = this.lock();
+    if (!signal) return p;
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        reject(this.reasonError('abort', op, path));
+        void p.then((release) => release());
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      void p.then((release) => {
+        signal.removeEventListener('abort', onAbort);
+        if (!signal.aborted) resolve(release);
+      });
+    });
+  }
+
+  private reasonError(reason: Reason, op: string, path: string): TransportError {
+    return reason === 'abort'
+      ? new TransportError('Aborted', `ftp ${op} ${path}: aborted`, { path })
+      : new TransportError('Timeout', `ftp ${op} ${path}: no progress within ${this.timeoutMs} ms (${this.where})`, { path });
+  }
+
+  /** Closes and forgets the connection; the next call opens a new one. */
+  private discard(): void {
+    const c = this.client;
+    this.client = undefined;
+    try {
+      c?.close();
+    } catch {
+      /* already closed */
+    }
+  }
+
+  private async connection(): Promise<Client> {
+    if (this.client && !this.client.closed) return this.client;
+    this.discard();
+    const c = new Client(this.timeoutMs);
+    c.ftp.log = this.trace;
+    c.ftp.encoding = this.codec.socketEncoding;
+    this.client = c;
+    try {
+      await c.access({
+        host: this.host,
+        port: this.port,
+        ...(this.user !== undefined ? { user: this.user } : {}),
+        ...(this.password !== undefined ? { password: this.password } : {}),
+        secure: this.secure,
+        // basic-ftp writes into this object (host for TLS session reuse): a fresh copy per connect
+        secureOptions: { ...this.tls },
+      });
+      // basic-ftp sends OPTS UTF8 ON; a server that can switch (IIS, FileZilla) must stay in its code page
+      if (this.codec.socketEncoding === 'latin1') await c.sendIgnoringError('OPTS UTF8 OFF');
+    } catch (e) {
+      if (this.client === c) this.discard();
+      throw toTransportError(e, `connect ${this.where}`, undefined, this.secrets);
+    }
+    return c;
+  }
+
+  /**
+   * One call: queue on the mutex, (re)connect, run `work` under a deadline and the caller's signal,
+   * map every failure to a TransportError. A reused connection that turns out dead (the server
+   * closed it while idle) is reopened and the work retried once, only where `retryable()` says so.
+   */
+  private async run<T>(op: string, path: string, opts: CallOptions | undefined, retryable: () => boolean, work: (c: Client, call: Call) => Promise<T>): Promise<T> {
+    const signal = opts?.signal;
+    if (signal?.aborted) throw this.reasonError('abort', op, path);
+    clearTimeout(this.keepAliveTimer);
+    const release = await this.acquire(signal, op, path);
+
+    let reason: Reason | undefined;
+    let killed!: (e: TransportError) => void;
+    const killedP = new Promise<never>((_, reject) => (killed = reject));
+    killedP.catch(() => {});
+    const kill = (r: Reason) => {
+      if (reason) return;
+      reason = r;
+      this.discard(); // the only way to stop an FTP command; basic-ftp may not even notice during a TLS handshake
+      killed(this.reasonError(r, op, path));
+    };
+
+    // inactivity deadline: progress pushes it back; time the caller makes us wait does not count
+    let last = Date.now();
+    const call: Call = { touch: () => (last = Date.now()) };
+    let timer: NodeJS.Timeout;
+    const check = () => {
+      if (call.waitingOnCaller?.()) last = Date.now();
+      const idle = Date.now() - last;
+      if (idle >= this.timeoutMs) kill('timeout');
+      else timer = setTimeout(check, this.timeoutMs - idle);
+    };
+    timer = setTimeout(check, this.timeoutMs);
+    const onAbort = () => kill('abort');
+    signal?.addEventListener('abort', onAbort, { once: true });
+
+    try {
+      for (let attempt = 0; ; attempt++) {
+        const reused = this.client !== undefined && !this.client.closed;
+        try {
+          const c = await Promise.race([this.connection(), killedP]);
+          return await Promise.race([work(c, call), killedP]);
+        } catch (e) {
+          if (reason) throw this.reasonError(reason, op, path);
+          if (e instanceof SourceFailed) {
+            this.discard();
+            throw e.error;
+          }
+          const err = toTransportError(e, op, path, this.secrets);
+          // an FTP error reply leaves the session usable; anything else leaves it in an unknown state
+          if (!(e instanceof FTPError || e instanceof TransportError) || err.retryable) this.discard();
+          if (attempt === 0 && reused && err.kind === 'Unavailable' && retryable()) {
+            this.log.debug({ server: this.where, op, path, err: err.message }, 'ftp connection was closed while idle; reconnecting once');
+            call.touch();
+            continue;
+          }
+          throw err;
+        }
+      }
+    } finally {
+      clearTimeout(timer!);
+      signal?.removeEventListener('abort', onAbort);
+      release();
+      this.scheduleKeepAlive();
+    }
+  }
+
+  private scheduleKeepAlive(): void {
+    if (this.keepAliveMs <= 0 || !this.client || this.client.closed) return;
+    clearTimeout(this.keepAliveTimer);
+    this.keepAliveTimer = setTimeout(() => {
+      void this.lock().then(async (release) => {
+        try {
+          if (this.client && !this.client.closed) await this.client.send('NOOP');
+        } catch {
+          this.discard(); // dead: the next call reconnects
+        } finally {
+          release();
+        }
+        this.scheduleKeepAlive();
+      });
+    }, this.keepAliveMs);
+    this.keepAliveTimer.unref();
+  }
+}
+
+export function createFtpTransport(ctx: TransportCreateContext): Transport {
+  return new FtpTransport(ctx);
+}

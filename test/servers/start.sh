@@ -1,0 +1,211 @@
+#!/usr/bin/env bash
+# Real servers on loopback for the whole-system tests (as root, no systemd needed):
+#   vsftpd  127.0.0.1:2121  plain FTP, passive ports 30000-30999
+#   vsftpd  127.0.0.1:2990  explicit FTPS (AUTH TLS required), passive ports 31000-31999,
+#                           server cert signed by a throwaway test CA
+#   sshd    127.0.0.1:2222  key-only login, internal-sftp
+# One local user `cfxftp` (password `cfxftp`, plus a generated SSH key). FTP sessions are chrooted
+# to the user's home (so `/ftpbox` is under it); SFTP is not chrooted, so SFTP tests put their
+# files under CFX_TEST_SFTP_ROOT (the same directory: a file written over FTP is visible over SFTP).
+#
+# Idempotent: a server whose recorded PID is alive and whose port answers is left alone.
+# Serialised with flock, so parallel test processes can all call it.
+# Writes $CFX_TEST_BASE/servers.env (KEY=value lines) and prints the same summary.
+# Stop with stop.sh (by recorded PIDs only).
+set -euo pipefail
+
+BASE=${CFX_TEST_BASE:-/tmp/cfx-test-servers}
+FTP_USER=cfxftp
+FTP_PASS=cfxftp
+FTP_PORT=2121
+FTPS_PORT=2990
+SFTP_PORT=2222
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+die() { echo "test servers: $*" >&2; exit 1; }
+
+[ "$(id -u)" = 0 ] || die "must run as root (creates a local user, binds ports, runs vsftpd/sshd)"
+for b in /usr/sbin/vsftpd /usr/sbin/sshd; do
+  [ -x "$b" ] || die "$b is missing; run $HERE/install.sh"
+done
+for c in ssh-keygen openssl flock; do
+  command -v "$c" >/dev/null 2>&1 || die "$c is missing; run $HERE/install.sh"
+done
+
+mkdir -p "$BASE"
+chmod 755 "$BASE"
+exec 9>"$BASE/.lock"
+flock -w 120 9 || die "could not take $BASE/.lock within 120 s"
+
+# The FTP root holds many small files in tests and benchmarks: tmpfs is ~80x faster to create
+# files on than ext4, so use /dev/shm when the machine has one.
+if [ -z "${CFX_TEST_FTP_HOME:-}" ]; then
+  if [ -d /dev/shm ] && [ -w /dev/shm ]; then
+    CFX_TEST_FTP_HOME=/dev/shm/$(basename "$BASE")-home
+  else
+    CFX_TEST_FTP_HOME=$BASE/home
+  fi
+fi
+HOME_DIR=$CFX_TEST_FTP_HOME
+mkdir -p "$BASE/log" "$BASE/ssh" "$BASE/tls" "$HOME_DIR"
+
+# ---------- the local user (password login through PAM for vsftpd, key login for sshd) ----------
+# Its shell must be listed in /etc/shells (pam_shells) and it must not be in /etc/ftpusers.
+if ! id "$FTP_USER" >/dev/null 2>&1; then
+  useradd -M -d "$HOME_DIR" -s /bin/bash "$FTP_USER"
+elif [ "$(getent passwd "$FTP_USER" | cut -d: -f6)" != "$HOME_DIR" ]; then
+  usermod -d "$HOME_DIR" "$FTP_USER"
+fi
+echo "$FTP_USER:$FTP_PASS" | chpasswd
+if [ -f /etc/ftpusers ] && grep -qx "$FTP_USER" /etc/ftpusers; then
+  sed -i "/^$FTP_USER\$/d" /etc/ftpusers
+fi
+chown "$FTP_USER:$FTP_USER" "$HOME_DIR"
+chmod 755 "$HOME_DIR"
+# vsftpd needs its secure_chroot_dir to exist (empty, root-owned, not writable)
+mkdir -p /var/run/vsftpd/empty
+# sshd refuses to start without its privilege-separation dir
+mkdir -p /run/sshd
+
+# ---------- keys and certificates (generated once, kept across restarts) ----------
+[ -f "$BASE/ssh/host_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C cfx-test-host -f "$BASE/ssh/host_ed25519"
+[ -f "$BASE/ssh/client_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C cfx-test-client -f "$BASE/ssh/client_ed25519"
+# read by sshd with the user's privileges: must be readable by cfxftp
+install -m 644 "$BASE/ssh/client_ed25519.pub" "$BASE/ssh/authorized_keys"
+chmod 755 "$BASE/ssh"
+
+TLS=$BASE/tls
+if [ ! -f "$TLS/server.crt" ] || [ ! -f "$TLS/ca.crt" ]; then
+  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=cfx test CA" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+    -keyout "$TLS/ca.key" -out "$TLS/ca.crt" 2>"$BASE/log/openssl.out"
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+    -keyout "$TLS/server.key" -out "$TLS/server.csr" 2>>"$BASE/log/openssl.out"
+  printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" \
+    "extendedKeyUsage=serverAuth" "subjectAltName=IP:127.0.0.1,DNS:localhost" > "$TLS/server.ext"
+  openssl x509 -req -in "$TLS/server.csr" -CA "$TLS/ca.crt" -CAkey "$TLS/ca.key" -CAcreateserial \
+    -days 3650 -sha256 -extfile "$TLS/server.ext" -out "$TLS/server.crt" 2>>"$BASE/log/openssl.out"
+  chmod 600 "$TLS/ca.key" "$TLS/server.key"
+fi
+
+# ---------- configs (rewritten every time: cheap, and picks up changes to this script) ----------
+vsftpd_conf() { # port pasv_min pasv_max
+  cat <<EOF
+listen=YES
+listen_ipv6=NO
+listen_address=127.0.0.1
+listen_port=$1
+background=NO
+anonymous_enable=NO
+local_enable=YES
+write_enable=YES
+local_umask=022
+# absolute remote paths like /ftpbox live under the user's home, not the machine's /
+chroot_local_user=YES
+allow_writeable_chroot=YES
+pam_service_name=vsftpd
+connect_from_port_20=NO
+pasv_enable=YES
+pasv_address=127.0.0.1
+pasv_min_port=$2
+pasv_max_port=$3
+# containers: no seccomp filter, no network/pid namespaces
+seccomp_sandbox=NO
+isolate=NO
+isolate_network=NO
+dirmessage_enable=NO
+xferlog_enable=NO
+use_localtime=NO
+secure_chroot_dir=/var/run/vsftpd/empty
+max_clients=200
+max_per_ip=200
+delay_failed_login=0
+EOF
+}
+vsftpd_conf $FTP_PORT 30000 30999 > "$BASE/vsftpd.conf"
+{
+  vsftpd_conf $FTPS_PORT 31000 31999
+  cat <<EOF
+ssl_enable=YES
+rsa_cert_file=$TLS/server.crt
+rsa_private_key_file=$TLS/server.key
+force_local_logins_ssl=YES
+force_local_data_ssl=YES
+require_ssl_reuse=NO
+ssl_tlsv1=YES
+ssl_sslv2=NO
+ssl_sslv3=NO
+# vsftpd's built-in default (DES-CBC3-SHA) is refused by OpenSSL 3
+ssl_ciphers=HIGH
+EOF
+} > "$BASE/vsftpd-ftps.conf"
+
+cat > "$BASE/sshd_config" <<EOF
+Port $SFTP_PORT
+ListenAddress 127.0.0.1
+HostKey $BASE/ssh/host_ed25519
+PidFile none
+AuthorizedKeysFile $BASE/ssh/authorized_keys
+AllowUsers $FTP_USER
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+X11Forwarding no
+AllowTcpForwarding no
+Subsystem sftp internal-sftp
+Match User $FTP_USER
+  ForceCommand internal-sftp
+EOF
+/usr/sbin/sshd -t -f "$BASE/sshd_config" || die "sshd rejects $BASE/sshd_config"
+
+# ---------- start what is not running ----------
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+start_one() { # name pidfile port cmd...
+  local name=$1 pidfile=$2 port=$3; shift 3
+  if alive "$pidfile" && port_open "$port"; then
+    return 0
+  fi
+  if alive "$pidfile"; then kill "$(cat "$pidfile")" 2>/dev/null || true; fi
+  rm -f "$pidfile"
+  port_open "$port" && die "port $port is taken by a process this script did not start; free it first"
+  # own session and process group (setsid), so stop.sh can end the server with its sessions
+  # (9>&-: the daemons must not inherit the lock, or they would hold it forever)
+  setsid "$@" >"$BASE/log/$name.out" 2>&1 </dev/null 9>&- &
+  echo $! >"$pidfile"
+}
+start_one vsftpd "$BASE/vsftpd.pid" $FTP_PORT /usr/sbin/vsftpd "$BASE/vsftpd.conf"
+start_one vsftpd-ftps "$BASE/vsftpd-ftps.pid" $FTPS_PORT /usr/sbin/vsftpd "$BASE/vsftpd-ftps.conf"
+start_one sshd "$BASE/sshd.pid" $SFTP_PORT /usr/sbin/sshd -D -e -f "$BASE/sshd_config"
+
+# bounded wait for all three ports (10 s)
+up=0
+for _ in $(seq 1 100); do
+  if port_open $FTP_PORT && port_open $FTPS_PORT && port_open $SFTP_PORT; then up=1; break; fi
+  sleep 0.1
+done
+if [ $up != 1 ]; then
+  for n in vsftpd vsftpd-ftps sshd; do
+    echo "----- $BASE/log/$n.out" >&2
+    tail -n 30 "$BASE/log/$n.out" >&2 || true
+  done
+  die "servers did not come up within 10 s (logs above)"
+fi
+
+HOSTKEY_SHA256=$(ssh-keygen -lf "$BASE/ssh/host_ed25519.pub" | awk '{print $2}')
+cat > "$BASE/servers.env.tmp" <<EOF
+CFX_TEST_BASE=$BASE
+CFX_TEST_FTP_URL=ftp://$FTP_USER:$FTP_PASS@127.0.0.1:$FTP_PORT
+CFX_TEST_FTPS_URL=ftps://$FTP_USER:$FTP_PASS@127.0.0.1:$FTPS_PORT
+CFX_TEST_FTPS_CA=$TLS/ca.crt
+CFX_TEST_SFTP_URL=sftp://$FTP_USER@127.0.0.1:$SFTP_PORT
+CFX_TEST_SFTP_KEY=$BASE/ssh/client_ed25519
+CFX_TEST_SFTP_HOSTKEY_SHA256=$HOSTKEY_SHA256
+CFX_TEST_SFTP_ROOT=$HOME_DIR
+CFX_TEST_FTP_ROOT=$HOME_DIR
+EOF
+mv "$BASE/servers.env.tmp" "$BASE/servers.env"
+cat "$BASE/servers.env"

@@ -1,0 +1,308 @@
+// @cfx/transport-ftp against a real vsftpd (plain FTP and explicit FTPS), checked on the server's disk too.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import iconv from 'iconv-lite';
+import { pino } from 'pino';
+import { TransportError, type Transport } from '@cfx/core/api';
+import { describeTransportConformance } from '@cfx/core/testing';
+import { createFtpTransport, type FtpTransportOptions } from '@cfx/transport-ftp';
+import { freshRemoteDir, ftpRootPath, realServers } from './helpers/servers.js';
+
+const servers = await realServers();
+const skip = 'skip' in servers ? servers.skip : false;
+const env = 'skip' in servers ? undefined : servers;
+const logger = pino({ level: 'silent' });
+
+function ftp(url: string | undefined, options: FtpTransportOptions = {}, timeoutMs = 10_000): Transport {
+  return createFtpTransport({ url: new URL(url ?? 'ftp://unused'), options: options as Record<string, unknown>, logger, timeoutMs });
+}
+const ftps = (options: FtpTransportOptions = {}, timeoutMs?: number) => ftp(env?.ftpsUrl, { tls: { ca: env?.ftpsCa }, ...options }, timeoutMs);
+
+async function readAll(s: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of s) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+async function failure(p: Promise<unknown>): Promise<TransportError> {
+  try {
+    await p;
+  } catch (e) {
+    assert.ok(e instanceof TransportError, `expected a TransportError, got ${String(e)}`);
+    return e;
+  }
+  assert.fail('expected a failure, the call succeeded');
+}
+
+const roots: string[] = [];
+function fresh(label: string): string {
+  const d = freshRemoteDir(`ftp-${label}`);
+  roots.push(d);
+  return d;
+}
+after(() => {
+  if (env) for (const r of roots) rmSync(ftpRootPath(r, env), { recursive: true, force: true });
+});
+
+// ---------- the shared conformance suite ----------
+describeTransportConformance('ftp (vsftpd)', { create: () => ftp(env?.ftpUrl), root: fresh('conf'), skip });
+describeTransportConformance('ftps (vsftpd, explicit TLS, test CA)', { create: () => ftps(), root: fresh('conf-tls'), skip, largeBytes: 4 * 1024 * 1024 });
+describeTransportConformance('ftp (vsftpd, encoding cp1251)', { create: () => ftp(env?.ftpUrl, { encoding: 'cp1251' }), root: fresh('conf-1251'), skip, largeBytes: 1024 * 1024 });
+
+// ---------- server processes serving one connection (for the reconnect and hang tests) ----------
+/** PIDs of the vsftpd processes holding the server end of the transport's control connection. */
+function sessionPids(t: Transport): number[] {
+  // the control socket is private; tests may look, nothing else does
+  const sock = (t as unknown as { client?: { ftp: { socket: { localPort?: number } } } }).client?.ftp.socket;
+  const port = sock?.localPort;
+  assert.ok(port, 'the transport has an open control connection');
+  const hex = (n: number) => n.toString(16).toUpperCase().padStart(4, '0');
+  const serverPort = Number(new URL(env!.ftpUrl).port);
+  // server side: local 127.0.0.1:2121, remote 127.0.0.1:<our port>
+  const want = `0100007F:${hex(serverPort)} 0100007F:${hex(port)}`;
+  const inodes = new Set<string>();
+  for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length > 9 && `${f[1]} ${f[2]}` === want) inodes.add(`socket:[${f[9]}]`);
+  }
+  const pids: number[] = [];
+  for (const p of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (readdirSync(`/proc/${p}/fd`).some((fd) => inodes.has(readlinkSync(`/proc/${p}/fd/${fd}`)))) pids.push(Number(p));
+    } catch {
+      /* gone or not ours to read */
+    }
+  }
+  return pids;
+}
+
+describe('transport-ftp against vsftpd', { skip }, () => {
+  let t: Transport;
+  let root: string;
+  const p = (n: string) => `${root}/${n}`;
+  const disk = (n: string) => ftpRootPath(p(n), env);
+
+  before(async () => {
+    root = fresh('direct');
+    t = ftp(env!.ftpUrl);
+    await t.mkdir(root);
+  });
+  after(() => t?.close());
+
+  it('round-trips all 256 byte values, byte-exact on the server disk', async () => {
+    const data = Buffer.from(Array.from({ length: 256 * 3 }, (_, i) => (i * 7) % 256));
+    assert.equal(await t.write(p('all.bin'), data), data.length);
+    assert.ok(readFileSync(disk('all.bin')).equals(data), 'server disk has the exact bytes (binary mode, no CRLF games)');
+    assert.ok((await readAll(t.read(p('all.bin')))).equals(data));
+    const crlf = Buffer.from('a\r\nb\nc\r');
+    await t.write(p('crlf.txt'), crlf);
+    assert.ok(readFileSync(disk('crlf.txt')).equals(crlf), 'line ends untouched');
+  });
+
+  it('Cyrillic file names in cp1251: the bytes on the server are cp1251, both ways', async () => {
+    const t1251 = ftp(env!.ftpUrl, { encoding: 'cp1251' });
+    try {
+      const dir = 'каталог-1251';
+      const name = 'Ціни №1 Ёё ґ.csv';
+      await t1251.mkdir(p(dir));
+      await t1251.write(p(`${dir}/${name}`), Buffer.from('Квиток;350,00'));
+      const onDisk = readdirSync(ftpRootPath(root, env), { encoding: 'buffer' }).map((b) => b.toString('hex'));
+      assert.ok(onDisk.includes(iconv.encode(dir, 'win1251').toString('hex')), 'directory name is cp1251 on disk');
+      const files = readdirSync(Buffer.from(ftpRootPath(root, env) + '/' + iconv.encode(dir, 'win1251').toString('latin1'), 'latin1'), { encoding: 'buffer' });
+      assert.deepEqual(files.map((b) => b.toString('hex')), [iconv.encode(name, 'win1251').toString('hex')]);
+      assert.deepEqual((await t1251.list(p(dir))).map((e) => e.name), [name]);
+      assert.equal((await readAll(t1251.read(p(`${dir}/${name}`)))).toString(), 'Квиток;350,00');
+      // a file the back office dropped on the server by itself, named in cp1251
+      const dirOnDisk = Buffer.concat([Buffer.from(ftpRootPath(root, env) + '/'), iconv.encode(dir, 'win1251')]);
+      writeFileSync(Buffer.concat([dirOnDisk, Buffer.from('/'), iconv.encode('Товари.xml', 'win1251')]), 'x');
+      assert.deepEqual((await t1251.list(p(dir))).map((e) => e.name).sort(), ['Товари.xml', name].sort());
+      await t1251.rename(p(`${dir}/Товари.xml`), p(`${dir}/Товари-old.xml`));
+      await t1251.delete(p(`${dir}/Товари-old.xml`));
+    } finally {
+      await t1251.close();
+    }
+  });
+
+  it('Cyrillic file names in utf8: the bytes on the server are utf8', async () => {
+    const name = 'Прайс Ёё №2.csv';
+    await t.mkdir(p('каталог-utf8'));
+    await t.write(p(`каталог-utf8/${name}`), Buffer.from('ok'));
+    assert.deepEqual(readdirSync(disk('каталог-utf8'), { encoding: 'buffer' }).map((b) => b.toString('hex')), [Buffer.from(name).toString('hex')]);
+    assert.deepEqual((await t.list(p('каталог-utf8'))).map((e) => e.name), [name]);
+  });
+
+  it('rename replaces an existing target', async () => {
+    await t.write(p('target.csv'), Buffer.from('old'));
+    await t.write(p('.target.csv.part'), Buffer.from('new contents'));
+    await t.rename(p('.target.csv.part'), p('target.csv'));
+    assert.equal(readFileSync(disk('target.csv'), 'utf8'), 'new contents');
+    assert.deepEqual(readdirSync(ftpRootPath(root, env)).filter((n) => n.includes('target')), ['target.csv']);
+    // the temp name shows in listings while it exists (LIST -a), so the read side can skip it
+    await t.write(p('.x.part'), Buffer.from('1'));
+    assert.ok((await t.list(root)).some((e) => e.name === '.x.part'));
+  });
+
+  it('mkdir creates parents, accepts an existing dir, and refuses when a file is in the way', async () => {
+    await t.mkdir(p('m/a/b/c'));
+    await t.mkdir(p('m/a/b/c'));
+    await t.mkdir(p('m/a') + '/');
+    assert.ok(statSync(disk('m/a/b/c')).isDirectory());
+    await t.write(p('m/file'), Buffer.from('x'));
+    const e = await failure(t.mkdir(p('m/file/sub')));
+    assert.equal(e.kind, 'PermissionDenied');
+    assert.match(e.message, /mkdir .*m\/file\/sub/);
+  });
+
+  it('lists a directory of 1000 files with names, sizes, types and minute-precision mtimes', async () => {
+    const dir = disk('thousand');
+    mkdirSync(dir);
+    for (let i = 0; i < 1000; i++) writeFileSync(`${dir}/f${String(i).padStart(4, '0')} name.csv`, 'x'.repeat(i % 50));
+    const before = Date.now();
+    const entries = await t.list(p('thousand'));
+    assert.ok(Date.now() - before < 5000);
+    assert.equal(entries.length, 1000);
+    const byName = new Map(entries.map((e) => [e.name, e]));
+    for (let i = 0; i < 1000; i += 37) {
+      const e = byName.get(`f${String(i).padStart(4, '0')} name.csv`);
+      assert.ok(e, `entry ${i}`);
+      assert.equal(e.type, 'file');
+      assert.equal(e.size, i % 50);
+      assert.ok(e.mtime && Math.abs(e.mtime.getTime() - Date.now()) < 5 * 60_000, `mtime ${e.mtime?.toISOString()} is about now`);
+    }
+  });
+
+  it('NotFound for a missing file or directory, and the connection stays usable', async () => {
+    assert.equal((await failure(readAll(t.read(p('nope.csv'))))).kind, 'NotFound');
+    assert.equal((await failure(t.delete(p('nope.csv')))).kind, 'NotFound');
+    assert.equal((await failure(t.list(p('no-dir')))).kind, 'NotFound');
+    assert.equal((await failure(t.rename(p('nope.csv'), p('x.csv')))).kind, 'NotFound');
+    const e = await failure(t.list(p('no-dir/deeper')));
+    assert.equal(e.path, p('no-dir/deeper'));
+    assert.match(e.message, /no-dir\/deeper: 550/);
+    await t.write(p('after.txt'), Buffer.from('ok'));
+  });
+
+  it('concurrent calls on one transport all succeed (one mutex per connection)', async () => {
+    await t.write(p('c0.txt'), Buffer.from('zero'));
+    const big = Buffer.alloc(3 * 1024 * 1024, 7);
+    const results = await Promise.all([
+      t.write(p('c1.bin'), big),
+      t.list(root),
+      readAll(t.read(p('c0.txt'))),
+      t.mkdir(p('c-dir/x')),
+      t.write(p('c2.txt'), Readable.from([Buffer.from('two')])),
+      readAll(t.read(p('c1.bin'))),
+    ]);
+    assert.equal(results[0], big.length);
+    assert.equal((results[2] as Buffer).toString(), 'zero');
+    assert.equal(results[4], 3);
+    assert.ok((results[5] as Buffer).equals(big));
+  });
+
+  it('reconnects after the control connection was dropped under it', async () => {
+    await t.list(root);
+    const sock = (t as unknown as { client: { ftp: { socket: { destroy(): void } } } }).client.ftp.socket;
+    sock.destroy();
+    assert.ok((await t.list(root)).length > 0);
+    await t.write(p('after-drop.txt'), Buffer.from('ok'));
+    assert.equal(readFileSync(disk('after-drop.txt'), 'utf8'), 'ok');
+  });
+
+  it('reconnects (one transparent retry for list) when the server process dies while the connection is idle', async () => {
+    await t.list(root);
+    const pids = sessionPids(t);
+    assert.ok(pids.length > 0, 'found the vsftpd session');
+    for (const pid of pids) process.kill(pid, 'SIGKILL');
+    // same tick: the client has not seen the FIN yet and sends on a dead connection
+    const entries = await t.list(root);
+    assert.ok(entries.some((e) => e.name === 'after.txt'));
+    await t.write(p('after-kill.txt'), Buffer.from('ok'));
+  });
+
+  it('a server that stops answering becomes Timeout; the next call reconnects', async () => {
+    const slow = ftp(env!.ftpUrl, {}, 700);
+    try {
+      await slow.list(root);
+      const pids = sessionPids(slow);
+      for (const pid of pids) process.kill(pid, 'SIGSTOP');
+      try {
+        const t0 = Date.now();
+        const e = await failure(slow.list(root));
+        assert.equal(e.kind, 'Timeout');
+        assert.ok(e.retryable);
+        assert.ok(Date.now() - t0 < 3000, `took ${Date.now() - t0} ms`);
+      } finally {
+        for (const pid of pids) process.kill(pid, 'SIGKILL');
+      }
+      assert.ok((await slow.list(root)).length > 0, 'reconnected');
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it('a reader that stops early frees the connection for the next call', async () => {
+    const big = Buffer.alloc(8 * 1024 * 1024, 1);
+    await t.write(p('big.bin'), big);
+    const s = t.read(p('big.bin'));
+    for await (const _ of s) break; // destroys the stream after the first chunk
+    assert.ok((await t.list(root)).some((e) => e.name === 'big.bin'));
+  });
+
+  it('wrong password: PermissionDenied, and the password is nowhere in the error', async () => {
+    const u = new URL(env!.ftpUrl);
+    u.password = 'Wr0ng-S3cret';
+    const bad = ftp(u.toString());
+    const e = await failure(bad.list('/'));
+    assert.equal(e.kind, 'PermissionDenied');
+    assert.match(e.message, /530/);
+    assert.ok(!JSON.stringify({ m: e.message, s: e.stack, d: e.details, c: String((e.cause as Error)?.message) }).includes('Wr0ng-S3cret'));
+    await bad.close();
+  });
+
+  it('FTPS with the test CA works and the data is encrypted end to end', async () => {
+    const s = ftps();
+    try {
+      await s.write(p('tls.txt'), Buffer.from('over TLS'));
+      assert.equal(readFileSync(disk('tls.txt'), 'utf8'), 'over TLS');
+      assert.equal((await readAll(s.read(p('tls.txt')))).toString(), 'over TLS');
+      const sock = (s as unknown as { client: { ftp: { socket: { encrypted?: boolean } } } }).client.ftp.socket;
+      assert.equal(sock.encrypted, true, 'control connection is TLS');
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('FTPS without the CA is refused with a clear error', async () => {
+    const s = ftp(env!.ftpsUrl);
+    const e = await failure(s.list('/'));
+    assert.equal(e.kind, 'HostKey');
+    assert.ok(!e.retryable);
+    assert.match(e.message, /certificate/i);
+    assert.match(e.message, /tls\.ca/);
+    await s.close();
+  });
+
+  it('FTPS checks the name: a CA-signed certificate for another name is refused', async () => {
+    const s = ftps({ tls: { ca: env!.ftpsCa, servername: 'files.example.com' } });
+    assert.equal((await failure(s.list('/'))).kind, 'HostKey');
+    await s.close();
+  });
+
+  it('FTPS with verification explicitly off connects (and warns)', async () => {
+    const s = ftp(env!.ftpsUrl, { tls: { rejectUnauthorized: false } });
+    assert.ok(Array.isArray(await s.list('/')));
+    await s.close();
+  });
+
+  it('plain FTP to a server that requires TLS is refused as PermissionDenied', async () => {
+    const u = new URL(env!.ftpsUrl);
+    const s = ftp(`ftp://${u.username}:${u.password}@${u.host}`);
+    const e = await failure(s.list('/'));
+    assert.equal(e.kind, 'PermissionDenied');
+    assert.match(e.message, /encryption/);
+    await s.close();
+  });
+});
+
