@@ -63,6 +63,19 @@ describe('csv decodePrices', () => {
     assert.deepEqual((await decode(oneByteChunks(bytes(ONE_C, 'cp1251')))).records, want);
     assert.deepEqual((await decode(oneByteChunks(Buffer.concat([Buffer.of(0xef, 0xbb, 0xbf), bytes(ONE_C)])))).records, want);
     assert.deepEqual((await decode(oneByteChunks(bytes(ONE_C)), 'p.csv', { encoding: 'utf-8' })).records, want);
+    assert.deepEqual((await decode(oneByteChunks(Buffer.concat([Buffer.of(0xef, 0xbb, 0xbf), bytes(ONE_C)])), 'p.csv', { encoding: 'utf-8' })).records, want);
+  });
+
+  it('decides the encoding from the first non-ASCII bytes, however late they come', async () => {
+    const ascii = 'code;barcodes;name;price\n' + Array.from({ length: 3000 }, (_, k) => `${k};;item ${k};1\n`).join('');
+    const tail = '9999;;Кава ґатунку Ї;2,50\n';
+    for (const enc of ['utf-8', 'cp1251'] as const) {
+      const b = Buffer.concat([Buffer.from(ascii), bytes(tail, enc)]);
+      const chunks = Readable.from(Array.from({ length: Math.ceil(b.length / 4093) }, (_, k) => b.subarray(k * 4093, k * 4093 + 4093)));
+      const { records } = await decode(chunks);
+      assert.equal(records.length, 3001);
+      assert.deepEqual(records.at(-1), { op: 'upsert', line: 3002, product: { code: '9999', barcodes: [], name: 'Кава ґатунку Ї', price: 250 } });
+    }
   });
 
   it('a #full first line makes a full file: clear first, then upserts', async () => {

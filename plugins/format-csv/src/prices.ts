@@ -126,7 +126,7 @@ export async function decodePrices(input: Readable, ctx: DecodeContext, o: Resol
  * generator's await/resume).
  */
 function recordIterator(take: () => PriceRecord[], failed: () => unknown, texts: AsyncGenerator<string>, feed: (t: string, final: boolean) => void): AsyncIterableIterator<PriceRecord> {
-  let batch = take(), i = 0, ended = false;
+  let batch = take(), i = 0, ended = false, thrown = false;
   let busy: Promise<IteratorResult<PriceRecord>> | undefined;
   const stop = async (): Promise<IteratorResult<PriceRecord>> => {
     ended = true;
@@ -138,11 +138,12 @@ function recordIterator(take: () => PriceRecord[], failed: () => unknown, texts:
     for (;;) {
       if (i < batch.length) return { value: batch[i++]!, done: false };
       const e = failed();
-      if (e !== undefined || ended) {
+      if (e !== undefined && !thrown) {
+        thrown = true;
         await stop();
-        if (e !== undefined) throw e;
-        return { value: undefined, done: true };
+        throw e;
       }
+      if (ended) return stop();
       const r = await texts.next();
       if (r.done) {
         ended = true;

@@ -22,7 +22,7 @@ describe('RowReader', () => {
     'a;"b;c";"d""e"\n"x\r\ny";;""\n',
     'a;b\n"1";"2"',
     'no;end;"quoted"',
-    'Кава "Львівська";2\r\n"";x\n',
+    'Кава "Львівська";2\r\n"";x\r\n',
     'a;b;\n;;\n',
   ];
   for (const text of samples) {

@@ -170,6 +170,8 @@ const TRUE = new Set(['1', 'true', 'yes', 'y', 'так', 'да']);
 const FALSE = new Set(['0', 'false', 'no', 'n', 'ні', 'нет', '']);
 
 export function parseBool(s: string): boolean | undefined {
+  if (s === '0') return false;
+  if (s === '1') return true;
   const t = s.trim().toLowerCase();
   return TRUE.has(t) ? true : FALSE.has(t) ? false : undefined;
 }
