@@ -121,9 +121,9 @@ export async function decodePrices(input: Readable, ctx: DecodeContext, o: Resol
 }
 
 /**
- * Hands out the parsed batches. A hand-written iterator rather than an async generator: resolving
- * from the batch directly measured ~15 % faster end to end (one promise per record instead of a
- * generator's await/resume).
+ * Hands out the parsed batches. Hand-written rather than an async generator: per record it costs
+ * one resolved promise instead of a generator's await/resume (about 1.5x less overhead measured,
+ * and that overhead is a sizeable part of a 1M-row decode).
  */
 function recordIterator(take: () => PriceRecord[], failed: () => unknown, texts: AsyncGenerator<string>, feed: (t: string, final: boolean) => void): AsyncIterableIterator<PriceRecord> {
   let batch = take(), i = 0, ended = false, thrown = false;

@@ -38,7 +38,7 @@ function decoder(encoding: 'utf-8' | 'cp1251', stripBOM: boolean): Decoder {
  * first non-ASCII bytes decide (cp1251 Cyrillic is practically never valid UTF-8). ASCII before
  * that point reads the same in both, so it is passed on without waiting.
  */
-export class TextDecoderStream {
+export class ByteDecoder {
   private dec: Decoder | undefined;
   private pending: Buffer | undefined;
   private atStart = true;
@@ -99,7 +99,7 @@ function completeUtf8(b: Buffer): Buffer {
 
 /** decoded text of a byte stream, chunk by chunk; the last item is the decoder's tail ('' if none) */
 export async function* decodeText(input: Readable, encoding: CsvEncoding, signal?: AbortSignal): AsyncGenerator<string> {
-  const d = new TextDecoderStream(encoding);
+  const d = new ByteDecoder(encoding);
   for await (const chunk of input) {
     signal?.throwIfAborted();
     const b = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
