@@ -149,6 +149,10 @@ describe('price pull over real FTP (vsftpd)', { skip }, () => {
     }
     const st = await runCli(['status', '--json', '-c', d.config], { cwd: d.dir });
     assert.equal(st.json().quarantine.count, 1);
+    const text = await runCli(['status', '-c', d.config], { cwd: d.dir });
+    assert.match(text.out, /catalog\s+1 products, last file b-good\.csv at \d{4}-\d{2}-\d{2}T/);
+    assert.match(text.out, /quarantine 1 file/);
+    assert.match(text.out, /prices\.pull\s+last partial at \d{4}-\d{2}-\d{2}T/);
   });
 
   it('SIGKILL between the local commit and the remote delete: the next run deletes without applying again', async () => {

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { App } from '../app/app.js';
 import { redactUrl } from '../config/index.js';
-import { Store } from '../store/index.js';
+import { Store, type InboxEntry, type RunRecord } from '../store/index.js';
 import { join } from 'node:path';
 
 export interface StatusReport {
@@ -13,10 +13,10 @@ export interface StatusReport {
   dataDir: string;
   prices: { dir: string; format: string; pollMs: number };
   store: 'missing' | 'ok';
-  catalog?: { products: number; lastFile?: unknown };
+  catalog?: { products: number; lastFile?: InboxEntry };
   sales?: { pending: number };
   quarantine?: { count: number; files: unknown[] };
-  lastRuns?: Record<string, unknown>;
+  lastRuns?: Record<string, { last: RunRecord; lastOk: RunRecord | null }>;
   plugins: { id: string; state: string; contributes: unknown }[];
 }
 
@@ -42,9 +42,11 @@ export function collectStatus(app: App): StatusReport {
     report.sales = { pending: s.countPending() };
     report.quarantine = { count: q.length, files: q.slice(0, 20) };
     const jobs = ['prices.pull', 'sales.push', 'sales.resend'];
-    report.lastRuns = Object.fromEntries(
-      jobs.map((j) => [j, { last: s.lastRun(j) ?? null, lastOk: s.lastRun(j, 'ok') ?? null }]).filter(([, v]) => (v as { last: unknown }).last !== null),
-    );
+    report.lastRuns = {};
+    for (const j of jobs) {
+      const last = s.lastRun(j);
+      if (last) report.lastRuns[j] = { last, lastOk: s.lastRun(j, 'ok') ?? null };
+    }
   } finally {
     s.close();
   }
@@ -59,16 +61,15 @@ export function renderStatus(st: StatusReport): string {
     `data       ${st.dataDir}${st.store === 'missing' ? ' (no store yet: nothing exchanged)' : ''}`,
   ];
   if (st.catalog) {
-    const lf = st.catalog.lastFile as { name?: string; applied_at?: string; appliedAt?: string } | undefined;
-    lines.push(`catalog    ${st.catalog.products} products${lf ? `, last file ${lf.name} at ${lf.applied_at ?? lf.appliedAt}` : ''}`);
+    const lf = st.catalog.lastFile;
+    lines.push(`catalog    ${st.catalog.products} products${lf ? `, last file ${lf.name} at ${lf.appliedAt}` : ''}`);
   }
   if (st.sales) lines.push(`sales      ${st.sales.pending} pending upload`);
   if (st.quarantine) {
     lines.push(`quarantine ${st.quarantine.count} file(s)${st.quarantine.count ? ' — see cfx status --json, dataDir/quarantine/*.reason.json' : ''}`);
   }
-  for (const [job, v] of Object.entries(st.lastRuns ?? {})) {
-    const r = v as { last?: { result?: string; finished_at?: string; started_at?: string; error_message?: string }; lastOk?: { finished_at?: string } };
-    lines.push(`${job.padEnd(10)} last ${r.last?.result} at ${r.last?.finished_at ?? r.last?.started_at}${r.last?.error_message ? ` (${r.last.error_message})` : ''}${r.lastOk ? `; last ok ${r.lastOk.finished_at}` : ''}`);
+  for (const [job, { last, lastOk }] of Object.entries(st.lastRuns ?? {})) {
+    lines.push(`${job.padEnd(10)} last ${last.result} at ${last.finishedAt ?? last.startedAt}${last.error ? ` (${last.error.message})` : ''}${lastOk ? `; last ok ${lastOk.finishedAt}` : ''}`);
   }
   lines.push(`plugins    ${st.plugins.map((p) => `${p.id} (${p.state})`).join(', ')}`);
   return lines.join('\n');

@@ -26,9 +26,11 @@ export class PriceStatements {
   readonly clearProducts: Statement;
   readonly clearBarcodes: Statement;
   readonly upsert: Statement;
+  readonly oldBarcodes: Statement;
   readonly deleteProduct: Statement;
-  readonly deleteBarcodes: Statement;
+  readonly deleteBarcode: Statement;
   readonly insertBarcode: Statement;
+  readonly rebuildBarcodes: Statement;
   readonly disable: Statement;
   readonly logInbox: Statement;
   readonly count: Statement;
@@ -36,12 +38,16 @@ export class PriceStatements {
     this.clearProducts = db.prepare('DELETE FROM products');
     this.clearBarcodes = db.prepare('DELETE FROM barcodes');
     this.upsert = db.prepare(
-      `INSERT OR REPLACE INTO products (code, name, receipt_name, price, unit, weighed, group_code, tax_group, article, stock, enabled, extras)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR REPLACE INTO products (code, barcodes, name, receipt_name, price, unit, weighed, group_code, tax_group, article, stock, enabled, extras)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
+    this.oldBarcodes = db.prepare('SELECT barcodes FROM products WHERE code = ?').pluck();
     this.deleteProduct = db.prepare('DELETE FROM products WHERE code = ?');
-    this.deleteBarcodes = db.prepare('DELETE FROM barcodes WHERE product_code = ?');
-    this.insertBarcode = db.prepare('INSERT INTO barcodes (product_code, pos, barcode) VALUES (?, ?, ?)');
+    this.deleteBarcode = db.prepare('DELETE FROM barcodes WHERE barcode = ? AND product_code = ?');
+    this.insertBarcode = db.prepare('INSERT OR IGNORE INTO barcodes (barcode, product_code) VALUES (?, ?)');
+    this.rebuildBarcodes = db.prepare(
+      'INSERT OR IGNORE INTO barcodes (barcode, product_code) SELECT j.value, p.code FROM products p, json_each(p.barcodes) j ORDER BY 1, 2',
+    );
     this.disable = db.prepare('UPDATE products SET enabled = 0 WHERE code = ?');
     this.logInbox = db.prepare('INSERT INTO inbox_log (name, size, mtime, sha256, applied_at, records, mode) VALUES (?, ?, ?, ?, ?, ?, ?)');
     this.count = db.prepare('SELECT count(*) FROM products').pluck();
@@ -86,8 +92,14 @@ export class PriceApply {
         // the store is the last line before money hits the till: a float price must never get in
         if (!Number.isSafeInteger(p.price)) throw badProduct(p, rec.line, `price ${p.price} is not integer minor units`);
         if (p.stock !== undefined && !Number.isSafeInteger(p.stock)) throw badProduct(p, rec.line, `stock ${p.stock} is not integer thousandths`);
+        const barcodes = JSON.stringify(p.barcodes);
+        // after a clear the barcode index is rebuilt at commit; a delta keeps it up to date row by row
+        const old = this.cleared ? undefined : (st.oldBarcodes.get(p.code) as string | undefined);
+        const reindex = !this.cleared && old !== barcodes;
+        if (reindex && old !== undefined) this.unindex(p.code, old);
         st.upsert.run(
           p.code,
+          barcodes,
           p.name,
           p.receiptName ?? null,
           p.price,
@@ -100,17 +112,19 @@ export class PriceApply {
           p.enabled === false ? 0 : 1,
           p.extras === undefined ? null : JSON.stringify(p.extras),
         );
-        st.deleteBarcodes.run(p.code);
-        const bc = p.barcodes;
-        for (let i = 0; i < bc.length; i++) st.insertBarcode.run(p.code, i, bc[i]);
+        if (reindex) for (const b of p.barcodes) st.insertBarcode.run(b, p.code);
         this.upserts++;
         break;
       }
-      case 'delete':
+      case 'delete': {
+        if (!this.cleared) {
+          const old = st.oldBarcodes.get(rec.code) as string | undefined;
+          if (old !== undefined) this.unindex(rec.code, old);
+        }
         st.deleteProduct.run(rec.code);
-        st.deleteBarcodes.run(rec.code);
         this.deletes++;
         break;
+      }
       case 'disable':
         st.disable.run(rec.code);
         this.disables++;
@@ -123,23 +137,33 @@ export class PriceApply {
     }
   }
 
+  private unindex(code: string, barcodesJson: string): void {
+    for (const b of JSON.parse(barcodesJson) as string[]) this.st.deleteBarcode.run(b, code);
+  }
+
   commit(): PriceApplyResult {
     this.check();
     const f = this.file;
+    const failed = (e: unknown): CfxError =>
+      e instanceof CfxError ? e : new CfxError(ErrorCodes.STORE_IO, `applying ${f.name} failed at commit, nothing changed: ${(e as Error).message}`, { cause: e });
+    let products: number;
     try {
+      if (this.cleared) this.st.rebuildBarcodes.run();
       this.st.logInbox.run(f.name, f.size, f.mtime?.toISOString() ?? null, f.sha256, new Date().toISOString(), this.upserts + this.deletes + this.disables, f.mode);
+      products = this.st.count.get() as number;
     } catch (e) {
       this.rollback();
-      if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
-        throw new CfxError(ErrorCodes.STORE_IO, `${f.name} (sha256 ${f.sha256}) was already applied; nothing changed`, {
-          cause: e,
-          details: { name: f.name, sha256: f.sha256, reason: 'already-applied' },
-        });
-      }
-      throw e;
+      if ((e as { code?: string }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw failed(e);
+      throw new CfxError(ErrorCodes.STORE_IO, `${f.name} (sha256 ${f.sha256}) was already applied; nothing changed`, {
+        cause: e,
+        details: { name: f.name, sha256: f.sha256, reason: 'already-applied' },
+      });
     }
-    const products = this.st.count.get() as number;
-    this.end('COMMIT');
+    try {
+      this.end('COMMIT');
+    } catch (e) {
+      throw failed(e);
+    }
     return { upserts: this.upserts, deletes: this.deletes, disables: this.disables, cleared: this.cleared, products };
   }
 

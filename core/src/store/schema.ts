@@ -12,8 +12,9 @@ export interface Migration {
 
 /*
  * Append-only: a shipped migration is never edited, a change is a new entry with the next version.
- * barcodes has no foreign key on purpose: only PriceApply writes it (always together with products),
- * and an FK probe per barcode row would cost the 1M-row import a noticeable share of its time.
+ * products.barcodes (JSON array, file order) is the truth; the barcodes table is the lookup index
+ * derived from it, keyed by barcode so it is ONE b-tree. A full import skips it row by row and
+ * rebuilds it sorted at commit: random-order inserts into a barcode index were the import's main cost.
  */
 export const CATALOG_MIGRATIONS: readonly Migration[] = [
   {
@@ -22,6 +23,7 @@ export const CATALOG_MIGRATIONS: readonly Migration[] = [
       db.exec(`
         CREATE TABLE products (
           code TEXT PRIMARY KEY NOT NULL,
+          barcodes TEXT NOT NULL DEFAULT '[]',
           name TEXT NOT NULL,
           receipt_name TEXT,
           price INTEGER NOT NULL,
@@ -35,12 +37,10 @@ export const CATALOG_MIGRATIONS: readonly Migration[] = [
           extras TEXT
         );
         CREATE TABLE barcodes (
-          product_code TEXT NOT NULL,
-          pos INTEGER NOT NULL,
           barcode TEXT NOT NULL,
-          PRIMARY KEY (product_code, pos)
+          product_code TEXT NOT NULL,
+          PRIMARY KEY (barcode, product_code)
         ) WITHOUT ROWID;
-        CREATE INDEX barcodes_barcode ON barcodes (barcode);
         CREATE TABLE inbox_log (
           id INTEGER PRIMARY KEY,
           name TEXT NOT NULL,

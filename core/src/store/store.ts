@@ -115,14 +115,12 @@ const DATE = /^\d{4}-\d{2}-\d{2}$/;
 /** sorts after every string with the same prefix (highest code point, UTF-8 F4 8F BF BF) */
 const MAX_CHAR = '\u{10FFFF}';
 
-const PRODUCT_SELECT = `SELECT p.*,
-  (SELECT json_group_array(barcode) FROM (SELECT barcode FROM barcodes WHERE product_code = p.code ORDER BY pos)) AS barcodes_json
-  FROM products p`;
+const PRODUCT_SELECT = 'SELECT p.* FROM products p';
 
 const now = (): string => new Date().toISOString();
 
 function toProduct(r: Row): Product {
-  const p: Product = { code: r.code as string, barcodes: JSON.parse(r.barcodes_json as string) as string[], name: r.name as string, price: r.price as number };
+  const p: Product = { code: r.code as string, barcodes: JSON.parse(r.barcodes as string) as string[], name: r.name as string, price: r.price as number };
   if (r.receipt_name !== null) p.receiptName = r.receipt_name as string;
   if (r.unit !== null) p.unit = r.unit as string;
   p.weighed = r.weighed === 1;
@@ -273,7 +271,8 @@ export class Store {
   // ---- price import
 
   beginPriceApply(file: InboxFile): PriceApply {
-    const db = this.writer(this.catalogWriter);
+    this.writable();
+    const db = this.catalogWriter!;
     if (this.current) throw new CfxError(ErrorCodes.INTERNAL, `cannot apply ${file.name}: the apply of another price file is still open`);
     try {
       db.exec('BEGIN IMMEDIATE');
@@ -322,7 +321,7 @@ export class Store {
     const offset = opts.offset ?? 0;
     const q = opts.q ?? '';
     if (q === '') return (this.c(`${PRODUCT_SELECT} ORDER BY p.code LIMIT ? OFFSET ?`).all(limit, offset) as Row[]).map(toProduct);
-    const lower = q.toLocaleLowerCase();
+    const lower = q.toLowerCase();
     const rows = this.c(
       `${PRODUCT_SELECT}
        WHERE (p.code >= @q AND p.code < @hi)
@@ -334,8 +333,8 @@ export class Store {
       hi: q + MAX_CHAR,
       l1: likePrefix(q),
       l2: likePrefix(lower),
-      l3: likePrefix(q.toLocaleUpperCase()),
-      l4: likePrefix(lower.charAt(0).toLocaleUpperCase() + lower.slice(1)),
+      l3: likePrefix(q.toUpperCase()),
+      l4: likePrefix(lower.charAt(0).toUpperCase() + lower.slice(1)),
       limit,
       offset,
     }) as Row[];
@@ -345,13 +344,13 @@ export class Store {
   // ---- runs
 
   startRun(job: string, details?: Record<string, unknown>): number {
-    this.writer(this.journal);
+    this.writable();
     const info = this.j('INSERT INTO runs (job, started_at, details) VALUES (?, ?, ?)').run(job, now(), details === undefined ? null : JSON.stringify(details));
     return Number(info.lastInsertRowid);
   }
 
   finishRun(id: number, f: RunFinish): void {
-    this.writer(this.journal);
+    this.writable();
     this.j(
       `UPDATE runs SET finished_at = ?, result = ?, files = coalesce(?, files), bytes = coalesce(?, bytes),
          error_code = ?, error_message = ?, details = coalesce(?, details) WHERE id = ?`,
@@ -377,7 +376,7 @@ export class Store {
   // ---- quarantine
 
   addQuarantine(q: NewQuarantine): number {
-    this.writer(this.journal);
+    this.writable();
     const info = this.j('INSERT INTO quarantine (job, file_name, local_path, remote_path, reason, created_at) VALUES (?, ?, ?, ?, ?, ?)').run(
       q.job, q.fileName, q.localPath, q.remotePath ?? null, JSON.stringify(q.reason), now(),
     );
@@ -394,7 +393,7 @@ export class Store {
 
   /** false when there is no such entry */
   setQuarantineState(id: number, state: QuarantineState): boolean {
-    this.writer(this.journal);
+    this.writable();
     return this.j('UPDATE quarantine SET state = ? WHERE id = ?').run(state, id).changes > 0;
   }
 
@@ -406,7 +405,7 @@ export class Store {
    * repeat from a different sale reusing the id.
    */
   recordSale(sale: Sale, localDate: string, body: string): 'recorded' | 'duplicate' {
-    this.writer(this.journal);
+    this.writable();
     checkDate(localDate, 'localDate');
     if (typeof sale.saleId !== 'string' || sale.saleId === '' || typeof sale.terminalId !== 'string' || sale.terminalId === '') {
       throw new CfxError(ErrorCodes.SALE_INVALID, 'a sale needs a non-empty saleId and terminalId', { details: { saleId: sale.saleId, terminalId: sale.terminalId } });
@@ -414,7 +413,16 @@ export class Store {
     if (!Number.isSafeInteger(sale.total)) {
       throw new CfxError(ErrorCodes.SALE_INVALID, `sale ${sale.saleId}: total ${sale.total} is not integer minor units`, { details: { saleId: sale.saleId, field: 'total' } });
     }
-    return this.recordTx!(sale, localDate, body, createHash('sha256').update(body).digest('hex'));
+    try {
+      return this.recordTx!(sale, localDate, body, createHash('sha256').update(body).digest('hex'));
+    } catch (e) {
+      if (e instanceof CfxError) throw e;
+      // the till must hear "not recorded" with a code it can match, e.g. on a full disk
+      throw new CfxError(ErrorCodes.STORE_IO, `sale ${sale.saleId} of terminal ${sale.terminalId} was not recorded: ${(e as Error).message}`, {
+        cause: e,
+        details: { saleId: sale.saleId, terminalId: sale.terminalId },
+      });
+    }
   }
 
   /** oldest first */
@@ -435,7 +443,7 @@ export class Store {
   }
 
   markSent(saleId: string, terminalId: string, dest: string, remoteName: string): boolean {
-    this.writer(this.journal);
+    this.writable();
     return (
       this.j(
         "UPDATE outbox SET state = 'sent', attempts = attempts + 1, sent_at = ?, remote_name = ?, last_error = NULL WHERE terminal_id = ? AND sale_id = ? AND dest = ?",
@@ -444,7 +452,7 @@ export class Store {
   }
 
   markFailed(saleId: string, terminalId: string, dest: string, error: string): boolean {
-    this.writer(this.journal);
+    this.writable();
     return this.j('UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE terminal_id = ? AND sale_id = ? AND dest = ?').run(error, terminalId, saleId, dest).changes > 0;
   }
 
@@ -466,7 +474,7 @@ export class Store {
   }
 
   kvSet(key: string, value: string): void {
-    this.writer(this.journal);
+    this.writable();
     this.j('INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
   }
 
@@ -489,9 +497,8 @@ export class Store {
     return st;
   }
 
-  private writer<T extends Db | undefined>(db: T): NonNullable<T> {
+  private writable(): void {
     if (this.closed) throw new CfxError(ErrorCodes.INTERNAL, `store ${this.dir} is closed`);
-    if (this.readonly || !db) throw new CfxError(ErrorCodes.USAGE, `store ${this.dir} is open read-only`);
-    return db as NonNullable<T>;
+    if (this.readonly) throw new CfxError(ErrorCodes.USAGE, `store ${this.dir} is open read-only`);
   }
 }
