@@ -11,6 +11,7 @@
 # Idempotent: a server whose recorded PID is alive and whose port answers is left alone.
 # Serialised with flock, so parallel test processes can all call it.
 # Writes $CFX_TEST_BASE/servers.env (KEY=value lines) and prints the same summary.
+# The FTP root is /dev/shm/<base name>-home when /dev/shm exists; CFX_TEST_FTP_HOME overrides it.
 # Stop with stop.sh (by recorded PIDs only).
 set -euo pipefail
 
@@ -164,14 +165,36 @@ EOF
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
-start_one() { # name pidfile port cmd...
+# PID of a running server started with this exact config file, as the leader of its process group
+# (not one of its per-connection children): a lost pid file must not leave an orphan that blocks
+# the port for good. Empty when there is none.
+ours() {
+  local d pid
+  for d in /proc/[0-9]*; do
+    pid=${d#/proc/}
+    if tr '\0' ' ' <"$d/cmdline" 2>/dev/null | grep -qF -- " $1" && [ "$(awk '{print $5}' "$d/stat" 2>/dev/null)" = "$pid" ]; then
+      echo "$pid"
+      return 0
+    fi
+  done
+  return 0
+}
+
+start_one() { # name pidfile port cmd... (the last argument of cmd is its config file)
   local name=$1 pidfile=$2 port=$3; shift 3
+  local config=${*: -1}
   if alive "$pidfile" && port_open "$port"; then
     return 0
   fi
   if alive "$pidfile"; then kill "$(cat "$pidfile")" 2>/dev/null || true; fi
   rm -f "$pidfile"
-  port_open "$port" && die "port $port is taken by a process this script did not start; free it first"
+  if port_open "$port"; then
+    local pid
+    pid=$(ours "$config")
+    [ -n "$pid" ] || die "port $port is taken by a process this script did not start; free it first"
+    echo "$pid" >"$pidfile"
+    return 0
+  fi
   # own session and process group (setsid), so stop.sh can end the server with its sessions
   # (9>&-: the daemons must not inherit the lock, or they would hold it forever)
   setsid "$@" >"$BASE/log/$name.out" 2>&1 </dev/null 9>&- &

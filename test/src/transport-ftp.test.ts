@@ -13,6 +13,8 @@ import { freshRemoteDir, ftpRootPath, realServers } from './helpers/servers.js';
 const servers = await realServers();
 const skip = 'skip' in servers ? servers.skip : false;
 const env = 'skip' in servers ? undefined : servers;
+// the direct tests read and write the FTP root on disk and signal vsftpd sessions
+const skipDirect = skip || (process.getuid?.() !== 0 ? 'the direct vsftpd tests need root (server-side files and signals)' : false);
 const logger = pino({ level: 'silent' });
 
 function ftp(url: string | undefined, options: FtpTransportOptions = {}, timeoutMs = 10_000): Transport {
@@ -78,7 +80,7 @@ function sessionPids(t: Transport): number[] {
   return pids;
 }
 
-describe('transport-ftp against vsftpd', { skip }, () => {
+describe('transport-ftp against vsftpd', { skip: skipDirect }, () => {
   let t: Transport;
   let root: string;
   const p = (n: string) => `${root}/${n}`;
@@ -248,6 +250,23 @@ describe('transport-ftp against vsftpd', { skip }, () => {
     const s = t.read(p('big.bin'));
     for await (const _ of s) break; // destroys the stream after the first chunk
     assert.ok((await t.list(root)).some((e) => e.name === 'big.bin'));
+  });
+
+  it('keepAliveMs sends NOOP while idle, stops after close; traces never show the password', async () => {
+    const lines: string[] = [];
+    const traced = pino({ level: 'trace' }, { write: (l: string) => void lines.push(l) });
+    const u = new URL(env!.ftpUrl);
+    const k = createFtpTransport({ url: u, options: { keepAliveMs: 100, password: 'cfxftp' }, logger: traced, timeoutMs: 5000 });
+    await k.list(root);
+    await new Promise((r) => setTimeout(r, 450));
+    const noops = () => lines.filter((l) => l.includes('> NOOP')).length;
+    assert.ok(noops() >= 2, `NOOPs sent while idle: ${noops()}`);
+    await k.close();
+    const after = noops();
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(noops(), after, 'no NOOP after close');
+    assert.ok(lines.some((l) => l.includes('PASS ###')), 'basic-ftp output reaches logger.trace');
+    assert.ok(!lines.some((l) => l.includes(`PASS ${u.password}`)));
   });
 
   it('wrong password: PermissionDenied, and the password is nowhere in the error', async () => {

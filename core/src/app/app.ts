@@ -79,17 +79,27 @@ export class App {
 
   /** the configured server's transport, created once and kept open between cycles */
   transport(): Promise<Transport> {
-    this.transportP ??= this.host.transport({
+    this.transportP ??= this.newTransport();
+    return this.transportP;
+  }
+
+  private readonly opened: Transport[] = [];
+
+  /** another connection to the server (sales use their own, so an upload never waits behind a listing) */
+  async newTransport(): Promise<Transport> {
+    const t = await this.host.transport({
       url: new URL(this.config.server),
       options: this.config.serverOptions,
       timeoutMs: this.config.timeoutMs,
       logger: this.logger,
     });
-    return this.transportP;
+    this.opened.push(t);
+    return t;
   }
 
   async close(): Promise<void> {
-    if (this.transportP) await (await this.transportP.catch(() => undefined))?.close().catch(() => undefined);
+    // every connection this app opened, the shared one included
+    await Promise.all(this.opened.splice(0).map((t) => t.close().catch(() => undefined)));
     await this.host.dispose();
     this.storeRef?.close();
   }

@@ -12,7 +12,7 @@ export const Exit = {
 export const EXIT_HELP = `Exit codes:
   0    success
   1    the exchange failed (server unreachable, plugin failed, I/O error); nothing was lost
-  2    usage or configuration error (every problem is printed as "path: message")
+  2    usage or configuration error, or an invalid sale (every problem is printed as "path: message")
   3    done, but some input was rejected and quarantined (see "cfx status")
   130  interrupted (SIGINT/SIGTERM) after finishing the current step`;
 
@@ -28,6 +28,8 @@ const USAGE_CODES = new Set<string>([
   ErrorCodes.NO_PROVIDER,
   ErrorCodes.USAGE,
   ErrorCodes.STORE_VERSION,
+  ErrorCodes.SALE_INVALID,
+  ErrorCodes.SALE_CONFLICT,
 ]);
 
 export function exitCodeFor(e: unknown): number {

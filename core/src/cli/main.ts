@@ -8,11 +8,15 @@ import { initTemplate, redactConfig, redactUrl } from '../config/index.js';
 import { PluginHost } from '../host/index.js';
 import { PricePull, type PullProgress, type PullResult } from '../jobs/price-pull.js';
 import { runDaemon } from '../scheduler/daemon.js';
+import { Service } from '../scheduler/service.js';
 import { silentLogger } from '../util/logger.js';
 import { collectStatus, renderStatus } from './status.js';
 import { EXIT_HELP, Exit, errorJson, exitCodeFor } from './exit.js';
 import { defaultIo, milli, money, printJson, println, table, type Io } from './output.js';
 import { progressReporter } from './progress.js';
+import type { CliContext } from './context.js';
+import { registerSalesCommands } from './sales.js';
+import { registerOfficeCommands } from './office.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -73,6 +77,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
   const set = (c: number) => {
     exitCode = c;
   };
+  const ctx: CliContext = { io, json: () => g().json === true, cfgPath, open, setExit: set };
 
   program
     .command('init')
@@ -199,6 +204,9 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
       set(await runDaemon(app));
     });
 
+  registerSalesCommands(program, ctx);
+  registerOfficeCommands(program, ctx);
+
   try {
     await program.parseAsync(argv);
   } catch (e) {
@@ -229,6 +237,8 @@ async function pullOnce(app: App, io: Io, json: boolean): Promise<PullResult> {
     if (first.waiting.length) await sleep(Math.max(c.prices.pollMs, c.prices.stableMs));
     const result = await pull.cycle();
     progress?.done();
+    // the office may ask for a resend through the inbox; `cfx pull` honours it like `cfx run`
+    if (result.requests.length) await new Service(app).handleResendRequests(pull, result);
     const q = result.files.filter((f) => f.result === 'quarantined').length;
     app.store.finishRun(runId, { result: q ? 'partial' : 'ok', files: result.files.length, bytes: result.bytes, details: { files: result.files.map((f) => ({ name: f.name, result: f.result })) } });
     return result;

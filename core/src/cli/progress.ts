@@ -26,3 +26,21 @@ export function progressReporter(stream: Writable & { isTTY?: boolean }): { upda
     },
   };
 }
+
+/** A counting bar (sales pushed, resent) on a TTY; undefined otherwise. */
+export function countBar(stream: Writable & { isTTY?: boolean }, label: string): { update(done: number, total: number): void; done(): void } | undefined {
+  if (!stream.isTTY) return undefined;
+  let bar: cliProgress.SingleBar | undefined;
+  return {
+    update(done, total) {
+      if (!bar) {
+        bar = new cliProgress.SingleBar({ stream: stream as NodeJS.WritableStream, format: `${label} [{bar}] {value}/{total} {eta_formatted}`, hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic);
+        bar.start(total, 0);
+      }
+      bar.update(done);
+    },
+    done() {
+      bar?.stop();
+    },
+  };
+}

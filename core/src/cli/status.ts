@@ -69,7 +69,7 @@ export function renderStatus(st: StatusReport): string {
     lines.push(`quarantine ${st.quarantine.count} file(s)${st.quarantine.count ? ' — see cfx status --json, dataDir/quarantine/*.reason.json' : ''}`);
   }
   for (const [job, { last, lastOk }] of Object.entries(st.lastRuns ?? {})) {
-    lines.push(`${job.padEnd(10)} last ${last.result} at ${last.finishedAt ?? last.startedAt}${last.error ? ` (${last.error.message})` : ''}${lastOk ? `; last ok ${lastOk.finishedAt}` : ''}`);
+    lines.push(`${job.padEnd(10)} last ${last.result} at ${last.finishedAt ?? last.startedAt}${last.error ? ` (${last.error.message})` : ''}${lastOk && lastOk.id !== last.id ? `; last ok ${lastOk.finishedAt}` : ''}`);
   }
   lines.push(`plugins    ${st.plugins.map((p) => `${p.id} (${p.state})`).join(', ')}`);
   return lines.join('\n');

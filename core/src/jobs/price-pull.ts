@@ -20,8 +20,12 @@ export interface PullResult {
   files: FileOutcome[];
   /** files seen but not yet complete (still growing, or waiting for their flag) */
   waiting: string[];
+  /** the office's requests found in the inbox (`resend-YYYYMMDD-YYYYMMDD.req`) */
+  requests: string[];
   bytes: number;
 }
+
+const REQUEST_RE = /^resend-\d{8}-\d{8}\.req$/;
 
 export interface PullProgress {
   file: string;
@@ -64,23 +68,28 @@ export class PricePull {
   }
 
   /** Which files are complete now. Updates the size memory used by the next call. */
-  async listReady(): Promise<{ ready: RemoteEntry[]; waiting: string[] }> {
+  async listReady(): Promise<{ ready: RemoteEntry[]; waiting: string[]; requests: string[] }> {
     const { transport, config, signal } = this.deps;
     let entries: RemoteEntry[];
     try {
       entries = await transport.list(this.dir, { signal });
     } catch (e) {
       // an inbox that does not exist yet is an empty inbox
-      if (e instanceof TransportError && e.kind === 'NotFound') return { ready: [], waiting: [] };
+      if (e instanceof TransportError && e.kind === 'NotFound') return { ready: [], waiting: [], requests: [] };
       throw e;
     }
     const names = new Set(entries.map((e) => e.name));
     const now = Date.now();
     const ready: RemoteEntry[] = [];
     const waiting: string[] = [];
+    const requests: string[] = [];
     const current = new Set<string>();
     for (const e of entries) {
       if (e.type !== 'file' || isTempName(e.name) || isMarkerName(e.name)) continue;
+      if (REQUEST_RE.test(e.name)) {
+        requests.push(e.name);
+        continue;
+      }
       current.add(e.name);
       const flagged = names.has(`${e.name}.done`) || names.has(e.name.replace(/\.[^.]*$/, '') + '.flg');
       const prev = this.seen.get(e.name);
@@ -93,13 +102,13 @@ export class PricePull {
     for (const k of this.seen.keys()) if (!current.has(k)) this.seen.delete(k);
     // files must apply in order: by name, then by time
     ready.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : (a.mtime?.getTime() ?? 0) - (b.mtime?.getTime() ?? 0)));
-    return { ready, waiting };
+    return { ready, waiting, requests: requests.sort() };
   }
 
   /** One cycle: everything complete in the inbox now. Network errors propagate (retry next cycle). */
   async cycle(): Promise<PullResult> {
-    const { ready, waiting } = await this.listReady();
-    const result: PullResult = { dir: this.dir, files: [], waiting, bytes: 0 };
+    const { ready, waiting, requests } = await this.listReady();
+    const result: PullResult = { dir: this.dir, files: [], waiting, requests, bytes: 0 };
     for (const entry of ready) {
       if (this.deps.signal?.aborted) break;
       const outcome = await this.takeFile(entry);
@@ -195,7 +204,8 @@ export class PricePull {
     try {
       for await (const rec of decoded.records) {
         tx.apply(rec);
-        if (++records % 100_000 === 0) {
+        // a full file's leading "clear" is not one of its records
+        if (rec.op !== 'clear' && ++records % 100_000 === 0) {
           onProgress?.({ file: entry.name, phase: 'apply', records, bytes, total: bytes });
           signal?.throwIfAborted();
         }
@@ -216,6 +226,11 @@ export class PricePull {
     const dest = existsSync(target) ? join(dir, `${Date.now()}_${local}`) : target;
     renameSync(staged, dest);
     return dest;
+  }
+
+  /** removes a handled request file from the inbox */
+  deleteRequest(name: string): Promise<void> {
+    return this.deleteRemote(posix.join(this.dir, name));
   }
 
   private async deleteRemote(remote: string): Promise<void> {

@@ -263,6 +263,7 @@ export class FtpTransport implements Transport {
     const release = await Promise.race([lock, new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), this.timeoutMs)))]);
     clearTimeout(timer);
     this.discard();
+    clearTimeout(this.keepAliveTimer); // a NOOP that held the lock may have re-armed it
     if (release) release();
     else void lock.then((r) => r());
   }

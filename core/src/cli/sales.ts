@@ -1,0 +1,119 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { CfxError, ErrorCodes } from '../api/index.js';
+import type { App } from '../app/app.js';
+import { Service } from '../scheduler/service.js';
+import type { CliContext } from './context.js';
+import { Exit } from './exit.js';
+import { money, printJson, println } from './output.js';
+import { countBar } from './progress.js';
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+function terminalOnly(app: App, cmd: string): void {
+  if (app.config.role !== 'terminal') throw new CfxError(ErrorCodes.USAGE, `cfx ${cmd} is for the terminal role (this config has role: ${app.config.role})`);
+}
+
+function date(v: string, flag: string): string {
+  if (!DATE.test(v) || Number.isNaN(Date.parse(v))) throw new CfxError(ErrorCodes.USAGE, `${flag} must be a date YYYY-MM-DD, got "${v}"`);
+  return v;
+}
+
+async function withService<T>(ctx: CliContext, fn: (svc: Service, app: App) => Promise<T>): Promise<T> {
+  const app = ctx.open('rw');
+  try {
+    return await fn(new Service(app), app);
+  } finally {
+    await app.close();
+  }
+}
+
+/** Terminal-role sales commands: sale add, push, resend. */
+export function registerSalesCommands(program: Command, ctx: CliContext): void {
+  const { io } = ctx;
+  const sale = program.command('sale').description('sales of this terminal');
+  sale
+    .command('add')
+    .argument('<file>', 'a sale JSON file (one sale or an array), or - for stdin')
+    .description('journal sales durably (validated first: one bad sale journals nothing); `cfx run` uploads them at once')
+    .option('--push', 'also upload them now')
+    .action(async (file: string, o: { push?: boolean }) => {
+      const text = file === '-' ? readFileSync(0, 'utf8') : readFileSync(resolve(io.cwd, file), 'utf8');
+      let input: unknown;
+      try {
+        input = JSON.parse(text);
+      } catch (e) {
+        throw new CfxError(ErrorCodes.SALE_INVALID, `${file === '-' ? 'stdin' : file} is not JSON: ${(e as Error).message}`);
+      }
+      await withService(ctx, async (svc, app) => {
+        terminalOnly(app, 'sale add');
+        const out = svc.recordSale(input);
+        const pushed = o.push ? await (await svc.salesPush()).flush() : undefined;
+        if (ctx.json()) printJson(io.out, { sales: out.map((s) => ({ ...s, total: money(s.total) })), ...(pushed ? { pushed: pushed.sent } : {}) });
+        else {
+          for (const s of out) println(io.out, `${s.status === 'recorded' ? 'recorded ' : 'duplicate'} ${s.saleId}  total ${money(s.total)}`);
+          if (pushed) println(io.out, `uploaded ${pushed.sent}`);
+        }
+      });
+    });
+
+  program
+    .command('push')
+    .description('terminal: upload every journaled sale not yet on the server, now (the backlog), with progress')
+    .action(() =>
+      withService(ctx, async (svc, app) => {
+        terminalOnly(app, 'push');
+        const push = await svc.salesPush();
+        const bar = ctx.json() ? undefined : countBar(io.err, 'pushing sales');
+        const pending = app.store.countPending();
+        let r;
+        try {
+          push.onProgress = bar ? (p) => bar.update(p.done, p.total) : undefined;
+          r = await push.flush();
+        } finally {
+          bar?.done();
+        }
+        const runId = app.store.startRun('sales.push');
+        app.store.finishRun(runId, { result: 'ok', files: r.sent, bytes: r.bytes });
+        if (ctx.json()) printJson(io.out, { pending, sent: r.sent, bytes: r.bytes, left: app.store.countPending() });
+        else println(io.out, `uploaded ${r.sent} of ${pending} pending sale(s) to ${push.dir}`);
+      }),
+    );
+
+  program
+    .command('resend')
+    .description('terminal: upload again every journaled sale of a period (local dates, inclusive) under the same names')
+    .requiredOption('--from <date>', 'first day, YYYY-MM-DD')
+    .requiredOption('--to <date>', 'last day, YYYY-MM-DD')
+    .option('--dry-run', 'only tell what would be sent')
+    .action((o: { from: string; to: string; dryRun?: boolean }) =>
+      withService(ctx, async (svc, app) => {
+        terminalOnly(app, 'resend');
+        const from = date(o.from, '--from');
+        const to = date(o.to, '--to');
+        const push = await svc.salesPush();
+        if (o.dryRun) {
+          const plan = push.planResend(from, to);
+          if (ctx.json()) printJson(io.out, { from, to, dryRun: true, count: plan.length, names: plan.map((s) => push.remoteName(s.terminalId, s.saleId)) });
+          else println(io.out, `would resend ${plan.length} sale(s) of ${from} … ${to} to ${push.dir}`);
+          return;
+        }
+        const bar = ctx.json() ? undefined : countBar(io.err, 'resending');
+        push.onProgress = bar ? (p) => bar.update(p.done, p.total) : undefined;
+        const runId = app.store.startRun('sales.resend', { from, to });
+        try {
+          const r = await push.resend(from, to);
+          app.store.finishRun(runId, { result: 'ok', files: r.sent, bytes: r.bytes });
+          if (ctx.json()) printJson(io.out, { from, to, sent: r.sent, bytes: r.bytes, names: r.names });
+          else println(io.out, `resent ${r.sent} sale(s) of ${from} … ${to} to ${push.dir}`);
+        } catch (e) {
+          app.store.finishRun(runId, { result: 'failed', error: { code: (e as CfxError).code ?? ErrorCodes.INTERNAL, message: (e as Error).message } });
+          ctx.setExit(Exit.FAILED);
+          throw e;
+        } finally {
+          bar?.done();
+        }
+      }),
+    );
+}

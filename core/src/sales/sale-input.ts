@@ -1,0 +1,160 @@
+import { Ajv, type ErrorObject } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import { CfxError, ErrorCodes, type Payment, type Sale, type SaleLine } from '../api/index.js';
+import { parseDecimal } from './decimal.js';
+
+// ajv-formats is CommonJS with a default export; under NodeNext it arrives as the module object
+const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule) as unknown as (a: Ajv) => Ajv;
+
+const decimal = { anyOf: [{ type: 'string', pattern: '^\\s*[+-]?\\d+([.,]\\d*)?\\s*$' }, { type: 'number' }] };
+
+/** The sale JSON a till hands to cfx (`cfx sale add`, recordSale, the spool dir, POST /api/sales). */
+export const saleInputSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['saleId', 'time', 'kind', 'lines', 'payments'],
+  properties: {
+    saleId: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$' },
+    terminal: { type: 'string' },
+    time: { type: 'string', format: 'date-time' },
+    receiptNo: { type: 'integer', minimum: 0 },
+    shift: { type: 'integer', minimum: 0 },
+    cashier: { type: 'string', maxLength: 200 },
+    kind: { enum: ['sale', 'return', 'cancel'] },
+    lines: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['code', 'qty', 'price', 'amount'],
+        properties: {
+          code: { type: 'string', minLength: 1, maxLength: 64 },
+          barcode: { type: 'string', maxLength: 64 },
+          name: { type: 'string', maxLength: 500 },
+          qty: decimal,
+          price: decimal,
+          amount: decimal,
+          discount: decimal,
+        },
+      },
+    },
+    payments: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['kind', 'amount'],
+        properties: { kind: { enum: ['cash', 'card', 'other'] }, amount: decimal },
+      },
+    },
+  },
+} as const;
+
+const ajv = new Ajv({ allErrors: true, strict: true });
+addFormats(ajv);
+const validate = ajv.compile(saleInputSchema);
+
+/** Lines and payments may differ by this much (cash rounding to 0.10 leaves up to 0.05). */
+export const TOTAL_TOLERANCE_MINOR = 5;
+
+export interface SaleProblem {
+  field: string;
+  message: string;
+}
+
+function fieldOf(e: ErrorObject): string {
+  const base = e.instancePath.replace(/^\//, '').replace(/\/(\d+)/g, '[$1]').replace(/\//g, '.');
+  if (e.keyword === 'required') return [base, (e.params as { missingProperty: string }).missingProperty].filter(Boolean).join('.');
+  if (e.keyword === 'additionalProperties') return [base, (e.params as { additionalProperty: string }).additionalProperty].filter(Boolean).join('.');
+  return base || '(sale)';
+}
+
+function messageOf(e: ErrorObject): string {
+  if (e.keyword === 'required') return 'is required';
+  if (e.keyword === 'additionalProperties') return 'is not a known field';
+  if (e.keyword === 'format' && e.params && (e.params as { format: string }).format === 'date-time') return 'must be an ISO 8601 date-time with an offset, e.g. 2025-03-15T14:02:11+02:00';
+  if (e.keyword === 'anyOf') return 'must be a decimal number';
+  if (e.keyword === 'enum') return `must be one of: ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`;
+  return e.message ?? 'is invalid';
+}
+
+function invalid(problems: SaleProblem[], saleId?: string): CfxError {
+  return new CfxError(ErrorCodes.SALE_INVALID, `sale${saleId ? ` ${saleId}` : ''} rejected:\n${problems.map((p) => `  ${p.field}: ${p.message}`).join('\n')}`, { details: { problems, ...(saleId ? { saleId } : {}) } });
+}
+
+const money = (m: number) => `${m < 0 ? '-' : ''}${Math.trunc(Math.abs(m) / 100)}.${String(Math.abs(m) % 100).padStart(2, '0')}`;
+
+/**
+ * Validates a till's sale JSON and turns it into the canonical Sale: integer minor units and
+ * thousandths, the terminal id filled in, totals checked. Every problem is reported, by field.
+ */
+export function parseSaleInput(input: unknown, terminalId: string): Sale {
+  if (!validate(input)) {
+    // anyOf reports its branches too; one line per field is what a person needs
+    const seen = new Set<string>();
+    const problems: SaleProblem[] = [];
+    for (const e of validate.errors ?? []) {
+      if (e.schemaPath.includes('/anyOf/')) continue;
+      const p = { field: fieldOf(e), message: messageOf(e) };
+      if (!seen.has(p.field)) {
+        seen.add(p.field);
+        problems.push(p);
+      }
+    }
+    throw invalid(problems, typeof (input as { saleId?: unknown })?.saleId === 'string' ? (input as { saleId: string }).saleId : undefined);
+  }
+  const i = input as Record<string, any>;
+  const problems: SaleProblem[] = [];
+  if (i.terminal !== undefined && i.terminal !== terminalId) problems.push({ field: 'terminal', message: `is "${i.terminal}" but this terminal is "${terminalId}"` });
+  const num = (v: unknown, places: number, field: string): number => {
+    const n = parseDecimal(v, places);
+    if (n === undefined) {
+      problems.push({ field, message: `"${String(v)}" is not a decimal with at most ${places} decimal places` });
+      return 0;
+    }
+    if (n < 0) problems.push({ field, message: 'must not be negative (a return is kind: return with positive amounts)' });
+    return n;
+  };
+  const lines: SaleLine[] = (i.lines as any[]).map((l, k) => {
+    const f = `lines[${k}]`;
+    const qty = num(l.qty, 3, `${f}.qty`);
+    const price = num(l.price, 2, `${f}.price`);
+    const amount = num(l.amount, 2, `${f}.amount`);
+    const discount = l.discount !== undefined ? num(l.discount, 2, `${f}.discount`) : undefined;
+    // qty is in thousandths: qty*price/1000 is the undiscounted amount, rounded half up
+    const expected = Math.round((qty * price) / 1000) - (discount ?? 0);
+    if (qty === 0) problems.push({ field: `${f}.qty`, message: 'must not be zero' });
+    else if (Math.abs(expected - amount) > 1) problems.push({ field: `${f}.amount`, message: `is ${money(amount)} but qty × price − discount is ${money(expected)}` });
+    return { code: l.code, ...(l.barcode ? { barcode: l.barcode } : {}), ...(l.name ? { name: l.name } : {}), qty, price, amount, ...(discount !== undefined ? { discount } : {}) };
+  });
+  const payments: Payment[] = (i.payments as any[]).map((p, k) => ({ kind: p.kind, amount: num(p.amount, 2, `payments[${k}].amount`) }));
+  const total = lines.reduce((s, l) => s + l.amount, 0);
+  const paid = payments.reduce((s, p) => s + p.amount, 0);
+  if (i.kind !== 'cancel' && Math.abs(total - paid) > TOTAL_TOLERANCE_MINOR) {
+    problems.push({ field: 'payments', message: `lines total ${money(total)} but payments total ${money(paid)}` });
+  }
+  if (problems.length) throw invalid(problems, i.saleId);
+  return {
+    saleId: i.saleId,
+    terminalId,
+    ...(i.shift !== undefined ? { shift: i.shift } : {}),
+    ...(i.receiptNo !== undefined ? { receiptNo: i.receiptNo } : {}),
+    ...(i.cashier !== undefined ? { cashier: i.cashier } : {}),
+    time: i.time,
+    kind: i.kind,
+    lines,
+    payments,
+    total,
+  };
+}
+
+/** The till's local calendar date of a sale: the date part of its own timestamp (with its offset). */
+export function saleLocalDate(sale: Sale): string {
+  return sale.time.slice(0, 10);
+}
+
+/** One canonical text per sale: the de-duplication key compares these. */
+export function canonicalSaleBody(sale: Sale): string {
+  return JSON.stringify(sale);
+}

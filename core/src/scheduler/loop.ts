@@ -1,0 +1,80 @@
+import { errorMessage, isCfxError, type CfxError, type Logger } from '../api/index.js';
+
+const MAX_BACKOFF_MS = 60_000;
+
+/**
+ * A self-rescheduling job loop: the next run is planned when the current one ends, so runs never
+ * overlap; failures back off exponentially (capped) and are logged once per distinct error;
+ * `nudge()` runs it as soon as the current run ends (a new sale, say).
+ */
+export class JobLoop {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private stopped = true;
+  failures = 0;
+  private lastError = '';
+
+  constructor(
+    private readonly name: string,
+    private readonly everyMs: number,
+    private readonly run: () => Promise<void>,
+    private readonly logger: Logger,
+    private readonly onFailure?: (e: unknown, firstOfKind: boolean) => void,
+  ) {}
+
+  start(): void {
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  nudge(): void {
+    if (this.stopped) return;
+    if (this.running) this.again = true;
+    else this.schedule(0);
+  }
+
+  private schedule(ms: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.tick(), ms);
+  }
+
+  private async tick(): Promise<void> {
+    this.timer = undefined;
+    if (this.stopped || this.running) return;
+    this.running = (async () => {
+      try {
+        await this.run();
+        if (this.failures) this.logger.info({ job: this.name, after: this.failures }, 'job recovered');
+        this.failures = 0;
+        this.lastError = '';
+      } catch (e) {
+        this.failures++;
+        const msg = errorMessage(e);
+        const first = msg !== this.lastError;
+        if (first) {
+          this.lastError = msg;
+          this.logger.error({ job: this.name, err: msg, code: isCfxError(e) ? (e as CfxError).code : undefined }, 'job failed; retrying with back-off');
+        }
+        this.onFailure?.(e, first);
+      }
+    })();
+    await this.running;
+    this.running = undefined;
+    if (this.stopped) return;
+    if (this.again && this.failures === 0) {
+      this.again = false;
+      this.schedule(0);
+    } else {
+      this.again = false;
+      this.schedule(this.failures ? Math.min(this.everyMs * 2 ** Math.min(this.failures, 16), MAX_BACKOFF_MS) : this.everyMs);
+    }
+  }
+
+  /** stops planning runs and waits for the current one to finish */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+  }
+}

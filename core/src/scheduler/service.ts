@@ -1,0 +1,120 @@
+import cron from 'node-cron';
+import { CfxError, ErrorCodes, errorMessage, isCfxError, TransportError, type CfxError as CfxErrorT } from '../api/index.js';
+import type { App } from '../app/app.js';
+import { PricePull, type PullResult } from '../jobs/price-pull.js';
+import { pruneArchive } from '../jobs/prune.js';
+import { SalesPush, parseResendRequest } from '../jobs/sales-push.js';
+import { drainSpool, recordSales, type RecordOutcome } from '../sales/intake.js';
+import { JobLoop } from './loop.js';
+
+/**
+ * Everything `cfx run` does, startable in-process too (the library API for a till written in
+ * Node): the price poll, the sales push (nudged by every new sale), the spool dir, cron jobs.
+ */
+export class Service {
+  private readonly loops: JobLoop[] = [];
+  private readonly tasks: { stop(): unknown }[] = [];
+  private salesLoop: JobLoop | undefined;
+  private push: SalesPush | undefined;
+  private started = false;
+
+  constructor(readonly app: App) {}
+
+  private recordRun(job: string, result: 'ok' | 'failed' | 'partial', extra: { files?: number; bytes?: number; error?: unknown; details?: Record<string, unknown> } = {}): void {
+    const id = this.app.store.startRun(job);
+    this.app.store.finishRun(id, {
+      result,
+      ...(extra.files !== undefined ? { files: extra.files } : {}),
+      ...(extra.bytes !== undefined ? { bytes: extra.bytes } : {}),
+      ...(extra.details ? { details: extra.details } : {}),
+      ...(extra.error !== undefined ? { error: { code: isCfxError(extra.error) ? (extra.error as CfxErrorT).code : ErrorCodes.INTERNAL, message: errorMessage(extra.error) } } : {}),
+    });
+  }
+
+  async salesPush(): Promise<SalesPush> {
+    if (!this.push) {
+      const c = this.app.config;
+      const transports = await Promise.all(Array.from({ length: c.sales.connections }, () => this.app.newTransport()));
+      this.push = new SalesPush({ config: c, store: this.app.store, transports, format: await this.app.host.format(c.sales.format, c.sales.options), logger: this.app.logger });
+    }
+    return this.push;
+  }
+
+  /** journals a sale (or an array) and wakes the push; resolves once durably journaled */
+  recordSale(input: unknown): RecordOutcome[] {
+    const out = recordSales(this.app.store, this.app.config.terminal!, input);
+    if (out.some((o) => o.status === 'recorded')) this.salesLoop?.nudge();
+    return out;
+  }
+
+  /** the office's resend requests found in the inbox: resend each period, then delete the request */
+  async handleResendRequests(pull: PricePull, r: PullResult): Promise<void> {
+    for (const name of r.requests) {
+      const period = parseResendRequest(name);
+      if (!period) continue;
+      const push = await this.salesPush();
+      const res = await push.resend(period.from, period.to);
+      this.recordRun('sales.resend', 'ok', { files: res.sent, bytes: res.bytes, details: { ...period, requestedBy: name } });
+      await pull.deleteRequest(name);
+    }
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    const { config: c, logger } = this.app;
+    const jobs: Record<string, () => Promise<unknown>> = {
+      'archive.prune': async () => {
+        const removed = pruneArchive(c.dataDir, c.archive.keepDays);
+        logger.info({ removed: removed.length, keepDays: c.archive.keepDays }, 'archive pruned');
+      },
+    };
+    if (c.role === 'terminal') {
+      const pull = new PricePull({ config: c, store: this.app.store, transport: await this.app.transport(), format: await this.app.host.format(c.prices.format, c.prices.options), logger });
+      const pullOnce = async () => {
+        const r = await pull.cycle();
+        if (r.files.length) {
+          const q = r.files.filter((f) => f.result === 'quarantined').length;
+          this.recordRun('prices.pull', q ? 'partial' : 'ok', { files: r.files.length, bytes: r.bytes, details: { files: r.files.map((f) => ({ name: f.name, result: f.result })) } });
+        }
+        await this.handleResendRequests(pull, r);
+      };
+      jobs['prices.pull'] = pullOnce;
+      this.loops.push(new JobLoop('prices.pull', c.prices.pollMs, pullOnce, logger, (e, first) => first && this.recordRun('prices.pull', 'failed', { error: e })));
+
+      const push = await this.salesPush();
+      const pushOnce = async () => {
+        if (c.sales.spool) drainSpool(this.app.store, c.terminal!, c.sales.spool, c.dataDir, logger);
+        if (this.app.store.countPending() === 0) return;
+        const r = await push.flush();
+        if (r.sent) this.recordRun('sales.push', 'ok', { files: r.sent, bytes: r.bytes });
+      };
+      jobs['sales.push'] = pushOnce;
+      // the sales loop also looks at the journal every poll interval: sales journaled by another
+      // process (cfx sale add, the spool dir) are picked up without a nudge
+      this.salesLoop = new JobLoop('sales.push', c.prices.pollMs, pushOnce, logger, (e, first) => first && this.recordRun('sales.push', 'failed', { error: e }));
+      this.loops.push(this.salesLoop);
+      void push;
+    }
+    for (const s of c.schedule) {
+      const job = jobs[s.job];
+      if (!job) throw new CfxError(ErrorCodes.CONFIG_INVALID, `schedule: unknown job "${s.job}" (available: ${Object.keys(jobs).join(', ')})`);
+      this.tasks.push(
+        cron.schedule(s.cron, () => {
+          job().catch((e) => logger.error({ job: s.job, err: errorMessage(e) }, 'scheduled job failed'));
+        }),
+      );
+    }
+    for (const l of this.loops) l.start();
+    logger.info({ role: c.role, terminal: c.terminal, pollMs: c.prices.pollMs, schedule: c.schedule }, 'cfx running');
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.tasks.splice(0)) t.stop();
+    await Promise.all(this.loops.splice(0).map((l) => l.stop()));
+  }
+}
+
+export function isNetworkError(e: unknown): boolean {
+  return e instanceof TransportError && e.retryable;
+}
