@@ -1,7 +1,7 @@
 // Whole-system tests of the terminal's price pull against a real vsftpd on loopback.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, appendFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import iconv from 'iconv-lite';
@@ -153,6 +153,25 @@ describe('price pull over real FTP (vsftpd)', { skip }, () => {
     assert.match(text.out, /catalog\s+1 products, last file b-good\.csv at \d{4}-\d{2}-\d{2}T/);
     assert.match(text.out, /quarantine 1 file/);
     assert.match(text.out, /prices\.pull\s+last partial at \d{4}-\d{2}-\d{2}T/);
+  });
+
+  it('quarantines a file over prices.maxFileSize without downloading it', async () => {
+    const d = terminalDeployment({ server: env.ftpUrl, remoteBase: freshRemoteDir('limit') });
+    writeFileSync(d.config, readFileSync(d.config, 'utf8').replace('  poll: 200ms', '  poll: 200ms\n  maxFileSize: 1KB'));
+    await office.drop(d.inbox, 'huge.csv', 'code;barcodes;name;price\n' + '1;;x;1,00\n'.repeat(200));
+    await office.drop(d.inbox, 'small.csv', 'code;barcodes;name;price\n2;;y;2,00\n');
+    const app = openApp(d);
+    try {
+      const r = await pullAll(await puller(app));
+      assert.deepEqual(r.map((f) => [f.name, f.result]), [['huge.csv', 'quarantined'], ['small.csv', 'applied']]);
+      const q = r[0] as Extract<FileOutcome, { result: 'quarantined' }>;
+      assert.equal(q.reason.code, 'CFX_E_FILE_TOO_LARGE');
+      assert.match(String(q.reason.message), /file is 2025 bytes, the limit \(prices\.maxFileSize\) is 1024/);
+      assert.ok(existsSync(ftpRootPath(`${d.inbox}/rejected/huge.csv`, env)));
+      assert.equal(app.store.catalogCount(), 1);
+    } finally {
+      await app.close();
+    }
   });
 
   it('SIGKILL between the local commit and the remote delete: the next run deletes without applying again', async () => {

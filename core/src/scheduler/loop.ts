@@ -13,6 +13,8 @@ export class JobLoop {
   private again = false;
   private stopped = true;
   failures = 0;
+  /** the wait planned after the last run (ms): the poll interval, or the back-off */
+  plannedDelay = 0;
   private lastError = '';
 
   constructor(
@@ -67,7 +69,8 @@ export class JobLoop {
       this.schedule(0);
     } else {
       this.again = false;
-      this.schedule(this.failures ? Math.min(this.everyMs * 2 ** Math.min(this.failures, 16), MAX_BACKOFF_MS) : this.everyMs);
+      this.plannedDelay = this.failures ? Math.min(this.everyMs * 2 ** Math.min(this.failures, 16), MAX_BACKOFF_MS) : this.everyMs;
+      this.schedule(this.plannedDelay);
     }
   }
 
