@@ -1,39 +1,43 @@
 // The server going away in the middle of a download: a real vsftpd session killed mid-transfer.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { Transform } from 'node:stream';
 import { PricePull, TransportError, type Transport } from '@cfx/core';
 import { createFtpTransport } from '@cfx/transport-ftp';
 import { silentLogger } from '@cfx/core';
-import { realServers, freshRemoteDir, type ServersEnv } from './helpers/servers.js';
+import { realServers, freshRemoteDir, sessionPids, type ServersEnv } from './helpers/servers.js';
 import { terminalDeployment, openApp } from './helpers/deploy.js';
 
 const servers = await realServers();
 const skip = 'skip' in servers ? servers.skip : false;
 const env = servers as ServersEnv;
 
-/** SIGKILLs every session process of one vsftpd listener (not the listener): the server "goes away" for its clients. */
-function killSessions(listenerPidFile: string): number {
-  const listener = Number(readFileSync(listenerPidFile, 'utf8').trim());
-  const parent = new Map<number, number>();
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
+/** local ports of this process's TCP connections to a server port (read from /proc, no help from cfx) */
+function ownClientPorts(serverPort: number): number[] {
+  const mine = new Set(readdirSync('/proc/self/fd').map((fd) => {
     try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      parent.set(Number(d), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+      return readlinkSync(`/proc/self/fd/${fd}`);
     } catch {
-      /* gone */
+      return '';
     }
+  }));
+  const ports: number[] = [];
+  for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 10 || !mine.has(`socket:[${f[9]}]`)) continue;
+    const remotePort = parseInt(f[2]!.split(':')[1]!, 16);
+    if (remotePort === serverPort) ports.push(parseInt(f[1]!.split(':')[1]!, 16));
   }
-  const isUnder = (pid: number): boolean => {
-    for (let p = parent.get(pid); p !== undefined && p > 1; p = parent.get(p)) if (p === listener) return true;
-    return false;
-  };
+  return ports;
+}
+
+/** SIGKILLs the server processes of this test's own sessions: the server "goes away" for cfx only. */
+function killOwnSessions(serverUrl: string): number {
   let n = 0;
-  for (const pid of parent.keys()) {
-    if (isUnder(pid)) {
+  for (const port of ownClientPorts(Number(new URL(serverUrl).port))) {
+    for (const pid of sessionPids(serverUrl, port)) {
+      if (pid === process.pid) continue;
       try {
         process.kill(pid, 'SIGKILL');
         n++;
@@ -47,7 +51,6 @@ function killSessions(listenerPidFile: string): number {
 
 describe('price pull when the server goes away mid-download', { skip }, () => {
   it('fails the cycle with a network error, applies nothing, and the next cycle takes the whole file', async () => {
-    // the FTPS listener: its sessions can be killed without disturbing tests on the plain FTP one
     const tls = `serverOptions: { tls: { ca: ${env.ftpsCa} } }\n`;
     const d = terminalDeployment({ server: env.ftpsUrl, remoteBase: freshRemoteDir('net'), extra: tls });
     const office = createFtpTransport({ url: new URL(env.ftpsUrl), options: { tls: { ca: env.ftpsCa } }, logger: silentLogger(), timeoutMs: 10_000 });
@@ -74,7 +77,7 @@ describe('price pull when the server goes away mid-download', { skip }, () => {
           const tap = new Transform({
             transform(chunk: Buffer, _e, cb) {
               seen += chunk.length;
-              if (killed === 0 && seen >= 1 << 20) killed = killSessions(join(env.base, 'vsftpd-ftps.pid'));
+              if (killed === 0 && seen >= 1 << 20) killed = killOwnSessions(env.ftpsUrl);
               cb(null, chunk);
             },
           });

@@ -1,14 +1,14 @@
 // @cfx/transport-ftp against a real vsftpd (plain FTP and explicit FTPS), checked on the server's disk too.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import iconv from 'iconv-lite';
 import { pino } from 'pino';
 import { TransportError, type Transport } from '@cfx/core/api';
 import { describeTransportConformance } from '@cfx/core/testing';
 import { createFtpTransport, type FtpTransportOptions } from '@cfx/transport-ftp';
-import { freshRemoteDir, ftpRootPath, realServers } from './helpers/servers.js';
+import { freshRemoteDir, ftpRootPath, realServers, sessionPids } from './helpers/servers.js';
 
 const servers = await realServers();
 const skip = 'skip' in servers ? servers.skip : false;
@@ -53,31 +53,12 @@ describeTransportConformance('ftp (vsftpd)', { create: () => ftp(env?.ftpUrl), r
 describeTransportConformance('ftps (vsftpd, explicit TLS, test CA)', { create: () => ftps(), root: fresh('conf-tls'), skip, largeBytes: 4 * 1024 * 1024 });
 describeTransportConformance('ftp (vsftpd, encoding cp1251)', { create: () => ftp(env?.ftpUrl, { encoding: 'cp1251' }), root: fresh('conf-1251'), skip, largeBytes: 1024 * 1024 });
 
-// ---------- server processes serving one connection (for the reconnect and hang tests) ----------
-/** PIDs of the vsftpd processes holding the server end of the transport's control connection. */
-function sessionPids(t: Transport): number[] {
+/** PIDs of the vsftpd processes serving this transport's control connection (and no other). */
+function sessionPidsOf(t: Transport, serverUrl: string): number[] {
   // the control socket is private; tests may look, nothing else does
-  const sock = (t as unknown as { client?: { ftp: { socket: { localPort?: number } } } }).client?.ftp.socket;
-  const port = sock?.localPort;
+  const port = (t as unknown as { client?: { ftp: { socket: { localPort?: number } } } }).client?.ftp.socket.localPort;
   assert.ok(port, 'the transport has an open control connection');
-  const hex = (n: number) => n.toString(16).toUpperCase().padStart(4, '0');
-  const serverPort = Number(new URL(env!.ftpUrl).port);
-  // server side: local 127.0.0.1:2121, remote 127.0.0.1:<our port>
-  const want = `0100007F:${hex(serverPort)} 0100007F:${hex(port)}`;
-  const inodes = new Set<string>();
-  for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
-    const f = line.trim().split(/\s+/);
-    if (f.length > 9 && `${f[1]} ${f[2]}` === want) inodes.add(`socket:[${f[9]}]`);
-  }
-  const pids: number[] = [];
-  for (const p of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    try {
-      if (readdirSync(`/proc/${p}/fd`).some((fd) => inodes.has(readlinkSync(`/proc/${p}/fd/${fd}`)))) pids.push(Number(p));
-    } catch {
-      /* gone or not ours to read */
-    }
-  }
-  return pids;
+  return sessionPids(serverUrl, port);
 }
 
 describe('transport-ftp against vsftpd', { skip: skipDirect }, () => {
@@ -214,7 +195,7 @@ describe('transport-ftp against vsftpd', { skip: skipDirect }, () => {
 
   it('reconnects (one transparent retry for list) when the server process dies while the connection is idle', async () => {
     await t.list(root);
-    const pids = sessionPids(t);
+    const pids = sessionPidsOf(t, env!.ftpUrl);
     assert.ok(pids.length > 0, 'found the vsftpd session');
     for (const pid of pids) process.kill(pid, 'SIGKILL');
     // same tick: the client has not seen the FIN yet and sends on a dead connection
@@ -227,7 +208,7 @@ describe('transport-ftp against vsftpd', { skip: skipDirect }, () => {
     const slow = ftp(env!.ftpUrl, {}, 700);
     try {
       await slow.list(root);
-      const pids = sessionPids(slow);
+      const pids = sessionPidsOf(slow, env!.ftpUrl);
       for (const pid of pids) process.kill(pid, 'SIGSTOP');
       try {
         const t0 = Date.now();

@@ -6,7 +6,7 @@
 // Started by test/servers/start.sh (as root) when they are not already up; a machine that cannot
 // run them (not root, not installed) skips loudly, except in CI (CI=true), where that is a failure.
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -138,4 +138,32 @@ export function ftpRootPath(remotePath: string, env?: ServersEnv): string {
 /** A remote directory name no other test (or earlier run) uses: `/cfx-test/<label>-<random>`. */
 export function freshRemoteDir(label: string): string {
   return `/cfx-test/${label}-${process.pid}-${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * PIDs of the server processes (vsftpd session, sshd session) holding the server end of ONE client
+ * connection: the one from 127.0.0.1:`clientPort` to the port of `serverUrl`. Signal these to make
+ * the server die or hang for that client alone; tests running in parallel on the same server are
+ * not disturbed. Needs root (reads other users' /proc entries). Linux, IPv4 loopback.
+ */
+export function sessionPids(serverUrl: string, clientPort: number): number[] {
+  const hex = (n: number) => n.toString(16).toUpperCase().padStart(4, '0');
+  const serverPort = Number(new URL(serverUrl).port);
+  // /proc/net/tcp rows of the server side: local 127.0.0.1:<server port>, remote 127.0.0.1:<client port>
+  const want = `0100007F:${hex(serverPort)} 0100007F:${hex(clientPort)}`;
+  const inodes = new Set<string>();
+  for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length > 9 && `${f[1]} ${f[2]}` === want) inodes.add(`socket:[${f[9]}]`);
+  }
+  const pids: number[] = [];
+  if (inodes.size === 0) return pids;
+  for (const p of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (readdirSync(`/proc/${p}/fd`).some((fd) => inodes.has(readlinkSync(`/proc/${p}/fd/${fd}`)))) pids.push(Number(p));
+    } catch {
+      /* gone meanwhile, or not readable */
+    }
+  }
+  return pids;
 }
