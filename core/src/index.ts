@@ -7,6 +7,8 @@ export { PricePull, type PullResult, type FileOutcome } from './jobs/price-pull.
 export { runDaemon } from './scheduler/daemon.js';
 export { Service } from './scheduler/service.js';
 export { SalesPush, type PushResult } from './jobs/sales-push.js';
+export { SalesCollect, runCollect } from './jobs/sales-collect.js';
+export { createGenericBackOffice } from './backoffice/generic.js';
 export { parseSaleInput, saleInputSchema } from './sales/sale-input.js';
 export { Terminal, openTerminal, type OpenTerminalOptions } from './library.js';
 export type { RecordOutcome } from './sales/intake.js';

@@ -13,6 +13,18 @@ export interface BackOfficeExport {
   ack(): Promise<void>;
 }
 
+/** Options of one delivery. */
+export interface DeliverOptions extends CallOptions {
+  /**
+   * Identifies the delivery batch. The core hands the same batch (same id, same sales) again after a
+   * crash or a failed call, so an adapter must make delivering one batch id twice have the effect of
+   * delivering it once (e.g. write the batch to a file named after the id, replacing it).
+   * Optional for backward compatibility: an adapter called without it should derive a stable id
+   * from the sales it got.
+   */
+  batchId?: string;
+}
+
 /**
  * Back-office adapter: the canonical model <-> the back office's own world (folders, flag
  * files, acknowledgement marks). The core guarantees each saleId is handed over once.
@@ -21,8 +33,12 @@ export interface BackOffice {
   id: string;
   /** exports waiting to be published (office role) */
   pendingExports?(opts?: CallOptions): Promise<BackOfficeExport[]>;
-  /** hands collected sales of one terminal to the back office; resolves when durably delivered */
-  deliverSales?(terminal: string, sales: Sale[], opts?: CallOptions): Promise<void>;
+  /**
+   * Hands collected sales of one terminal to the back office; resolves when durably delivered.
+   * Must be idempotent per `opts.batchId` (see DeliverOptions): that is how the core gets
+   * exactly-once delivery across crashes.
+   */
+  deliverSales?(terminal: string, sales: Sale[], opts?: DeliverOptions): Promise<void>;
   close?(): Promise<void>;
 }
 

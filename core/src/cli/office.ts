@@ -1,5 +1,122 @@
 import type { Command } from 'commander';
+import { CfxError, ErrorCodes } from '../api/index.js';
+import { runCollect, type CollectRunResult } from '../jobs/sales-collect.js';
 import type { CliContext } from './context.js';
+import { Exit } from './exit.js';
+import { money, printJson, println, table, type Io } from './output.js';
 
-/** Office-role commands (collect, sales listing for the office). */
-export function registerOfficeCommands(_program: Command, _ctx: CliContext): void {}
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+function date(v: string | undefined, flag: string): string | undefined {
+  if (v === undefined) return undefined;
+  if (!DATE.test(v) || Number.isNaN(Date.parse(v))) throw new CfxError(ErrorCodes.USAGE, `${flag} must be a date YYYY-MM-DD, got "${v}"`);
+  return v;
+}
+
+function period(o: { from?: string; to?: string }): { from?: string; to?: string } {
+  const from = date(o.from, '--from');
+  const to = date(o.to, '--to');
+  if (from !== undefined && to !== undefined && from > to) throw new CfxError(ErrorCodes.USAGE, `--from ${from} is after --to ${to}`);
+  return { ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) };
+}
+
+/** Office-role commands (collect, sales listing for the office; `cfx sales` lists the journal on a terminal). */
+export function registerOfficeCommands(program: Command, ctx: CliContext): void {
+  const { io } = ctx;
+
+  program
+    .command('collect')
+    .description('office: take every sale file waiting on the server, store each sale once, archive the file, delete it remotely, then deliver the new sales to the back office (exactly once)')
+    .option('--redeliver', 'also deliver again every already delivered sale of --from..--to (a new batch); nothing else is ever delivered twice')
+    .option('--from <date>', 'first local date (YYYY-MM-DD) of the period to redeliver')
+    .option('--to <date>', 'last local date (YYYY-MM-DD) of the period to redeliver, inclusive')
+    .action(async (o: { redeliver?: boolean; from?: string; to?: string }) => {
+      const p = period(o);
+      if (o.redeliver && (p.from === undefined || p.to === undefined)) throw new CfxError(ErrorCodes.USAGE, '--redeliver needs --from and --to (local dates YYYY-MM-DD)');
+      if (!o.redeliver && (p.from !== undefined || p.to !== undefined)) throw new CfxError(ErrorCodes.USAGE, '--from/--to go with --redeliver');
+      const app = ctx.open('rw');
+      try {
+        const r = await runCollect(app, o.redeliver ? { redeliver: { from: p.from!, to: p.to! } } : {});
+        if (ctx.json()) printJson(io.out, collectJson(r));
+        else printCollect(io, r);
+        if (r.collect.quarantined) ctx.setExit(Exit.REJECTED);
+      } finally {
+        await app.close();
+      }
+    });
+
+  program
+    .command('sales')
+    .description('office: the collected sales (delivered to the back office or not); terminal: the sales journal (sent to the server or pending)')
+    .option('--from <date>', 'first local date (YYYY-MM-DD)')
+    .option('--to <date>', 'last local date (YYYY-MM-DD), inclusive')
+    .option('--pending', 'office: only sales not yet delivered; terminal: only sales not yet on the server')
+    .action(async (o: { from?: string; to?: string; pending?: boolean }) => {
+      const p = period(o);
+      const app = ctx.open('ro');
+      try {
+        const s = app.store;
+        if (app.config.role === 'office') {
+          const rows = s.listCollected({ ...p, ...(o.pending ? { pending: true } : {}) }).map((c) => ({
+            terminal: c.terminalId,
+            saleId: c.saleId,
+            time: c.time,
+            localDate: c.localDate,
+            kind: c.kind,
+            total: money(c.total),
+            delivered: c.deliveredAt !== undefined,
+            ...(c.batchId !== undefined ? { batchId: c.batchId } : {}),
+            ...(c.deliveredAt !== undefined ? { deliveredAt: c.deliveredAt } : {}),
+            file: c.fileName,
+          }));
+          if (ctx.json()) printJson(io.out, { role: 'office', count: rows.length, sales: rows });
+          else {
+            println(io.out, table(rows.map((r) => [r.terminal, r.saleId, r.time, r.kind, r.total, r.delivered ? `delivered ${r.batchId}` : r.batchId ? `assigned ${r.batchId}` : 'pending']), ['TERMINAL', 'SALE', 'TIME', 'KIND', 'TOTAL', 'BACK OFFICE']));
+            println(io.out, `${rows.length} sale(s)`);
+          }
+        } else {
+          const pending = new Set(s.pendingOutbox(Number.MAX_SAFE_INTEGER).map((e) => `${e.terminalId}\u0000${e.saleId}`));
+          const rows = s
+            .salesBetween(p.from ?? '0000-01-01', p.to ?? '9999-12-31')
+            .map((r) => ({ terminal: r.terminalId, saleId: r.saleId, time: r.time, localDate: r.localDate, kind: r.kind, total: money(r.total), sent: !pending.has(`${r.terminalId}\u0000${r.saleId}`) }))
+            .filter((r) => !o.pending || !r.sent);
+          if (ctx.json()) printJson(io.out, { role: 'terminal', count: rows.length, sales: rows });
+          else {
+            println(io.out, table(rows.map((r) => [r.saleId, r.time, r.kind, r.total, r.sent ? 'sent' : 'pending']), ['SALE', 'TIME', 'KIND', 'TOTAL', 'SERVER']));
+            println(io.out, `${rows.length} sale(s)`);
+          }
+        }
+      } finally {
+        await app.close();
+      }
+    });
+}
+
+function collectJson(r: CollectRunResult): Record<string, unknown> {
+  const c = r.collect;
+  return {
+    dirs: c.dirs,
+    files: c.files,
+    counts: { files: c.files.length, sales: c.sales, stored: c.stored, duplicates: c.duplicates, quarantined: c.quarantined, bytes: c.bytes },
+    delivered: r.delivery,
+    ...(r.redelivery ? { redelivered: r.redelivery } : {}),
+  };
+}
+
+function printCollect(io: Io, r: CollectRunResult): void {
+  const c = r.collect;
+  if (c.files.length === 0) println(io.out, `no sale files in ${c.dirs.join(', ')}`);
+  for (const f of c.files) {
+    if (f.result === 'collected') println(io.out, `collected    ${f.name}  ${f.stored} new, ${f.duplicates} duplicate(s) → ${f.archived}`);
+    else println(io.out, `QUARANTINED  ${f.name}  ${[f.reason.line !== undefined ? `line ${String(f.reason.line)}` : '', f.reason.field ? `field ${String(f.reason.field)}` : '', f.reason.message].filter(Boolean).join(', ')} → ${f.quarantined}`);
+  }
+  println(io.out, `files ${c.files.length}, sales stored ${c.stored}, duplicates ${c.duplicates}, quarantined ${c.quarantined}`);
+  const d = r.delivery;
+  for (const b of d.batches) println(io.out, `delivered    batch ${b.batchId}  terminal ${b.terminal}, ${b.sales} sale(s)${b.resumed ? ' (resumed after an interrupted run)' : ''} → ${d.backoffice}`);
+  println(io.out, `delivered ${d.sales} sale(s) in ${d.batches.length} batch(es) to back office ${d.backoffice}`);
+  if (r.redelivery) {
+    const rd = r.redelivery;
+    for (const b of rd.batches) println(io.out, `redelivered  batch ${b.batchId}  terminal ${b.terminal}, ${b.sales} sale(s)`);
+    println(io.out, `redelivered ${rd.sales} sale(s) of ${rd.from}..${rd.to} in ${rd.batches.length} batch(es)`);
+  }
+}

@@ -15,6 +15,8 @@ export interface StatusReport {
   store: 'missing' | 'ok';
   catalog?: { products: number; lastFile?: InboxEntry };
   sales?: { pending: number };
+  /** office: sales collected from the terminals, and how many still wait for the back office */
+  collected?: { collected: number; undelivered: number; assignedBatches: number };
   quarantine?: { count: number; files: unknown[] };
   lastRuns?: Record<string, { last: RunRecord; lastOk: RunRecord | null }>;
   plugins: { id: string; state: string; contributes: unknown }[];
@@ -39,9 +41,10 @@ export function collectStatus(app: App): StatusReport {
     const q = s.listQuarantine({ state: 'quarantined' });
     report.store = 'ok';
     report.catalog = { products: s.catalogCount(), ...(s.lastInbox() ? { lastFile: s.lastInbox() } : {}) };
-    report.sales = { pending: s.countPending() };
+    if (c.role === 'terminal') report.sales = { pending: s.countPending() };
+    else report.collected = s.collectedCounts();
     report.quarantine = { count: q.length, files: q.slice(0, 20) };
-    const jobs = ['prices.pull', 'sales.push', 'sales.resend'];
+    const jobs = ['prices.pull', 'sales.push', 'sales.resend', 'sales.collect'];
     report.lastRuns = {};
     for (const j of jobs) {
       const last = s.lastRun(j);
@@ -65,6 +68,7 @@ export function renderStatus(st: StatusReport): string {
     lines.push(`catalog    ${st.catalog.products} products${lf ? `, last file ${lf.name} at ${lf.appliedAt}` : ''}`);
   }
   if (st.sales) lines.push(`sales      ${st.sales.pending} pending upload`);
+  if (st.collected) lines.push(`collected  ${st.collected.collected} sale(s), ${st.collected.undelivered} not yet delivered to the back office`);
   if (st.quarantine) {
     lines.push(`quarantine ${st.quarantine.count} file(s)${st.quarantine.count ? ' — see cfx status --json, dataDir/quarantine/*.reason.json' : ''}`);
   }

@@ -53,8 +53,11 @@ sales:                              # sale files: tills -> office
   connections: 1                    # parallel uploads when there is a backlog (1-16)
   # spool: ./spool                  # a dir the till program drops sale JSON files into (optional)
 
-backoffice: generic                 # back-office adapter (office role): generic, or 1c for 1C/BAS (see below)
-# backoffice:
+backoffice:                         # back-office adapter (office role; a till ignores it)
+  use: generic                      # generic: one CSV per delivery into outDir (docs/backoffice-generic.md)
+  options:
+    outDir: ./sales-out             # where collected sales are delivered, each sale exactly once
+# backoffice:                       # 1C/BAS, once the 1c adapter is installed:
 #   use: 1c
 #   options: {}                     # the adapter's options (exchange folder, ...; see its docs)
 

@@ -25,6 +25,7 @@ import {
 } from '../api/index.js';
 import { Services } from '../di/services.js';
 import { memoryTransportProvider } from '../testing/memory-transport.js';
+import { genericBackOfficeProvider, genericOptionsSchema } from '../backoffice/generic.js';
 import { BUILTIN_PLUGINS, locatePlugin, manifestError, readManifest, type ManifestProblem, type PluginDescriptor } from './manifest.js';
 import { guardCall, guardIterable, guardStream, normalizePluginError } from './guard.js';
 
@@ -135,7 +136,7 @@ export class PluginHost {
     return host;
   }
 
-  /** core itself contributes the memory:// reference transport */
+  /** core itself contributes the memory:// reference transport and the `generic` back office (CSV files in a folder) */
   private addCore(): void {
     const descriptor: PluginDescriptor = {
       id: CORE_ID,
@@ -143,13 +144,15 @@ export class PluginHost {
       version: '0.1.0',
       dir: '',
       mainFile: '',
-      manifest: { apiVersion: 1, contributes: { transports: ['memory'] } },
+      manifest: { apiVersion: 1, contributes: { transports: ['memory'], backoffices: ['generic'] }, configSchema: { generic: genericOptionsSchema } },
       enginesRange: '*',
       builtin: true,
     };
     this.entries.set(CORE_ID, { descriptor, state: 'active', activatedAt: new Date(), disposables: [] });
     this.owners.transport.set('memory', CORE_ID);
     this.providers.transport.set('memory', memoryTransportProvider);
+    this.owners.backoffice.set('generic', CORE_ID);
+    this.providers.backoffice.set('generic', genericBackOfficeProvider(this.opts.baseDir));
   }
 
   list(): PluginStatus[] {

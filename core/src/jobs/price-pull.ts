@@ -1,14 +1,11 @@
-import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { createReadStream, mkdirSync } from 'node:fs';
 import { join, posix } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { Transform } from 'node:stream';
-import { CfxError, ErrorCodes, FormatError, TransportError, errorMessage, isCfxError, type Format, type Logger, type RemoteEntry, type Transport } from '../api/index.js';
+import { CfxError, ErrorCodes, TransportError, type Format, type Logger, type RemoteEntry, type Transport } from '../api/index.js';
 import type { CfxConfig } from '../config/types.js';
 import type { Store } from '../store/index.js';
 import { dataPaths, localDate } from '../app/paths.js';
 import { expandTemplate, isMarkerName, isTempName, safeLocalName } from './names.js';
+import { archiveFile, deleteRemote, downloadToStaging, formatProblem, quarantineFile } from './file-steps.js';
 
 export type FileOutcome =
   | { name: string; result: 'applied'; mode: 'full' | 'delta'; records: number; bytes: number; archived: string }
@@ -148,11 +145,8 @@ export class PricePull {
     try {
       applied = await this.apply(entry, staged, sha256, bytes);
     } catch (e) {
-      if (e instanceof FormatError || (isCfxError(e) && (e.code === ErrorCodes.FORMAT_INVALID || e.code === ErrorCodes.FORMAT_LIMIT))) {
-        const fe = e as FormatError;
-        const reason = { file: entry.name, line: fe.location?.line ?? fe.details.line, field: fe.location?.field ?? fe.details.field, code: fe.code, message: (fe.details.reason as string) ?? fe.message, sha256 };
-        return this.quarantine(entry.name, remote, staged, reason);
-      }
+      const reason = formatProblem(e, entry.name, sha256);
+      if (reason) return this.quarantine(entry.name, remote, staged, reason);
       throw e;
     }
     const archived = this.archive(staged, local);
@@ -163,31 +157,20 @@ export class PricePull {
 
   private async download(remote: string, staged: string, total: number): Promise<{ sha256: string; bytes: number }> {
     const { transport, signal, onProgress } = this.deps;
-    const hash = createHash('sha256');
-    let bytes = 0;
     let lastTick = 0;
     const name = posix.basename(remote);
-    const tap = new Transform({
-      transform(chunk: Buffer, _enc, cb) {
-        hash.update(chunk);
-        bytes += chunk.length;
-        if (onProgress && bytes - lastTick >= 1 << 20) {
-          lastTick = bytes;
-          onProgress({ file: name, phase: 'download', bytes, total });
-        }
-        cb(null, chunk);
-      },
-    });
-    const out = createWriteStream(staged);
-    await pipeline(transport.read(remote, { signal }), tap, out, { signal });
     // durable before it is trusted: the apply and the remote delete depend on this copy
-    const fh = await open(staged, 'r');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    return { sha256: hash.digest('hex'), bytes };
+    return downloadToStaging(transport, remote, staged, {
+      signal,
+      onBytes: onProgress
+        ? (bytes) => {
+            if (bytes - lastTick >= 1 << 20) {
+              lastTick = bytes;
+              onProgress({ file: name, phase: 'download', bytes, total });
+            }
+          }
+        : undefined,
+    });
   }
 
   private async apply(entry: RemoteEntry, staged: string, sha256: string, bytes: number): Promise<{ mode: 'full' | 'delta'; records: number }> {
@@ -219,13 +202,8 @@ export class PricePull {
   }
 
   private archive(staged: string, local: string): string {
-    const dir = join(dataPaths(this.deps.config.dataDir).archivePrices, localDate());
-    mkdirSync(dir, { recursive: true });
-    const target = join(dir, local);
     // the same name twice a day is normal (a delta file re-used): keep both copies
-    const dest = existsSync(target) ? join(dir, `${Date.now()}_${local}`) : target;
-    renameSync(staged, dest);
-    return dest;
+    return archiveFile(staged, join(dataPaths(this.deps.config.dataDir).archivePrices, localDate()), local);
   }
 
   /** removes a handled request file from the inbox */
@@ -233,36 +211,15 @@ export class PricePull {
     return this.deleteRemote(posix.join(this.dir, name));
   }
 
-  private async deleteRemote(remote: string): Promise<void> {
-    try {
-      await this.deps.transport.delete(remote, { signal: this.deps.signal });
-    } catch (e) {
-      if (e instanceof TransportError && e.kind === 'NotFound') return;
-      throw e;
-    }
+  private deleteRemote(remote: string): Promise<void> {
+    return deleteRemote(this.deps.transport, remote, this.deps.signal);
   }
 
   /** Keep the bad file locally with its reason, move the remote one aside, and let the job go on. */
   private async quarantine(name: string, remote: string, staged: string | undefined, reason: Record<string, unknown>): Promise<FileOutcome> {
     const { config, store, transport, logger, signal } = this.deps;
-    const qdir = dataPaths(config.dataDir).quarantine;
-    mkdirSync(qdir, { recursive: true });
-    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-    const qfile = join(qdir, `${stamp}_${safeLocalName(name)}`);
-    if (staged) renameSync(staged, qfile);
-    writeFileSync(`${qfile}.reason.json`, JSON.stringify({ ...reason, remote, quarantinedAt: new Date().toISOString() }, null, 2) + '\n');
-    const rejectedDir = posix.join(posix.dirname(remote), 'rejected');
-    const rejected = posix.join(rejectedDir, name);
-    try {
-      await transport.mkdir(rejectedDir, { signal });
-      await transport.rename(remote, rejected, { signal });
-    } catch (e) {
-      // the local copy and reason are safe; the remote move is retried when the file is seen again
-      logger.warn({ file: name, err: errorMessage(e) }, 'could not move the rejected file aside on the server');
-      throw e;
-    }
-    store.addQuarantine({ job: 'prices.pull', fileName: name, localPath: staged ? qfile : `${qfile}.reason.json`, remotePath: rejected, reason });
-    logger.warn({ file: name, ...reason }, 'price file quarantined');
-    return { name, result: 'quarantined', reason, quarantined: qfile };
+    // the local copy and reason are kept first; a failed remote move is retried when the file is seen again
+    const { quarantined } = await quarantineFile({ dataDir: config.dataDir, store, transport, logger, signal }, { job: 'prices.pull', label: 'price file', name, remote, staged, reason });
+    return { name, result: 'quarantined', reason, quarantined };
   }
 }

@@ -4,6 +4,7 @@ import type { App } from '../app/app.js';
 import { PricePull, type PullResult } from '../jobs/price-pull.js';
 import { pruneArchive } from '../jobs/prune.js';
 import { SalesPush, parseResendRequest } from '../jobs/sales-push.js';
+import { runCollect } from '../jobs/sales-collect.js';
 import { drainSpool, recordSales, type RecordOutcome } from '../sales/intake.js';
 import { JobLoop } from './loop.js';
 
@@ -11,6 +12,9 @@ import { JobLoop } from './loop.js';
  * Everything `cfx run` does, startable in-process too (the library API for a till written in
  * Node): the price poll, the sales push (nudged by every new sale), the spool dir, cron jobs.
  */
+/** the office looks at the sales dir less often than a till at its inbox: sales are not urgent there */
+const OFFICE_POLL_MS = 5_000;
+
 export class Service {
   private readonly loops: JobLoop[] = [];
   private readonly tasks: { stop(): unknown }[] = [];
@@ -95,6 +99,20 @@ export class Service {
       this.salesLoop = new JobLoop('sales.push', c.prices.pollMs, pushOnce, logger, (e, first) => first && this.recordRun('sales.push', 'failed', { error: e }));
       this.loops.push(this.salesLoop);
       void push;
+    }
+    if (c.role === 'office') {
+      const collectOnce = async () => {
+        const r = await runCollect(this.app, { record: false });
+        if (r.collect.files.length || r.delivery.sales) {
+          this.recordRun('sales.collect', r.collect.quarantined ? 'partial' : 'ok', {
+            files: r.collect.files.length,
+            bytes: r.collect.bytes,
+            details: { stored: r.collect.stored, duplicates: r.collect.duplicates, quarantined: r.collect.quarantined, deliveredSales: r.delivery.sales },
+          });
+        }
+      };
+      jobs['sales.collect'] = collectOnce;
+      this.loops.push(new JobLoop('sales.collect', Math.max(c.prices.pollMs, OFFICE_POLL_MS), collectOnce, logger, (e, first) => first && this.recordRun('sales.collect', 'failed', { error: e })));
     }
     for (const s of c.schedule) {
       const job = jobs[s.job];

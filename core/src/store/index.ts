@@ -13,5 +13,12 @@ export type {
   QuarantineEntry,
   SaleRecord,
   OutboxEntry,
+  CollectInput,
+  CollectedFile,
+  CollectOutcome,
+  CollectedSale,
+  ListCollectedOptions,
+  BatchState,
+  DeliveryBatch,
 } from './store.js';
 export type { PriceApply, InboxFile, PriceApplyResult } from './price-apply.js';

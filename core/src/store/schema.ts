@@ -124,6 +124,69 @@ export const JOURNAL_MIGRATIONS: readonly Migration[] = [
         CREATE TABLE kv (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) WITHOUT ROWID;
       `),
   },
+  {
+    // The office's inbox and its delivery log. Version 1's `collected` table was a placeholder that
+    // no cfx ever wrote to (it could not hold the sale itself), so it is replaced, not migrated.
+    // A sale is collected once per (terminal, saleId); `batch_id` is the batch of its first delivery
+    // (NULL: not yet handed to the back office). A batch is created with its sales assigned in one
+    // transaction ('assigned'), handed to the adapter under its id, then marked 'delivered': a crash
+    // in between re-delivers the same batch id, which adapters treat as one delivery.
+    version: 2,
+    up: (db) =>
+      db.exec(`
+        DROP TABLE collected;
+        CREATE TABLE delivery_batches (
+          id TEXT PRIMARY KEY NOT NULL,
+          seq INTEGER NOT NULL UNIQUE,
+          terminal_id TEXT NOT NULL,
+          backoffice TEXT NOT NULL,
+          kind TEXT NOT NULL CHECK (kind IN ('new', 'redeliver')),
+          state TEXT NOT NULL DEFAULT 'assigned' CHECK (state IN ('assigned', 'delivered')),
+          sales INTEGER NOT NULL,
+          from_date TEXT,
+          to_date TEXT,
+          created_at TEXT NOT NULL,
+          delivered_at TEXT,
+          attempts INTEGER NOT NULL DEFAULT 0,
+          last_error TEXT
+        );
+        CREATE INDEX delivery_batches_assigned ON delivery_batches (seq) WHERE state = 'assigned';
+        CREATE TABLE collected (
+          id INTEGER PRIMARY KEY,
+          terminal_id TEXT NOT NULL,
+          sale_id TEXT NOT NULL,
+          time TEXT NOT NULL,
+          local_date TEXT NOT NULL,
+          kind TEXT NOT NULL,
+          total INTEGER NOT NULL,
+          body TEXT NOT NULL,
+          sha256 TEXT NOT NULL,
+          file_name TEXT NOT NULL,
+          received_at TEXT NOT NULL,
+          batch_id TEXT REFERENCES delivery_batches (id),
+          delivered_at TEXT,
+          UNIQUE (terminal_id, sale_id)
+        );
+        CREATE INDEX collected_undelivered ON collected (terminal_id, id) WHERE batch_id IS NULL;
+        CREATE INDEX collected_local_date ON collected (local_date);
+        CREATE TABLE delivery_items (
+          batch_id TEXT NOT NULL REFERENCES delivery_batches (id),
+          collected_id INTEGER NOT NULL REFERENCES collected (id),
+          PRIMARY KEY (batch_id, collected_id)
+        ) WITHOUT ROWID;
+        CREATE TABLE collected_files (
+          id INTEGER PRIMARY KEY,
+          name TEXT NOT NULL,
+          size INTEGER NOT NULL,
+          sha256 TEXT NOT NULL,
+          sales INTEGER NOT NULL,
+          stored INTEGER NOT NULL,
+          duplicates INTEGER NOT NULL,
+          collected_at TEXT NOT NULL
+        );
+        CREATE INDEX collected_files_name ON collected_files (name, sha256);
+      `),
+  },
 ];
 
 export const latestVersion = (migrations: readonly Migration[]): number => migrations[migrations.length - 1]?.version ?? 0;

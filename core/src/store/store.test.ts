@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { CfxError, ErrorCodes } from '../api/errors.js';
 import type { PriceRecord, Product, Sale } from '../api/model.js';
 import { Store } from './index.js';
-import { migrate, type Migration } from './schema.js';
+import { CATALOG_MIGRATIONS, JOURNAL_MIGRATIONS, latestVersion, migrate, type Migration } from './schema.js';
 
 const root = mkdtempSync(join(tmpdir(), 'cfx-store-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -64,9 +64,9 @@ describe('Store: files and migrations', () => {
     assert.deepEqual(s1.paths, { catalog: join(dir, 'catalog.db'), journal: join(dir, 'journal.db') });
     s1.kvSet('tofu:host', 'SHA256:abc');
     s1.close();
-    for (const f of ['catalog.db', 'journal.db']) {
+    for (const [f, version] of [['catalog.db', latestVersion(CATALOG_MIGRATIONS)], ['journal.db', latestVersion(JOURNAL_MIGRATIONS)]] as const) {
       const db = raw(join(dir, f));
-      assert.equal(db.pragma('user_version', { simple: true }), 1, f);
+      assert.equal(db.pragma('user_version', { simple: true }), version, f);
       assert.equal(db.pragma('journal_mode', { simple: true }), 'wal', f);
       db.close();
     }
@@ -77,7 +77,7 @@ describe('Store: files and migrations', () => {
     assert.equal(s2.kvGet('missing'), undefined);
     s2.close();
     const db = raw(join(dir, 'journal.db'));
-    assert.equal(db.pragma('user_version', { simple: true }), 1);
+    assert.equal(db.pragma('user_version', { simple: true }), latestVersion(JOURNAL_MIGRATIONS));
     assert.equal(db.prepare("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'kv'").pluck().get(), 1);
     db.close();
   });
@@ -88,7 +88,7 @@ describe('Store: files and migrations', () => {
     const db = raw(join(dir, 'journal.db'));
     db.pragma('user_version = 7');
     db.close();
-    const newer = isCode(ErrorCodes.STORE_VERSION, /journal\.db/, /schema version 7/, /supports up to version 1/, /newer cfx; upgrade cfx or restore a backup/);
+    const newer = isCode(ErrorCodes.STORE_VERSION, /journal\.db/, /schema version 7/, new RegExp(`supports up to version ${latestVersion(JOURNAL_MIGRATIONS)}`), /newer cfx; upgrade cfx or restore a backup/);
     assert.throws(() => Store.open(dir), newer);
     assert.throws(() => Store.open(dir, { readonly: true }), newer);
     const check = raw(join(dir, 'journal.db'));

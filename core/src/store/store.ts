@@ -109,6 +109,76 @@ export interface OutboxEntry {
   body: string;
 }
 
+/** One sale to store in the office inbox: the decoded sale, its local date and canonical body. */
+export interface CollectInput {
+  sale: Sale;
+  /** the till's local date of the sale, YYYY-MM-DD */
+  localDate: string;
+  /** canonical serialisation; its sha256 tells a repeat (resend) from a different sale reusing the id */
+  body: string;
+}
+
+/** The sale file the sales came in (logged in `collected_files` in the same transaction). */
+export interface CollectedFile {
+  name: string;
+  size: number;
+  sha256: string;
+}
+
+export interface CollectOutcome {
+  stored: number;
+  duplicates: number;
+  /** `terminal/saleId` of every sale stored now */
+  storedKeys: string[];
+  duplicateKeys: string[];
+}
+
+export interface CollectedSale {
+  id: number;
+  terminalId: string;
+  saleId: string;
+  time: string;
+  localDate: string;
+  kind: SaleKind;
+  total: number;
+  body: string;
+  sha256: string;
+  fileName: string;
+  receivedAt: string;
+  /** batch of its first delivery; absent: not handed to the back office yet */
+  batchId?: string;
+  /** when that batch was confirmed delivered */
+  deliveredAt?: string;
+}
+
+export interface ListCollectedOptions {
+  /** local dates, inclusive */
+  from?: string;
+  to?: string;
+  /** only sales not yet delivered (waiting for a batch, or in a batch not confirmed yet) */
+  pending?: boolean;
+  limit?: number;
+}
+
+export type BatchState = 'assigned' | 'delivered';
+
+export interface DeliveryBatch {
+  id: string;
+  seq: number;
+  terminalId: string;
+  backoffice: string;
+  /** new: first delivery of collected sales; redeliver: an explicit re-delivery of a period */
+  kind: 'new' | 'redeliver';
+  state: BatchState;
+  sales: number;
+  fromDate?: string;
+  toDate?: string;
+  createdAt: string;
+  deliveredAt?: string;
+  attempts: number;
+  lastError?: string;
+}
+
 type Row = Record<string, unknown>;
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
@@ -178,6 +248,46 @@ const toSale = (r: Row): SaleRecord => ({
   sha256: r.sha256 as string,
   recordedAt: r.recorded_at as string,
 });
+
+const toCollected = (r: Row): CollectedSale => ({
+  id: r.id as number,
+  terminalId: r.terminal_id as string,
+  saleId: r.sale_id as string,
+  time: r.time as string,
+  localDate: r.local_date as string,
+  kind: r.kind as SaleKind,
+  total: r.total as number,
+  body: r.body as string,
+  sha256: r.sha256 as string,
+  fileName: r.file_name as string,
+  receivedAt: r.received_at as string,
+  ...(r.batch_id !== null ? { batchId: r.batch_id as string } : {}),
+  ...(r.delivered_at !== null ? { deliveredAt: r.delivered_at as string } : {}),
+});
+
+const toBatch = (r: Row): DeliveryBatch => ({
+  id: r.id as string,
+  seq: r.seq as number,
+  terminalId: r.terminal_id as string,
+  backoffice: r.backoffice as string,
+  kind: r.kind as 'new' | 'redeliver',
+  state: r.state as BatchState,
+  sales: r.sales as number,
+  ...(r.from_date !== null ? { fromDate: r.from_date as string } : {}),
+  ...(r.to_date !== null ? { toDate: r.to_date as string } : {}),
+  createdAt: r.created_at as string,
+  ...(r.delivered_at !== null ? { deliveredAt: r.delivered_at as string } : {}),
+  attempts: r.attempts as number,
+  ...(r.last_error !== null ? { lastError: r.last_error as string } : {}),
+});
+
+/** `20250315T101500Z-000042`: sorts by creation, unique per store, safe in a file name */
+function batchIdOf(seq: number, at: Date): string {
+  const stamp = at.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+  return `${stamp}-${String(seq).padStart(6, '0')}`;
+}
+
+const sha256Hex = (s: string): string => createHash('sha256').update(s).digest('hex');
 
 function checkDate(d: string, what: string): void {
   if (!DATE.test(d)) throw new CfxError(ErrorCodes.SALE_INVALID, `${what} must be a local date YYYY-MM-DD, got ${JSON.stringify(d)}`, { details: { field: what } });
@@ -465,6 +575,179 @@ export class Store {
 
   countPending(): number {
     return this.j("SELECT count(*) FROM outbox WHERE state = 'pending'").pluck().get() as number;
+  }
+
+  // ---- office inbox (sales collect) and delivery to the back office
+
+  /**
+   * Stores the sales of one collected file in ONE transaction with its `collected_files` row.
+   * A sale already collected with the same body is a duplicate (a resend) and is not stored again;
+   * the same (terminal, saleId) with a different body throws SALE_CONFLICT and nothing of the file
+   * is stored: accounting data is never overwritten silently.
+   */
+  collectSales(file: CollectedFile, sales: CollectInput[]): CollectOutcome {
+    this.writable();
+    for (const c of sales) checkDate(c.localDate, 'localDate');
+    const run = this.journal.transaction((): CollectOutcome => {
+      const out: CollectOutcome = { stored: 0, duplicates: 0, storedKeys: [], duplicateKeys: [] };
+      const at = now();
+      for (const { sale, localDate, body } of sales) {
+        const sha = sha256Hex(body);
+        const key = `${sale.terminalId}/${sale.saleId}`;
+        const prev = this.j('SELECT sha256, file_name FROM collected WHERE terminal_id = ? AND sale_id = ?').get(sale.terminalId, sale.saleId) as Row | undefined;
+        if (prev && prev.sha256 === sha) {
+          out.duplicates++;
+          out.duplicateKeys.push(key);
+          continue;
+        }
+        if (prev) {
+          throw new CfxError(
+            ErrorCodes.SALE_CONFLICT,
+            `sale ${sale.saleId} of terminal ${sale.terminalId} was already collected (from ${prev.file_name as string}) with different content ` +
+              `(sha256 ${prev.sha256 as string}, now ${sha}); the collected sale is kept, this file is not taken`,
+            { details: { terminalId: sale.terminalId, saleId: sale.saleId, field: 'saleId', collectedFrom: prev.file_name, collected: prev.sha256, received: sha } },
+          );
+        }
+        this.j(
+          'INSERT INTO collected (terminal_id, sale_id, time, local_date, kind, total, body, sha256, file_name, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        ).run(sale.terminalId, sale.saleId, sale.time, localDate, sale.kind, sale.total, body, sha, file.name, at);
+        out.stored++;
+        out.storedKeys.push(key);
+      }
+      this.j('INSERT INTO collected_files (name, size, sha256, sales, stored, duplicates, collected_at) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
+        file.name, file.size, file.sha256, sales.length, out.stored, out.duplicates, at,
+      );
+      return out;
+    });
+    return run.immediate();
+  }
+
+  getCollected(terminalId: string, saleId: string): CollectedSale | undefined {
+    const r = this.j('SELECT * FROM collected WHERE terminal_id = ? AND sale_id = ?').get(terminalId, saleId) as Row | undefined;
+    return r && toCollected(r);
+  }
+
+  /** collected sales by local date, then time, then terminal and saleId */
+  listCollected(opts: ListCollectedOptions = {}): CollectedSale[] {
+    if (opts.from !== undefined) checkDate(opts.from, 'from');
+    if (opts.to !== undefined) checkDate(opts.to, 'to');
+    const rows = this.j(
+      `SELECT * FROM collected
+       WHERE local_date >= @from AND local_date <= @to AND (@pending = 0 OR delivered_at IS NULL)
+       ORDER BY local_date, time, terminal_id, sale_id LIMIT @limit`,
+    ).all({ from: opts.from ?? '0000-00-00', to: opts.to ?? '9999-99-99', pending: opts.pending ? 1 : 0, limit: opts.limit ?? -1 }) as Row[];
+    return rows.map(toCollected);
+  }
+
+  /** counts for status: collected, not yet delivered, batches waiting to be (re)delivered */
+  collectedCounts(): { collected: number; undelivered: number; assignedBatches: number } {
+    return {
+      collected: this.j('SELECT count(*) FROM collected').pluck().get() as number,
+      undelivered: this.j('SELECT count(*) FROM collected WHERE delivered_at IS NULL').pluck().get() as number,
+      assignedBatches: this.j("SELECT count(*) FROM delivery_batches WHERE state = 'assigned'").pluck().get() as number,
+    };
+  }
+
+  /**
+   * In one transaction: a new batch per terminal (several when a terminal has more than
+   * `maxSales` waiting) with every collected sale not yet assigned to a batch. Returns them in order.
+   */
+  createDeliveryBatches(backoffice: string, opts: { maxSales?: number } = {}): DeliveryBatch[] {
+    this.writable();
+    const max = opts.maxSales ?? 5000;
+    const run = this.journal.transaction((): DeliveryBatch[] => {
+      const created: DeliveryBatch[] = [];
+      const terminals = this.j('SELECT DISTINCT terminal_id FROM collected WHERE batch_id IS NULL ORDER BY terminal_id').pluck().all() as string[];
+      for (const terminal of terminals) {
+        for (;;) {
+          const ids = this.j('SELECT id FROM collected WHERE terminal_id = ? AND batch_id IS NULL ORDER BY local_date, time, sale_id LIMIT ?').pluck().all(terminal, max) as number[];
+          if (ids.length === 0) break;
+          const batch = this.insertBatch(terminal, backoffice, 'new', ids);
+          for (const id of ids) this.j('UPDATE collected SET batch_id = ? WHERE id = ?').run(batch.id, id);
+          created.push(batch);
+          if (ids.length < max) break;
+        }
+      }
+      return created;
+    });
+    return run.immediate();
+  }
+
+  /**
+   * An explicit re-delivery (`cfx collect --redeliver`): in one transaction, a new batch per terminal
+   * with every collected sale of the local dates [from, to] that was already delivered.
+   */
+  createRedeliveryBatches(backoffice: string, from: string, to: string): DeliveryBatch[] {
+    this.writable();
+    checkDate(from, 'from');
+    checkDate(to, 'to');
+    const run = this.journal.transaction((): DeliveryBatch[] => {
+      const created: DeliveryBatch[] = [];
+      const rows = this.j(
+        `SELECT c.id, c.terminal_id FROM collected c JOIN delivery_batches b ON b.id = c.batch_id
+         WHERE b.state = 'delivered' AND c.local_date BETWEEN ? AND ? ORDER BY c.terminal_id, c.local_date, c.time, c.sale_id`,
+      ).all(from, to) as Row[];
+      const byTerminal = new Map<string, number[]>();
+      for (const r of rows) {
+        const t = r.terminal_id as string;
+        if (!byTerminal.has(t)) byTerminal.set(t, []);
+        byTerminal.get(t)!.push(r.id as number);
+      }
+      for (const [terminal, ids] of byTerminal) created.push(this.insertBatch(terminal, backoffice, 'redeliver', ids, from, to));
+      return created;
+    });
+    return run.immediate();
+  }
+
+  private insertBatch(terminal: string, backoffice: string, kind: 'new' | 'redeliver', ids: number[], from?: string, to?: string): DeliveryBatch {
+    const seq = ((this.j('SELECT max(seq) FROM delivery_batches').pluck().get() as number | null) ?? 0) + 1;
+    const at = new Date();
+    const id = batchIdOf(seq, at);
+    this.j('INSERT INTO delivery_batches (id, seq, terminal_id, backoffice, kind, sales, from_date, to_date, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
+      id, seq, terminal, backoffice, kind, ids.length, from ?? null, to ?? null, at.toISOString(),
+    );
+    for (const cid of ids) this.j('INSERT INTO delivery_items (batch_id, collected_id) VALUES (?, ?)').run(id, cid);
+    return toBatch(this.j('SELECT * FROM delivery_batches WHERE id = ?').get(id) as Row);
+  }
+
+  /** batches created but not confirmed delivered (a crash or a failed call): oldest first */
+  assignedBatches(): DeliveryBatch[] {
+    return (this.j("SELECT * FROM delivery_batches WHERE state = 'assigned' ORDER BY seq").all() as Row[]).map(toBatch);
+  }
+
+  getBatch(id: string): DeliveryBatch | undefined {
+    const r = this.j('SELECT * FROM delivery_batches WHERE id = ?').get(id) as Row | undefined;
+    return r && toBatch(r);
+  }
+
+  /** newest first */
+  listBatches(opts: { limit?: number } = {}): DeliveryBatch[] {
+    return (this.j('SELECT * FROM delivery_batches ORDER BY seq DESC LIMIT ?').all(opts.limit ?? 50) as Row[]).map(toBatch);
+  }
+
+  /** the sales of a batch, always the same ones in the same order */
+  batchSales(batchId: string): CollectedSale[] {
+    return (this.j(
+      `SELECT c.* FROM delivery_items i JOIN collected c ON c.id = i.collected_id WHERE i.batch_id = ?
+       ORDER BY c.local_date, c.time, c.sale_id`,
+    ).all(batchId) as Row[]).map(toCollected);
+  }
+
+  /** the back office has the batch: its sales count as delivered (first delivery) */
+  markBatchDelivered(batchId: string): boolean {
+    this.writable();
+    const run = this.journal.transaction((): boolean => {
+      const at = now();
+      const changed = this.j("UPDATE delivery_batches SET state = 'delivered', delivered_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ? AND state = 'assigned'").run(at, batchId).changes > 0;
+      if (changed) this.j('UPDATE collected SET delivered_at = ? WHERE batch_id = ? AND delivered_at IS NULL').run(at, batchId);
+      return changed;
+    });
+    return run.immediate();
+  }
+
+  markBatchFailed(batchId: string, error: string): boolean {
+    this.writable();
+    return this.j("UPDATE delivery_batches SET attempts = attempts + 1, last_error = ? WHERE id = ? AND state = 'assigned'").run(error, batchId).changes > 0;
   }
 
   // ---- small state

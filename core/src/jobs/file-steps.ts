@@ -1,0 +1,117 @@
+import { createHash } from 'node:crypto';
+import { createWriteStream, existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { ErrorCodes, FormatError, TransportError, errorMessage, isCfxError, type Logger, type Transport } from '../api/index.js';
+import type { Store } from '../store/index.js';
+import { dataPaths } from '../app/paths.js';
+import { safeLocalName } from './names.js';
+
+/*
+ * The steps every inbound file goes through, shared by the price pull (terminal) and the sales
+ * collect (office): download to staging with fsync + sha256, archive, remote delete, and the
+ * quarantine of a bad file (local copy + reason, remote moved to `rejected/`). Each is safe to repeat.
+ */
+
+/** Streams a remote file to `staged`, hashing on the way; fsyncs before returning (the apply and the remote delete trust this copy). */
+export async function downloadToStaging(
+  transport: Transport,
+  remote: string,
+  staged: string,
+  opts: { signal?: AbortSignal | undefined; onBytes?: ((bytes: number) => void) | undefined } = {},
+): Promise<{ sha256: string; bytes: number }> {
+  const { signal, onBytes } = opts;
+  const hash = createHash('sha256');
+  let bytes = 0;
+  const tap = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      hash.update(chunk);
+      bytes += chunk.length;
+      onBytes?.(bytes);
+      cb(null, chunk);
+    },
+  });
+  const out = createWriteStream(staged);
+  await pipeline(transport.read(remote, { signal }), tap, out, signal ? { signal } : {});
+  const fh = await open(staged, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  return { sha256: hash.digest('hex'), bytes };
+}
+
+/** Moves the staged file into `dir` (created); the same name twice keeps both copies. */
+export function archiveFile(staged: string, dir: string, local: string): string {
+  mkdirSync(dir, { recursive: true });
+  const target = join(dir, local);
+  const dest = existsSync(target) ? join(dir, `${Date.now()}_${local}`) : target;
+  renameSync(staged, dest);
+  return dest;
+}
+
+/** Deletes a remote file; already gone (a repeat after a crash) is fine. */
+export async function deleteRemote(transport: Transport, remote: string, signal?: AbortSignal): Promise<void> {
+  try {
+    await transport.delete(remote, { signal });
+  } catch (e) {
+    if (e instanceof TransportError && e.kind === 'NotFound') return;
+    throw e;
+  }
+}
+
+/** The quarantine reason of a format problem (file, line, field, code, message), or undefined when `e` is something else. */
+export function formatProblem(e: unknown, file: string, sha256?: string): Record<string, unknown> | undefined {
+  if (!(e instanceof FormatError || (isCfxError(e) && (e.code === ErrorCodes.FORMAT_INVALID || e.code === ErrorCodes.FORMAT_LIMIT)))) return undefined;
+  const fe = e as FormatError;
+  return {
+    file,
+    line: fe.location?.line ?? fe.details.line,
+    field: fe.location?.field ?? fe.details.field,
+    code: fe.code,
+    message: (fe.details.reason as string) ?? fe.message,
+    ...(sha256 !== undefined ? { sha256 } : {}),
+  };
+}
+
+export interface QuarantineDeps {
+  dataDir: string;
+  store: Store;
+  transport: Transport;
+  logger: Logger;
+  signal?: AbortSignal | undefined;
+}
+
+/**
+ * Keeps the bad file locally with its reason (`<stamp>_<name>` + `.reason.json`), moves the remote
+ * one to `rejected/` beside it, and records it in the store. The local steps come first: if the
+ * remote move fails it is retried when the file is seen again, and the error is thrown.
+ */
+export async function quarantineFile(
+  deps: QuarantineDeps,
+  what: { job: string; label: string; name: string; remote: string; staged: string | undefined; reason: Record<string, unknown> },
+): Promise<{ quarantined: string; rejected: string }> {
+  const { dataDir, store, transport, logger, signal } = deps;
+  const { job, label, name, remote, staged, reason } = what;
+  const qdir = dataPaths(dataDir).quarantine;
+  mkdirSync(qdir, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const qfile = join(qdir, `${stamp}_${safeLocalName(name)}`);
+  if (staged) renameSync(staged, qfile);
+  writeFileSync(`${qfile}.reason.json`, JSON.stringify({ ...reason, remote, quarantinedAt: new Date().toISOString() }, null, 2) + '\n');
+  const rejectedDir = posix.join(posix.dirname(remote), 'rejected');
+  const rejected = posix.join(rejectedDir, name);
+  try {
+    await transport.mkdir(rejectedDir, { signal });
+    await transport.rename(remote, rejected, { signal });
+  } catch (e) {
+    logger.warn({ file: name, err: errorMessage(e) }, 'could not move the rejected file aside on the server');
+    throw e;
+  }
+  store.addQuarantine({ job, fileName: name, localPath: staged ? qfile : `${qfile}.reason.json`, remotePath: rejected, reason });
+  logger.warn({ file: name, ...reason }, `${label} quarantined`);
+  return { quarantined: qfile, rejected };
+}

@@ -1,0 +1,328 @@
+import { createReadStream, mkdirSync } from 'node:fs';
+import { join, posix } from 'node:path';
+import {
+  CfxError,
+  ErrorCodes,
+  TransportError,
+  errorMessage,
+  isCfxError,
+  type BackOffice,
+  type Format,
+  type Logger,
+  type RemoteEntry,
+  type Sale,
+  type Transport,
+} from '../api/index.js';
+import type { App } from '../app/app.js';
+import { dataPaths, localDate } from '../app/paths.js';
+import { TERMINAL_ID_PATTERN } from '../config/schema.js';
+import type { CfxConfig } from '../config/types.js';
+import type { CollectInput, DeliveryBatch, Store } from '../store/index.js';
+import { archiveFile, deleteRemote, downloadToStaging, formatProblem, quarantineFile } from './file-steps.js';
+import { expandTemplate, isMarkerName, isTempName, safeLocalName } from './names.js';
+
+/** A sale file is small (one sale); anything bigger than this is not one and is quarantined. */
+export const MAX_SALE_FILE_BYTES = 16 * 1024 * 1024;
+
+export type CollectFileOutcome =
+  | { name: string; dir: string; result: 'collected'; sales: number; stored: number; duplicates: number; bytes: number; archived: string }
+  | { name: string; dir: string; result: 'quarantined'; reason: Record<string, unknown>; quarantined: string };
+
+export interface CollectResult {
+  /** the remote dirs listed */
+  dirs: string[];
+  files: CollectFileOutcome[];
+  /** sales read from the files taken */
+  sales: number;
+  /** new sales stored in the office inbox */
+  stored: number;
+  /** sales already collected (a resend, or a file seen again after a crash) */
+  duplicates: number;
+  quarantined: number;
+  bytes: number;
+}
+
+export interface DeliveredBatch {
+  batchId: string;
+  terminal: string;
+  kind: 'new' | 'redeliver';
+  sales: number;
+  /** a batch left 'assigned' by an earlier run (crash, failed call), delivered again under its id */
+  resumed: boolean;
+}
+
+export interface DeliverResult {
+  backoffice: string;
+  batches: DeliveredBatch[];
+  sales: number;
+}
+
+export interface SalesCollectDeps {
+  config: CfxConfig;
+  store: Store;
+  transport: Transport;
+  format: Format;
+  logger: Logger;
+  /** where collected sales go; needed by deliver()/redeliver() only */
+  backoffice?: BackOffice;
+  signal?: AbortSignal;
+}
+
+const TERMINAL_RE = new RegExp(TERMINAL_ID_PATTERN);
+const ISO_DATE_TIME = /^(\d{4}-\d{2}-\d{2})T\d{2}:\d{2}/;
+
+/** JSON with keys sorted at every level: the same sale always gives the same text (and sha256). */
+export function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map((x) => canonicalJson(x === undefined ? null : x)).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .filter((k) => o[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+/**
+ * Sales collect for the office role. `cycle()` lists the sales dir, and for each complete file
+ * (terminals upload under a temp name and rename, so every other name is complete): download to
+ * staging (fsync, sha256) → decode → store every sale in ONE transaction keyed by (terminal, saleId)
+ * → archive → delete on the server. Every step is safe to repeat: a crash anywhere is finished by
+ * the next cycle, whose store step finds the sales already collected and stores nothing twice.
+ *
+ * `deliver()` hands the collected sales to the back office exactly once: a batch is created with
+ * its sales in one transaction, delivered under its id (adapters are idempotent per batch id), then
+ * marked delivered; batches a crash left behind are delivered again, same id, before new ones.
+ */
+export class SalesCollect {
+  constructor(private readonly deps: SalesCollectDeps) {}
+
+  /** the remote dirs: `sales.dir`, or one per configured terminal when it holds `{terminal}` */
+  get dirs(): string[] {
+    const { config } = this.deps;
+    const tpl = config.sales.dir;
+    if (!tpl.includes('{terminal}')) return [tpl];
+    return config.terminals.map((t) => expandTemplate(tpl, { terminal: t }));
+  }
+
+  /** Complete sale files in one dir, by name. A missing dir is an empty one. */
+  async listReady(dir: string): Promise<RemoteEntry[]> {
+    const { transport, signal } = this.deps;
+    let entries: RemoteEntry[];
+    try {
+      entries = await transport.list(dir, { signal });
+    } catch (e) {
+      if (e instanceof TransportError && e.kind === 'NotFound') return [];
+      throw e;
+    }
+    return entries
+      .filter((e) => e.type === 'file' && e.name !== 'rejected' && !isTempName(e.name) && !isMarkerName(e.name))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  /** One collect cycle over every dir. Network errors propagate (the next cycle retries); bad files are quarantined and the cycle goes on. */
+  async cycle(): Promise<CollectResult> {
+    const result: CollectResult = { dirs: this.dirs, files: [], sales: 0, stored: 0, duplicates: 0, quarantined: 0, bytes: 0 };
+    for (const dir of result.dirs) {
+      for (const entry of await this.listReady(dir)) {
+        if (this.deps.signal?.aborted) return result;
+        const o = await this.takeFile(dir, entry);
+        result.files.push(o);
+        if (o.result === 'collected') {
+          result.sales += o.sales;
+          result.stored += o.stored;
+          result.duplicates += o.duplicates;
+          result.bytes += o.bytes;
+        } else result.quarantined++;
+      }
+    }
+    return result;
+  }
+
+  private async takeFile(dir: string, entry: RemoteEntry): Promise<CollectFileOutcome> {
+    const { config, store, transport, logger, signal } = this.deps;
+    const name = entry.name;
+    const remote = posix.join(dir, name);
+    const local = safeLocalName(name);
+    const paths = dataPaths(config.dataDir);
+
+    if (entry.size > MAX_SALE_FILE_BYTES) {
+      return this.quarantine(dir, name, remote, undefined, { file: name, code: ErrorCodes.FILE_TOO_LARGE, message: `file is ${entry.size} bytes; a sale file is at most ${MAX_SALE_FILE_BYTES}` });
+    }
+
+    mkdirSync(paths.staging, { recursive: true });
+    const staged = join(paths.staging, local);
+    const { sha256, bytes } = await downloadToStaging(transport, remote, staged, { signal });
+    signal?.throwIfAborted();
+
+    let sales: Sale[];
+    try {
+      sales = await this.decode(name, staged);
+    } catch (e) {
+      const reason = formatProblem(e, name, sha256);
+      if (reason) return this.quarantine(dir, name, remote, staged, reason);
+      throw e;
+    }
+    const bad = this.check(name, sales);
+    if (bad) return this.quarantine(dir, name, remote, staged, { ...bad, sha256 });
+
+    const inputs: CollectInput[] = sales.map((sale) => ({ sale, localDate: ISO_DATE_TIME.exec(sale.time)![1]!, body: canonicalJson(sale) }));
+    let stored: { stored: number; duplicates: number };
+    try {
+      stored = store.collectSales({ name, size: bytes, sha256 }, inputs);
+    } catch (e) {
+      if (isCfxError(e) && (e as CfxError).code === ErrorCodes.SALE_CONFLICT) {
+        const d = (e as CfxError).details;
+        return this.quarantine(dir, name, remote, staged, { file: name, field: 'saleId', saleId: d.saleId, terminal: d.terminalId, code: ErrorCodes.SALE_CONFLICT, message: errorMessage(e), sha256 });
+      }
+      throw e;
+    }
+    const archived = archiveFile(staged, join(paths.archive, 'sales-in', localDate()), local);
+    await deleteRemote(transport, remote, signal);
+    logger.info({ file: name, sales: sales.length, stored: stored.stored, duplicates: stored.duplicates }, stored.stored ? 'sale file collected' : 'sale file already collected; archived and removed from the server');
+    return { name, dir, result: 'collected', sales: sales.length, stored: stored.stored, duplicates: stored.duplicates, bytes, archived };
+  }
+
+  private async decode(name: string, staged: string): Promise<Sale[]> {
+    const { config, format, signal } = this.deps;
+    if (!format.decodeSales) throw new CfxError(ErrorCodes.FORMAT_UNSUPPORTED, `format "${format.id}" cannot read sale files`);
+    const out: Sale[] = [];
+    const input = createReadStream(staged, { highWaterMark: 64 * 1024 });
+    try {
+      for await (const s of format.decodeSales(input, { fileName: name, options: config.sales.options, maxLineLength: config.prices.maxLineBytes, ...(signal ? { signal } : {}) })) out.push(s);
+    } finally {
+      input.destroy();
+    }
+    return out;
+  }
+
+  /** what makes a decoded file unacceptable for the office, as a quarantine reason */
+  private check(name: string, sales: Sale[]): Record<string, unknown> | undefined {
+    const { terminals } = this.deps.config;
+    const problem = (s: Sale, field: string, message: string) => ({ file: name, saleId: s.saleId, field, code: ErrorCodes.SALE_INVALID, message });
+    for (const s of sales) {
+      if (typeof s.terminalId !== 'string' || !TERMINAL_RE.test(s.terminalId)) return problem(s, 'terminal', `terminal id ${JSON.stringify(s.terminalId)} is not a valid terminal id`);
+      if (!name.startsWith(`${s.terminalId}_`)) return problem(s, 'terminal', `the sale is of terminal ${s.terminalId}, but the file name does not start with "${s.terminalId}_"`);
+      if (terminals.length && !terminals.includes(s.terminalId)) return problem(s, 'terminal', `terminal ${s.terminalId} is not one of this office's terminals (${terminals.join(', ')})`);
+      if (typeof s.saleId !== 'string' || s.saleId === '') return problem(s, 'saleId', 'saleId is empty');
+      if (typeof s.time !== 'string' || !ISO_DATE_TIME.test(s.time) || Number.isNaN(Date.parse(s.time))) return problem(s, 'time', `time ${JSON.stringify(s.time)} is not an ISO 8601 date-time`);
+      if (!Number.isSafeInteger(s.total)) return problem(s, 'total', `total ${String(s.total)} is not integer minor units`);
+    }
+    return undefined;
+  }
+
+  private async quarantine(dir: string, name: string, remote: string, staged: string | undefined, reason: Record<string, unknown>): Promise<CollectFileOutcome> {
+    const { config, store, transport, logger, signal } = this.deps;
+    const { quarantined } = await quarantineFile({ dataDir: config.dataDir, store, transport, logger, signal }, { job: 'sales.collect', label: 'sale file', name, remote, staged, reason });
+    return { name, dir, result: 'quarantined', reason, quarantined };
+  }
+
+  // ---- delivery to the back office
+
+  private backoffice(): BackOffice & Required<Pick<BackOffice, 'deliverSales'>> {
+    const bo = this.deps.backoffice;
+    if (!bo) throw new CfxError(ErrorCodes.INTERNAL, 'SalesCollect: no back office given for delivery');
+    if (!bo.deliverSales) throw new CfxError(ErrorCodes.USAGE, `back office "${bo.id}" cannot take sales`);
+    return bo as BackOffice & Required<Pick<BackOffice, 'deliverSales'>>;
+  }
+
+  /**
+   * Hands every collected, not yet delivered sale to the back office, exactly once: first the
+   * batches an earlier run left 'assigned' (same id), then one new batch per terminal.
+   */
+  async deliver(): Promise<DeliverResult> {
+    const bo = this.backoffice();
+    const { store } = this.deps;
+    const result: DeliverResult = { backoffice: bo.id, batches: [], sales: 0 };
+    for (const b of store.assignedBatches()) await this.deliverBatch(bo, b, true, result);
+    for (const b of store.createDeliveryBatches(bo.id)) await this.deliverBatch(bo, b, false, result);
+    return result;
+  }
+
+  /** `cfx collect --redeliver`: a new batch per terminal with every already delivered sale of the local dates [from, to]. */
+  async redeliver(from: string, to: string): Promise<DeliverResult> {
+    const bo = this.backoffice();
+    const result: DeliverResult = { backoffice: bo.id, batches: [], sales: 0 };
+    // whatever is still waiting goes first, so the period's sales are all delivered ones
+    for (const b of this.deps.store.assignedBatches()) await this.deliverBatch(bo, b, true, result);
+    for (const b of this.deps.store.createRedeliveryBatches(bo.id, from, to)) await this.deliverBatch(bo, b, false, result);
+    return result;
+  }
+
+  private async deliverBatch(bo: BackOffice & Required<Pick<BackOffice, 'deliverSales'>>, b: DeliveryBatch, resumed: boolean, result: DeliverResult): Promise<void> {
+    const { store, logger, signal } = this.deps;
+    signal?.throwIfAborted();
+    const sales = store.batchSales(b.id).map((c) => JSON.parse(c.body) as Sale);
+    try {
+      await bo.deliverSales(b.terminalId, sales, { batchId: b.id, ...(signal ? { signal } : {}) });
+    } catch (e) {
+      store.markBatchFailed(b.id, errorMessage(e));
+      logger.error({ batch: b.id, terminal: b.terminalId, sales: sales.length, err: errorMessage(e) }, 'delivery to the back office failed; the batch is delivered again on the next run');
+      throw e;
+    }
+    store.markBatchDelivered(b.id);
+    logger.info({ batch: b.id, terminal: b.terminalId, kind: b.kind, sales: sales.length, resumed, backoffice: bo.id }, 'sales delivered to the back office');
+    result.batches.push({ batchId: b.id, terminal: b.terminalId, kind: b.kind, sales: sales.length, resumed });
+    result.sales += sales.length;
+  }
+}
+
+export interface CollectRunResult {
+  collect: CollectResult;
+  delivery: DeliverResult;
+  redelivery?: DeliverResult & { from: string; to: string };
+}
+
+/**
+ * One office run as `cfx collect` (and the office's `cfx run`) does it: a collect cycle, then the
+ * delivery, then an optional re-delivery of a period; recorded as a `sales.collect` row in `runs`.
+ * Collected sales are delivered even when the cycle failed half-way (the error is thrown after).
+ */
+export async function runCollect(app: App, opts: { redeliver?: { from: string; to: string }; signal?: AbortSignal; /** false: the caller records runs (the service skips idle polls) */ record?: boolean } = {}): Promise<CollectRunResult> {
+  const c = app.config;
+  if (c.role !== 'office') throw new CfxError(ErrorCodes.USAGE, `cfx collect is for the office role (this config has role: ${c.role})`);
+  const store = app.store;
+  const recording = opts.record !== false;
+  const runId = recording ? store.startRun('sales.collect', opts.redeliver ? { redeliver: opts.redeliver } : undefined) : 0;
+  let bo: BackOffice | undefined;
+  try {
+    const transport = await app.transport();
+    const format = await app.host.format(c.sales.format, c.sales.options);
+    bo = await app.host.backoffice(c.backoffice.use, c.backoffice.options);
+    const job = new SalesCollect({ config: c, store, transport, format, logger: app.logger, backoffice: bo, ...(opts.signal ? { signal: opts.signal } : {}) });
+    let collect: CollectResult;
+    let collectError: unknown;
+    try {
+      collect = await job.cycle();
+    } catch (e) {
+      collectError = e;
+      collect = { dirs: job.dirs, files: [], sales: 0, stored: 0, duplicates: 0, quarantined: 0, bytes: 0 };
+    }
+    const delivery = await job.deliver();
+    if (collectError !== undefined) throw collectError;
+    const out: CollectRunResult = { collect, delivery };
+    if (opts.redeliver) out.redelivery = { ...(await job.redeliver(opts.redeliver.from, opts.redeliver.to)), ...opts.redeliver };
+    if (recording) store.finishRun(runId, {
+      result: collect.quarantined ? 'partial' : 'ok',
+      files: collect.files.length,
+      bytes: collect.bytes,
+      details: {
+        stored: collect.stored,
+        duplicates: collect.duplicates,
+        quarantined: collect.quarantined,
+        deliveredBatches: delivery.batches.length,
+        deliveredSales: delivery.sales,
+        ...(out.redelivery ? { redelivered: { from: out.redelivery.from, to: out.redelivery.to, batches: out.redelivery.batches.length, sales: out.redelivery.sales } } : {}),
+        files: collect.files.map((f) => ({ name: f.name, result: f.result })),
+      },
+    });
+    return out;
+  } catch (e) {
+    if (recording) store.finishRun(runId, { result: 'failed', error: { code: isCfxError(e) ? (e as CfxError).code : ErrorCodes.INTERNAL, message: errorMessage(e) } });
+    throw e;
+  } finally {
+    await bo?.close?.().catch(() => undefined);
+  }
+}
