@@ -55,7 +55,7 @@ sales:                              # sale files: tills -> office
 
 backoffice:                         # back-office adapter (office role; a till ignores it)
   use: generic                      # generic: one CSV per delivery into outDir (docs/backoffice-generic.md)
-  options:
+  options:                          # the adapter's options
     outDir: ./sales-out             # where collected sales are delivered, each sale exactly once
 # backoffice:                       # 1C/BAS, once the 1c adapter is installed:
 #   use: 1c
