@@ -44,6 +44,7 @@ export class JobLoop {
   private async tick(): Promise<void> {
     this.timer = undefined;
     if (this.stopped || this.running) return;
+    const startedAt = Date.now();
     this.running = (async () => {
       try {
         await this.run();
@@ -70,7 +71,9 @@ export class JobLoop {
     } else {
       this.again = false;
       this.plannedDelay = this.failures ? Math.min(this.everyMs * 2 ** Math.min(this.failures, 16), MAX_BACKOFF_MS) : this.everyMs;
-      this.schedule(this.plannedDelay);
+      // the interval counts from the start of a run, so "every second" stays every second (a run
+      // that took longer than the interval is followed at once, never overlapped)
+      this.schedule(Math.max(0, this.plannedDelay - (Date.now() - startedAt)));
     }
   }
 
