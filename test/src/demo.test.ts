@@ -56,6 +56,14 @@ describe('npm run demo', () => {
     assert.match(o, /Квиток дорослий\s+350\.00/);
     assert.match(o, /elapsed \d+\.\d s\n$/);
     assert.ok(!o.includes(r.password), 'the generated password is never printed');
+    // the sale: till → server → office → back office, once, even after a resend
+    const files = Object.entries(r.delivered);
+    assert.equal(files.length, 1, 'one delivery file');
+    const rows = files[0]![1].replace(/^\ufeff/, '').split('\r\n').filter(Boolean);
+    assert.equal(rows.length, 3, 'header + 2 sale lines');
+    assert.match(rows[1]!, /^box-1;R-0001;2025-03-15T19:05:00\+02:00;sale;1;1;Олена;1001;4820000000017;Квиток дорослий;2\.000;350\.00;0\.00;700\.00;720\.00$/);
+    assert.deepEqual(r.afterResend, { stored: 0, duplicates: 1, deliveredSales: 0 });
+    assert.match(o, /On the server, \/ftpbox\/sales: box-1_R-0001\.csv/);
   });
 
   it('removes its temp dir unless --keep', async () => {

@@ -52,7 +52,8 @@ export function pluginIdOf(packageName: string): string {
 }
 
 const LIST_KEYS = ['transports', 'formats', 'backoffices'] as const;
-const ID_RE = /^[a-z][a-z0-9+.-]*$/;
+// URL schemes start with a letter (RFC 3986); format and back-office ids may start with a digit (`1c`)
+const ID_RE = { transports: /^[a-z][a-z0-9+.-]*$/, formats: /^[a-z0-9][a-z0-9+.-]*$/, backoffices: /^[a-z0-9][a-z0-9+.-]*$/ } as const;
 
 /**
  * Reads and checks a manifest. Every problem is collected (an integrator fixes them in one go);
@@ -92,7 +93,7 @@ export function readManifest(dir: string, builtin: boolean): { descriptor?: Plug
     for (const k of LIST_KEYS) {
       const v = contributes[k];
       if (v === undefined) continue;
-      if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || !ID_RE.test(x))) bad(`cfx.contributes.${k} must be a list of lower-case ids`);
+      if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || !ID_RE[k].test(x))) bad(`cfx.contributes.${k} must be a list of lower-case ids${k === 'transports' ? ' (URL schemes: starting with a letter)' : ''}`);
     }
   }
   if (m.configSchema !== undefined) {

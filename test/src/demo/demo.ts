@@ -35,6 +35,10 @@ export interface DemoResult {
   catalog: { code: string; barcodes: string[]; name: string; price: string }[];
   /** the generated FTP password (the demo must never print it) */
   password: string;
+  /** the generic back office's delivery file(s) after the office collected: name → content */
+  delivered: Record<string, string>;
+  /** what the office's second collect (after the terminal's resend) counted */
+  afterResend: { stored: number; duplicates: number; deliveredSales: number };
   elapsedMs: number;
 }
 
@@ -107,7 +111,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     say(`the terminal ignores dot-names and .part files, so it never takes half a file.`);
 
     const env = { CFX_FTP_PASSWORD: password };
-    const run = async (args: string[], show = true) => {
+    const run = async (args: string[], show = true, cwd = termDir) => {
       let text = '';
       const sink = new Writable({
         write(chunk, _enc, cb) {
@@ -117,7 +121,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
         },
       });
       if (show) say(`$ cfx ${args.join(' ')}`);
-      const code = await cli(['node', 'cfx', ...args], { out: sink, err: sink, env, cwd: termDir });
+      const code = await cli(['node', 'cfx', ...args], { out: sink, err: sink, env, cwd });
       if (code !== 0) throw new Error(`cfx ${args.join(' ')} exited ${code}${show ? '' : `: ${text.trim()}`}`);
       return text;
     };
@@ -170,7 +174,59 @@ log: { level: info, file: ./cfx.log }
     say(`Its log: ${join(termDir, 'cfx.log')}`);
     if (inboxAfter.length) throw new Error(`the server inbox still holds ${inboxAfter.join(', ')}`);
     if (!same) throw new Error(`the archived copy ${archived} differs from what the office wrote`);
-    return { dir, officeFile, archived, inboxAfter, catalog, password, elapsedMs: Date.now() - started };
+
+    step = 'recording a sale at the till';
+    heading('8. A sale at the till goes to the server at once');
+    const sale = {
+      saleId: 'R-0001',
+      time: '2025-03-15T19:05:00+02:00',
+      receiptNo: 1,
+      shift: 1,
+      cashier: 'Олена',
+      kind: 'sale',
+      lines: [
+        { code: '1001', barcode: '4820000000017', name: 'Квиток дорослий', qty: '2', price: '350.00', amount: '700.00' },
+        { code: '2001', name: 'Програмка', qty: '1', price: '20.00', amount: '20.00' },
+      ],
+      payments: [{ kind: 'card', amount: '720.00' }],
+    };
+    writeFileSync(join(termDir, 'sale.json'), JSON.stringify(sale, null, 2));
+    say('The till hands cfx the sale as JSON (decimal strings; cfx keeps integer kopiyky). It is journaled');
+    say('durably first, then uploaded as one file under a deterministic name (temp name, then rename):');
+    await run(['sale', 'add', 'sale.json', '--push']);
+    const salesOnServer = (await officeFtp.list('/ftpbox/sales')).map((e) => e.name);
+    say(`On the server, /ftpbox/sales: ${salesOnServer.join(', ')}`);
+
+    step = 'collecting at the office';
+    heading('9. The office collects the sales and hands them to the back office, once');
+    // the office's cfx lives beside 1C's export folder
+    const officeYaml = `role: office
+terminals: [${TERMINAL}]
+dataDir: ./data
+server: "${server}"
+sales: { dir: /ftpbox/sales }
+backoffice: { use: generic, options: { outDir: ./to-1c } }
+log: { level: info, file: ./cfx.log }
+`;
+    writeFileSync(join(officeDir, 'cfx.yaml'), officeYaml);
+    say(indent(officeYaml));
+    await run(['collect'], true, officeDir);
+    const outDir = join(officeDir, 'to-1c');
+    const delivered = Object.fromEntries(readdirSync(outDir).filter((n) => !n.startsWith('.')).map((n) => [n, readFileSync(join(outDir, n), 'utf8')]));
+    for (const [n, c] of Object.entries(delivered)) {
+      say(`${join(outDir, n)}:`);
+      say(indent(c.replace(/^\ufeff/, '').replace(/\r\n/g, '\n')));
+    }
+
+    step = 'resending a period';
+    heading('10. An admin resends the sales of a day; the office stores nothing twice');
+    await run(['resend', '--from', '2025-03-15', '--to', '2025-03-15']);
+    const second = JSON.parse(await run(['collect', '--json'], false, officeDir));
+    const afterResend = { stored: second.counts.stored, duplicates: second.counts.duplicates, deliveredSales: second.delivered.sales };
+    say(`$ cfx collect (office): ${afterResend.stored} new, ${afterResend.duplicates} duplicate, ${afterResend.deliveredSales} delivered — the back office got the sale once`);
+    const outAfter = readdirSync(outDir).filter((n) => !n.startsWith('.'));
+    if (outAfter.length !== Object.keys(delivered).length) throw new Error(`the resend produced a second delivery: ${outAfter.join(', ')}`);
+    return { dir, officeFile, archived, inboxAfter, catalog, password, delivered, afterResend, elapsedMs: Date.now() - started };
   } catch (e) {
     const seen = serverErrors.length ? ` (the FTP server's last error: ${serverErrors.at(-1)})` : '';
     throw new Error(`demo failed while ${step}: ${(e as Error).message}${seen}`, { cause: e });
