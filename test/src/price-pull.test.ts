@@ -94,6 +94,22 @@ describe('price pull over real FTP (vsftpd)', { skip }, () => {
     }
   });
 
+  it('takes a flagged file on first sight and removes its flag with it', async () => {
+    const d = terminalDeployment({ server: env.ftpUrl, remoteBase: freshRemoteDir('flag') });
+    await office.drop(d.inbox, 'flagged.csv', 'code;barcodes;name;price\n21;;Пиріжок;18,00\n');
+    await office.drop(d.inbox, 'flagged.csv.done', '');
+    await office.drop(d.inbox, 'orphan.csv.done', '');
+    const app = openApp(d);
+    try {
+      const r = await (await puller(app)).cycle();
+      assert.deepEqual(r.files.map((f) => [f.name, f.result]), [['flagged.csv', 'applied']], 'no second listing needed');
+      assert.equal(app.store.getProduct('21')!.price, 1800);
+      assert.deepEqual(await remoteNames(office, d.inbox), [], 'the flag and a leftover flag are gone too');
+    } finally {
+      await app.close();
+    }
+  });
+
   it('does not take a file that is still growing', async () => {
     const d = terminalDeployment({ server: env.ftpUrl, remoteBase: freshRemoteDir('growing') });
     await office.mkdir(d.inbox);

@@ -56,6 +56,9 @@ interface Seen {
  */
 export class PricePull {
   private readonly seen = new Map<string, Seen>();
+  /** the flag file (`x.csv.done`, `x.flg`) that marked a file complete; deleted after the file */
+  private readonly flags = new Map<string, string>();
+  private readonly orphanFlags: string[] = [];
 
   constructor(private readonly deps: PricePullDeps) {}
 
@@ -88,7 +91,9 @@ export class PricePull {
         continue;
       }
       current.add(e.name);
-      const flagged = names.has(`${e.name}.done`) || names.has(e.name.replace(/\.[^.]*$/, '') + '.flg');
+      const flag = [`${e.name}.done`, e.name.replace(/\.[^.]*$/, '') + '.flg'].find((f) => names.has(f));
+      const flagged = flag !== undefined;
+      if (flag) this.flags.set(e.name, flag);
       const prev = this.seen.get(e.name);
       const mtime = e.mtime?.getTime();
       const stable = prev !== undefined && prev.size === e.size && prev.mtime === mtime && now - prev.at >= config.prices.stableMs;
@@ -97,6 +102,10 @@ export class PricePull {
       if (!prev || prev.size !== e.size || prev.mtime !== mtime) this.seen.set(e.name, { size: e.size, mtime, at: now });
     }
     for (const k of this.seen.keys()) if (!current.has(k)) this.seen.delete(k);
+    // a flag whose file is gone was left by a crash between the two deletes: finish the job
+    for (const e of entries) {
+      if (e.type === 'file' && e.name.endsWith('.done') && !names.has(e.name.slice(0, -'.done'.length))) this.orphanFlags.push(e.name);
+    }
     // files must apply in order: by name, then by time
     ready.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : (a.mtime?.getTime() ?? 0) - (b.mtime?.getTime() ?? 0)));
     return { ready, waiting, requests: requests.sort() };
@@ -105,10 +114,16 @@ export class PricePull {
   /** One cycle: everything complete in the inbox now. Network errors propagate (retry next cycle). */
   async cycle(): Promise<PullResult> {
     const { ready, waiting, requests } = await this.listReady();
+    for (const f of this.orphanFlags.splice(0)) await this.deleteRemote(posix.join(this.dir, f));
     const result: PullResult = { dir: this.dir, files: [], waiting, requests, bytes: 0 };
     for (const entry of ready) {
       if (this.deps.signal?.aborted) break;
       const outcome = await this.takeFile(entry);
+      const flag = this.flags.get(entry.name);
+      if (flag) {
+        await this.deleteRemote(posix.join(this.dir, flag));
+        this.flags.delete(entry.name);
+      }
       if (outcome.result !== 'quarantined') result.bytes += outcome.bytes;
       result.files.push(outcome);
       this.seen.delete(entry.name);
