@@ -8,9 +8,40 @@ export interface BackOfficeExport {
   terminal: string;
   fileName: string;
   formatId: string;
+  /** options of `formatId` to read this export with (e.g. its encoding); default none (the format's defaults) */
+  formatOptions?: Record<string, unknown>;
   open(): Readable;
   /** called after every terminal's copy is safely on the server: acknowledge to the back office */
   ack(): Promise<void>;
+}
+
+/** Options of `pendingExports`. */
+export interface PendingExportsOptions extends CallOptions {
+  /** the terminals the office serves (`terminals` in the config): a back office with a folder per terminal looks at theirs */
+  terminals?: string[];
+}
+
+/** A sale the back office did not take because it would break its import ("needs attention"). */
+export interface HeldBackSale {
+  saleId: string;
+  /** why, for a person: what is wrong and what to do */
+  reason: string;
+  /** the sale field at fault (`code`, `time`, …) */
+  field?: string;
+  /** where the adapter keeps the held-back sale (a local file), so it is not lost */
+  file?: string;
+}
+
+/** What a delivery may report back; an adapter may also resolve with nothing (everything taken). */
+export interface DeliveryReport {
+  /** sales of the batch the back office did not take; the rest are delivered */
+  heldBack?: HeldBackSale[];
+}
+
+/** What a back office's `create` gets besides its options. */
+export interface BackOfficeCreateContext {
+  /** the config file's dir: relative paths in the options are relative to it */
+  baseDir: string;
 }
 
 /** Options of one delivery. */
@@ -32,17 +63,20 @@ export interface DeliverOptions extends CallOptions {
 export interface BackOffice {
   id: string;
   /** exports waiting to be published (office role) */
-  pendingExports?(opts?: CallOptions): Promise<BackOfficeExport[]>;
+  pendingExports?(opts?: PendingExportsOptions): Promise<BackOfficeExport[]>;
   /**
    * Hands collected sales of one terminal to the back office; resolves when durably delivered.
    * Must be idempotent per `opts.batchId` (see DeliverOptions): that is how the core gets
-   * exactly-once delivery across crashes.
+   * exactly-once delivery across crashes. It may resolve with a DeliveryReport naming sales it held
+   * back (kept aside, with a reason); the core records them as needing attention. Delivering the
+   * same batch id again must report the same held-back sales.
    */
-  deliverSales?(terminal: string, sales: Sale[], opts?: DeliverOptions): Promise<void>;
+  deliverSales?(terminal: string, sales: Sale[], opts?: DeliverOptions): Promise<void | DeliveryReport>;
   close?(): Promise<void>;
 }
 
 export interface BackOfficeProvider {
   id: string;
-  create(options: Record<string, unknown>): BackOffice | Promise<BackOffice>;
+  /** `ctx` is given by cfx from API 1.0 on (baseDir); older providers ignore it */
+  create(options: Record<string, unknown>, ctx?: BackOfficeCreateContext): BackOffice | Promise<BackOffice>;
 }

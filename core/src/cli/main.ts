@@ -17,6 +17,7 @@ import { progressReporter } from './progress.js';
 import type { CliContext } from './context.js';
 import { registerSalesCommands } from './sales.js';
 import { registerOfficeCommands } from './office.js';
+import { registerPluginDevCommands } from './plugin-dev.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -206,6 +207,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
 
   registerSalesCommands(program, ctx);
   registerOfficeCommands(program, ctx);
+  registerPluginDevCommands(program, ctx);
 
   try {
     await program.parseAsync(argv);

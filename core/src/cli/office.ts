@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { CfxError, ErrorCodes } from '../api/index.js';
 import { runCollect, type CollectRunResult } from '../jobs/sales-collect.js';
+import { runPublish, type PublishResult } from '../jobs/publish.js';
 import type { CliContext } from './context.js';
 import { Exit } from './exit.js';
 import { money, printJson, println, table, type Io } from './output.js';
@@ -20,9 +21,24 @@ function period(o: { from?: string; to?: string }): { from?: string; to?: string
   return { ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) };
 }
 
-/** Office-role commands (collect, sales listing for the office; `cfx sales` lists the journal on a terminal). */
+/** Office-role commands (publish, collect, sales listing for the office; `cfx sales` lists the journal on a terminal). */
 export function registerOfficeCommands(program: Command, ctx: CliContext): void {
   const { io } = ctx;
+
+  program
+    .command('publish')
+    .description("office: publish the back office's goods exports (1C: goods file + flag in each terminal's exchange folder) to the terminals' inboxes, then acknowledge them to the back office; a broken file is quarantined and left unacknowledged")
+    .action(async () => {
+      const app = ctx.open('rw');
+      try {
+        const r = await runPublish(app);
+        if (ctx.json()) printJson(io.out, r);
+        else printPublish(io, r);
+        if (r.quarantined) ctx.setExit(Exit.REJECTED);
+      } finally {
+        await app.close();
+      }
+    });
 
   program
     .command('collect')
@@ -39,7 +55,7 @@ export function registerOfficeCommands(program: Command, ctx: CliContext): void 
         const r = await runCollect(app, o.redeliver ? { redeliver: { from: p.from!, to: p.to! } } : {});
         if (ctx.json()) printJson(io.out, collectJson(r));
         else printCollect(io, r);
-        if (r.collect.quarantined) ctx.setExit(Exit.REJECTED);
+        if (r.collect.quarantined || r.delivery.heldBack) ctx.setExit(Exit.REJECTED);
       } finally {
         await app.close();
       }
@@ -112,11 +128,21 @@ function printCollect(io: Io, r: CollectRunResult): void {
   }
   println(io.out, `files ${c.files.length}, sales stored ${c.stored}, duplicates ${c.duplicates}, quarantined ${c.quarantined}`);
   const d = r.delivery;
-  for (const b of d.batches) println(io.out, `delivered    batch ${b.batchId}  terminal ${b.terminal}, ${b.sales} sale(s)${b.resumed ? ' (resumed after an interrupted run)' : ''} → ${d.backoffice}`);
-  println(io.out, `delivered ${d.sales} sale(s) in ${d.batches.length} batch(es) to back office ${d.backoffice}`);
+  for (const b of d.batches) println(io.out, `delivered    batch ${b.batchId}  terminal ${b.terminal}, ${b.sales} sale(s)${b.heldBack ? `, ${b.heldBack} held back (needs attention, see cfx status)` : ''}${b.resumed ? ' (resumed after an interrupted run)' : ''} → ${d.backoffice}`);
+  println(io.out, `delivered ${d.sales} sale(s) in ${d.batches.length} batch(es) to back office ${d.backoffice}${d.heldBack ? `; ${d.heldBack} sale(s) held back, needing attention` : ''}`);
   if (r.redelivery) {
     const rd = r.redelivery;
     for (const b of rd.batches) println(io.out, `redelivered  batch ${b.batchId}  terminal ${b.terminal}, ${b.sales} sale(s)`);
     println(io.out, `redelivered ${rd.sales} sale(s) of ${rd.from}..${rd.to} in ${rd.batches.length} batch(es)`);
   }
+}
+
+function printPublish(io: Io, r: PublishResult): void {
+  if (r.exports === 0) println(io.out, 'nothing to publish: the back office has no new goods file');
+  for (const o of r.outcomes) {
+    if (o.result === 'published') println(io.out, `published    ${o.source} → ${o.remote}  ${o.mode}, ${o.records} records, ${o.bytes} bytes${o.converted ? ' (converted)' : ''}; acknowledged`);
+    else if (o.result === 'quarantined') println(io.out, `QUARANTINED  ${o.source} (terminal ${o.terminal})  ${[o.reason.line !== undefined ? `line ${String(o.reason.line)}` : '', o.reason.field ? `field ${String(o.reason.field)}` : '', o.reason.message].filter(Boolean).join(', ')} → ${o.quarantined}; not acknowledged`);
+    else println(io.out, `waiting      ${o.source} (terminal ${o.terminal})  quarantined before and unchanged: the back office has to write a new file`);
+  }
+  println(io.out, `published ${r.published}, quarantined ${r.quarantined}`);
 }

@@ -44,7 +44,7 @@ export function collectStatus(app: App): StatusReport {
     if (c.role === 'terminal') report.sales = { pending: s.countPending() };
     else report.collected = s.collectedCounts();
     report.quarantine = { count: q.length, files: q.slice(0, 20) };
-    const jobs = ['prices.pull', 'sales.push', 'sales.resend', 'sales.collect'];
+    const jobs = ['prices.pull', 'sales.push', 'sales.resend', 'sales.collect', 'office.publish'];
     report.lastRuns = {};
     for (const j of jobs) {
       const last = s.lastRun(j);

@@ -345,3 +345,38 @@ test('YAML anchors and merge keys work', () => {
 test('a terminal does not talk to a back office: its backoffice id is not checked', () => {
   assert.equal(parse(MINIMAL + 'backoffice: sap\n', SCHEMAS).backoffice.use, 'sap');
 });
+
+test('admin: absent = no admin server; present = 127.0.0.1:8730 unless listen says otherwise', async () => {
+  assert.equal(parse(MINIMAL).admin, undefined);
+  assert.deepEqual(parse(MINIMAL + 'admin: {}\n').admin, { listen: '127.0.0.1:8730', host: '127.0.0.1', port: 8730, loopback: true });
+  assert.deepEqual(parse(MINIMAL + 'admin:\n').admin, { listen: '127.0.0.1:8730', host: '127.0.0.1', port: 8730, loopback: true }, '"admin:" alone turns it on');
+  assert.deepEqual(parse(MINIMAL + 'admin: { listen: "[::1]:9000" }\n').admin, { listen: '[::1]:9000', host: '::1', port: 9000, loopback: true });
+  assert.equal(parse(MINIMAL + 'admin: { listen: "localhost:9000" }\n').admin?.loopback, true);
+  const wide = parseConfig(MINIMAL + 'admin:\n  listen: 0.0.0.0:8730\n  token: "${CFX_ADMIN_TOKEN}"\n', { baseDir: BASE, env: { ...ENV, CFX_ADMIN_TOKEN: 's3cret-s3cret-s3cret' } });
+  assert.deepEqual(wide.admin, { listen: '0.0.0.0:8730', host: '0.0.0.0', port: 8730, loopback: false, token: 's3cret-s3cret-s3cret' });
+  // the token is a secret: redacted when printed, scrubbed from logs
+  const { redactConfig, secretValues } = await import('./index.js');
+  assert.equal(redactConfig(wide).admin?.token, '***');
+  assert.ok(secretValues(wide).includes('s3cret-s3cret-s3cret'));
+});
+
+test('admin: a non-loopback listen without a token is refused, naming admin.token; bad listen values name admin.listen', () => {
+  assert.deepEqual(problemsOf(() => parse(MINIMAL + 'admin: { listen: "0.0.0.0:8730" }\n')), [
+    { path: 'admin.token', message: 'is required when admin.listen is not a loopback address (0.0.0.0): anyone who can reach the port could change data' },
+  ]);
+  assert.deepEqual(problemsOf(() => parse(MINIMAL + 'admin: { listen: "192.168.1.10:8730" }\n')).map((p) => p.path), ['admin.token']);
+  assert.deepEqual(problemsOf(() => parse(MINIMAL + 'admin: { listen: "127.0.0.1:99999" }\n')), [
+    { path: 'admin.listen', message: 'must be host:port with a port from 1 to 65535, e.g. "127.0.0.1:8730" or "[::1]:8730"' },
+  ]);
+  assert.deepEqual(problemsOf(() => parse(MINIMAL + 'admin: { listen: "8730" }\n')).map((p) => p.path), ['admin.listen']);
+  assert.deepEqual(problemsOf(() => parse(MINIMAL + 'admin: { token: short }\n')), [{ path: 'admin.token', message: 'must be at least 16 characters long' }]);
+  assert.deepEqual(problemsOf(() => parse(MINIMAL + 'admin: { port: 1 }\n')), [{ path: 'admin.port', message: 'unknown key "port"' }]);
+});
+
+test('admin: the commented example of cfx init validates once uncommented', async () => {
+  const { initTemplate } = await import('./index.js');
+  const text = initTemplate('terminal').replace(/^# (admin:.*)$/m, '$1').replace(/^# (  (listen|token): .*)$/gm, '$1');
+  assert.match(text, /^admin:/m);
+  const cfg = parseConfig(text, { baseDir: BASE, env: { ...ENV, CFX_ADMIN_TOKEN: 'x'.repeat(32) } });
+  assert.deepEqual(cfg.admin, { listen: '127.0.0.1:8730', host: '127.0.0.1', port: 8730, loopback: true, token: 'x'.repeat(32) });
+});

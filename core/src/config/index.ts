@@ -1,11 +1,13 @@
 // @cfx/core config: load, validate and print `cfx.yaml`.
-export type { CfxConfig, Role, PricesConfig, SalesConfig, BackOfficeConfig, ScheduleEntry } from './types.js';
+export type { CfxConfig, Role, PricesConfig, SalesConfig, BackOfficeConfig, ScheduleEntry, AdminConfig } from './types.js';
 export {
   loadConfig,
   parseConfig,
   configFromObject,
   formatProblems,
   DEFAULTS,
+  parseAdminListen,
+  isLoopbackHost,
   type PluginSchemas,
   type ConfigProblem,
   type LoadConfigOptions,

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIPv4, isIPv6 } from 'node:net';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Node } from 'yaml';
@@ -56,7 +57,31 @@ export const DEFAULTS = {
   backoffice: 'generic',
   archive: { keepDays: 30 },
   log: { level: 'info' },
+  admin: { listen: '127.0.0.1:8730' },
 } as const;
+
+/** `host:port` of `admin.listen` → its parts, or undefined when it is not one (bad port, empty host). */
+export function parseAdminListen(listen: string): { host: string; port: number; loopback: boolean } | undefined {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):([0-9]{1,5})$/.exec(listen);
+  if (!m) return undefined;
+  const host = (m[1] ?? m[2])!;
+  const port = Number(m[3]);
+  if (port < 1 || port > 65535) return undefined;
+  return { host, port, loopback: isLoopbackHost(host) };
+}
+
+/** 127.0.0.0/8, ::1 (also IPv4-mapped ::ffff:127.x.y.z) and localhost */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
+  if (h === 'localhost') return true;
+  if (isIPv4(h)) return h.split('.')[0] === '127';
+  if (isIPv6(h)) {
+    // the URL parser writes an IPv6 address in its one canonical form: [::1], [::ffff:7f00:1]
+    const c = new URL(`http://[${h}]/`).hostname;
+    return c === '[::1]' || /^\[::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}\]$/.test(c);
+  }
+  return false;
+}
 
 /** Reads, expands, validates and normalises a `cfx.yaml`. Throws CfxError CONFIG_NOT_FOUND / CONFIG_PARSE / CONFIG_INVALID. */
 export function loadConfig(file: string, opts: LoadConfigOptions = {}): CfxConfig {
@@ -194,6 +219,8 @@ function build(input: unknown, opts: BuildOptions, lineAt: (p: PathSeg[], atKey:
   const missingEnv = [...new Set(expanded.problems.flatMap((p) => (p.variable ? [p.variable] : [])))];
   problems.push(...expanded.problems.map((p) => ({ path: p.path, message: p.message })));
   const r = expanded.value as Record<string, unknown>;
+  // `admin:` with nothing after it turns the admin page on with its defaults
+  if (r.admin === null) r.admin = {};
   dropNulls(r);
   // plugin sections exist before validation so their schemas can require keys and fill defaults
   r.serverOptions ??= {};
@@ -210,6 +237,13 @@ function build(input: unknown, opts: BuildOptions, lineAt: (p: PathSeg[], atKey:
   const badAt = (...p: PathSeg[]) => problems.some((x) => startsWith(x.path, p) || startsWith(p, x.path));
 
   if (r.role === 'terminal' && r.terminal === undefined) problems.push({ path: ['terminal'], message: 'is required when role is terminal' });
+  if (isObject(r.admin) && !badAt('admin')) {
+    const listen = parseAdminListen((r.admin.listen ?? DEFAULTS.admin.listen) as string);
+    if (!listen) problems.push({ path: ['admin', 'listen'], message: 'must be host:port with a port from 1 to 65535, e.g. "127.0.0.1:8730" or "[::1]:8730"' });
+    else if (!listen.loopback && r.admin.token === undefined) {
+      problems.push({ path: ['admin', 'token'], message: `is required when admin.listen is not a loopback address (${listen.host}): anyone who can reach the port could change data` });
+    }
+  }
 
   // plugin sections
   const ps = opts.pluginSchemas;
@@ -306,6 +340,10 @@ function normalise(r: Record<string, any>, opts: BuildOptions): CfxConfig {
       ...(log.file !== undefined ? { file: resolveLocal(opts.baseDir, log.file as string) } : {}),
     },
   };
+  if (r.admin !== undefined) {
+    const listen = (r.admin.listen ?? DEFAULTS.admin.listen) as string;
+    cfg.admin = { listen, ...parseAdminListen(listen)!, ...(r.admin.token !== undefined ? { token: r.admin.token as string } : {}) };
+  }
   return cfg;
 }
 

@@ -6,7 +6,10 @@ export const TERMINAL_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$';
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** keys whose schema is an object: `key: ` with nothing after it (null) means "use the default" */
-export const CORE_SECTIONS = ['prices', 'sales', 'archive', 'log'] as const;
+export const CORE_SECTIONS = ['prices', 'sales', 'archive', 'log', 'admin'] as const;
+
+/** `admin.listen`: `host:port`, an IPv6 host in brackets (`[::1]:8730`) */
+export const ADMIN_LISTEN_PATTERN = '^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9.-]+):[0-9]{1,5}$';
 
 const duration = (min: number, description: string): JsonSchema => ({ description, 'x-duration': { min } });
 const size = (description: string): JsonSchema => ({ description, 'x-size': { min: 1 } });
@@ -101,6 +104,15 @@ export const coreSchema: JsonSchema = {
       additionalProperties: false,
       properties: {
         keepDays: { description: 'days of local archive kept', type: 'integer', minimum: 1 },
+      },
+    },
+    admin: {
+      description: 'the local admin page and HTTP API served by `cfx run` (absent: not served)',
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        listen: { description: 'host:port to listen on (default 127.0.0.1:8730); a non-loopback host needs a token', type: 'string', pattern: ADMIN_LISTEN_PATTERN },
+        token: { description: 'bearer token required for every state-changing call', type: 'string', minLength: 16, 'x-secret': true },
       },
     },
     log: {

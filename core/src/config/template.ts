@@ -71,6 +71,10 @@ schedule:                           # timed jobs (cron: minute hour day-of-month
 archive:                            # local copies of every file that crossed the wire
   keepDays: 30                      # days of local copies kept in the archive
 
+# admin:                            # the local admin page + HTTP API, served by "cfx run" (docs/admin.md); absent = off
+#   listen: 127.0.0.1:8730          # host:port (default 127.0.0.1:8730: this PC only); another address needs a token
+#   token: "\${CFX_ADMIN_TOKEN}"     # at least 16 characters; asked by the page and required for every change
+
 log:                                # logging (JSON lines)
   level: info                       # fatal, error, warn, info, debug, trace or silent
   # file: ./cfx.log                 # append JSON lines to this file (default: standard error)

@@ -39,6 +39,19 @@ export interface ScheduleEntry {
   cron: string;
 }
 
+/** the local admin page and HTTP API (`admin:` in cfx.yaml); absent: `cfx run` serves none */
+export interface AdminConfig {
+  /** as written (or the default), `host:port` */
+  listen: string;
+  /** the host part, without brackets for IPv6 */
+  host: string;
+  port: number;
+  /** true for 127.0.0.0/8, ::1 and localhost */
+  loopback: boolean;
+  /** bearer token required for state-changing calls (and for any non-loopback listen) */
+  token?: string;
+}
+
 export interface CfxConfig {
   /** absolute path of the file the config came from (undefined for an in-memory config) */
   file?: string;
@@ -63,4 +76,6 @@ export interface CfxConfig {
   schedule: ScheduleEntry[];
   archive: { keepDays: number };
   log: { level: string; file?: string };
+  /** the admin page and HTTP API; undefined when the key is absent */
+  admin?: AdminConfig;
 }

@@ -55,6 +55,120 @@ export async function guardCall<T>(pluginId: string, hook: string, timeoutMs: nu
   }
 }
 
+interface InFlight {
+  /** performance.now() when it is due */
+  due: number;
+  expire(): void;
+}
+
+/**
+ * guardCall for the many calls of one long-lived plugin object (a transport: several calls per
+ * file sent), same contract, cheaper: ONE timer for all of its calls instead of a timer, a
+ * deadline promise and a Promise.race per call. Every call has the same deadline, so deadlines
+ * fall due in the order the calls started: the calls in flight are an insertion-ordered set and
+ * the timer only ever looks at its head.
+ *
+ * A call without a deadline and without a caller's signal gets no AbortSignal of its own (one that
+ * can never abort tells the plugin nothing); every other call gets its own, as with guardCall.
+ */
+export class CallGuard {
+  private readonly inFlight = new Set<InFlight>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly pluginId: string,
+    /** deadline of each call (ms); undefined or 0: none */
+    private readonly timeoutMs: number | undefined,
+    /** sees every error a call rejects with (already normalized) */
+    private readonly onError?: (err: Error) => void,
+  ) {}
+
+  /** `timed: false`: no deadline for this call (a stream of unknown length; the plugin keeps an inactivity deadline) */
+  call<T>(hook: string, outer: AbortSignal | undefined, fn: (signal: AbortSignal | undefined) => T | Promise<T>, timed = true): Promise<T> {
+    const timeoutMs = timed ? this.timeoutMs : undefined;
+    const fail = (e: unknown): Error => {
+      const err = normalizePluginError(e, this.pluginId, hook);
+      this.onError?.(err);
+      return err;
+    };
+    if (!timeoutMs && !outer) {
+      try {
+        return Promise.resolve(fn(undefined)).catch((e: unknown) => {
+          throw fail(e);
+        });
+      } catch (e) {
+        return Promise.reject(fail(e));
+      }
+    }
+    const ac = new AbortController();
+    let onOuter: (() => void) | undefined;
+    if (outer) {
+      if (outer.aborted) ac.abort(outer.reason);
+      else outer.addEventListener('abort', (onOuter = () => ac.abort(outer.reason)), { once: true });
+    }
+    return new Promise<T>((resolve, reject) => {
+      let entry: InFlight | undefined;
+      let settled = false;
+      const done = () => {
+        settled = true;
+        if (onOuter) outer!.removeEventListener('abort', onOuter);
+        if (entry && this.inFlight.delete(entry) && this.inFlight.size === 0) this.timer?.unref(); // idle: hold no process open
+      };
+      if (timeoutMs) {
+        entry = {
+          due: performance.now() + timeoutMs,
+          expire: () => {
+            if (settled) return;
+            const err = new PluginError(ErrorCodes.PLUGIN_TIMEOUT, this.pluginId, hook, `no answer within ${timeoutMs} ms`);
+            ac.abort(err);
+            done();
+            reject(fail(err)); // a late answer of the plugin is ignored (its promise is handled below)
+          },
+        };
+        this.inFlight.add(entry);
+        this.arm(entry.due);
+      }
+      let work: Promise<T>;
+      try {
+        work = Promise.resolve(fn(ac.signal));
+      } catch (e) {
+        work = Promise.reject(e);
+      }
+      work.then(
+        (v) => {
+          if (settled) return;
+          done();
+          resolve(v);
+        },
+        (e: unknown) => {
+          if (settled) return;
+          done();
+          reject(fail(e));
+        },
+      );
+    });
+  }
+
+  /** the timer runs (and holds the process) while calls are in flight; it fires at the head's deadline or earlier */
+  private arm(due: number): void {
+    if (this.timer) this.timer.ref();
+    else this.timer = setTimeout(this.onTimer, Math.max(0, due - performance.now()));
+  }
+
+  private readonly onTimer = (): void => {
+    this.timer = undefined;
+    const now = performance.now();
+    for (const e of this.inFlight) {
+      if (e.due > now) {
+        this.timer = setTimeout(this.onTimer, e.due - now);
+        return;
+      }
+      this.inFlight.delete(e);
+      e.expire();
+    }
+  };
+}
+
 /** Same error mapping for a stream coming out of plugin code. */
 export function guardStream(pluginId: string, hook: string, make: () => Readable): Readable {
   let src: Readable;

@@ -27,7 +27,7 @@ import { Services } from '../di/services.js';
 import { memoryTransportProvider } from '../testing/memory-transport.js';
 import { genericBackOfficeProvider, genericOptionsSchema } from '../backoffice/generic.js';
 import { BUILTIN_PLUGINS, locatePlugin, manifestError, readManifest, type ManifestProblem, type PluginDescriptor } from './manifest.js';
-import { guardCall, guardIterable, guardStream, normalizePluginError } from './guard.js';
+import { CallGuard, guardCall, guardIterable, guardStream, normalizePluginError } from './guard.js';
 
 export interface HostOptions {
   logger: Logger;
@@ -283,19 +283,18 @@ export class PluginHost {
     const logger = (ctx.logger ?? this.opts.logger).child({ plugin: pluginId, transport: scheme });
     const timeout = this.opts.callTimeoutMs ?? ctx.timeoutMs + 5_000;
     const inner = await guardCall(pluginId, 'transport.create', timeout, undefined, () => provider.create({ ...ctx, logger }));
-    const call = <T>(hook: string, opts: CallOptions | undefined, fn: (o: CallOptions) => Promise<T>, deadline: number | undefined): Promise<T> =>
-      guardCall(pluginId, hook, deadline, opts?.signal, (signal) => fn({ ...opts, signal })).catch((err) => {
-        this.noteError(pluginId, err);
-        throw err;
-      });
+    // one deadline timer for all calls of this transport (a sale upload makes two calls per file)
+    const guard = new CallGuard(pluginId, timeout, (err) => this.noteError(pluginId, err));
+    const call = <T>(hook: string, opts: CallOptions | undefined, fn: (o: CallOptions | undefined) => Promise<T>, timed = true): Promise<T> =>
+      guard.call(hook, opts?.signal, (signal) => fn(signal === opts?.signal ? opts : { ...opts, signal }), timed);
     // Streams get no overall deadline (a big file may take long); the transport's own per-step deadline covers hangs.
     return {
-      list: (dir, o) => call('transport.list', o, (oo) => inner.list(dir, oo), timeout),
+      list: (dir, o) => call('transport.list', o, (oo) => inner.list(dir, oo)),
       read: (path, o) => guardStream(pluginId, 'transport.read', () => inner.read(path, o)),
-      write: (path, data, o) => call('transport.write', o, (oo) => inner.write(path, data, oo), undefined),
-      rename: (from, to, o) => call('transport.rename', o, (oo) => inner.rename(from, to, oo), timeout),
-      delete: (path, o) => call('transport.delete', o, (oo) => inner.delete(path, oo), timeout),
-      mkdir: (path, o) => call('transport.mkdir', o, (oo) => inner.mkdir(path, oo), timeout),
+      write: (path, data, o) => call('transport.write', o, (oo) => inner.write(path, data, oo), false),
+      rename: (from, to, o) => call('transport.rename', o, (oo) => inner.rename(from, to, oo)),
+      delete: (path, o) => call('transport.delete', o, (oo) => inner.delete(path, oo)),
+      mkdir: (path, o) => call('transport.mkdir', o, (oo) => inner.mkdir(path, oo)),
       close: () => guardCall(pluginId, 'transport.close', timeout, undefined, () => inner.close()),
     };
   }
@@ -336,7 +335,7 @@ export class PluginHost {
   async backoffice(id: string, options: Record<string, unknown> = {}): Promise<BackOffice> {
     const { pluginId, provider } = await this.provider('backoffice', id);
     const timeout = this.opts.callTimeoutMs ?? 30_000;
-    const b = await guardCall(pluginId, 'backoffice.create', timeout, undefined, () => provider.create(options));
+    const b = await guardCall(pluginId, 'backoffice.create', timeout, undefined, () => provider.create(options, { baseDir: this.opts.baseDir }));
     const wrapped: BackOffice = { id: b.id };
     if (b.pendingExports) wrapped.pendingExports = (o) => guardCall(pluginId, 'backoffice.pendingExports', timeout, o?.signal, (signal) => b.pendingExports!({ ...o, signal }));
     if (b.deliverSales) wrapped.deliverSales = (t, s, o) => guardCall(pluginId, 'backoffice.deliverSales', timeout, o?.signal, (signal) => b.deliverSales!(t, s, { ...o, signal }));

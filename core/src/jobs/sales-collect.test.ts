@@ -173,19 +173,20 @@ describe('SalesCollect', () => {
     assert.equal(readdirSync(join(e.config.dataDir, 'archive', 'sales-in')).length, 1);
   });
 
-  it('delivers each sale once: a failed delivery leaves its batch assigned, the next run re-delivers the same batch id first', async () => {
+  it('delivers each sale once: a failed delivery leaves its batch assigned (the other terminals go on), the next run re-delivers the same batch id first', async () => {
     await put(e.remote, '/sales/box-1_A.json', [sale('box-1', 'A', 1)]);
     await put(e.remote, '/sales/box-2_B.json', [sale('box-2', 'B', 2)]);
     await e.job().cycle();
     e.bo.failNext = 1;
     await assert.rejects(e.job().deliver(), /not writable/);
-    assert.deepEqual(e.store.assignedBatches().map((b) => [b.terminalId, b.attempts, b.lastError]), [['box-1', 1, 'back office folder not writable'], ['box-2', 0, undefined]]);
+    assert.deepEqual(e.store.assignedBatches().map((b) => [b.terminalId, b.attempts, b.lastError]), [['box-1', 1, 'back office folder not writable']]);
+    assert.deepEqual(e.bo.calls.map((c) => [c.terminal, c.saleIds]), [['box-2', ['B']]], "box-1's failure does not hold up box-2");
     const ids = e.store.assignedBatches().map((b) => b.id);
     await put(e.remote, '/sales/box-1_C.json', [sale('box-1', 'C', 3)]);
     await e.job().cycle();
     const d = await e.job().deliver();
-    assert.deepEqual(d.batches.map((b) => [b.batchId, b.terminal, b.sales, b.resumed]), [[ids[0], 'box-1', 1, true], [ids[1], 'box-2', 1, true], [d.batches[2]!.batchId, 'box-1', 1, false]]);
-    assert.deepEqual(e.bo.calls.map((c) => [c.terminal, c.saleIds, c.batchId]), [['box-1', ['A'], ids[0]], ['box-2', ['B'], ids[1]], ['box-1', ['C'], d.batches[2]!.batchId]]);
+    assert.deepEqual(d.batches.map((b) => [b.batchId, b.terminal, b.sales, b.resumed]), [[ids[0], 'box-1', 1, true], [d.batches[1]!.batchId, 'box-1', 1, false]]);
+    assert.deepEqual(e.bo.calls.slice(1).map((c) => [c.terminal, c.saleIds, c.batchId]), [['box-1', ['A'], ids[0]], ['box-1', ['C'], d.batches[1]!.batchId]]);
     assert.deepEqual((await e.job().deliver()).batches, []);
   });
 

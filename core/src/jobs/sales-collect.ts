@@ -7,7 +7,9 @@ import {
   errorMessage,
   isCfxError,
   type BackOffice,
+  type DeliveryReport,
   type Format,
+  type HeldBackSale,
   type Logger,
   type RemoteEntry,
   type Sale,
@@ -49,13 +51,20 @@ export interface DeliveredBatch {
   sales: number;
   /** a batch left 'assigned' by an earlier run (crash, failed call), delivered again under its id */
   resumed: boolean;
+  /** sales of the batch the back office held back as needing attention (a quarantine row each); absent when none */
+  heldBack?: number;
 }
 
 export interface DeliverResult {
   backoffice: string;
   batches: DeliveredBatch[];
   sales: number;
+  /** sales held back by the back office, over all batches; absent when none */
+  heldBack?: number;
 }
+
+/** the job name of the quarantine rows of sales a back office held back */
+export const HELD_BACK_JOB = 'sales.deliver';
 
 export interface SalesCollectDeps {
   config: CfxConfig;
@@ -234,10 +243,29 @@ export class SalesCollect {
    */
   async deliver(): Promise<DeliverResult> {
     const bo = this.backoffice();
-    const { store } = this.deps;
+    const { store, signal } = this.deps;
     const result: DeliverResult = { backoffice: bo.id, batches: [], sales: 0 };
-    for (const b of store.assignedBatches()) await this.deliverBatch(bo, b, true, result);
-    for (const b of store.createDeliveryBatches(bo.id)) await this.deliverBatch(bo, b, false, result);
+    // One terminal's delivery may have to wait (1C has not imported that register's last report):
+    // the other terminals go on, and the waiting one's later batches wait behind its first.
+    const failed = new Map<string, unknown>();
+    const attempt = async (b: DeliveryBatch, resumed: boolean) => {
+      if (failed.has(b.terminalId)) return;
+      try {
+        await this.deliverBatch(bo, b, resumed, result);
+      } catch (e) {
+        if (signal?.aborted) throw e;
+        failed.set(b.terminalId, e);
+      }
+    };
+    for (const b of store.assignedBatches()) await attempt(b, true);
+    // a terminal with a batch still waiting gets no new one: its new sales go into one batch once that one is through
+    const waiting = new Set(store.assignedBatches().map((b) => b.terminalId));
+    for (const b of store.createDeliveryBatches(bo.id, { exceptTerminals: waiting })) await attempt(b, false);
+    if (failed.size === 1) throw [...failed.values()][0];
+    if (failed.size > 1) {
+      const list = [...failed].map(([t, e]) => `${t}: ${errorMessage(e)}`).join('; ');
+      throw new CfxError(ErrorCodes.JOB_FAILED, `delivery to the back office failed for ${failed.size} terminals (${list}); their batches are delivered again on the next run`, { details: { terminals: [...failed.keys()] } });
+    }
     return result;
   }
 
@@ -255,17 +283,44 @@ export class SalesCollect {
     const { store, logger, signal } = this.deps;
     signal?.throwIfAborted();
     const sales = store.batchSales(b.id).map((c) => JSON.parse(c.body) as Sale);
+    let report: void | DeliveryReport;
     try {
-      await bo.deliverSales(b.terminalId, sales, { batchId: b.id, ...(signal ? { signal } : {}) });
+      report = await bo.deliverSales(b.terminalId, sales, { batchId: b.id, ...(signal ? { signal } : {}) });
     } catch (e) {
       store.markBatchFailed(b.id, errorMessage(e));
       logger.error({ batch: b.id, terminal: b.terminalId, sales: sales.length, err: errorMessage(e) }, 'delivery to the back office failed; the batch is delivered again on the next run');
       throw e;
     }
+    const held = (report && Array.isArray(report.heldBack) ? report.heldBack : []).filter((h) => sales.some((s) => s.saleId === h.saleId));
+    // recorded before the batch is marked: a crash in between records them again, once (see recordHeldBack)
+    if (held.length) this.recordHeldBack(bo, b, held);
     store.markBatchDelivered(b.id);
-    logger.info({ batch: b.id, terminal: b.terminalId, kind: b.kind, sales: sales.length, resumed, backoffice: bo.id }, 'sales delivered to the back office');
-    result.batches.push({ batchId: b.id, terminal: b.terminalId, kind: b.kind, sales: sales.length, resumed });
-    result.sales += sales.length;
+    logger.info({ batch: b.id, terminal: b.terminalId, kind: b.kind, sales: sales.length, heldBack: held.length, resumed, backoffice: bo.id }, 'sales delivered to the back office');
+    result.batches.push({ batchId: b.id, terminal: b.terminalId, kind: b.kind, sales: sales.length, resumed, ...(held.length ? { heldBack: held.length } : {}) });
+    result.sales += sales.length - held.length;
+    if (held.length) result.heldBack = (result.heldBack ?? 0) + held.length;
+  }
+
+  /** one quarantine row per held-back sale ("needs attention" in cfx status), not twice for the same batch and sale */
+  private recordHeldBack(bo: BackOffice, b: DeliveryBatch, held: HeldBackSale[]): void {
+    const { store, logger } = this.deps;
+    const seen = new Set(
+      store
+        .listQuarantine()
+        .filter((q) => q.job === HELD_BACK_JOB && q.reason.batchId === b.id)
+        .map((q) => q.fileName),
+    );
+    for (const h of held) {
+      const fileName = `${b.terminalId}/${h.saleId}`;
+      if (seen.has(fileName)) continue;
+      store.addQuarantine({
+        job: HELD_BACK_JOB,
+        fileName,
+        localPath: h.file ?? '',
+        reason: { terminal: b.terminalId, saleId: h.saleId, batchId: b.id, backoffice: bo.id, code: ErrorCodes.SALE_INVALID, ...(h.field !== undefined ? { field: h.field } : {}), message: h.reason, ...(h.file !== undefined ? { file: h.file } : {}) },
+      });
+      logger.warn({ terminal: b.terminalId, saleId: h.saleId, batch: b.id, field: h.field, file: h.file }, `sale held back by the back office, needs attention: ${h.reason}`);
+    }
   }
 }
 
@@ -305,7 +360,7 @@ export async function runCollect(app: App, opts: { redeliver?: { from: string; t
     const out: CollectRunResult = { collect, delivery };
     if (opts.redeliver) out.redelivery = { ...(await job.redeliver(opts.redeliver.from, opts.redeliver.to)), ...opts.redeliver };
     if (recording) store.finishRun(runId, {
-      result: collect.quarantined ? 'partial' : 'ok',
+      result: collect.quarantined || delivery.heldBack ? 'partial' : 'ok',
       files: collect.files.length,
       bytes: collect.bytes,
       details: {
@@ -314,6 +369,7 @@ export async function runCollect(app: App, opts: { redeliver?: { from: string; t
         quarantined: collect.quarantined,
         deliveredBatches: delivery.batches.length,
         deliveredSales: delivery.sales,
+        ...(delivery.heldBack ? { heldBack: delivery.heldBack } : {}),
         ...(out.redelivery ? { redelivered: { from: out.redelivery.from, to: out.redelivery.to, batches: out.redelivery.batches.length, sales: out.redelivery.sales } } : {}),
         files: collect.files.map((f) => ({ name: f.name, result: f.result })),
       },

@@ -21,12 +21,18 @@ export class Service {
   private salesLoop: JobLoop | undefined;
   private push: SalesPush | undefined;
   private started = false;
+  private stopping = false;
+  /** the push job (terminal role) and its single flight: see pushSingle */
+  private pushJob: (() => Promise<void>) | undefined;
+  private pushRun: Promise<void> | undefined;
+  private pushAgain = false;
+  private wakeQueued = false;
 
   constructor(readonly app: App) {}
 
   private recordRun(job: string, result: 'ok' | 'failed' | 'partial', extra: { files?: number; bytes?: number; error?: unknown; details?: Record<string, unknown> } = {}): void {
-    const id = this.app.store.startRun(job);
-    this.app.store.finishRun(id, {
+    // one journal write (synchronous=FULL: one sync) for a run that is already over; after every push
+    this.app.store.addFinishedRun(job, {
       result,
       ...(extra.files !== undefined ? { files: extra.files } : {}),
       ...(extra.bytes !== undefined ? { bytes: extra.bytes } : {}),
@@ -47,8 +53,52 @@ export class Service {
   /** journals a sale (or an array) and wakes the push; resolves once durably journaled */
   recordSale(input: unknown): RecordOutcome[] {
     const out = recordSales(this.app.store, this.app.config.terminal!, input);
-    if (out.some((o) => o.status === 'recorded')) this.salesLoop?.nudge();
+    if (out.some((o) => o.status === 'recorded')) this.wakePush();
     return out;
+  }
+
+  /**
+   * A new sale: push now. From setImmediate, not through the loop's nudge (a setTimeout(0), which
+   * waits at least 1 ms, a third of the latency budget). While pushes are failing the loop and its
+   * back-off decide, as before; a push failing here hands over to the loop (it retries at once,
+   * logs, records the run and backs off).
+   */
+  private wakePush(): void {
+    const loop = this.salesLoop;
+    if (!loop || !this.pushJob || this.stopping) return;
+    if (loop.failures > 0) return loop.nudge();
+    if (this.pushRun) {
+      this.pushAgain = true;
+      return;
+    }
+    if (this.wakeQueued) return;
+    this.wakeQueued = true;
+    setImmediate(() => {
+      this.wakeQueued = false;
+      if (this.stopping) return;
+      this.pushSingle().catch(() => loop.nudge());
+    });
+  }
+
+  /** one push at a time, whoever asks (the loop, a new sale, cron); asked while one runs: once more after it */
+  private pushSingle(): Promise<void> {
+    if (this.pushRun) {
+      this.pushAgain = true;
+      return this.pushRun;
+    }
+    const job = this.pushJob!;
+    const run = (async () => {
+      try {
+        do {
+          this.pushAgain = false;
+          await job();
+        } while (this.pushAgain && !this.stopping);
+      } finally {
+        this.pushRun = undefined;
+      }
+    })();
+    this.pushRun = run;
+    return run;
   }
 
   /** the office's resend requests found in the inbox: resend each period, then delete the request */
@@ -93,26 +143,52 @@ export class Service {
         const r = await push.flush();
         if (r.sent) this.recordRun('sales.push', 'ok', { files: r.sent, bytes: r.bytes });
       };
-      jobs['sales.push'] = pushOnce;
+      this.pushJob = pushOnce;
+      const pushNow = () => this.pushSingle();
+      jobs['sales.push'] = pushNow;
       // the sales loop also looks at the journal every poll interval: sales journaled by another
       // process (cfx sale add, the spool dir) are picked up without a nudge
-      this.salesLoop = new JobLoop('sales.push', c.prices.pollMs, pushOnce, logger, (e, first) => first && this.recordRun('sales.push', 'failed', { error: e }));
+      this.salesLoop = new JobLoop('sales.push', c.prices.pollMs, pushNow, logger, (e, first) => first && this.recordRun('sales.push', 'failed', { error: e }));
       this.loops.push(this.salesLoop);
       void push;
     }
     if (c.role === 'office') {
+      const { runPublish, PUBLISH_JOB } = await import('../jobs/publish.js');
       const collectOnce = async () => {
         const r = await runCollect(this.app, { record: false });
-        if (r.collect.files.length || r.delivery.sales) {
-          this.recordRun('sales.collect', r.collect.quarantined ? 'partial' : 'ok', {
+        if (r.collect.files.length || r.delivery.sales || r.delivery.heldBack) {
+          this.recordRun('sales.collect', r.collect.quarantined || r.delivery.heldBack ? 'partial' : 'ok', {
             files: r.collect.files.length,
             bytes: r.collect.bytes,
-            details: { stored: r.collect.stored, duplicates: r.collect.duplicates, quarantined: r.collect.quarantined, deliveredSales: r.delivery.sales },
+            details: { stored: r.collect.stored, duplicates: r.collect.duplicates, quarantined: r.collect.quarantined, deliveredSales: r.delivery.sales, ...(r.delivery.heldBack ? { heldBack: r.delivery.heldBack } : {}) },
           });
         }
       };
       jobs['sales.collect'] = collectOnce;
       this.loops.push(new JobLoop('sales.collect', Math.max(c.prices.pollMs, OFFICE_POLL_MS), collectOnce, logger, (e, first) => first && this.recordRun('sales.collect', 'failed', { error: e })));
+
+      // publish: the back office's goods exports (1C's goods file + flag) to the terminals, polled like the sales
+      const publishOnce = async () => {
+        const r = await runPublish(this.app, { record: false });
+        if (r.published || r.quarantined) {
+          this.recordRun(PUBLISH_JOB, r.quarantined ? 'partial' : 'ok', {
+            files: r.published,
+            bytes: r.bytes,
+            details: { exports: r.exports, published: r.published, quarantined: r.quarantined, outcomes: r.outcomes.map((o) => ({ terminal: o.terminal, result: o.result, ...(o.result === 'published' ? { name: o.name } : {}) })) },
+          });
+        }
+      };
+      jobs[PUBLISH_JOB] = publishOnce;
+      // a back office without exports (generic) gets no publish loop; one that cannot even be created gets it (its runs say why)
+      let exportsGoods = true;
+      try {
+        const bo = await this.app.host.backoffice(c.backoffice.use, c.backoffice.options);
+        exportsGoods = bo.pendingExports !== undefined;
+        await bo.close?.().catch(() => undefined);
+      } catch {
+        /* reported by the loops' runs */
+      }
+      if (exportsGoods) this.loops.push(new JobLoop(PUBLISH_JOB, Math.max(c.prices.pollMs, OFFICE_POLL_MS), publishOnce, logger, (e, first) => first && this.recordRun(PUBLISH_JOB, 'failed', { error: e })));
     }
     for (const s of c.schedule) {
       const job = jobs[s.job];
@@ -125,11 +201,17 @@ export class Service {
     }
     for (const l of this.loops) l.start();
     logger.info({ role: c.role, terminal: c.terminal, pollMs: c.prices.pollMs, schedule: c.schedule }, 'cfx running');
+    // the admin page and HTTP API (docs/admin.md); loaded only when configured
+    if (c.admin) await (await import('../admin/index.js')).startAdmin(this);
   }
 
   async stop(): Promise<void> {
+    // no new API calls while the jobs wind down; a running resend started there is waited for
+    if (this.app.config.admin) await (await import('../admin/index.js')).stopAdmin(this);
+    this.stopping = true;
     for (const t of this.tasks.splice(0)) t.stop();
     await Promise.all(this.loops.splice(0).map((l) => l.stop()));
+    await this.pushRun?.catch(() => undefined); // one started by a new sale, outside the loop
   }
 }
 

@@ -2,6 +2,7 @@ import type { DecodeContext, EncodeContext, Format, PluginContext } from '@cfx/c
 import { decodeGoodsWith, encodeGoods, type GoodsWarning } from './goods.js';
 import { resolveOptions, type AtolFormatOptions, type ResolvedOptions } from './options.js';
 import { decodeSalesWith, encodeSaleFragment } from './report.js';
+import { oneCBackOfficeProvider } from './adapter.js';
 
 export { atolOptionsSchema, type AtolFormatOptions, type PaymentCodes } from './options.js';
 export { decodeGoods, readGoodsHeader, extraName, extraField, GOODS_SIGNATURE, type GoodsDecodeOptions, type GoodsDecoding, type GoodsHeader, type GoodsState, type GoodsWarning } from './goods.js';
@@ -20,6 +21,7 @@ export {
   type SaleProblem,
   type SalesDecodeOptions,
 } from './report.js';
+export { createOneCBackOffice, oneCOptionsSchema, STATE_DIR, ATTENTION_DIR, type OneCOptions, type OneCTerminalOptions, type OneCState, type OneCCatalog } from './adapter.js';
 export type { TextEncoding } from './text.js';
 export type { DecimalMode } from './numbers.js';
 
@@ -59,4 +61,6 @@ export function activate(ctx: PluginContext): void {
         onWarning: (w) => ctx.logger.warn({ file: w.file, line: w.line, command: w.command }, `atol goods file: ${w.message}`),
       }),
   });
+  // the `1c` back office: 1C's offline-register exchange folder per terminal (adapter.ts)
+  ctx.registerBackOffice(oneCBackOfficeProvider(ctx.logger));
 }

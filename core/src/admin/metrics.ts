@@ -1,0 +1,111 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { API_VERSION } from '../api/index.js';
+import type { CfxConfig } from '../config/index.js';
+import type { RunRecord, Store } from '../store/index.js';
+
+/** the jobs whose runs the store logs */
+export const JOBS = ['prices.pull', 'sales.push', 'sales.resend', 'sales.collect'] as const;
+
+/** runs looked at per scrape: more finishing between two scrapes than this are not all counted */
+const WINDOW = 500;
+
+/**
+ * Prometheus metrics of one running cfx, built from what the store logs (the `runs` table, the
+ * outbox, the quarantine), so every job is covered without hooks in the jobs themselves:
+ * counters count the runs finished since this process started (the usual counter semantics:
+ * Prometheus' rate() copes with the reset on restart); gauges read the store at scrape time.
+ */
+export class AdminMetrics {
+  readonly registry = new Registry();
+  private readonly files: Counter<'job'>;
+  private readonly bytes: Counter<'job'>;
+  private readonly runs: Counter<'job' | 'result'>;
+  private readonly errors: Counter<'job' | 'code'>;
+  private readonly duration: Histogram<'job'>;
+  /** runs with a higher id than this are counted once finished */
+  private readonly floor: number;
+  private readonly counted = new Set<number>();
+
+  constructor(
+    private readonly store: Store,
+    config: CfxConfig,
+  ) {
+    const registers = [this.registry];
+    this.floor = store.listRuns({ limit: 1 })[0]?.id ?? 0;
+    this.files = new Counter({ name: 'cfx_job_files_total', help: 'files moved by finished runs, per job', labelNames: ['job'], registers });
+    this.bytes = new Counter({ name: 'cfx_job_bytes_total', help: 'bytes moved by finished runs, per job', labelNames: ['job'], registers });
+    this.runs = new Counter({ name: 'cfx_job_runs_total', help: 'finished runs, per job and result (ok, partial, failed)', labelNames: ['job', 'result'], registers });
+    this.errors = new Counter({ name: 'cfx_errors_total', help: 'failed runs, per job and stable error code (CFX_E_*)', labelNames: ['job', 'code'], registers });
+    this.duration = new Histogram({
+      name: 'cfx_exchange_duration_seconds',
+      help: 'duration of an exchange run (started to finished), per job',
+      labelNames: ['job'],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers,
+    });
+    for (const job of JOBS) {
+      // present from the first scrape, at 0
+      this.files.inc({ job }, 0);
+      this.bytes.inc({ job }, 0);
+    }
+    const s = store;
+    new Gauge({
+      name: 'cfx_job_last_success_timestamp_seconds',
+      help: 'when the last successful run of the job finished (unix seconds); absent: never',
+      labelNames: ['job'],
+      registers,
+      collect() {
+        this.reset();
+        for (const job of JOBS) {
+          const at = s.lastRun(job, 'ok')?.finishedAt;
+          if (at) this.set({ job }, Date.parse(at) / 1000);
+        }
+      },
+    });
+    if (config.role === 'terminal') {
+      new Gauge({ name: 'cfx_sales_pending', help: 'journaled sales not yet on the server', registers, collect() { this.set(s.countPending()); } });
+    } else {
+      new Gauge({ name: 'cfx_collected_undelivered', help: 'collected sales not yet delivered to the back office', registers, collect() { this.set(s.collectedCounts().undelivered); } });
+    }
+    new Gauge({ name: 'cfx_quarantine_files', help: 'files in quarantine (not retried)', registers, collect() { this.set(s.listQuarantine({ state: 'quarantined' }).length); } });
+    new Gauge({ name: 'cfx_catalog_products', help: 'products in the local catalog', registers, collect() { this.set(s.catalogCount()); } });
+    const info = new Gauge({ name: 'cfx_info', help: 'always 1; labels: role, terminal, plugin API version', labelNames: ['role', 'terminal', 'api'], registers });
+    info.set({ role: config.role, terminal: config.terminal ?? '', api: API_VERSION }, 1);
+    collectDefaultMetrics({ register: this.registry, prefix: 'cfx_' });
+  }
+
+  /** counts the runs finished since the last scrape */
+  private sync(): void {
+    const recent = this.store.listRuns({ limit: WINDOW });
+    let oldest = Infinity;
+    for (const r of recent) {
+      oldest = Math.min(oldest, r.id);
+      if (r.id <= this.floor || r.result === 'running' || this.counted.has(r.id)) continue;
+      this.counted.add(r.id);
+      this.count(r);
+    }
+    // ids below the window never come back: forget them
+    for (const id of this.counted) if (id < oldest) this.counted.delete(id);
+  }
+
+  private count(r: RunRecord): void {
+    const job = r.job;
+    this.files.inc({ job }, r.files);
+    this.bytes.inc({ job }, r.bytes);
+    this.runs.inc({ job, result: r.result });
+    if (r.error) this.errors.inc({ job, code: r.error.code });
+    if (r.finishedAt) {
+      const s = (Date.parse(r.finishedAt) - Date.parse(r.startedAt)) / 1000;
+      if (Number.isFinite(s) && s >= 0) this.duration.observe({ job }, s);
+    }
+  }
+
+  async text(): Promise<string> {
+    this.sync();
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}

@@ -1,0 +1,96 @@
+import { createReadStream, existsSync, mkdirSync, renameSync } from 'node:fs';
+import { join, posix } from 'node:path';
+import { ErrorCodes, TransportError, errorMessage, type Transport } from '../api/index.js';
+import type { Service } from '../scheduler/service.js';
+import type { QuarantineEntry } from '../store/index.js';
+import { isTempName } from '../jobs/names.js';
+import { ApiError } from './http-errors.js';
+
+export interface RetryOutcome {
+  id: number;
+  job: string;
+  fileName: string;
+  /** uploaded: the local copy went back to the remote dir; moved: the server's rejected/ copy did; respooled: back into the spool dir */
+  action: 'uploaded' | 'moved' | 'respooled';
+  /** where the file is now, waiting to be taken */
+  to: string;
+}
+
+/**
+ * Puts a quarantined file back where its job takes files from, so the job processes it again
+ * with the same steps and checks as any new file (after the admin fixed the cause: a config
+ * limit, an option of the format, the file on the office side):
+ *
+ * - a price file (prices.pull) or an office sale file (sales.collect): back into the remote dir it
+ *   came from, from the local copy (temp name + rename, like every cfx upload) or, when there is
+ *   no local copy (a file refused for its size is never downloaded), by moving the server's
+ *   `rejected/` copy back;
+ * - a spooled sale file (sales.spool): back into the spool dir.
+ *
+ * The entry is marked `retried`; if the file is still bad, the job quarantines it again as a new entry.
+ */
+export async function retryQuarantined(svc: Service, id: number): Promise<RetryOutcome> {
+  const { store, config, logger } = svc.app;
+  const entry = store.listQuarantine().find((q) => q.id === id);
+  if (!entry) throw new ApiError(404, ErrorCodes.USAGE, `no quarantined file with id ${id}`, 'id');
+  if (entry.state !== 'quarantined') throw new ApiError(409, ErrorCodes.USAGE, `quarantined file ${id} (${entry.fileName}) was already ${entry.state}`, 'id');
+  let outcome: RetryOutcome;
+  if (entry.job === 'sales.spool') outcome = respool(entry, config.sales.spool);
+  else if (entry.remotePath) outcome = await backToRemote(entry, await svc.app.transport());
+  else throw new ApiError(409, ErrorCodes.USAGE, `quarantined file ${id} (${entry.fileName}, job ${entry.job}) has no place to go back to`, 'id');
+  store.setQuarantineState(id, 'retried');
+  logger.info({ ...outcome }, 'quarantined file sent back for processing');
+  return outcome;
+}
+
+function hasLocalCopy(e: QuarantineEntry): boolean {
+  return !e.localPath.endsWith('.reason.json') && existsSync(e.localPath);
+}
+
+async function exists(t: Transport, dir: string, name: string): Promise<boolean> {
+  try {
+    return (await t.list(dir)).some((x) => x.name === name);
+  } catch (e) {
+    if (e instanceof TransportError && e.kind === 'NotFound') return false;
+    throw e;
+  }
+}
+
+async function backToRemote(e: QuarantineEntry, t: Transport): Promise<RetryOutcome> {
+  const rejected = e.remotePath!;
+  // quarantine moved <dir>/<name> to <dir>/rejected/<name>
+  const dir = posix.dirname(posix.dirname(rejected));
+  if (posix.basename(posix.dirname(rejected)) !== 'rejected' || isTempName(e.fileName) || e.fileName.includes('/')) {
+    throw new ApiError(409, ErrorCodes.UNSAFE_NAME, `quarantined file ${e.id}: cannot tell where ${rejected} came from`, 'id');
+  }
+  const target = posix.join(dir, e.fileName);
+  // a newer file of the same name may be waiting: never overwrite it
+  if (await exists(t, dir, e.fileName)) {
+    throw new ApiError(409, ErrorCodes.TRANSPORT_ALREADY_EXISTS, `${target} is already on the server (a newer file of the same name?); retry once it has been taken`, 'id');
+  }
+  if (hasLocalCopy(e)) {
+    const tmp = posix.join(dir, `.${e.fileName}.retry.part`);
+    await t.write(tmp, createReadStream(e.localPath));
+    await t.rename(tmp, target);
+    return { id: e.id, job: e.job, fileName: e.fileName, action: 'uploaded', to: target };
+  }
+  try {
+    await t.rename(rejected, target);
+  } catch (err) {
+    if (err instanceof TransportError && err.kind === 'NotFound') {
+      throw new ApiError(409, ErrorCodes.TRANSPORT_NOT_FOUND, `quarantined file ${e.id}: no local copy and ${rejected} is no longer on the server (${errorMessage(err)})`, 'id');
+    }
+    throw err;
+  }
+  return { id: e.id, job: e.job, fileName: e.fileName, action: 'moved', to: target };
+}
+
+function respool(e: QuarantineEntry, spool: string | undefined): RetryOutcome {
+  if (!spool) throw new ApiError(409, ErrorCodes.USAGE, `quarantined file ${e.id} came from the spool dir, but sales.spool is not configured any more`, 'id');
+  if (!hasLocalCopy(e)) throw new ApiError(409, ErrorCodes.USAGE, `quarantined file ${e.id}: the local copy ${e.localPath} is gone`, 'id');
+  const target = join(spool, e.fileName);
+  if (existsSync(target)) throw new ApiError(409, ErrorCodes.USAGE, `${target} already exists; retry once it has been taken`, 'id');
+  mkdirSync(spool, { recursive: true });
+  renameSync(e.localPath, target);
+  return { id: e.id, job: e.job, fileName: e.fileName, action: 'respooled', to: target };
+}

@@ -1,0 +1,289 @@
+import { Ajv } from 'ajv';
+import { fastify, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { CfxError, ErrorCodes, errorMessage } from '../api/index.js';
+import { collectStatus } from '../cli/status.js';
+import type { AdminConfig } from '../config/index.js';
+import type { Service } from '../scheduler/service.js';
+import type { QuarantineState, RunRecord } from '../store/index.js';
+import { APP_CSS, APP_JS } from './assets.js';
+import { bearerMatches, hostAllowed, originAllowed } from './auth.js';
+import { ApiError, DATE_PATTERN, fromFastifyError, toApiError } from './http-errors.js';
+import { LABELS, LANGS, pickLang, type Lang } from './i18n.js';
+import { AdminMetrics } from './metrics.js';
+import { renderCards, renderLog, renderPage, renderQuarantine } from './page.js';
+import { retryQuarantined } from './quarantine.js';
+import { BackgroundResend } from './resend.js';
+
+const DATE = { type: 'string', pattern: DATE_PATTERN } as const;
+const JOB = { type: 'string', pattern: '^[a-z][a-z0-9._-]{0,63}$' } as const;
+const ID = { type: 'object', additionalProperties: false, required: ['id'], properties: { id: { type: 'integer', minimum: 1 } } } as const;
+
+/** a sale batch may be large; everything else is small */
+const SALES_BODY_LIMIT = 16 * 1024 * 1024;
+const BODY_LIMIT = 64 * 1024;
+
+const money = (minor: number): string => `${minor < 0 ? '-' : ''}${Math.trunc(Math.abs(minor) / 100)}.${String(Math.abs(minor) % 100).padStart(2, '0')}`;
+const milli = (m: number): string => `${m < 0 ? '-' : ''}${Math.trunc(Math.abs(m) / 1000)}.${String(Math.abs(m) % 1000).padStart(3, '0')}`;
+
+/** a real calendar date (the schema checked the shape) */
+function checkDate(value: string, field: string): void {
+  const d = new Date(`${value}T00:00:00Z`);
+  if (Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== value) throw new ApiError(400, ErrorCodes.USAGE, `${field}: ${value} is not a calendar date`, field);
+}
+
+function checkPeriod(from: string, to: string): void {
+  checkDate(from, 'from');
+  checkDate(to, 'to');
+  if (from > to) throw new ApiError(400, ErrorCodes.USAGE, `from: ${from} is after to (${to}); the period is backwards`, 'from');
+}
+
+export interface AdminServer {
+  readonly fastify: FastifyInstance;
+  /** `http://host:port` once listening */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The local HTTP API and admin page of a running cfx (`admin:` in cfx.yaml), on fastify with
+ * JSON-schema-validated routes. Reads need nothing; every state-changing call (POST) needs the
+ * bearer token when one is configured, and a non-loopback address is refused without one.
+ */
+export function buildAdminApp(svc: Service, admin: AdminConfig): { app: FastifyInstance; resend: BackgroundResend } {
+  const { config: c, logger } = svc.app;
+  if (!admin.loopback && !admin.token) {
+    throw new CfxError(ErrorCodes.CONFIG_INVALID, `admin.token: is required when admin.listen is not a loopback address (${admin.listen}); refusing to serve the admin API there without one`, {
+      details: { field: 'admin.token' },
+    });
+  }
+  const store = () => svc.app.store;
+  const resend = new BackgroundResend(svc);
+  const metrics = new AdminMetrics(store(), c);
+  const app = fastify({
+    logger: false,
+    bodyLimit: BODY_LIMIT,
+    // a stopping cfx does not wait for idle keep-alive connections of a browser tab
+    forceCloseConnections: true,
+    return503OnClosing: true,
+  });
+  // query and path parameters arrive as text and are coerced to the schema's types; a JSON body
+  // never is (a string where a sale belongs is an error, not a one-element array)
+  const ajvOptions = { strict: true, allErrors: false, useDefaults: true, removeAdditional: false, allowUnionTypes: true } as const;
+  const coercing = new Ajv({ ...ajvOptions, coerceTypes: 'array' });
+  const exact = new Ajv({ ...ajvOptions, coerceTypes: false });
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? exact : coercing).compile(schema));
+
+  // JSON only: a form or text/plain post from another page is refused before any route runs (415)
+  app.removeContentTypeParser('text/plain');
+
+  // ---- errors: always { error: { code, message, field? } }
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
+    const saleRoute = req.routeOptions?.url === '/api/sales' && req.method === 'POST';
+    const mapped = fromFastifyError(err as Parameters<typeof fromFastifyError>[0], saleRoute) ?? toApiError(err);
+    if (mapped.status >= 500) logger.error({ url: req.url, method: req.method, err: errorMessage(err) }, 'admin API call failed');
+    void reply.code(mapped.status).header('cache-control', 'no-store').send(mapped.body);
+  });
+  app.setNotFoundHandler((req, reply) => {
+    void reply.code(404).send({ error: { code: ErrorCodes.USAGE, message: `no such route: ${req.method} ${req.url.split('?')[0]}` } });
+  });
+
+  // ---- who may call: loopback names only on a loopback listener; POSTs same-origin and with the token
+  app.addHook('onRequest', async (req, reply) => {
+    void reply.header('x-content-type-options', 'nosniff').header('x-frame-options', 'DENY').header('referrer-policy', 'no-referrer');
+    if (!hostAllowed(admin.loopback, req.headers.host)) {
+      throw new ApiError(403, ErrorCodes.USAGE, `this admin API answers on ${admin.listen} only (Host: ${req.headers.host ?? 'none'})`);
+    }
+    if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return;
+    if (!originAllowed(req.headers.origin, req.headers.host)) {
+      throw new ApiError(403, ErrorCodes.USAGE, `a call from another origin (${req.headers.origin}) is refused`);
+    }
+    if (admin.token && !bearerMatches(admin.token, req.headers.authorization)) {
+      void reply.header('www-authenticate', 'Bearer realm="cfx"');
+      throw new ApiError(401, ErrorCodes.USAGE, req.headers.authorization ? 'the admin token is wrong' : 'this call needs the admin token: Authorization: Bearer <admin.token>', 'authorization');
+    }
+  });
+
+  const langOf = (req: FastifyRequest<{ Querystring: { lang?: Lang } }>): Lang => req.query.lang ?? pickLang(req.headers['accept-language']);
+  const LANG_QS = { type: 'object', additionalProperties: false, properties: { lang: { enum: [...LANGS] } } } as const;
+  const html = (reply: FastifyReply, body: string) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(body);
+  const json = (reply: FastifyReply, body: unknown, code = 200) => reply.code(code).header('cache-control', 'no-store').send(body);
+  const problems = () => store().listQuarantine({ state: 'quarantined' });
+
+  // ---- the page
+  app.get<{ Querystring: { lang?: Lang } }>('/', { schema: { querystring: LANG_QS } }, async (req, reply) => {
+    const lang = langOf(req);
+    void reply.header('content-language', lang).header('vary', 'Accept-Language');
+    void reply.header('content-security-policy', "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+    return html(reply, renderPage({ lang, L: LABELS[lang], status: collectStatus(svc.app), runs: store().listRuns({ limit: 20 }), quarantine: problems(), tokenRequired: admin.token !== undefined }));
+  });
+  app.get('/app.js', async (_req, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(APP_JS));
+  app.get('/app.css', async (_req, reply) => reply.type('text/css; charset=utf-8').header('cache-control', 'no-cache').send(APP_CSS));
+  app.get('/favicon.ico', async (_req, reply) => reply.code(204).send());
+  app.get<{ Querystring: { lang?: Lang } }>('/ui/cards', { schema: { querystring: LANG_QS } }, async (req, reply) => html(reply, renderCards(collectStatus(svc.app), LABELS[langOf(req)])));
+  app.get<{ Querystring: { lang?: Lang } }>('/ui/log', { schema: { querystring: LANG_QS } }, async (req, reply) => html(reply, renderLog(store().listRuns({ limit: 20 }), LABELS[langOf(req)])));
+  app.get<{ Querystring: { lang?: Lang } }>('/ui/quarantine', { schema: { querystring: LANG_QS } }, async (req, reply) => html(reply, renderQuarantine(problems(), LABELS[langOf(req)])));
+
+  // ---- the API
+  app.get('/api/status', async (_req, reply) => json(reply, collectStatus(svc.app)));
+
+  app.get('/api/auth', async (req, reply) =>
+    json(reply, { tokenRequired: admin.token !== undefined, authorized: admin.token === undefined || bearerMatches(admin.token, req.headers.authorization) }),
+  );
+
+  app.get<{ Querystring: { limit: number; job?: string } }>(
+    '/api/runs',
+    { schema: { querystring: { type: 'object', additionalProperties: false, properties: { limit: { type: 'integer', minimum: 1, maximum: 1000, default: 50 }, job: JOB } } } },
+    async (req, reply) => json(reply, { runs: store().listRuns({ limit: req.query.limit, ...(req.query.job ? { job: req.query.job } : {}) }) }),
+  );
+
+  app.get<{ Params: { id: number } }>('/api/runs/:id', { schema: { params: ID } }, async (req, reply) => {
+    const run: RunRecord | undefined = store().getRun(req.params.id);
+    if (!run) throw new ApiError(404, ErrorCodes.USAGE, `no run with id ${req.params.id}`, 'id');
+    return json(reply, run);
+  });
+
+  app.get<{ Querystring: { from?: string; to?: string; pending?: boolean; limit: number } }>(
+    '/api/sales',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { from: DATE, to: DATE, pending: { type: 'boolean' }, limit: { type: 'integer', minimum: 0, maximum: 10000, default: 100 } },
+        },
+      },
+    },
+    async (req, reply) => {
+      const from = req.query.from ?? '0000-01-01';
+      const to = req.query.to ?? '9999-12-31';
+      if (req.query.from) checkDate(req.query.from, 'from');
+      if (req.query.to) checkDate(req.query.to, 'to');
+      if (from > to) throw new ApiError(400, ErrorCodes.USAGE, `from: ${from} is after to (${to}); the period is backwards`, 'from');
+      const limit = req.query.limit;
+      const s = store();
+      if (c.role === 'terminal') {
+        // which sales still wait for the upload: only looked up when asked (a filter, or rows to show)
+        const flag = req.query.pending !== undefined || limit > 0;
+        const pendingKeys = flag ? new Set(s.pendingOutbox(10_000_000).map((o) => `${o.terminalId}/${o.saleId}`)) : undefined;
+        let rows = s.salesBetween(from, to).map((r) => ({ r, pending: pendingKeys?.has(`${r.terminalId}/${r.saleId}`) ?? false }));
+        if (req.query.pending !== undefined) rows = rows.filter((x) => x.pending === req.query.pending);
+        const total = rows.reduce((t, x) => t + x.r.total, 0);
+        return json(reply, {
+          from: req.query.from ?? null,
+          to: req.query.to ?? null,
+          count: rows.length,
+          ...(flag ? { pending: rows.filter((x) => x.pending).length } : {}),
+          total: money(total),
+          sales: rows.slice(0, limit).map(({ r, pending }) => ({ terminalId: r.terminalId, saleId: r.saleId, time: r.time, localDate: r.localDate, kind: r.kind, total: money(r.total), pending, recordedAt: r.recordedAt })),
+        });
+      }
+      const rows = s.listCollected({ from, to, ...(req.query.pending ? { pending: true } : {}) }).filter((r) => (req.query.pending === false ? r.deliveredAt !== undefined : true));
+      return json(reply, {
+        from: req.query.from ?? null,
+        to: req.query.to ?? null,
+        count: rows.length,
+        pending: rows.filter((r) => r.deliveredAt === undefined).length,
+        total: money(rows.reduce((t, r) => t + r.total, 0)),
+        sales: rows.slice(0, limit).map((r) => ({ terminalId: r.terminalId, saleId: r.saleId, time: r.time, localDate: r.localDate, kind: r.kind, total: money(r.total), pending: r.deliveredAt === undefined, fileName: r.fileName, receivedAt: r.receivedAt })),
+      });
+    },
+  );
+
+  app.get<{ Querystring: { q?: string; limit: number; offset: number } }>(
+    '/api/catalog',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { q: { type: 'string', maxLength: 200 }, limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 }, offset: { type: 'integer', minimum: 0, maximum: 10_000_000, default: 0 } },
+        },
+      },
+    },
+    async (req, reply) => {
+      const { limit, offset } = req.query;
+      const q = (req.query.q ?? '').trim();
+      // one row more than asked tells whether there is a next page, without counting a big catalog
+      const items = store().listProducts({ limit: limit + 1, offset, ...(q ? { q } : {}) });
+      return json(reply, {
+        q,
+        offset,
+        limit,
+        hasMore: items.length > limit,
+        items: items.slice(0, limit).map((p) => ({ ...p, price: money(p.price), ...(p.stock !== undefined ? { stock: milli(p.stock) } : {}) })),
+      });
+    },
+  );
+
+  app.post<{ Body: { from: string; to: string } }>(
+    '/api/resend',
+    { schema: { body: { type: 'object', additionalProperties: false, required: ['from', 'to'], properties: { from: DATE, to: DATE } } } },
+    async (req, reply) => {
+      checkPeriod(req.body.from, req.body.to);
+      const started = await resend.start(req.body.from, req.body.to, `admin API (${req.ip})`);
+      return json(reply.header('location', `/api/runs/${started.runId}`), started, 202);
+    },
+  );
+
+  app.post<{ Body: unknown }>('/api/sales', { bodyLimit: SALES_BODY_LIMIT, schema: { body: { type: ['object', 'array'] } } }, async (req, reply) => {
+    if (c.role !== 'terminal') throw new ApiError(409, ErrorCodes.USAGE, `sales are recorded on a terminal (this cfx has role: ${c.role})`);
+    const out = svc.recordSale(req.body);
+    const recorded = out.some((o) => o.status === 'recorded');
+    return json(reply, { sales: out.map((o) => ({ ...o, total: money(o.total) })) }, recorded ? 201 : 200);
+  });
+
+  app.get<{ Querystring: { state: QuarantineState | 'all' } }>(
+    '/api/quarantine',
+    { schema: { querystring: { type: 'object', additionalProperties: false, properties: { state: { enum: ['quarantined', 'retried', 'deleted', 'all'], default: 'quarantined' } } } } },
+    async (req, reply) => json(reply, { files: store().listQuarantine(req.query.state === 'all' ? {} : { state: req.query.state }) }),
+  );
+
+  app.post<{ Params: { id: number } }>('/api/quarantine/:id/retry', { schema: { params: ID } }, async (req, reply) => json(reply, await retryQuarantined(svc, req.params.id)));
+
+  app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).header('cache-control', 'no-store').send(await metrics.text()));
+
+  return { app, resend };
+}
+
+const servers = new WeakMap<Service, AdminServer>();
+
+/** Starts the admin server of a Service (from `Service.start()` when `admin` is configured). */
+export async function startAdmin(svc: Service): Promise<AdminServer> {
+  const admin = svc.app.config.admin;
+  if (!admin) throw new CfxError(ErrorCodes.INTERNAL, 'startAdmin: the config has no admin section');
+  const existing = servers.get(svc);
+  if (existing) return existing;
+  const { app, resend } = buildAdminApp(svc, admin);
+  try {
+    await app.listen({ host: admin.host, port: admin.port });
+  } catch (e) {
+    await app.close().catch(() => undefined);
+    const why = (e as NodeJS.ErrnoException).code === 'EADDRINUSE' ? `${admin.listen} is already in use (another cfx run?)` : errorMessage(e);
+    throw new CfxError(ErrorCodes.CONFIG_INVALID, `admin.listen: cannot listen on ${admin.listen}: ${why}`, { cause: e, details: { field: 'admin.listen' } });
+  }
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : admin.port;
+  const host = admin.host.includes(':') ? `[${admin.host}]` : admin.host;
+  const server: AdminServer = {
+    fastify: app,
+    url: `http://${host}:${port}`,
+    async close() {
+      servers.delete(svc);
+      await app.close();
+      await resend.settle();
+    },
+  };
+  servers.set(svc, server);
+  svc.app.logger.info({ url: server.url, token: admin.token ? 'required for changes' : 'none (loopback only)' }, 'admin page and API listening');
+  return server;
+}
+
+/** Stops the admin server of a Service, if it runs (first thing in `Service.stop()`). */
+export async function stopAdmin(svc: Service): Promise<void> {
+  await servers.get(svc)?.close();
+}
+
+/** the admin server a Service started, if any */
+export function adminServerOf(svc: Service): AdminServer | undefined {
+  return servers.get(svc);
+}

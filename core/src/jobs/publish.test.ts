@@ -1,0 +1,202 @@
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { FormatError, TransportError, type BackOffice, type BackOfficeExport, type Format, type PendingExportsOptions, type PriceRecord } from '../api/index.js';
+import { configFromObject } from '../config/index.js';
+import type { CfxConfig } from '../config/types.js';
+import { Store } from '../store/index.js';
+import { MemoryTransport } from '../testing/memory-transport.js';
+import { silentLogger } from '../util/logger.js';
+import { Publish, PUBLISH_JOB } from './publish.js';
+
+const root = mkdtempSync(join(tmpdir(), 'cfx-publish-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+let n = 0;
+
+async function text(input: Readable): Promise<string> {
+  let s = '';
+  for await (const c of input) s += String(c);
+  return s;
+}
+
+/** `lines`: line 1 `full`/`delta`, then `code;price`; a price that is not a number is an error naming line and field */
+const linesFormat: Format = {
+  id: 'lines',
+  extension: 'txt',
+  async decodePrices(input, ctx) {
+    const rows = (await text(input)).split('\n').filter((l) => l !== '');
+    const mode = rows[0] === 'full' ? 'full' : 'delta';
+    async function* records(): AsyncGenerator<PriceRecord> {
+      if (mode === 'full') yield { op: 'clear' };
+      for (const [i, r] of rows.slice(1).entries()) {
+        const [code, price] = r.split(';') as [string, string];
+        if (!/^\d+$/.test(price ?? '')) throw new FormatError(`price "${price}" is not a number`, { file: ctx.fileName, line: i + 2, field: 'price' });
+        yield { op: 'upsert', product: { code, barcodes: [], name: code, price: Number(price) } };
+      }
+    }
+    return { mode, records: records() };
+  },
+  encodePrices(records, mode) {
+    return Readable.from(
+      (async function* () {
+        yield `${mode}\n`;
+        for await (const r of records) if (r.op === 'upsert') yield `${r.product.code}=${r.product.price}\n`;
+      })(),
+    );
+  },
+};
+const eqFormat: Format = { ...linesFormat, id: 'eq', extension: 'eq' };
+
+class FakeBackOffice implements BackOffice {
+  id = 'fake';
+  files = new Map<string, string>();
+  acked: string[] = [];
+  failAck = 0;
+  asked: PendingExportsOptions | undefined;
+  async pendingExports(opts?: PendingExportsOptions): Promise<BackOfficeExport[]> {
+    this.asked = opts;
+    return [...this.files].map(([terminal, content]) => ({
+      terminal,
+      fileName: `goods-${terminal}.txt`,
+      formatId: 'lines',
+      open: () => Readable.from([Buffer.from(content)]),
+      ack: async () => {
+        if (this.failAck > 0) {
+          this.failAck--;
+          throw new Error('the back office folder is not writable');
+        }
+        this.acked.push(terminal);
+        this.files.delete(terminal);
+      },
+    }));
+  }
+}
+
+interface Env {
+  config: CfxConfig;
+  store: Store;
+  remote: MemoryTransport;
+  bo: FakeBackOffice;
+  job: (t?: MemoryTransport) => Publish;
+}
+
+function env(pricesFormat = 'lines'): Env {
+  const dir = join(root, `p${++n}`);
+  const volume = `publish-${n}`;
+  const config = configFromObject(
+    { role: 'office', server: `memory://${volume}`, terminals: ['box-1', 'box-2'], dataDir: './data', prices: { dir: '/inbox/{terminal}', format: pricesFormat } },
+    { baseDir: dir, env: {} },
+  );
+  const store = Store.open(config.dataDir);
+  const remote = new MemoryTransport(volume);
+  const bo = new FakeBackOffice();
+  const formats: Record<string, Format> = { lines: linesFormat, eq: eqFormat };
+  return {
+    config,
+    store,
+    remote,
+    bo,
+    job: (t = remote) => new Publish({ config, store, transport: async () => t, format: async (id) => formats[id]!, backoffice: bo, logger: silentLogger() }),
+  };
+}
+
+const names = async (t: MemoryTransport, dir: string) => {
+  try {
+    return (await t.list(dir)).map((e) => e.name).sort();
+  } catch {
+    return [];
+  }
+};
+const remoteText = (t: MemoryTransport, path: string) => text(t.read(path));
+
+describe('Publish (office → terminals)', () => {
+  it('uploads each terminal\'s export to its inbox (temp name, rename), archives it, then acknowledges; nothing is left to do after', async () => {
+    const e = env();
+    e.bo.files.set('box-1', 'full\n1;350\n2;175\n');
+    e.bo.files.set('box-2', 'delta\n3;20\n');
+    const r = await e.job().cycle();
+    assert.deepEqual(e.bo.asked?.terminals, ['box-1', 'box-2'], 'the back office is told the terminals');
+    assert.deepEqual([r.exports, r.published, r.quarantined], [2, 2, 0]);
+    assert.deepEqual(r.outcomes.map((o) => o.result === 'published' && [o.terminal, o.mode, o.records, o.converted]), [['box-1', 'full', 2, false], ['box-2', 'delta', 1, false]]);
+    const [o1, o2] = r.outcomes as Extract<(typeof r.outcomes)[number], { result: 'published' }>[];
+    assert.match(o1!.name, /^goods-00000001-[0-9a-f]{12}\.txt$/);
+    assert.match(o2!.name, /^goods-00000002-[0-9a-f]{12}\.txt$/);
+    assert.deepEqual(await names(e.remote, '/inbox/box-1'), [o1!.name], 'no temp file left');
+    assert.equal(await remoteText(e.remote, `/inbox/box-1/${o1!.name}`), 'full\n1;350\n2;175\n', 'the very bytes');
+    assert.equal(readFileSync(o1!.archived, 'utf8'), 'full\n1;350\n2;175\n');
+    assert.match(o1!.archived, /archive\/prices-out\/\d{4}-\d{2}-\d{2}\/box-1_goods-00000001-/);
+    assert.deepEqual(e.bo.acked, ['box-1', 'box-2']);
+    assert.deepEqual(readdirSync(join(e.config.dataDir, 'staging')), []);
+    const again = await e.job().cycle();
+    assert.deepEqual([again.exports, again.published], [0, 0]);
+  });
+
+  it('acknowledged only once on the server; a failure in between publishes again under the same name (same content, same name)', async () => {
+    const e = env();
+    e.bo.files.set('box-1', 'full\n1;350\n');
+    e.bo.failAck = 1;
+    const first = await e.job().cycle().catch((err: Error) => err);
+    assert.match(String(first), /not writable/);
+    assert.deepEqual(e.bo.acked, []);
+    const name = (await names(e.remote, '/inbox/box-1'))[0]!;
+    // the terminal applied and removed it meanwhile; the re-publish writes it again under the same name (its inbox log skips it)
+    await e.remote.delete(`/inbox/box-1/${name}`);
+    const r = await e.job().cycle();
+    assert.equal((r.outcomes[0] as { name: string }).name, name);
+    assert.deepEqual(await names(e.remote, '/inbox/box-1'), [name]);
+    assert.deepEqual(e.bo.acked, ['box-1']);
+    // new content: the next number, so an offline terminal applies the files in publish order
+    e.bo.files.set('box-1', 'delta\n1;360\n');
+    const next = await e.job().cycle();
+    assert.match((next.outcomes[0] as { name: string }).name, /^goods-00000002-/);
+    assert.ok((next.outcomes[0] as { name: string }).name > name);
+  });
+
+  it('a broken file is quarantined with line and field, not uploaded, not acknowledged, and quarantined once; the other terminal goes on', async () => {
+    const e = env();
+    e.bo.files.set('box-1', 'full\n1;350\n2;1,75\n');
+    e.bo.files.set('box-2', 'full\n3;20\n');
+    const r = await e.job().cycle();
+    assert.deepEqual(r.outcomes.map((o) => [o.terminal, o.result]), [['box-1', 'quarantined'], ['box-2', 'published']]);
+    const q = r.outcomes[0] as { reason: Record<string, unknown>; quarantined: string };
+    assert.deepEqual([q.reason.file, q.reason.line, q.reason.field, q.reason.terminal], ['goods-box-1.txt', 3, 'price', 'box-1']);
+    assert.equal(readFileSync(q.quarantined, 'utf8'), 'full\n1;350\n2;1,75\n');
+    assert.equal(JSON.parse(readFileSync(`${q.quarantined}.reason.json`, 'utf8')).line, 3);
+    assert.deepEqual(await names(e.remote, '/inbox/box-1'), []);
+    assert.deepEqual(e.bo.acked, ['box-2']);
+    assert.deepEqual(e.store.listQuarantine().map((x) => [x.job, x.fileName]), [[PUBLISH_JOB, 'goods-box-1.txt']]);
+    const again = await e.job().cycle();
+    assert.deepEqual(again.outcomes.map((o) => o.result), ['rejected-before']);
+    assert.equal(e.store.listQuarantine().length, 1, 'not quarantined twice');
+    e.bo.files.set('box-1', 'full\n1;350\n2;175\n');
+    assert.deepEqual((await e.job().cycle()).outcomes.map((o) => o.result), ['published'], 'a corrected file is published');
+  });
+
+  it('converts to the terminals\' prices.format when the export is in another one', async () => {
+    const e = env('eq');
+    e.bo.files.set('box-1', 'full\n1;350\n');
+    const r = await e.job().cycle();
+    const o = r.outcomes[0] as { name: string; converted: boolean };
+    assert.equal(o.converted, true);
+    assert.match(o.name, /\.eq$/);
+    assert.equal(await remoteText(e.remote, `/inbox/box-1/${o.name}`), 'full\n1=350\n');
+  });
+
+  it('a network failure on one terminal does not stop the others; it is thrown at the end and nothing of it is acknowledged', async () => {
+    const e = env();
+    e.bo.files.set('box-1', 'full\n1;350\n');
+    e.bo.files.set('box-2', 'full\n2;10\n');
+    const flaky = new MemoryTransport(`publish-${n}`);
+    const write = flaky.write.bind(flaky);
+    flaky.write = async (path, data, o) => {
+      if (path.includes('/box-1/')) throw new TransportError('Unavailable', 'connection reset', { path });
+      return write(path, data, o);
+    };
+    await assert.rejects(e.job(flaky).cycle(), /connection reset/);
+    assert.deepEqual(e.bo.acked, ['box-2']);
+    assert.ok(!existsSync(join(e.config.dataDir, 'quarantine')), 'a network error is no reason to quarantine');
+  });
+});

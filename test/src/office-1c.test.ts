@@ -1,0 +1,288 @@
+// Whole-system test of the office with the `1c` back office, over a real vsftpd: 1C's exchange
+// folders (goods file + flag, report file) ⇄ cfx publish / cfx collect ⇄ two terminals that pull
+// prices and push sales in the ATOL format. 1C itself is played by this test: it writes the goods
+// file and flag, reads each report with the package's test-only model of 1C's import
+// (plugins/backoffice-1c/src/testing/one-c-reader.ts) and marks it "@" as 1C does.
+import { describe, it, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { App, silentLogger } from '@cfx/core';
+import { read1CReport, type OneCImport } from '../../plugins/backoffice-1c/dist/testing/one-c-reader.js';
+import { realServers, freshRemoteDir, ftpRootPath, type ServersEnv } from './helpers/servers.js';
+import { cfxProcess } from './helpers/deploy.js';
+import { runCli } from './helpers/cli.js';
+import { saleJson } from './helpers/sales.js';
+
+const servers = await realServers();
+const skip = 'skip' in servers ? servers.skip : false;
+const env = servers as ServersEnv;
+
+const GOODS = readFileSync(new URL('../../plugins/backoffice-1c/fixtures/atol/goods-full.txt', import.meta.url));
+const TERMINALS = ['box-1', 'box-2'] as const;
+
+interface Office {
+  dir: string;
+  config: string;
+  base: string;
+  exchange: (t: string) => string;
+}
+
+function officeDeployment(): Office {
+  const dir = mkdtempSync(join(tmpdir(), 'cfx-office1c-'));
+  const base = freshRemoteDir('office-1c');
+  const config = join(dir, 'cfx.yaml');
+  writeFileSync(
+    config,
+    `role: office
+terminals: [box-1, box-2]
+dataDir: ./data
+server: ${env.ftpUrl}
+timeout: 10s
+prices: { dir: "${base}/{terminal}", format: atol }
+sales: { dir: ${base}/sales, format: atol }
+backoffice:
+  use: 1c
+  options:
+    exchangeDir: ./1c/{terminal}
+    goodsFile: atolimp.txt
+    goodsFlag: atolimp.flg
+    reportFile: atolexp.txt
+    databaseId: "7"
+log: { level: info, file: ./cfx.log }
+`,
+  );
+  return { dir, config, base, exchange: (t) => join(dir, '1c', t) };
+}
+
+interface Terminal {
+  id: string;
+  dir: string;
+  config: string;
+}
+
+function terminal(o: Office, id: string): Terminal {
+  const dir = mkdtempSync(join(tmpdir(), `cfx-${id}-`));
+  const config = join(dir, 'cfx.yaml');
+  writeFileSync(
+    config,
+    `role: terminal
+terminal: ${id}
+dataDir: ./data
+server: ${env.ftpUrl}
+timeout: 10s
+prices: { dir: "${o.base}/{terminal}", format: atol, poll: 200ms }
+sales: { dir: ${o.base}/sales, format: atol }
+log: { level: info, file: ./cfx.log }
+`,
+  );
+  return { id, dir, config };
+}
+
+/** what 1C does to export the catalog for a register: the goods file, then the (empty) flag */
+function oneCExportsGoods(o: Office, t: string): void {
+  mkdirSync(o.exchange(t), { recursive: true });
+  writeFileSync(join(o.exchange(t), 'atolimp.txt'), GOODS);
+  writeFileSync(join(o.exchange(t), 'atolimp.flg'), '');
+}
+
+const reportPath = (o: Office, t: string) => join(o.exchange(t), 'atolexp.txt');
+const report = (o: Office, t: string) => (existsSync(reportPath(o, t)) ? readFileSync(reportPath(o, t)) : undefined);
+
+/** 1C's import of a terminal's report, then "@" on line 1 as 1C writes it */
+function oneCImports(o: Office, t: string): OneCImport {
+  const b = report(o, t)!;
+  const imp = read1CReport(b);
+  b[0] = 0x40;
+  writeFileSync(reportPath(o, t), b);
+  return imp;
+}
+
+/** transaction numbers (field 1) of a report */
+const transactions = (b: Buffer) =>
+  b
+    .toString('latin1')
+    .split('\r\n')
+    .slice(3)
+    .filter((l) => l !== '')
+    .map((l) => Number(l.split(';')[0]));
+
+/** document numbers 1C imports, once per document: [document, positions] */
+const documents = (imp: OneCImport) => {
+  const m = new Map<number, number>();
+  for (const p of imp.positions) m.set(p.document, (m.get(p.document) ?? 0) + 1);
+  return [...m].sort((a, b) => a[0] - b[0]);
+};
+
+const cli = (d: { dir: string; config: string }, ...args: string[]) => runCli([...args, '-c', d.config], { cwd: d.dir });
+
+async function addSales(t: Terminal, sales: Record<string, unknown>[]): Promise<void> {
+  const file = join(t.dir, `sales-${Date.now()}.json`);
+  writeFileSync(file, JSON.stringify(sales));
+  const add = await cli(t, 'sale', 'add', file);
+  assert.equal(add.code, 0, add.err + add.out);
+  const push = await cli(t, 'push');
+  assert.equal(push.code, 0, push.err + push.out);
+}
+
+const onServer = (dir: string) => {
+  try {
+    return readdirSync(ftpRootPath(dir, env)).sort();
+  } catch {
+    return [];
+  }
+};
+
+describe('office with the 1c back office: publish, pull, sales, collect, report (real vsftpd)', { skip }, () => {
+  let o: Office;
+  const t: Record<string, Terminal> = {};
+  before(() => {
+    o = officeDeployment();
+    for (const id of TERMINALS) t[id] = terminal(o, id);
+  });
+
+  it('publishes 1C\'s goods file to both terminals and acknowledges it to 1C; both catalogs are equal', async () => {
+    for (const id of TERMINALS) oneCExportsGoods(o, id);
+    const r = await cli(o, 'publish', '--json');
+    assert.equal(r.code, 0, r.err + r.out);
+    const j = r.json();
+    assert.deepEqual([j.exports, j.published, j.quarantined], [2, 2, 0]);
+    for (const x of j.outcomes) {
+      assert.equal(x.result, 'published');
+      assert.match(x.name, /^goods-\d{8}-[0-9a-f]{12}\.txt$/);
+      assert.equal(x.remote, `${o.base}/${x.terminal}/${x.name}`);
+      assert.deepEqual([x.mode, x.records, x.converted], ['full', 4, false]);
+      assert.ok(readFileSync(ftpRootPath(x.remote, env)).equals(GOODS), 'uploaded as 1C wrote it (ATOL, cp1251)');
+    }
+    // acknowledged like a register does: line 2 "@", flag gone; nothing else of 1C's file changed
+    const acked = Buffer.from(GOODS);
+    acked[GOODS.indexOf('\r\n#\r\n') + 2] = 0x40;
+    for (const id of TERMINALS) {
+      assert.ok(readFileSync(join(o.exchange(id), 'atolimp.txt')).equals(acked), `${id}: line 2 is "@"`);
+      assert.ok(!existsSync(join(o.exchange(id), 'atolimp.flg')), `${id}: flag removed`);
+    }
+    const again = await cli(o, 'publish', '--json');
+    assert.deepEqual([again.code, again.json().exports], [0, 0], 'nothing left to publish');
+
+    const catalogs: unknown[] = [];
+    for (const id of TERMINALS) {
+      const pull = await cli(t[id]!, 'pull', '--json');
+      assert.equal(pull.code, 0, pull.err + pull.out);
+      assert.deepEqual(pull.json().files.map((f: { result: string; mode: string; records: number }) => [f.result, f.mode, f.records]), [['applied', 'full', 4]]);
+      const cat = await cli(t[id]!, 'catalog', '--json');
+      catalogs.push(cat.json().items);
+    }
+    assert.deepEqual(catalogs[0], catalogs[1], 'both terminals have the same catalog');
+    // the 5 records: the clear of the full file, items 1-3, the disable of code 4 (which these terminals never had)
+    const items = catalogs[0] as { code: string; price: string; enabled?: boolean; barcodes: string[] }[];
+    assert.deepEqual(items.map((p) => [p.code, p.price, p.enabled !== false]), [['1', '350.00', true], ['2', '175.50', true], ['3', '0.00', true]]);
+    assert.deepEqual(items.find((p) => p.code === '2')!.barcodes, ['4601234567800', '2000000000015']);
+    for (const id of TERMINALS) assert.deepEqual(onServer(`${o.base}/${id}`), [], `${id}'s inbox is empty after the pull`);
+
+    const st = await cli(o, 'status', '--json');
+    assert.equal(st.code, 0, st.err);
+    const app = App.open({ configFile: o.config, env: {}, store: 'ro', logger: silentLogger() });
+    try {
+      const runs = app.store.listRuns({ job: 'office.publish' });
+      assert.deepEqual(runs.map((x) => [x.result, x.files]), [['ok', 0], ['ok', 2]]);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('terminals record sales, one resends a period: each report has every sale exactly once; a sale 1C would refuse is held back', async () => {
+    await addSales(t['box-1']!, [saleJson(1, '2025-03-15'), saleJson(2, '2025-03-15')]);
+    await addSales(t['box-2']!, [saleJson(3, '2025-03-15'), saleJson(4, '2025-03-15', { lines: [{ code: '99', name: 'not from 1C', qty: '1', price: '10.00', amount: '10.00' }], payments: [{ kind: 'cash', amount: '10.00' }] })]);
+    const resend = await cli(t['box-1']!, 'resend', '--from', '2025-03-15', '--to', '2025-03-15');
+    assert.equal(resend.code, 0, resend.err);
+
+    const r = await cli(o, 'collect', '--json');
+    assert.equal(r.code, 3, `exit 3: a sale was held back (needs attention): ${r.err}${r.out}`);
+    const j = r.json();
+    assert.deepEqual([j.counts.stored, j.counts.quarantined], [4, 0]);
+    assert.deepEqual(j.delivered.batches.map((b: { terminal: string; sales: number; heldBack?: number }) => [b.terminal, b.sales, b.heldBack ?? 0]), [['box-1', 2, 0], ['box-2', 2, 1]]);
+    assert.deepEqual([j.delivered.sales, j.delivered.heldBack], [3, 1]);
+
+    const r1 = read1CReport(report(o, 'box-1'));
+    assert.deepEqual([r1.databaseId, r1.reportNumber], ['7', '1']);
+    assert.deepEqual(documents(r1), [[1, 2], [2, 2]], 'box-1: receipts 1 and 2, once each (the resend changed nothing)');
+    const r2 = read1CReport(report(o, 'box-2'));
+    assert.deepEqual(documents(r2), [[3, 2]], 'box-2: receipt 3; receipt 4 (code 99) held back');
+    // the held-back sale is kept in the exchange folder and counted in cfx status
+    const att = readdirSync(join(o.exchange('box-2'), 'attention'));
+    assert.equal(att.length, 1);
+    const held = JSON.parse(readFileSync(join(o.exchange('box-2'), 'attention', att[0]!), 'utf8'));
+    assert.deepEqual(held.sales.map((s: { saleId: string; field: string }) => [s.saleId, s.field]), [['S000004', 'code']]);
+    assert.match(held.sales[0].reason, /item code "99" is not in the catalog cfx published to box-2/);
+    const st = (await cli(o, 'status', '--json')).json();
+    assert.deepEqual(st.quarantine.files.map((q: { job: string; fileName: string }) => [q.job, q.fileName]), [['sales.deliver', 'box-2/S000004']]);
+    const text = (await cli(o, 'status')).out;
+    assert.match(text, /quarantine 1 file/);
+
+    // box-1 resends the period once more, after the collect: duplicates, nothing delivered, the report unchanged
+    const before1 = report(o, 'box-1')!;
+    assert.equal((await cli(t['box-1']!, 'resend', '--from', '2025-03-15', '--to', '2025-03-15')).code, 0);
+    const again = await cli(o, 'collect', '--json');
+    assert.equal(again.code, 0, again.err + again.out);
+    assert.deepEqual([again.json().counts.stored, again.json().counts.duplicates], [0, 2]);
+    assert.deepEqual(again.json().delivered.batches, []);
+    assert.ok(report(o, 'box-1')!.equals(before1));
+  });
+
+  it('while 1C has not imported a report, nothing new is written to it and status says why; after the import the next report holds only the new sales', async () => {
+    const first = report(o, 'box-1')!;
+    const firstTxns = transactions(first);
+    await addSales(t['box-1']!, [saleJson(5, '2025-03-16')]);
+    const waiting = await cli(o, 'collect', '--json');
+    assert.equal(waiting.code, 1, waiting.out);
+    assert.match(waiting.json().error.message, /1C has not imported the previous report yet: .*atolexp\.txt \(report No\. 1\)/);
+    assert.ok(report(o, 'box-1')!.equals(first), 'the report waiting for 1C is untouched');
+    const st = await cli(o, 'status');
+    assert.match(st.out, /sales\.collect last failed at .*1C has not imported the previous report yet/);
+    const pending = (await cli(o, 'sales', '--json', '--pending')).json();
+    assert.deepEqual(pending.sales.map((s: { terminal: string; saleId: string }) => [s.terminal, s.saleId]), [['box-1', 'S000005']]);
+
+    // box-2's report was imported meanwhile too; a new sale there goes out although box-1 waits
+    oneCImports(o, 'box-2');
+    await addSales(t['box-2']!, [saleJson(6, '2025-03-16')]);
+    const partly = await cli(o, 'collect', '--json');
+    assert.equal(partly.code, 1);
+    assert.deepEqual(documents(read1CReport(report(o, 'box-2'))), [[6, 2]]);
+
+    // 1C imports box-1's report (line 1 becomes "@"): the next collect writes a report with only the new sale
+    const imported = oneCImports(o, 'box-1');
+    assert.equal(imported.positions.length, 4);
+    const r = await cli(o, 'collect', '--json');
+    assert.equal(r.code, 0, r.err + r.out);
+    assert.deepEqual(r.json().delivered.batches.map((b: { terminal: string; sales: number; resumed: boolean }) => [b.terminal, b.sales, b.resumed]), [['box-1', 1, true]]);
+    const second = report(o, 'box-1')!;
+    const r2 = read1CReport(second);
+    assert.equal(r2.reportNumber, '2');
+    assert.deepEqual(documents(r2), [[5, 2]]);
+    const txns = transactions(second);
+    assert.equal(txns[0], firstTxns[firstTxns.length - 1]! + 1, 'transaction numbers go on from the last report');
+    assert.deepEqual(txns, [...txns].sort((a, b) => a - b));
+    const status = (await cli(o, 'status', '--json')).json();
+    assert.equal(status.lastRuns['sales.collect'].last.result, 'ok');
+    assert.deepEqual(status.collected, { collected: 6, undelivered: 0, assignedBatches: 0 });
+  });
+
+  it('cfx run on the office publishes a new goods file by itself (the 1C folder is polled)', async () => {
+    oneCExportsGoods(o, 'box-1');
+    const run = cfxProcess(['run', '-c', o.config], { cwd: o.dir });
+    try {
+      for (let i = 0; i < 150 && existsSync(join(o.exchange('box-1'), 'atolimp.flg')); i++) await sleep(100);
+    } finally {
+      run.child.kill('SIGTERM');
+    }
+    const res = await run.done;
+    assert.equal(res.code, 0, res.err);
+    assert.ok(!existsSync(join(o.exchange('box-1'), 'atolimp.flg')), 'acknowledged within 15 s');
+    // the same content as before, under the same name: the terminal that already applied it skips it by its inbox log
+    const pull = await cli(t['box-1']!, 'pull', '--json');
+    assert.equal(pull.code, 0, pull.err);
+    assert.deepEqual(pull.json().files.map((f: { result: string }) => f.result), ['already-applied']);
+  });
+});
