@@ -79,7 +79,11 @@ export class App {
 
   /** the configured server's transport, created once and kept open between cycles */
   transport(): Promise<Transport> {
-    this.transportP ??= this.newTransport();
+    // a failed creation (a plugin that did not activate) is not cached: the next cycle tries again
+    this.transportP ??= this.newTransport().catch((e) => {
+      this.transportP = undefined;
+      throw e;
+    });
     return this.transportP;
   }
 

@@ -124,8 +124,11 @@ export class Service {
       },
     };
     if (c.role === 'terminal') {
-      const pull = new PricePull({ config: c, store: this.app.store, transport: await this.app.transport(), format: await this.app.host.format(c.prices.format, c.prices.options), logger });
+      // plugins are reached inside the jobs, not here: a plugin that fails to activate fails its
+      // job (retried with back-off, shown in status), never the whole service
+      let pull: PricePull | undefined;
       const pullOnce = async () => {
+        pull ??= new PricePull({ config: c, store: this.app.store, transport: await this.app.transport(), format: await this.app.host.format(c.prices.format, c.prices.options), logger });
         const r = await pull.cycle();
         if (r.files.length) {
           const q = r.files.filter((f) => f.result === 'quarantined').length;
@@ -136,11 +139,10 @@ export class Service {
       jobs['prices.pull'] = pullOnce;
       this.loops.push(new JobLoop('prices.pull', c.prices.pollMs, pullOnce, logger, (e, first) => first && this.recordRun('prices.pull', 'failed', { error: e })));
 
-      const push = await this.salesPush();
       const pushOnce = async () => {
         if (c.sales.spool) drainSpool(this.app.store, c.terminal!, c.sales.spool, c.dataDir, logger);
         if (this.app.store.countPending() === 0) return;
-        const r = await push.flush();
+        const r = await (await this.salesPush()).flush();
         if (r.sent) this.recordRun('sales.push', 'ok', { files: r.sent, bytes: r.bytes });
       };
       this.pushJob = pushOnce;
@@ -150,7 +152,6 @@ export class Service {
       // process (cfx sale add, the spool dir) are picked up without a nudge
       this.salesLoop = new JobLoop('sales.push', c.prices.pollMs, pushNow, logger, (e, first) => first && this.recordRun('sales.push', 'failed', { error: e }));
       this.loops.push(this.salesLoop);
-      void push;
     }
     if (c.role === 'office') {
       const { runPublish, PUBLISH_JOB } = await import('../jobs/publish.js');
