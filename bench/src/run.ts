@@ -1,5 +1,5 @@
 // `npm run bench`: the benchmarks of docs/PERFORMANCE (price import vs sqlite3, poll overhead).
-//   node bench/dist/run.js [--only price|poll] [--rounds 3] [--rows 1000000] [--orders name,code] [--seconds 60]
+//   node bench/dist/run.js [--only price|poll|sales] [--rounds 3] [--rows 1000000] [--orders name,code] [--seconds 60]
 //                          [--samples 5] [--scenarios sibling,inbox] [--profile] [--keep]
 // Prints a report and writes .bench-out/bench/latest.json (+ a timestamped copy).
 // Exits 0 whether targets are met or missed (PASS/MISS is in the report); non-zero only on error.
@@ -10,8 +10,10 @@ import { OUT_DIR, intArg, parseArgs, servers } from './common.js';
 import { priceImportBench, renderPriceImport, type PriceImportResult } from './price-import.js';
 import type { RowOrder } from './gen-prices.js';
 import { pollBench, renderPoll, type PollResult, type PollScenario } from './poll-overhead.js';
+import { salesFlushBench, renderSalesFlush, type SalesFlushReport } from './sales-flush.js';
+import { salesLatencyBench, renderSalesLatency, type SalesLatencyReport } from './sales-latency.js';
 
-const USAGE = `usage: node bench/dist/run.js [--only price|poll] [--rounds N] [--rows N] [--orders name,code] [--seconds S] [--samples N]
+const USAGE = `usage: node bench/dist/run.js [--only price|poll|sales] [--rounds N] [--rows N] [--orders name,code] [--seconds S] [--samples N]
                               [--scenarios sibling,inbox] [--profile] [--keep]
   --only       run one bench (default: both)
   --rounds     price import rounds, cfx and sqlite3 interleaved (default 3)
@@ -33,8 +35,8 @@ async function main(): Promise<number> {
     return 0;
   }
   const only = args.get('only');
-  if (only !== undefined && only !== 'price' && only !== 'poll') {
-    process.stderr.write(`--only must be price or poll\n${USAGE}\n`);
+  if (only !== undefined && only !== 'price' && only !== 'poll' && only !== 'sales') {
+    process.stderr.write(`--only must be price, poll or sales\n${USAGE}\n`);
     return 2;
   }
   const scenarios = (args.get('scenarios') ?? 'sibling,inbox').split(',').map((x) => x.trim()) as PollScenario[];
@@ -64,13 +66,23 @@ async function main(): Promise<number> {
     process.stdout.write('\n');
   }
 
+  let salesFlush: SalesFlushReport | undefined;
+  let salesLatency: SalesLatencyReport | undefined;
+  if (!only || only === 'sales') {
+    salesFlush = await salesFlushBench({ rounds: intArg(args, 'rounds', 5) });
+    salesLatency = await salesLatencyBench({ samples: intArg(args, 'sale-samples', 500) });
+    process.stdout.write('\n');
+  }
+
   process.stdout.write('==== report ====\n');
   if (price) process.stdout.write(renderPriceImport(price) + '\n');
   if (poll) process.stdout.write(renderPoll(poll) + '\n');
+  if (salesFlush) process.stdout.write(renderSalesFlush(salesFlush) + '\n');
+  if (salesLatency) process.stdout.write(renderSalesLatency(salesLatency) + '\n');
 
   const dir = join(OUT_DIR, 'bench');
   mkdirSync(dir, { recursive: true });
-  const json = JSON.stringify({ startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), env: { ...env, loadavgAtEnd: loadavg() }, args: Object.fromEntries(args), price, poll }, null, 2) + '\n';
+  const json = JSON.stringify({ startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), env: { ...env, loadavgAtEnd: loadavg() }, args: Object.fromEntries(args), price, poll, salesFlush, salesLatency }, null, 2) + '\n';
   writeFileSync(join(dir, 'latest.json'), json);
   writeFileSync(join(dir, `${startedAt.toISOString().replace(/[:.]/g, '-')}.json`), json);
   process.stdout.write(`\nJSON: ${join(dir, 'latest.json')}\n`);

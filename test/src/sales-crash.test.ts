@@ -23,10 +23,10 @@ function kills(seed: number): () => number {
 }
 
 describe('sales crash safety (SIGKILL, real vsftpd)', { skip }, () => {
-  it('a terminal killed again and again while pushing 300 sales ends with every sale on the server once, byte-identical', async () => {
+  it('a terminal killed again and again while pushing 600 sales ends with every sale on the server once, byte-identical', async () => {
     const base = freshRemoteDir('crash-push');
     const d = terminalDeployment({ server: env.ftpUrl, remoteBase: base, extra: `sales: { dir: ${base}/sales }\n` });
-    const sales = Array.from({ length: 300 }, (_, i) => saleJson(i + 1, `2025-03-${String(1 + (i % 28)).padStart(2, '0')}`));
+    const sales = Array.from({ length: 600 }, (_, i) => saleJson(i + 1, `2025-03-${String(1 + (i % 28)).padStart(2, '0')}`));
     writeFileSync(join(d.dir, 'batch.json'), JSON.stringify(sales));
     assert.equal((await runCli(['sale', 'add', 'batch.json', '-c', d.config], { cwd: d.dir })).code, 0);
     const next = kills(Number(process.env.CFX_CRASH_SEED ?? 7));
@@ -41,7 +41,7 @@ describe('sales crash safety (SIGKILL, real vsftpd)', { skip }, () => {
       pendingAfterKill.push(app.store.countPending());
       await app.close();
     }
-    const midway = pendingAfterKill.filter((n) => n > 0 && n < 300);
+    const midway = pendingAfterKill.filter((n) => n > 0 && n < 600);
     assert.ok(midway.length >= 1, `at least one push was killed mid-backlog (pending after each kill: ${pendingAfterKill.join(', ')})`);
     const last = await cfxProcess(['push', '--json', '-c', d.config], { cwd: d.dir }).done;
     assert.equal(last.code, 0, last.err);

@@ -36,11 +36,12 @@ export interface SalesPushDeps {
 const DEST = 'server';
 /**
  * Sent marks are committed per MARK_BATCH sales or after MARK_MAX_MS, whichever comes first, in
- * one journal transaction. A crash loses at most those marks (the sales are uploaded again under
- * the same names); the time bound makes every run that lives longer than it record progress.
+ * one journal transaction without a sync of its own (Store.markSentMany). A crash loses at most
+ * those marks (the sales are uploaded again under the same names); the time bound makes every run
+ * that lives longer than it record its progress.
  */
-const MARK_BATCH = 128;
-const MARK_MAX_MS = 50;
+const MARK_BATCH = 64;
+const MARK_MAX_MS = 20;
 /** a synchronous local copy must be able to cost less than this (ms), else the thread pool writes them */
 const SYNC_COPY_MAX_MS = 0.15;
 const SYNC_COPY_PROBE = 64;
@@ -61,15 +62,15 @@ interface Prepared {
   error?: unknown;
 }
 
-/** the local copy of a sale could not be written (thrown as the underlying error, without markFailed) */
-class LocalCopyFailed {
+/** a sale could not be encoded or its local copy written: not the server's fault (no markFailed; thrown as `error`) */
+class LocalFailure {
   constructor(readonly error: unknown) {}
 }
 
 /**
  * Sales push for the terminal role. Each journaled sale becomes one file with a deterministic name
  * (`<terminal>_<saleId>.<ext>`), uploaded under a temp name and renamed, so a retry or a resend
- * overwrites instead of duplicating. The local copy is written before the upload.
+ * overwrites instead of duplicating. The local copy is written before the file is renamed into place.
  */
 export class SalesPush {
   private readonly dirReady = new WeakSet<Transport>();
@@ -114,7 +115,7 @@ export class SalesPush {
     await t.write(tmp, p.bytes, opts);
     if (p.copied) {
       await p.copied.catch((e: unknown) => {
-        throw new LocalCopyFailed(e);
+        throw new LocalFailure(e);
       });
     }
     await t.rename(tmp, posix.join(dir, p.name), opts);
@@ -231,9 +232,10 @@ export class SalesPush {
       try {
         await laneWork(t, () => firstDone[k]?.());
       } catch (e) {
-        if (result.sent === 0) giveUp = true;
+        const local = e instanceof LocalFailure;
+        if (!local && result.sent === 0) giveUp = true;
         for (const r of firstDone) r();
-        throw e;
+        throw local ? e.error : e;
       } finally {
         firstDone[k]?.();
       }
@@ -245,15 +247,14 @@ export class SalesPush {
         prepareUpTo(i + 1);
         const p = ready[i]!;
         ready[i] = undefined;
-        if ('error' in p) throw p.error; // encoding: not the server's fault
+        if ('error' in p) throw new LocalFailure(p.error);
         const { name, bytes } = p;
         try {
           const up = this.upload(t, p);
           lookAhead();
           await up;
         } catch (err) {
-          if (err instanceof LocalCopyFailed) throw err.error; // the local disk: not the server's fault either
-          onFailed?.(item, err);
+          if (!(err instanceof LocalFailure)) onFailed?.(item, err);
           throw err;
         }
         marks.push({ saleId: item.saleId, terminalId: item.terminalId, dest: DEST, remoteName: name });

@@ -19,7 +19,7 @@ export class Service {
   private readonly loops: JobLoop[] = [];
   private readonly tasks: { stop(): unknown }[] = [];
   private salesLoop: JobLoop | undefined;
-  private push: SalesPush | undefined;
+  private pushP: Promise<SalesPush> | undefined;
   private started = false;
   private stopping = false;
   /** the push job (terminal role) and its single flight: see pushSingle */
@@ -41,13 +41,18 @@ export class Service {
     });
   }
 
-  async salesPush(): Promise<SalesPush> {
-    if (!this.push) {
+  /** the push and its connections, made once (concurrent first callers share the same promise) */
+  salesPush(): Promise<SalesPush> {
+    this.pushP ??= (async () => {
       const c = this.app.config;
+      const format = await this.app.host.format(c.sales.format, c.sales.options);
       const transports = await Promise.all(Array.from({ length: c.sales.connections }, () => this.app.newTransport()));
-      this.push = new SalesPush({ config: c, store: this.app.store, transports, format: await this.app.host.format(c.sales.format, c.sales.options), logger: this.app.logger });
-    }
-    return this.push;
+      return new SalesPush({ config: c, store: this.app.store, transports, format, logger: this.app.logger });
+    })().catch((e) => {
+      this.pushP = undefined; // a plugin that failed to activate is tried again on the next run
+      throw e;
+    });
+    return this.pushP;
   }
 
   /** journals a sale (or an array) and wakes the push; resolves once durably journaled */

@@ -584,10 +584,11 @@ export class Store {
   }
 
   /**
-   * markSent for a batch of uploads in ONE transaction: one WAL sync for the batch instead of one
-   * per sale (journal.db is synchronous=FULL). A batch lost to a crash before this commits only
-   * means those sales are uploaded again under the same names (idempotent: rename replaces); the
-   * sales themselves were made durable by recordSale. Returns how many rows changed.
+   * markSent for a batch of uploads in ONE transaction, committed without a sync of its own
+   * (synchronous=NORMAL for this transaction only; journal.db is synchronous=FULL). A mark lost to
+   * a crash or power cut only means the sale is uploaded again under the same name (idempotent:
+   * rename replaces). The sales themselves were made durable by recordSale, and the next FULL
+   * commit syncs the WAL up to it, these marks included. Returns how many rows changed.
    */
   markSentMany(marks: readonly { saleId: string; terminalId: string; dest: string; remoteName: string }[]): number {
     this.writable();
@@ -597,9 +598,15 @@ export class Store {
     );
     const at = now();
     let changed = 0;
-    this.journal.transaction(() => {
-      for (const m of marks) changed += st.run(at, m.remoteName, m.terminalId, m.saleId, m.dest).changes;
-    })();
+    const sync = this.journal.pragma('synchronous', { simple: true }) as number;
+    this.journal.pragma('synchronous = NORMAL');
+    try {
+      this.journal.transaction(() => {
+        for (const m of marks) changed += st.run(at, m.remoteName, m.terminalId, m.saleId, m.dest).changes;
+      })();
+    } finally {
+      this.journal.pragma(`synchronous = ${sync}`);
+    }
     return changed;
   }
 

@@ -63,6 +63,7 @@ function task<T>(start: () => T): T {
     Error.stackTraceLimit = limit;
   }
 }
+
 /** see write(): 5 ms was enough in 60 of 60 tries on loopback, 2 ms was not; 25 ms leaves room for a busy event loop */
 const EMPTY_TLS_UPLOAD_HOLD_MS = 25;
 
@@ -256,9 +257,9 @@ export class FtpTransport implements Transport {
    * connection as for every transfer (EPSV, or PASV where EPSV fails); the bytes go to the socket
    * in one write and the call ends with the server's 226 (sent once it has read the whole file).
    * basic-ftp's uploadFrom (stream pipeline, transfer tracker, resolving only once the data socket
-   * has finished as well) takes about twice the CPU and 1.4x the time for a 2 KiB file on loopback
-   * (bench/src/sales-flush.ts). The deadline behaves as before: a buffer of one chunk was one
-   * progress step there too.
+   * has finished as well) took about twice the CPU per 2 KiB file on loopback, for 1.3–1.5x fewer
+   * files/s (measured beside it on one client; bench/src/sales-flush.ts has the whole path). The
+   * deadline behaves as before: a buffer of one chunk was one progress step there too.
    */
   private async storeSmall(c: Client, wirePath: string, buf: Uint8Array, call: Call): Promise<void> {
     const ftp = c.ftp;
