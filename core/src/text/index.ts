@@ -3,3 +3,4 @@
 // decimal text <-> integer minor units / thousandths. Shared by format-csv and the atol format.
 export { ByteDecoder, decodeText, encodeText, type TextEncoding } from './text.js';
 export { parseFixed, formatFixed, type DecimalMode } from './fixed.js';
+export { batchIterator } from './batch-iterator.js';

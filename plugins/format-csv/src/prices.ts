@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { batchIterator } from '@cfx/core/text';
 import { ErrorCodes, FormatError } from '@cfx/core/api';
 import type { DecodeContext, EncodeContext, PriceDecoding, PriceFileMode, PriceRecord, Product } from '@cfx/core/api';
 import { lineLimit, PRICE_COLUMNS, type PriceColumn, type ResolvedOptions } from './options.js';
@@ -117,52 +118,7 @@ export async function decodePrices(input: Readable, ctx: DecodeContext, o: Resol
   }
 
   if (mode === 'full') batch.unshift({ op: 'clear', line: 1 });
-  return { mode, records: recordIterator(() => batch.splice(0), () => failed, texts, feed) };
-}
-
-/**
- * Hands out the parsed batches. Hand-written rather than an async generator: per record it costs
- * one resolved promise instead of a generator's await/resume (about 1.5x less overhead measured,
- * and that overhead is a sizeable part of a 1M-row decode).
- */
-function recordIterator(take: () => PriceRecord[], failed: () => unknown, texts: AsyncGenerator<string>, feed: (t: string, final: boolean) => void): AsyncIterableIterator<PriceRecord> {
-  let batch = take(), i = 0, ended = false, thrown = false;
-  let busy: Promise<IteratorResult<PriceRecord>> | undefined;
-  const stop = async (): Promise<IteratorResult<PriceRecord>> => {
-    ended = true;
-    batch = [];
-    await texts.return(undefined);
-    return { value: undefined, done: true };
-  };
-  const refill = async (): Promise<IteratorResult<PriceRecord>> => {
-    for (;;) {
-      if (i < batch.length) return { value: batch[i++]!, done: false };
-      const e = failed();
-      if (e !== undefined && !thrown) {
-        thrown = true;
-        await stop();
-        throw e;
-      }
-      if (ended) return stop();
-      const r = await texts.next();
-      if (r.done) {
-        ended = true;
-        feed('', true);
-      } else feed(r.value, false);
-      batch = take();
-      i = 0;
-    }
-  };
-  const it: AsyncIterableIterator<PriceRecord> = {
-    next() {
-      if (busy) return busy.then(() => it.next());
-      if (i < batch.length) return Promise.resolve({ value: batch[i++]!, done: false });
-      return (busy = refill().finally(() => (busy = undefined)));
-    },
-    return: stop,
-    [Symbol.asyncIterator]: () => it,
-  };
-  return it;
+  return { mode, records: batchIterator<PriceRecord>(() => batch.splice(0), () => failed, texts, feed) };
 }
 
 /** Streams price records out as CSV text in the decoder's dialect, in ~64 KiB pieces. */
