@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import { Transform } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ErrorCodes, FormatError, TransportError, errorMessage, isCfxError, type Logger, type Transport } from '../api/index.js';
 import type { Store } from '../store/index.js';
@@ -15,11 +15,10 @@ import { safeLocalName } from './names.js';
  * quarantine of a bad file (local copy + reason, remote moved to `rejected/`). Each is safe to repeat.
  */
 
-/** Streams a remote file to `staged`, hashing on the way; fsyncs before returning (the apply and the remote delete trust this copy). */
-export async function downloadToStaging(
-  transport: Transport,
-  remote: string,
-  staged: string,
+/** Streams `input` to `file`, hashing on the way; fsyncs before returning (what follows trusts this copy). */
+export async function stageStream(
+  input: Readable,
+  file: string,
   opts: { signal?: AbortSignal | undefined; onBytes?: ((bytes: number) => void) | undefined } = {},
 ): Promise<{ sha256: string; bytes: number }> {
   const { signal, onBytes } = opts;
@@ -33,15 +32,24 @@ export async function downloadToStaging(
       cb(null, chunk);
     },
   });
-  const out = createWriteStream(staged);
-  await pipeline(transport.read(remote, { signal }), tap, out, signal ? { signal } : {});
-  const fh = await open(staged, 'r');
+  await pipeline(input, tap, createWriteStream(file), signal ? { signal } : {});
+  const fh = await open(file, 'r');
   try {
     await fh.sync();
   } finally {
     await fh.close();
   }
   return { sha256: hash.digest('hex'), bytes };
+}
+
+/** Downloads a remote file to `staged` (the apply and the remote delete trust this copy). */
+export function downloadToStaging(
+  transport: Transport,
+  remote: string,
+  staged: string,
+  opts: { signal?: AbortSignal | undefined; onBytes?: ((bytes: number) => void) | undefined } = {},
+): Promise<{ sha256: string; bytes: number }> {
+  return stageStream(transport.read(remote, opts.signal ? { signal: opts.signal } : {}), staged, opts);
 }
 
 /** Moves the staged file into `dir` (created); the same name twice keeps both copies. */

@@ -1,9 +1,5 @@
-import { createHash } from 'node:crypto';
-import { copyFileSync, createReadStream, createWriteStream, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { copyFileSync, createReadStream, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import {
   CfxError,
   ErrorCodes,
@@ -20,7 +16,7 @@ import type { App } from '../app/app.js';
 import { dataPaths, localDate } from '../app/paths.js';
 import type { CfxConfig } from '../config/types.js';
 import type { Store } from '../store/index.js';
-import { formatProblem } from './file-steps.js';
+import { formatProblem, stageStream } from './file-steps.js';
 import { expandTemplate, safeLocalName } from './names.js';
 
 /*
@@ -72,27 +68,6 @@ const kvName = (terminal: string, sha: string) => `publish.name.${terminal}.${sh
 const kvRejected = (terminal: string) => `publish.rejected.${terminal}`;
 const KV_SEQ = 'publish.seq';
 
-/** streams `input` to `file`, hashing on the way; fsynced */
-async function stage(input: Readable, file: string, signal?: AbortSignal): Promise<{ sha256: string; bytes: number }> {
-  const hash = createHash('sha256');
-  let bytes = 0;
-  const tap = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      hash.update(chunk);
-      bytes += chunk.length;
-      cb(null, chunk);
-    },
-  });
-  await pipeline(input, tap, createWriteStream(file), signal ? { signal } : {});
-  const fh = await open(file, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  return { sha256: hash.digest('hex'), bytes };
-}
-
 export class Publish {
   constructor(private readonly deps: PublishDeps) {}
 
@@ -143,7 +118,7 @@ export class Publish {
     const staged = join(paths.staging, base);
     const converted = join(paths.staging, `${base}.out`);
     try {
-      const src = await stage(e.open(), staged, signal);
+      const src = await stageStream(e.open(), staged, { signal });
       if (store.kvGet(kvRejected(terminal)) === src.sha256) {
         logger.debug({ terminal, file: e.fileName }, 'this file was quarantined before and has not changed: waiting for a new one');
         return { terminal, source: e.fileName, result: 'rejected-before', sha256: src.sha256 };
@@ -168,7 +143,7 @@ export class Publish {
           const input = createReadStream(staged, { highWaterMark: 256 * 1024 });
           try {
             const again = await source.decodePrices!(input, { fileName: e.fileName, options: e.formatOptions ?? {}, maxLineLength: config.prices.maxLineBytes, ...(signal ? { signal } : {}) });
-            up = await stage(target.encodePrices(again.records, again.mode, { options: config.prices.options, ...(signal ? { signal } : {}) }), converted, signal);
+            up = await stageStream(target.encodePrices(again.records, again.mode, { options: config.prices.options, ...(signal ? { signal } : {}) }), converted, { signal });
           } finally {
             input.destroy();
           }
