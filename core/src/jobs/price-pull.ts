@@ -132,7 +132,7 @@ export class PricePull {
   }
 
   private async takeFile(entry: RemoteEntry): Promise<FileOutcome> {
-    const { config, store, transport, logger, signal } = this.deps;
+    const { config, store, logger, signal } = this.deps;
     const remote = posix.join(this.dir, entry.name);
     const local = safeLocalName(entry.name);
     const paths = dataPaths(config.dataDir);

@@ -88,7 +88,7 @@ class PriceReader {
   private warehouseId: string | undefined;
   private sectionReady = false;
 
-  constructor(private readonly file: string, private readonly o: ResolvedOptions, ctx: DecodeContext) {
+  constructor(file: string, private readonly o: ResolvedOptions, ctx: DecodeContext) {
     this.reader = new SafeXmlReader(file, limitsFor(o, ctx), {
       open: (el, depth) => this.open(el, depth),
       close: () => this.close(),
