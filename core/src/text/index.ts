@@ -4,3 +4,4 @@
 export { ByteDecoder, decodeText, encodeText, type TextEncoding } from './text.js';
 export { parseFixed, formatFixed, type DecimalMode } from './fixed.js';
 export { batchIterator } from './batch-iterator.js';
+export { scrub } from './scrub.js';

@@ -1,4 +1,8 @@
 import { TransportError, type TransportErrorKind } from '@cfx/core/api';
+import { scrub } from '@cfx/core/text';
+
+// secrets are scrubbed the same way in every transport (core's helper)
+export { scrub };
 
 /** Node socket error codes that mean "the server or the network is not there right now". */
 const NETWORK_CODES = new Set([
@@ -47,15 +51,6 @@ export function classify(err: unknown): { kind: TransportErrorKind; reply: strin
   return { kind: 'Protocol', reply };
 }
 
-/** Removes every secret (raw and URL-encoded) from a text that is about to leave the plugin. */
-export function scrub(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const s of secrets) {
-    if (!s) continue;
-    for (const form of new Set([s, encodeURIComponent(s)])) out = out.split(form).join('***');
-  }
-  return out;
-}
 
 /**
  * basic-ftp error → TransportError. The message names the operation, the path and the server's

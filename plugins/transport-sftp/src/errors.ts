@@ -1,5 +1,9 @@
 import { TransportError, type TransportErrorKind } from '@cfx/core/api';
 import { STATUS } from './ssh2-types.js';
+import { scrub } from '@cfx/core/text';
+
+// secrets are scrubbed the same way in every transport (core's helper)
+export { scrub };
 
 /** Node socket error codes that mean "the server or the network is not there right now". */
 const NETWORK_CODES = new Set([
@@ -59,15 +63,6 @@ export function classify(err: unknown): { kind: TransportErrorKind; reason: stri
   return { kind: 'Protocol', reason };
 }
 
-/** Removes every secret (raw and URL-encoded) from a text that is about to leave the plugin. */
-export function scrub(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const s of secrets) {
-    if (!s) continue;
-    for (const form of new Set([s, encodeURIComponent(s)])) out = out.split(form).join('***');
-  }
-  return out;
-}
 
 /** ssh2 error → TransportError whose message names the operation, the path and the server's reason, never a secret. */
 export function toTransportError(err: unknown, op: string, path: string | undefined, secrets: readonly string[] = [], extra: { target?: string; details?: Record<string, unknown> } = {}): TransportError {
