@@ -3,7 +3,6 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { realServers, freshRemoteDir, ftpRootPath, type ServersEnv } from './helpers/servers.js';
 import { terminalDeployment, openApp, cfxProcess } from './helpers/deploy.js';
 import { runCli } from './helpers/cli.js';
@@ -64,6 +63,5 @@ describe('sales crash safety (SIGKILL, real vsftpd)', { skip }, () => {
       const day = (s.time as string).slice(0, 10);
       assert.ok(readFileSync(join(archive, day, name)).equals(readFileSync(join(dir, name))), name);
     }
-    await sleep(0);
   });
 });

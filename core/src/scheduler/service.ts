@@ -1,5 +1,5 @@
 import cron from 'node-cron';
-import { CfxError, ErrorCodes, errorMessage, isCfxError, TransportError, type CfxError as CfxErrorT } from '../api/index.js';
+import { CfxError, ErrorCodes, errorMessage, isCfxError, type CfxError as CfxErrorT } from '../api/index.js';
 import type { App } from '../app/app.js';
 import { PricePull, type PullResult } from '../jobs/price-pull.js';
 import { pruneArchive } from '../jobs/prune.js';
@@ -219,8 +219,4 @@ export class Service {
     await Promise.all(this.loops.splice(0).map((l) => l.stop()));
     await this.pushRun?.catch(() => undefined); // one started by a new sale, outside the loop
   }
-}
-
-export function isNetworkError(e: unknown): boolean {
-  return e instanceof TransportError && e.retryable;
 }
