@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import iconv from 'iconv-lite';
 import { PricePull, type App, type FileOutcome } from '@cfx/core';
 import { realServers, freshRemoteDir, ftpRootPath, type ServersEnv } from './helpers/servers.js';
-import { terminalDeployment, openApp, officeClient, cp1251Csv, cfxProcess, FIXTURES, type Deployment } from './helpers/deploy.js';
+import { terminalDeployment, openApp, officeClient, cp1251Csv, cfxProcess, FIXTURES } from './helpers/deploy.js';
 import { runCli } from './helpers/cli.js';
 
 const servers = await realServers();

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino, type Logger } from 'pino';
-import { TransportError, type Transport } from '@cfx/core/api';
+import { TransportError } from '@cfx/core/api';
 import { describeTransportConformance } from '@cfx/core/testing';
 import { createSftpTransport, type SftpTransport, type SftpTransportOptions } from '@cfx/transport-sftp';
 import { realServers, sessionPids, type ServersEnv } from './helpers/servers.js';
