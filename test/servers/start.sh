@@ -4,6 +4,10 @@
 #   vsftpd  127.0.0.1:2990  explicit FTPS (AUTH TLS required), passive ports 31000-31999,
 #                           server cert signed by a throwaway test CA
 #   sshd    127.0.0.1:2222  key-only login, internal-sftp
+#   pure-ftpd 127.0.0.1:2131 plain FTP with MLSD/MLST (vsftpd has neither), passive ports
+#                           32000-32999, the same user and root as vsftpd; unpacked by install.sh
+#                           into its own prefix (CFX_PURE_FTPD_PREFIX), since it conflicts with
+#                           vsftpd as a Debian package
 # One local user `cfxftp` (password `cfxftp`, plus a generated SSH key). FTP sessions are chrooted
 # to the user's home (so `/ftpbox` is under it); SFTP is not chrooted, so SFTP tests put their
 # files under CFX_TEST_SFTP_ROOT (the same directory: a file written over FTP is visible over SFTP).
@@ -21,12 +25,14 @@ FTP_PASS=cfxftp
 FTP_PORT=2121
 FTPS_PORT=2990
 SFTP_PORT=2222
+PURE_FTP_PORT=2131
+PURE_FTPD=${CFX_PURE_FTPD_PREFIX:-/opt/cfx-test/pure-ftpd}/usr/sbin/pure-ftpd
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 die() { echo "test servers: $*" >&2; exit 1; }
 
 [ "$(id -u)" = 0 ] || die "must run as root (creates a local user, binds ports, runs vsftpd/sshd)"
-for b in /usr/sbin/vsftpd /usr/sbin/sshd; do
+for b in /usr/sbin/vsftpd /usr/sbin/sshd "$PURE_FTPD"; do
   [ -x "$b" ] || die "$b is missing; run $HERE/install.sh"
 done
 for c in ssh-keygen openssl flock; do
@@ -203,15 +209,20 @@ start_one() { # name pidfile port cmd... (the last argument of cmd is its config
 start_one vsftpd "$BASE/vsftpd.pid" $FTP_PORT /usr/sbin/vsftpd "$BASE/vsftpd.conf"
 start_one vsftpd-ftps "$BASE/vsftpd-ftps.pid" $FTPS_PORT /usr/sbin/vsftpd "$BASE/vsftpd-ftps.conf"
 start_one sshd "$BASE/sshd.pid" $SFTP_PORT /usr/sbin/sshd -D -e -f "$BASE/sshd_config"
+# pure-ftpd has no config file (flags only): its own pid file, last, is what `ours` finds it by.
+# -A chroot to the home, -E no anonymous, -H no DNS, -l unix: /etc/shadow, -U 022:022 as vsftpd.
+# Its LIST hides dot files by default (MLSD shows them): left so, as a real install has it.
+start_one pure-ftpd "$BASE/pure-ftpd.pid" $PURE_FTP_PORT "$PURE_FTPD" -S 127.0.0.1,$PURE_FTP_PORT -4 -A -E -H \
+  -l unix -p 32000:32999 -P 127.0.0.1 -c 200 -C 200 -U 022:022 -I 600 -g "$BASE/pure-ftpd.own.pid"
 
 # bounded wait for all three ports (10 s)
 up=0
 for _ in $(seq 1 100); do
-  if port_open $FTP_PORT && port_open $FTPS_PORT && port_open $SFTP_PORT; then up=1; break; fi
+  if port_open $FTP_PORT && port_open $FTPS_PORT && port_open $SFTP_PORT && port_open $PURE_FTP_PORT; then up=1; break; fi
   sleep 0.1
 done
 if [ $up != 1 ]; then
-  for n in vsftpd vsftpd-ftps sshd; do
+  for n in vsftpd vsftpd-ftps sshd pure-ftpd; do
     echo "----- $BASE/log/$n.out" >&2
     tail -n 30 "$BASE/log/$n.out" >&2 || true
   done
@@ -222,6 +233,7 @@ HOSTKEY_SHA256=$(ssh-keygen -lf "$BASE/ssh/host_ed25519.pub" | awk '{print $2}')
 cat > "$BASE/servers.env.tmp" <<EOF
 CFX_TEST_BASE=$BASE
 CFX_TEST_FTP_URL=ftp://$FTP_USER:$FTP_PASS@127.0.0.1:$FTP_PORT
+CFX_TEST_PUREFTPD_URL=ftp://$FTP_USER:$FTP_PASS@127.0.0.1:$PURE_FTP_PORT
 CFX_TEST_FTPS_URL=ftps://$FTP_USER:$FTP_PASS@127.0.0.1:$FTPS_PORT
 CFX_TEST_FTPS_CA=$TLS/ca.crt
 CFX_TEST_SFTP_URL=sftp://$FTP_USER@127.0.0.1:$SFTP_PORT

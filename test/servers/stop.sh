@@ -8,7 +8,7 @@ BASE=${CFX_TEST_BASE:-/tmp/cfx-test-servers}
 # the same lock as start.sh: a stop never interleaves with a start from a parallel test process
 exec 9>"$BASE/.lock"
 flock -w 120 9 || { echo "test servers: could not take $BASE/.lock within 120 s" >&2; exit 1; }
-for name in vsftpd vsftpd-ftps sshd; do
+for name in vsftpd vsftpd-ftps sshd pure-ftpd; do
   pidfile=$BASE/$name.pid
   [ -f "$pidfile" ] || continue
   pid=$(cat "$pidfile")

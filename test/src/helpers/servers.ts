@@ -1,4 +1,4 @@
-// Real servers (vsftpd FTP + FTPS, OpenSSH SFTP on loopback) for the whole-system tests.
+// Real servers (vsftpd FTP + FTPS, pure-ftpd FTP with MLSD, OpenSSH SFTP on loopback) for the whole-system tests.
 //
 //   const servers = await realServers();
 //   describe('...', { skip: 'skip' in servers ? servers.skip : false }, () => { ... });
@@ -17,6 +17,8 @@ export interface ServersEnv {
   base: string;
   /** ftp://cfxftp:cfxftp@127.0.0.1:2121 */
   ftpUrl: string;
+  /** ftp://cfxftp:cfxftp@127.0.0.1:2131: pure-ftpd, the server with MLSD/MLST; same user and root */
+  pureFtpdUrl: string;
   /** ftps://cfxftp:cfxftp@127.0.0.1:2990 (explicit TLS, required) */
   ftpsUrl: string;
   /** PEM of the test CA that signed the FTPS server certificate (CN/SAN 127.0.0.1, localhost) */
@@ -54,6 +56,7 @@ function readEnv(base = baseDir()): ServersEnv | undefined {
     base,
     ftpUrl: need('CFX_TEST_FTP_URL'),
     ftpsUrl: need('CFX_TEST_FTPS_URL'),
+    pureFtpdUrl: need('CFX_TEST_PUREFTPD_URL'),
     ftpsCa: need('CFX_TEST_FTPS_CA'),
     sftpUrl: need('CFX_TEST_SFTP_URL'),
     sftpKey: need('CFX_TEST_SFTP_KEY'),
@@ -62,7 +65,8 @@ function readEnv(base = baseDir()): ServersEnv | undefined {
     sftpRoot: need('CFX_TEST_SFTP_ROOT'),
     raw,
   };
-  return env.ftpUrl && env.ftpsUrl && env.sftpUrl && env.ftpRoot ? env : undefined;
+  // a servers.env from before a server was added lacks its URL: start.sh is run again
+  return env.ftpUrl && env.ftpsUrl && env.pureFtpdUrl && env.sftpUrl && env.ftpRoot ? env : undefined;
 }
 
 function portOpen(url: string): Promise<boolean> {
@@ -80,12 +84,13 @@ function portOpen(url: string): Promise<boolean> {
 }
 
 async function allUp(env: ServersEnv): Promise<boolean> {
-  const up = await Promise.all([env.ftpUrl, env.ftpsUrl, env.sftpUrl].map(portOpen));
+  const up = await Promise.all([env.ftpUrl, env.ftpsUrl, env.pureFtpdUrl, env.sftpUrl].map(portOpen));
   return up.every(Boolean);
 }
 
 function whyCannotStart(): string | undefined {
-  const missing = ['/usr/sbin/vsftpd', '/usr/sbin/sshd'].filter((b) => !existsSync(b));
+  const pureFtpd = `${process.env.CFX_PURE_FTPD_PREFIX || '/opt/cfx-test/pure-ftpd'}/usr/sbin/pure-ftpd`;
+  const missing = ['/usr/sbin/vsftpd', '/usr/sbin/sshd', pureFtpd].filter((b) => !existsSync(b));
   if (missing.length) return `${missing.join(' and ')} not installed — run test/servers/install.sh as root`;
   if (process.getuid?.() !== 0) return `not root (uid ${process.getuid?.()}) — start them once with: sudo ${START_SH}`;
   return undefined;
