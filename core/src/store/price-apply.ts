@@ -1,7 +1,7 @@
 import type { Statement } from 'better-sqlite3';
 import { CfxError, ErrorCodes } from '../api/errors.js';
 import type { PriceFileMode, PriceRecord, Product } from '../api/model.js';
-import type { Db } from './schema.js';
+import { NAME_KEY_INDEX, NAME_KEY_INDEX_SQL, nameKey, type Db } from './schema.js';
 
 /** The remote file being applied; becomes its inbox_log row. */
 export interface InboxFile {
@@ -38,8 +38,8 @@ export class PriceStatements {
     this.clearProducts = db.prepare('DELETE FROM products');
     this.clearBarcodes = db.prepare('DELETE FROM barcodes');
     this.upsert = db.prepare(
-      `INSERT OR REPLACE INTO products (code, barcodes, name, receipt_name, price, unit, weighed, group_code, tax_group, article, stock, enabled, extras)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR REPLACE INTO products (code, barcodes, name, name_key, receipt_name, price, unit, weighed, group_code, tax_group, article, stock, enabled, extras)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.oldBarcodes = db.prepare('SELECT barcodes FROM products WHERE code = ?').pluck();
     this.deleteProduct = db.prepare('DELETE FROM products WHERE code = ?');
@@ -101,6 +101,7 @@ export class PriceApply {
           p.code,
           barcodes,
           p.name,
+          nameKey(p.name),
           p.receiptName ?? null,
           p.price,
           p.unit ?? null,
@@ -130,6 +131,9 @@ export class PriceApply {
         this.disables++;
         break;
       case 'clear':
+        // every name key is inserted again: into no index, then sorted once at commit, costs about
+        // a second for 1M rows where 1M random-order index inserts doubled the whole import
+        if (!this.cleared) this.db.exec(`DROP INDEX IF EXISTS ${NAME_KEY_INDEX}`);
         st.clearProducts.run();
         st.clearBarcodes.run();
         this.cleared = true;
@@ -148,7 +152,10 @@ export class PriceApply {
       e instanceof CfxError ? e : new CfxError(ErrorCodes.STORE_IO, `applying ${f.name} failed at commit, nothing changed: ${(e as Error).message}`, { cause: e });
     let products: number;
     try {
-      if (this.cleared) this.st.rebuildBarcodes.run();
+      if (this.cleared) {
+        this.st.rebuildBarcodes.run();
+        this.db.exec(NAME_KEY_INDEX_SQL);
+      }
       this.st.logInbox.run(f.name, f.size, f.mtime?.toISOString() ?? null, f.sha256, new Date().toISOString(), this.upserts + this.deletes + this.disables, f.mode);
       products = this.st.count.get() as number;
     } catch (e) {

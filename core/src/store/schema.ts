@@ -10,6 +10,13 @@ export interface Migration {
   up(db: Db): void;
 }
 
+/** the index of products.name_key; a full import drops it and builds it sorted at commit */
+export const NAME_KEY_INDEX = 'products_name_key';
+export const NAME_KEY_INDEX_SQL = `CREATE INDEX ${NAME_KEY_INDEX} ON products (name_key)`;
+
+/** What a name is searched by: lower case by Unicode rules (Cyrillic included), the same for the query. */
+export const nameKey = (name: string): string => name.toLowerCase();
+
 /*
  * Append-only: a shipped migration is never edited, a change is a new entry with the next version.
  * products.barcodes (JSON array, file order) is the truth; the barcodes table is the lookup index
@@ -54,6 +61,21 @@ export const CATALOG_MIGRATIONS: readonly Migration[] = [
         );
         CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) WITHOUT ROWID;
       `),
+  },
+  {
+    // Catalog search by name prefix in any case, from an index (a LIKE over 1M names took seconds).
+    // The key is written by JS (nameKey): SQLite's lower() folds ASCII only, and names are Cyrillic.
+    // The function below exists on the migrating connection only and is not part of the schema, so
+    // any other client (sqlite3 CLI, an older reader) can still read and write the file.
+    version: 2,
+    up: (db) => {
+      db.function('cfx_name_key', { deterministic: true }, (name: unknown) => nameKey(String(name)));
+      db.exec(`
+        ALTER TABLE products ADD COLUMN name_key TEXT NOT NULL DEFAULT '';
+        UPDATE products SET name_key = cfx_name_key(name);
+        CREATE INDEX products_name_key ON products (name_key);
+      `);
+    },
   },
 ];
 

@@ -1,12 +1,13 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { CfxError, ErrorCodes } from '../api/errors.js';
 import type { PriceRecord, Product, Sale } from '../api/model.js';
 import { Store } from './index.js';
+import { CATALOG_SEARCH_SQL } from './store.js';
 import { CATALOG_MIGRATIONS, JOURNAL_MIGRATIONS, latestVersion, migrate, type Migration } from './schema.js';
 
 const root = mkdtempSync(join(tmpdir(), 'cfx-store-'));
@@ -17,6 +18,10 @@ const freshDir = (): string => join(root, `d${++n}`);
 function raw(file: string): Database.Database {
   return new Database(file);
 }
+
+/** the query plan of a statement, one line */
+const plan = (db: Database.Database, sql: string): string =>
+  (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all('a', 'b') as { detail: string }[]).map((r) => r.detail).join(' | ');
 
 function isCode(code: string, ...parts: RegExp[]) {
   return (e: unknown): boolean => {
@@ -283,6 +288,117 @@ describe('Store: price apply', () => {
     assert.deepEqual(codes(s.listProducts({ q: '100%' })), ['300']);
     assert.deepEqual(codes(s.listProducts({ q: '%' })), []);
     assert.equal(s.listProducts({ q: 'хліб' })[0]?.price, 2100);
+    s.close();
+  });
+
+  it('catalog search: Cyrillic name prefix in any case, code prefix, barcode; merged pages neither repeat nor skip', async () => {
+    const s = Store.open(freshDir());
+    await applyAll(s, 'g.csv', 'full', [
+      { op: 'clear' },
+      { op: 'upsert', product: { code: '482', name: 'Квас хлібний', price: 2500, barcodes: ['4820000000011'] } },
+      { op: 'upsert', product: { code: '10', name: 'КВИТОК дорослий', price: 35000, barcodes: ['4820000000028', '4821111111111'] } },
+      { op: 'upsert', product: { code: '11', name: 'квиток дитячий', price: 17500, barcodes: [] } },
+      { op: 'upsert', product: { code: '12', name: 'Ёлка', price: 100, barcodes: ['2000000000012'] } },
+      { op: 'upsert', product: { code: '4820000000099', name: '482 Special', price: 700, barcodes: ['4820000000099'] } },
+      { op: 'upsert', product: { code: '13', name: 'Їжак', price: 1, barcodes: [] } },
+    ]);
+    const codes = (ps: Product[]) => ps.map((p) => p.code);
+    for (const q of ['квиток', 'КВИТОК', 'Квиток', 'кВиТоК д']) {
+      // by name: "квиток дитячий" < "квиток дорослий"
+      assert.deepEqual(codes(s.listProducts({ q })), ['11', '10'], q);
+    }
+    assert.deepEqual(codes(s.listProducts({ q: 'кв' })), ['482', '11', '10']);
+    assert.deepEqual(codes(s.listProducts({ q: 'ёл' })), ['12']);
+    assert.deepEqual(codes(s.listProducts({ q: 'ЇЖ' })), ['13']);
+    assert.deepEqual(codes(s.listProducts({ q: '1' })), ['10', '11', '12', '13']);
+    assert.deepEqual(codes(s.listProducts({ q: '4820000000028' })), ['10'], 'exact barcode');
+    assert.deepEqual(codes(s.listProducts({ q: '2000' })), ['12'], 'barcode prefix');
+    assert.deepEqual(codes(s.listProducts({ q: 'нема' })), []);
+    // "482": code 482 and code 4820000000099 (code prefix, by code); then the barcodes 4820000000011
+    // (482, listed already), 4820000000028 and 4821111111111 (both product 10: once), 4820000000099
+    // (listed already); then the name "482 Special" (listed already)
+    const all = codes(s.listProducts({ q: '482' }));
+    assert.deepEqual(all, ['482', '4820000000099', '10']);
+    for (const size of [1, 2]) {
+      const pages: string[] = [];
+      for (let offset = 0; offset < 5; offset += size) pages.push(...codes(s.listProducts({ q: '482', limit: size, offset })));
+      assert.deepEqual(pages, all, `pages of ${size}`);
+    }
+    s.close();
+  });
+
+  it('catalog search reads indexes only (query plans SEARCH, never SCAN or a sort)', async () => {
+    const dir = freshDir();
+    const s = Store.open(dir);
+    await applyAll(s, 'g.csv', 'full', [{ op: 'clear' }, { op: 'upsert', product: { code: '1', name: 'Хліб', price: 1, barcodes: ['2'] } }]);
+    s.close();
+    const db = raw(join(dir, 'catalog.db'));
+    try {
+      for (const [which, sql] of Object.entries(CATALOG_SEARCH_SQL)) {
+        const plan = (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all('a', 'b') as { detail: string }[]).map((r) => r.detail);
+        assert.ok(plan.length > 0, which);
+        for (const step of plan) {
+          assert.match(step, /^SEARCH .* USING (INDEX|PRIMARY KEY|COVERING INDEX) /, `${which}: ${plan.join(' | ')}`);
+          assert.doesNotMatch(step, /SCAN|TEMP B-TREE/, `${which}: ${plan.join(' | ')}`);
+        }
+      }
+      assert.match(plan(db, CATALOG_SEARCH_SQL.name), /USING INDEX products_name_key \(name_key>\? AND name_key<\?\)/);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('a delta keeps the name key; a full file rebuilds its index, and a rolled-back full file keeps the old one', async () => {
+    const dir = freshDir();
+    const s = Store.open(dir);
+    await applyAll(s, 'g1.csv', 'full', [{ op: 'clear' }, { op: 'upsert', product: { code: '1', name: 'Молоко', price: 1, barcodes: [] } }]);
+    await applyAll(s, 'd1.csv', 'delta', [
+      { op: 'upsert', product: { code: '1', name: 'Кефір', price: 1, barcodes: [] } },
+      { op: 'upsert', product: { code: '2', name: 'МОЛОКО 1л', price: 2, barcodes: [] } },
+    ]);
+    assert.deepEqual(s.listProducts({ q: 'молоко' }).map((p) => p.code), ['2']);
+    assert.deepEqual(s.listProducts({ q: 'кеф' }).map((p) => p.code), ['1']);
+    const a = s.beginPriceApply({ name: 'g2.csv', size: 1, sha256: 'x', mode: 'full' });
+    a.apply({ op: 'clear' });
+    a.apply({ op: 'upsert', product: { code: '3', name: 'Сир', price: 3, barcodes: [] } });
+    a.rollback();
+    assert.deepEqual(s.listProducts({ q: 'кеф' }).map((p) => p.code), ['1']);
+    await applyAll(s, 'g3.csv', 'full', [{ op: 'clear' }, { op: 'clear' }, { op: 'upsert', product: { code: '3', name: 'Сир', price: 3, barcodes: [] } }]);
+    assert.deepEqual(s.listProducts({ q: 'сир' }).map((p) => p.code), ['3']);
+    s.close();
+    const db = raw(join(dir, 'catalog.db'));
+    assert.deepEqual(db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'products' AND sql IS NOT NULL").pluck().all(), ['products_name_key']);
+    assert.equal(plan(db, CATALOG_SEARCH_SQL.name).includes('products_name_key'), true);
+    db.close();
+  });
+
+  it('migrates a version-1 catalog.db: the name key is filled for the products already there', () => {
+    const dir = freshDir();
+    mkdirSync(dir, { recursive: true });
+    const old = raw(join(dir, 'catalog.db'));
+    old.pragma('journal_mode = WAL');
+    migrate(old, join(dir, 'catalog.db'), CATALOG_MIGRATIONS.filter((m) => m.version === 1));
+    assert.equal(old.pragma('user_version', { simple: true }), 1);
+    const ins = old.prepare('INSERT INTO products (code, barcodes, name, price) VALUES (?, ?, ?, ?)');
+    ins.run('1', '["4820000000011"]', 'ЧАЙ Чорний', 4550);
+    ins.run('2', '[]', 'Ґудзик', 100);
+    ins.run('3', '[]', 'Tea GREEN', 4000);
+    old.prepare('INSERT INTO barcodes (barcode, product_code) VALUES (?, ?)').run('4820000000011', '1');
+    old.close();
+
+    const s = Store.open(dir);
+    const db = raw(join(dir, 'catalog.db'));
+    assert.equal(db.pragma('user_version', { simple: true }), latestVersion(CATALOG_MIGRATIONS));
+    assert.deepEqual(db.prepare('SELECT code, name_key FROM products ORDER BY code').raw().all(), [
+      ['1', 'чай чорний'],
+      ['2', 'ґудзик'],
+      ['3', 'tea green'],
+    ]);
+    db.close();
+    assert.deepEqual(s.listProducts({ q: 'чай ч' }).map((p) => [p.code, p.name, p.price]), [['1', 'ЧАЙ Чорний', 4550]]);
+    assert.deepEqual(s.listProducts({ q: 'ҐУД' }).map((p) => p.code), ['2']);
+    assert.deepEqual(s.listProducts({ q: 'tea' }).map((p) => p.code), ['3']);
+    assert.deepEqual(s.listProducts({ q: '48200' }).map((p) => p.code), ['1']);
     s.close();
   });
 });

@@ -5,7 +5,7 @@ import type { Statement, Transaction } from 'better-sqlite3';
 import { CfxError, ErrorCodes } from '../api/errors.js';
 import type { PriceFileMode, Product, Sale, SaleKind } from '../api/model.js';
 import { PriceApply, PriceStatements, type InboxFile } from './price-apply.js';
-import { CATALOG_MIGRATIONS, JOURNAL_MIGRATIONS, openDb, type Db } from './schema.js';
+import { CATALOG_MIGRATIONS, JOURNAL_MIGRATIONS, nameKey, openDb, type Db } from './schema.js';
 
 export interface StoreOptions {
   /** open existing files without migrating, e.g. `cfx status` next to a running daemon */
@@ -187,6 +187,17 @@ const MAX_CHAR = '\u{10FFFF}';
 
 const PRODUCT_SELECT = 'SELECT p.* FROM products p';
 
+/**
+ * The three range reads of a catalog search (exported for the query-plan test): each must be a
+ * SEARCH on an index in its own order, never a SCAN and never a sort of the matches. The name read
+ * is ordered by name_key, then rowid, which is the index's own order (an index entry ends with the rowid).
+ */
+export const CATALOG_SEARCH_SQL = {
+  code: `${PRODUCT_SELECT} WHERE p.code >= ? AND p.code < ? ORDER BY p.code`,
+  barcode: 'SELECT p.* FROM barcodes b JOIN products p ON p.code = b.product_code WHERE b.barcode >= ? AND b.barcode < ? ORDER BY b.barcode, b.product_code',
+  name: `${PRODUCT_SELECT} WHERE p.name_key >= ? AND p.name_key < ? ORDER BY p.name_key, p.rowid`,
+} as const;
+
 const now = (): string => new Date().toISOString();
 
 function toProduct(r: Row): Product {
@@ -292,8 +303,6 @@ const sha256Hex = (s: string): string => createHash('sha256').update(s).digest('
 function checkDate(d: string, what: string): void {
   if (!DATE.test(d)) throw new CfxError(ErrorCodes.SALE_INVALID, `${what} must be a local date YYYY-MM-DD, got ${JSON.stringify(d)}`, { details: { field: what } });
 }
-
-const likePrefix = (s: string): string => `${s.replace(/[\\%_]/g, '\\$&')}%`;
 
 /**
  * The local SQLite store: two files so that a long price import (one write transaction on
@@ -423,32 +432,41 @@ export class Store {
   }
 
   /**
-   * Code and barcode prefixes use the indexes. The name prefix is a scan with LIKE, which folds case
-   * for ASCII only, so the typed, lower, upper and capitalised forms are tried for Cyrillic names.
+   * A page of the catalog: by code without `q`; with `q`, the products whose code starts with it
+   * (by code), then those with a barcode starting with it (by barcode), then those whose name
+   * starts with it in any case (by name): three index range reads, each product listed once, at
+   * its first place, so offset pages neither repeat nor skip. A page costs offset + limit rows.
    */
   listProducts(opts: ListProductsOptions = {}): Product[] {
     const limit = opts.limit ?? 50;
     const offset = opts.offset ?? 0;
     const q = opts.q ?? '';
     if (q === '') return (this.c(`${PRODUCT_SELECT} ORDER BY p.code LIMIT ? OFFSET ?`).all(limit, offset) as Row[]).map(toProduct);
-    const lower = q.toLowerCase();
-    const rows = this.c(
-      `${PRODUCT_SELECT}
-       WHERE (p.code >= @q AND p.code < @hi)
-          OR p.code IN (SELECT product_code FROM barcodes WHERE barcode >= @q AND barcode < @hi)
-          OR p.name LIKE @l1 ESCAPE '\\' OR p.name LIKE @l2 ESCAPE '\\' OR p.name LIKE @l3 ESCAPE '\\' OR p.name LIKE @l4 ESCAPE '\\'
-       ORDER BY p.code LIMIT @limit OFFSET @offset`,
-    ).all({
-      q,
-      hi: q + MAX_CHAR,
-      l1: likePrefix(q),
-      l2: likePrefix(lower),
-      l3: likePrefix(q.toUpperCase()),
-      l4: likePrefix(lower.charAt(0).toUpperCase() + lower.slice(1)),
-      limit,
-      offset,
-    }) as Row[];
-    return rows.map(toProduct);
+    const key = nameKey(q);
+    // one iterator at a time: a better-sqlite3 connection runs one statement while iterating
+    const sources: (() => IterableIterator<unknown>)[] = [
+      () => this.c(CATALOG_SEARCH_SQL.code).iterate(q, q + MAX_CHAR),
+      () => this.c(CATALOG_SEARCH_SQL.barcode).iterate(q, q + MAX_CHAR),
+      () => this.c(CATALOG_SEARCH_SQL.name).iterate(key, key + MAX_CHAR),
+    ];
+    const seen = new Set<string>();
+    const page: Product[] = [];
+    let skipped = 0;
+    for (const open of sources) {
+      for (const r of open() as IterableIterator<Row>) {
+        const code = r.code as string;
+        if (seen.has(code)) continue;
+        seen.add(code);
+        if (skipped < offset) {
+          skipped++;
+          continue;
+        }
+        page.push(toProduct(r));
+        // leaving the for-of closes the statement's iterator
+        if (page.length >= limit) return page;
+      }
+    }
+    return page;
   }
 
   // ---- runs
