@@ -1,5 +1,5 @@
-// The core's format conformance kit. The xml format writes no price files (no encodePrices), so the
-// price round trips are skipped by the kit; decoding is checked on samples and a generated package.
+// The core's format conformance kit: price round trips through the offers-only package cfx writes,
+// decoding on the fixtures (incl. cp1251 and namespace-less variants) and a generated package.
 import { describeFormatConformance } from '@cfx/core/testing';
 import { createXmlFormat } from './index.js';
 import { asCp1251, bytes, fixture, fixtureText, generatedDocument, OFFERS_ONLY, withoutNamespace } from './test-support.js';

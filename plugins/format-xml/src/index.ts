@@ -2,10 +2,12 @@
 import type { DecodeContext, EncodeContext, Format, PluginContext } from '@cfx/core/api';
 import { resolveOptions, type ResolvedOptions, type XmlFormatOptions } from './options.js';
 import { decodePrices } from './prices.js';
+import { encodePrices } from './price-writer.js';
 import { decodeSales, encodeSale } from './sales.js';
 
 export { xmlOptionsSchema, type XmlFormatOptions, type XmlEncoding } from './options.js';
 export { combineCommerceML, type CombinePart } from './combine.js';
+export { PRICE_REQ, PRICE_TYPE_ID, PRICE_FORMED_AT } from './price-writer.js';
 export { documentId, REQ as SALE_REQUISITES, SCHEMA_VERSION } from './sales.js';
 export { CML_NS } from './xml-reader.js';
 
@@ -22,6 +24,7 @@ export function createXmlFormat(options: XmlFormatOptions = {}): Format {
     extension: 'xml',
     encodings: ['auto', 'utf-8', 'cp1251'],
     decodePrices: (input, ctx) => decodePrices(input, ctx, opts(ctx)),
+    encodePrices: (records, mode, ctx) => encodePrices(records, mode, opts(ctx), ctx.signal),
     encodeSale: (sale, ctx) => encodeSale(sale, ctx, opts(ctx)),
     decodeSales: (input, ctx) => decodeSales(input, ctx, opts(ctx)),
   };

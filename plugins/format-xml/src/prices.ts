@@ -14,6 +14,7 @@ import type { Readable } from 'node:stream';
 import { parseFixed } from '@cfx/core/text';
 import { ErrorCodes, FormatError, type DecodeContext, type PriceDecoding, type PriceFileMode, type PriceRecord, type Product } from '@cfx/core/api';
 import type { ResolvedOptions } from './options.js';
+import { PRICE_REQ } from './price-writer.js';
 import { bool, Collector, kid, kids, textOf, type XNode } from './tree.js';
 import { pump, SafeXmlReader, type XmlElement } from './xml-reader.js';
 
@@ -241,6 +242,11 @@ class PriceReader {
     const hash = id.indexOf('#');
     const base = hash >= 0 ? id.slice(0, hash) : id;
     if (this.deleted.has(id) || this.deleted.has(base)) return;
+    const req = cfxRequisites(n);
+    if (req?.get(PRICE_REQ.op)?.[0] === 'disable') {
+      this.out.push({ op: 'disable', code: id, line: n.line });
+      return;
+    }
     const price = this.priceOf(n);
     if (price === undefined) return; // no price of this type: not on sale
     const stock = this.stockOf(n);
@@ -266,8 +272,12 @@ class PriceReader {
       p = { code: id, barcodes: bc, name, price };
       setDefined(p, 'article', article);
       setUnit(p, u);
+      // an offers-only package (what cfx writes) carries them in the offer itself
+      setDefined(p, 'groupCode', textOf(kid(n, 'Группы'), 'Ид'));
+      setDefined(p, 'taxGroup', taxOf(n));
     }
     if (stock !== undefined) p.stock = stock;
+    if (req) applyRequisites(p, req);
     this.out.push({ op: 'upsert', product: p, line: n.line });
   }
 
@@ -394,6 +404,37 @@ function taxOf(n: XNode): string | undefined {
   const rates = kids(kid(n, 'СтавкиНалогов'), 'СтавкаНалога');
   const r = rates.find((x) => textOf(x, 'Наименование')?.toUpperCase() === 'НДС') ?? rates[0];
   return textOf(r, 'Ставка');
+}
+
+/** the offer's `cfx.*` requisites (name -> values), undefined when it has none: 1C's files have none */
+function cfxRequisites(n: XNode): Map<string, string[]> | undefined {
+  let out: Map<string, string[]> | undefined;
+  for (const r of kids(kid(n, 'ЗначенияРеквизитов'), 'ЗначениеРеквизита')) {
+    const name = textOf(r, 'Наименование');
+    if (name === undefined || !name.startsWith('cfx.')) continue;
+    (out ??= new Map()).set(name, kids(r, 'Значение').map((v) => v.text));
+  }
+  return out;
+}
+
+/** what cfx's writer put where CommerceML has no place for it (price-writer.ts) */
+function applyRequisites(p: Product, req: Map<string, string[]>): void {
+  const joined = (k: string) => (req.has(k) ? req.get(k)!.join('') : undefined);
+  const name = joined(PRICE_REQ.name);
+  if (name !== undefined) p.name = name;
+  const barcodes = req.get(PRICE_REQ.barcodes);
+  if (barcodes) p.barcodes = [...barcodes];
+  const article = joined(PRICE_REQ.article);
+  if (article !== undefined) p.article = article;
+  const receiptName = joined(PRICE_REQ.receiptName);
+  if (receiptName !== undefined) p.receiptName = receiptName;
+  const weighed = req.get(PRICE_REQ.weighed)?.[0];
+  if (weighed !== undefined) p.weighed = bool(weighed);
+  const enabled = req.get(PRICE_REQ.enabled)?.[0];
+  if (enabled !== undefined) p.enabled = bool(enabled);
+  for (const [k, v] of req) {
+    if (k.startsWith(PRICE_REQ.extra) && k.length > PRICE_REQ.extra.length) p.extras = { ...p.extras, [k.slice(PRICE_REQ.extra.length)]: v.join('') };
+  }
 }
 
 /** `Статус="Удален"` (2.04–2.08) or `<ПометкаУдаления>true` (2.09+) */
