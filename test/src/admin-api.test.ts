@@ -419,6 +419,31 @@ describe('admin API (cfx run with admin:, real vsftpd)', { skip, timeout: 180_00
   });
 });
 
+describe('admin: server reachable without a file moving', { skip, timeout: 120_000 }, () => {
+  it('a terminal whose polls find nothing is reachable from its heartbeat (status, cfx status --json, the card); no run is logged', async () => {
+    const t = await runningTerminal();
+    try {
+      const st = await until('the heartbeat', async () => {
+        const r = await call(t, 'GET', '/api/status');
+        return r.json?.lastContact?.['prices.pull'] ? r.json : undefined;
+      });
+      assert.equal(st.reachability.state, 'reachable');
+      assert.equal(st.reachability.job, 'prices.pull');
+      assert.equal(st.reachability.at, st.lastContact['prices.pull']);
+      assert.deepEqual(st.lastRuns, {}, 'nothing moved, nothing logged');
+      assert.deepEqual((await call(t, 'GET', '/api/runs')).json.runs, []);
+      const cli = await runCli(['status', '--json', '-c', t.config], { cwd: t.dir });
+      assert.equal(cli.code, 0, cli.err);
+      assert.deepEqual(cli.json().reachability, st.reachability);
+      const text = await runCli(['status', '-c', t.config], { cwd: t.dir });
+      assert.match(text.out, /reachable {2}yes, last contact .* \(prices\.pull\)/);
+      assert.match((await call(t, 'GET', '/ui/cards')).text, /id="card-server"[^>]*>[\s\S]*?card-server-value">reachable</);
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
 describe('admin API with a token', { skip, timeout: 120_000 }, () => {
   let t: Terminal;
   before(async () => {

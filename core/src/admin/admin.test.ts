@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Script } from 'node:vm';
 import { CfxError, ErrorCodes } from '../api/errors.js';
-import type { StatusReport } from '../cli/status.js';
+import { reachabilityOf, type StatusReport } from '../cli/status.js';
 import { configFromObject, isLoopbackHost, parseAdminListen } from '../config/index.js';
 import { Store } from '../store/index.js';
 import { APP_JS } from './assets.js';
@@ -101,6 +101,17 @@ const run = (id: number, job: string, result: 'ok' | 'failed', message?: string)
   files: 1,
   bytes: 10,
   ...(message ? { error: { code: 'CFX_E_TRANSPORT_UNAVAILABLE', message } } : {}),
+});
+
+test('server reachable from the heartbeat too: an idle till that polls fine is reachable; the latest event wins', () => {
+  const failedAt = (at: string) => ({ ...run(5, 'prices.pull', 'failed', 'connection refused'), startedAt: at, finishedAt: at });
+  assert.deepEqual(serverState(status({ lastContact: { 'prices.pull': '2025-03-15T10:05:00.000Z' } })), { state: 'ok', value: 'reachable', at: '2025-03-15T10:05:00.000Z' });
+  const failed = { 'prices.pull': { last: failedAt('2025-03-15T10:03:00.000Z'), lastOk: run(1, 'prices.pull', 'ok') } };
+  assert.equal(serverState(status({ lastRuns: failed, lastContact: { 'prices.pull': '2025-03-15T10:02:00.000Z' } })).value, 'unreachable', 'heartbeat before the failure');
+  assert.deepEqual(serverState(status({ lastRuns: failed, lastContact: { 'prices.pull': '2025-03-15T10:04:00.000Z' } })), { state: 'ok', value: 'reachable', at: '2025-03-15T10:04:00.000Z' });
+  assert.deepEqual(reachabilityOf('terminal', failed, { 'sales.push': '2025-03-15T10:04:00.000Z' }), { state: 'reachable', at: '2025-03-15T10:04:00.000Z', job: 'sales.push' });
+  assert.deepEqual(reachabilityOf('terminal', failed, { 'office.publish': '2025-03-15T10:04:00.000Z' }).state, 'unreachable', 'a job that does not reach the terminal\'s server');
+  assert.deepEqual(reachabilityOf('office', {}, { 'sales.collect': '2025-03-15T10:04:00.000Z' }).state, 'reachable');
 });
 
 test('status cards: server reachable from the last exchange, problems, escaped values', () => {

@@ -1,4 +1,4 @@
-import type { StatusReport } from '../cli/status.js';
+import { reachabilityOf, type StatusReport } from '../cli/status.js';
 import type { QuarantineEntry, RunRecord } from '../store/index.js';
 import { fill, type Labels, type Lang } from './i18n.js';
 
@@ -32,18 +32,12 @@ function card(id: string, state: CardState, title: string, value: string, sub: s
 </section>`;
 }
 
-/** the jobs that talk to the server, per role */
-const NETWORK_JOBS: Record<string, string[]> = { terminal: ['prices.pull', 'sales.push', 'sales.resend'], office: ['sales.collect'] };
-
-/** Server reachable: the last logged exchange with the server did not fail (the price pull's, on a till). */
+/** Server reachable: the latest contact with the server, by time: a failed run, or a success (a run or a heartbeat). */
 export function serverState(st: StatusReport): { state: CardState; value: 'reachable' | 'unreachable' | 'noExchangeYet'; at?: string; message?: string } {
-  const runs = (NETWORK_JOBS[st.role] ?? []).map((j) => st.lastRuns?.[j]).filter((r): r is NonNullable<typeof r> => r !== undefined);
-  if (runs.length === 0) return { state: 'idle', value: 'noExchangeYet' };
-  const last = runs.map((r) => r.last).filter((r) => r.result !== 'running').sort((a, b) => b.id - a.id)[0];
-  const lastOk = runs.map((r) => r.lastOk).filter((r): r is RunRecord => r !== null).sort((a, b) => b.id - a.id)[0];
-  if (!last) return { state: 'idle', value: 'noExchangeYet' };
-  if (last.result === 'failed') return { state: 'bad', value: 'unreachable', at: last.finishedAt ?? last.startedAt, ...(last.error ? { message: last.error.message } : {}) };
-  return { state: 'ok', value: 'reachable', ...(lastOk ? { at: lastOk.finishedAt ?? lastOk.startedAt } : {}) };
+  const r = st.reachability ?? reachabilityOf(st.role, st.lastRuns, st.lastContact);
+  if (r.state === 'unknown') return { state: 'idle', value: 'noExchangeYet' };
+  if (r.state === 'unreachable') return { state: 'bad', value: 'unreachable', ...(r.at ? { at: r.at } : {}), ...(r.error ? { message: r.error.message } : {}) };
+  return { state: 'ok', value: 'reachable', ...(r.at ? { at: r.at } : {}) };
 }
 
 export function renderCards(st: StatusReport, L: Labels): string {

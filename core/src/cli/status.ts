@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { App } from '../app/app.js';
 import { redactUrl } from '../config/index.js';
-import { Store, type InboxEntry, type RunRecord } from '../store/index.js';
+import { Store, type InboxEntry, type RunError, type RunRecord } from '../store/index.js';
 import { join } from 'node:path';
 
 export interface StatusReport {
@@ -19,7 +19,50 @@ export interface StatusReport {
   collected?: { collected: number; undelivered: number; assignedBatches: number };
   quarantine?: { count: number; files: unknown[] };
   lastRuns?: Record<string, { last: RunRecord; lastOk: RunRecord | null }>;
+  /** the heartbeat of each job that talks to the server: when it last reached it (ISO), written at most once a minute while nothing changes */
+  lastContact?: Record<string, string>;
+  /** whether the server answered the last time a job tried, from the runs and the heartbeats */
+  reachability?: Reachability;
   plugins: { id: string; state: string; contributes: unknown }[];
+}
+
+/** the jobs that talk to the server, per role: their runs and heartbeats tell whether it is reachable */
+export const NETWORK_JOBS: Record<string, readonly string[]> = { terminal: ['prices.pull', 'sales.push', 'sales.resend'], office: ['sales.collect'] };
+
+export interface Reachability {
+  /** reachable: the latest contact with the server succeeded; unreachable: the latest attempt failed; unknown: no contact yet */
+  state: 'reachable' | 'unreachable' | 'unknown';
+  /** reachable: the last successful contact; unreachable: since when (the failure of the current streak) */
+  at?: string;
+  /** the job of that contact or failure */
+  job?: string;
+  error?: RunError;
+}
+
+/**
+ * The latest event wins, by time: a failed run, or a success (an ok/partial run or a heartbeat).
+ * Without heartbeats an idle till (no file moving) would look "never reached" forever.
+ */
+export function reachabilityOf(role: string, lastRuns: StatusReport['lastRuns'] = {}, lastContact: Record<string, string> = {}): Reachability {
+  // events ordered by time, then run id (a heartbeat, id 0, is written before its run's row)
+  type Event = { at: string; id: number; job: string; error?: RunError };
+  const later = (a: Event, b: Event | undefined): boolean => !b || a.at > b.at || (a.at === b.at && a.id > b.id);
+  const ofRun = (r: RunRecord): Event => ({ at: r.finishedAt ?? r.startedAt, id: r.id, job: r.job, ...(r.error ? { error: r.error } : {}) });
+  let ok: Event | undefined;
+  let failed: Event | undefined;
+  for (const job of NETWORK_JOBS[role] ?? []) {
+    const runs = lastRuns[job];
+    const successes: Event[] = [];
+    if (runs?.lastOk) successes.push(ofRun(runs.lastOk));
+    if (runs && runs.last.result !== 'running' && runs.last.result !== 'failed') successes.push(ofRun(runs.last));
+    if (lastContact[job]) successes.push({ at: lastContact[job], id: 0, job });
+    for (const e of successes) if (later(e, ok)) ok = e;
+    if (runs?.last.result === 'failed' && later(ofRun(runs.last), failed)) failed = ofRun(runs.last);
+  }
+  const out = (state: 'reachable' | 'unreachable', e: Event): Reachability => ({ state, at: e.at, job: e.job, ...(state === 'unreachable' && e.error ? { error: e.error } : {}) });
+  if (failed && later(failed, ok)) return out('unreachable', failed);
+  if (ok) return out('reachable', ok);
+  return { state: 'unknown' };
 }
 
 /** Everything from the store and the manifests: status never connects anywhere or imports plugin code. */
@@ -50,6 +93,8 @@ export function collectStatus(app: App): StatusReport {
       const last = s.lastRun(j);
       if (last) report.lastRuns[j] = { last, lastOk: s.lastRun(j, 'ok') ?? null };
     }
+    report.lastContact = s.lastContacts();
+    report.reachability = reachabilityOf(c.role, report.lastRuns, report.lastContact);
   } finally {
     s.close();
   }
@@ -74,6 +119,12 @@ export function renderStatus(st: StatusReport): string {
   }
   for (const [job, { last, lastOk }] of Object.entries(st.lastRuns ?? {})) {
     lines.push(`${job.padEnd(10)} last ${last.result} at ${last.finishedAt ?? last.startedAt}${last.error ? ` (${last.error.message})` : ''}${lastOk && lastOk.id !== last.id ? `; last ok ${lastOk.finishedAt}` : ''}`);
+  }
+  const r = st.reachability;
+  if (r) {
+    lines.push(
+      `reachable  ${r.state === 'reachable' ? `yes, last contact ${r.at} (${r.job})` : r.state === 'unreachable' ? `NO, since ${r.at} (${r.job}${r.error ? `: ${r.error.message}` : ''})` : 'not contacted yet'}`,
+    );
   }
   lines.push(`plugins    ${st.plugins.map((p) => `${p.id} (${p.state})`).join(', ')}`);
   return lines.join('\n');

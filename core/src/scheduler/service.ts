@@ -15,6 +15,17 @@ import { JobLoop } from './loop.js';
 /** the office looks at the sales dir less often than a till at its inbox: sales are not urgent there */
 const OFFICE_POLL_MS = 5_000;
 
+/**
+ * How often a job that keeps reaching the server writes its heartbeat: a 1 s poll must not write
+ * to disk every second. The first success after a start or a failure is written at once.
+ */
+export const CONTACT_EVERY_MS = 60_000;
+
+export interface ServiceOptions {
+  /** the clock of run times and heartbeats (tests inject one) */
+  now?: () => Date;
+}
+
 export class Service {
   private readonly loops: JobLoop[] = [];
   private readonly tasks: { stop(): unknown }[] = [];
@@ -27,18 +38,63 @@ export class Service {
   private pushRun: Promise<void> | undefined;
   private pushAgain = false;
   private wakeQueued = false;
+  private readonly now: () => Date;
+  /** when the current (or last) run of each job began: a failure reported by its loop is logged from then */
+  private readonly runStarted = new Map<string, Date>();
+  /** when each job's heartbeat was last written (this.now() ms); absent: write at the next success */
+  private readonly contactWritten = new Map<string, number>();
 
-  constructor(readonly app: App) {}
+  constructor(
+    readonly app: App,
+    opts: ServiceOptions = {},
+  ) {
+    this.now = opts.now ?? (() => new Date());
+  }
 
-  private recordRun(job: string, result: 'ok' | 'failed' | 'partial', extra: { files?: number; bytes?: number; error?: unknown; details?: Record<string, unknown> } = {}): void {
+  /** the start of a run of `job`, remembered for its run row */
+  private begin(job: string): Date {
+    const at = this.now();
+    this.runStarted.set(job, at);
+    return at;
+  }
+
+  private recordRun(job: string, result: 'ok' | 'failed' | 'partial', extra: { files?: number; bytes?: number; error?: unknown; details?: Record<string, unknown> } = {}, startedAt = this.runStarted.get(job)): void {
     // one journal write (synchronous=FULL: one sync) for a run that is already over; after every push
-    this.app.store.addFinishedRun(job, {
-      result,
-      ...(extra.files !== undefined ? { files: extra.files } : {}),
-      ...(extra.bytes !== undefined ? { bytes: extra.bytes } : {}),
-      ...(extra.details ? { details: extra.details } : {}),
-      ...(extra.error !== undefined ? { error: { code: isCfxError(extra.error) ? (extra.error as CfxErrorT).code : ErrorCodes.INTERNAL, message: errorMessage(extra.error) } } : {}),
-    });
+    this.app.store.addFinishedRun(
+      job,
+      {
+        result,
+        ...(extra.files !== undefined ? { files: extra.files } : {}),
+        ...(extra.bytes !== undefined ? { bytes: extra.bytes } : {}),
+        ...(extra.details ? { details: extra.details } : {}),
+        ...(extra.error !== undefined ? { error: { code: isCfxError(extra.error) ? (extra.error as CfxErrorT).code : ErrorCodes.INTERNAL, message: errorMessage(extra.error) } } : {}),
+      },
+      { ...(startedAt ? { startedAt } : {}), finishedAt: this.now() },
+    );
+  }
+
+  /**
+   * `job` reached the server: its heartbeat, so "server reachable" does not wait for a file to
+   * move. Written at most every CONTACT_EVERY_MS, and at once after a start or a failure.
+   */
+  private contact(job: string): void {
+    const at = this.now();
+    const last = this.contactWritten.get(job);
+    if (last !== undefined && at.getTime() - last < CONTACT_EVERY_MS && at.getTime() >= last) return;
+    try {
+      this.app.store.recordContact(job, at);
+      this.contactWritten.set(job, at.getTime());
+    } catch (e) {
+      this.app.logger.warn({ job, err: errorMessage(e) }, 'could not record the heartbeat');
+    }
+  }
+
+  /** what a loop calls when its run failed: the failure ends the heartbeat's quiet period, the first of a kind is logged */
+  private failed(job: string): (e: unknown, first: boolean) => void {
+    return (e, first) => {
+      this.contactWritten.delete(job);
+      if (first) this.recordRun(job, 'failed', { error: e });
+    };
   }
 
   /** the push and its connections, made once (concurrent first callers share the same promise) */
@@ -111,9 +167,10 @@ export class Service {
     for (const name of r.requests) {
       const period = parseResendRequest(name);
       if (!period) continue;
+      const startedAt = this.now();
       const push = await this.salesPush();
       const res = await push.resend(period.from, period.to);
-      this.recordRun('sales.resend', 'ok', { files: res.sent, bytes: res.bytes, details: { ...period, requestedBy: name } });
+      this.recordRun('sales.resend', 'ok', { files: res.sent, bytes: res.bytes, details: { ...period, requestedBy: name } }, startedAt);
       await pull.deleteRequest(name);
     }
   }
@@ -133,8 +190,10 @@ export class Service {
       // job (retried with back-off, shown in status), never the whole service
       let pull: PricePull | undefined;
       const pullOnce = async () => {
+        this.begin('prices.pull');
         pull ??= new PricePull({ config: c, store: this.app.store, transport: await this.app.transport(), format: await this.app.host.format(c.prices.format, c.prices.options), logger });
         const r = await pull.cycle();
+        this.contact('prices.pull');
         if (r.files.length) {
           const q = r.files.filter((f) => f.result === 'quarantined').length;
           this.recordRun('prices.pull', q ? 'partial' : 'ok', { files: r.files.length, bytes: r.bytes, details: { files: r.files.map((f) => ({ name: f.name, result: f.result })) } });
@@ -142,12 +201,14 @@ export class Service {
         await this.handleResendRequests(pull, r);
       };
       jobs['prices.pull'] = pullOnce;
-      this.loops.push(new JobLoop('prices.pull', c.prices.pollMs, pullOnce, logger, (e, first) => first && this.recordRun('prices.pull', 'failed', { error: e })));
+      this.loops.push(new JobLoop('prices.pull', c.prices.pollMs, pullOnce, logger, this.failed('prices.pull')));
 
       const pushOnce = async () => {
+        this.begin('sales.push');
         if (c.sales.spool) drainSpool(this.app.store, c.terminal!, c.sales.spool, c.dataDir, logger);
         if (this.app.store.countPending() === 0) return;
         const r = await (await this.salesPush()).flush();
+        this.contact('sales.push');
         if (r.sent) this.recordRun('sales.push', 'ok', { files: r.sent, bytes: r.bytes });
       };
       this.pushJob = pushOnce;
@@ -155,13 +216,15 @@ export class Service {
       jobs['sales.push'] = pushNow;
       // the sales loop also looks at the journal every poll interval: sales journaled by another
       // process (cfx sale add, the spool dir) are picked up without a nudge
-      this.salesLoop = new JobLoop('sales.push', c.prices.pollMs, pushNow, logger, (e, first) => first && this.recordRun('sales.push', 'failed', { error: e }));
+      this.salesLoop = new JobLoop('sales.push', c.prices.pollMs, pushNow, logger, this.failed('sales.push'));
       this.loops.push(this.salesLoop);
     }
     if (c.role === 'office') {
       const { runPublish, PUBLISH_JOB } = await import('../jobs/publish.js');
       const collectOnce = async () => {
+        this.begin('sales.collect');
         const r = await runCollect(this.app, { record: false });
+        this.contact('sales.collect');
         if (r.collect.files.length || r.delivery.sales || r.delivery.heldBack) {
           this.recordRun('sales.collect', r.collect.quarantined || r.delivery.heldBack ? 'partial' : 'ok', {
             files: r.collect.files.length,
@@ -171,10 +234,11 @@ export class Service {
         }
       };
       jobs['sales.collect'] = collectOnce;
-      this.loops.push(new JobLoop('sales.collect', Math.max(c.prices.pollMs, OFFICE_POLL_MS), collectOnce, logger, (e, first) => first && this.recordRun('sales.collect', 'failed', { error: e })));
+      this.loops.push(new JobLoop('sales.collect', Math.max(c.prices.pollMs, OFFICE_POLL_MS), collectOnce, logger, this.failed('sales.collect')));
 
       // publish: the back office's goods exports (1C's goods file + flag) to the terminals, polled like the sales
       const publishOnce = async () => {
+        this.begin(PUBLISH_JOB);
         const r = await runPublish(this.app, { record: false });
         if (r.published || r.quarantined) {
           this.recordRun(PUBLISH_JOB, r.quarantined ? 'partial' : 'ok', {
@@ -194,7 +258,7 @@ export class Service {
       } catch {
         /* reported by the loops' runs */
       }
-      if (exportsGoods) this.loops.push(new JobLoop(PUBLISH_JOB, Math.max(c.prices.pollMs, OFFICE_POLL_MS), publishOnce, logger, (e, first) => first && this.recordRun(PUBLISH_JOB, 'failed', { error: e })));
+      if (exportsGoods) this.loops.push(new JobLoop(PUBLISH_JOB, Math.max(c.prices.pollMs, OFFICE_POLL_MS), publishOnce, logger, this.failed(PUBLISH_JOB)));
     }
     for (const s of c.schedule) {
       const job = jobs[s.job];

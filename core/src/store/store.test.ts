@@ -514,6 +514,21 @@ describe('Store: runs and quarantine', () => {
     s.close();
   });
 
+  it('a finished run keeps its real start; heartbeats per job', () => {
+    const s = Store.open(freshDir());
+    const id = s.addFinishedRun('prices.pull', { result: 'ok', files: 1 }, { startedAt: new Date('2025-03-15T10:00:00.000Z'), finishedAt: new Date('2025-03-15T10:00:04.250Z') });
+    assert.deepEqual([s.getRun(id)?.startedAt, s.getRun(id)?.finishedAt], ['2025-03-15T10:00:00.000Z', '2025-03-15T10:00:04.250Z']);
+    const bare = s.getRun(s.addFinishedRun('sales.push', { result: 'ok' }))!;
+    assert.equal(bare.startedAt, bare.finishedAt, 'no start given: a run of no duration, as before');
+    assert.deepEqual(s.lastContacts(), {});
+    s.recordContact('prices.pull', new Date('2025-03-15T10:00:00.000Z'));
+    s.recordContact('sales.push', new Date('2025-03-15T10:00:01.000Z'));
+    s.recordContact('prices.pull', new Date('2025-03-15T10:01:00.000Z'));
+    s.kvSet('contacts', 'not a heartbeat');
+    assert.deepEqual(s.lastContacts(), { 'prices.pull': '2025-03-15T10:01:00.000Z', 'sales.push': '2025-03-15T10:00:01.000Z' });
+    s.close();
+  });
+
   it('quarantine round-trip', () => {
     const s = Store.open(freshDir());
     const q1 = s.addQuarantine({ job: 'pull', fileName: 'goods.csv', localPath: '/data/quarantine/goods.csv', remotePath: '/rejected/goods.csv', reason: { line: 17, field: 'price', message: 'not a number' } });

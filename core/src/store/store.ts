@@ -186,6 +186,8 @@ const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const MAX_CHAR = '\u{10FFFF}';
 
 const PRODUCT_SELECT = 'SELECT p.* FROM products p';
+/** kv keys of the heartbeats: `contact.prices.pull` … */
+const CONTACT_KEY = 'contact.';
 
 /**
  * The three range reads of a catalog search (exported for the query-plan test): each must be a
@@ -485,15 +487,41 @@ export class Store {
     ).run(now(), f.result, f.files ?? null, f.bytes ?? null, f.error?.code ?? null, f.error?.message ?? null, f.details === undefined ? null : JSON.stringify(f.details), id);
   }
 
-  /** startRun + finishRun of a run that is already over, in ONE statement (one journal sync instead of two) */
-  addFinishedRun(job: string, f: RunFinish): number {
+  /**
+   * startRun + finishRun of a run that is already over, in ONE statement (one journal sync instead
+   * of two). `times.startedAt` is when the run began (default: now, a run of no duration), so the
+   * exchange log and the duration histogram show how long it took.
+   */
+  addFinishedRun(job: string, f: RunFinish, times: { startedAt?: Date; finishedAt?: Date } = {}): number {
     this.writable();
-    const at = now();
+    const finished = times.finishedAt?.toISOString() ?? now();
+    const started = times.startedAt?.toISOString() ?? finished;
     const info = this.j(
       `INSERT INTO runs (job, started_at, finished_at, result, files, bytes, error_code, error_message, details)
        VALUES (?, ?, ?, ?, coalesce(?, 0), coalesce(?, 0), ?, ?, ?)`,
-    ).run(job, at, at, f.result, f.files ?? null, f.bytes ?? null, f.error?.code ?? null, f.error?.message ?? null, f.details === undefined ? null : JSON.stringify(f.details));
+    ).run(job, started, finished, f.result, f.files ?? null, f.bytes ?? null, f.error?.code ?? null, f.error?.message ?? null, f.details === undefined ? null : JSON.stringify(f.details));
     return Number(info.lastInsertRowid);
+  }
+
+  /**
+   * A heartbeat: `job` talked to the server successfully at `at`. Kept in kv, committed without a
+   * sync of its own (like markSentMany): a heartbeat lost to a power cut is only an older one shown.
+   */
+  recordContact(job: string, at: Date): void {
+    this.writable();
+    const sync = this.journal.pragma('synchronous', { simple: true }) as number;
+    this.journal.pragma('synchronous = NORMAL');
+    try {
+      this.kvSet(`${CONTACT_KEY}${job}`, at.toISOString());
+    } finally {
+      this.journal.pragma(`synchronous = ${sync}`);
+    }
+  }
+
+  /** the last heartbeat of each job that has one: job → ISO time */
+  lastContacts(): Record<string, string> {
+    const rows = this.j('SELECT key, value FROM kv WHERE key > ? AND key < ? ORDER BY key').raw().all(CONTACT_KEY, CONTACT_KEY + MAX_CHAR) as [string, string][];
+    return Object.fromEntries(rows.map(([k, v]) => [k.slice(CONTACT_KEY.length), v]));
   }
 
   /** newest first */
