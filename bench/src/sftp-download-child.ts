@@ -1,35 +1,36 @@
-// Child process of the SFTP download bench: one download in a fresh process, as a terminal's price
-// pull does it: the transport cfx.yaml picks (sftp://, host key pinned), its streaming read(),
-// sha256 on the way, written to a local file, fsync. Prints one JSON line on stdout.
-//   node sftp-download-child.js <cfx.yaml> <remote file> <local file>
+// Child process of the SFTP download bench: downloads as a terminal's price pull does: the transport
+// cfx.yaml picks (sftp://, host key pinned), its streaming read(), sha256 on the way, written to a
+// local file, fsync. Prints one JSON line on stdout per download.
+//   node sftp-download-child.js <cfx.yaml> <remote file> <local file>   one download in a fresh process
+//   node sftp-download-child.js <cfx.yaml>                              a running terminal: one download
+//                                                                        per stdin line "<remote>\t<local>"
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { App, silentLogger } from '@cfx/core';
+import { App, silentLogger, type Transport } from '@cfx/core';
 
-const [configFile, remote, local] = process.argv.slice(2);
-if (!configFile || !remote || !local) {
-  process.stderr.write('usage: sftp-download-child <cfx.yaml> <remote file> <local file>\n');
+const [configFile, remoteArg, localArg] = process.argv.slice(2);
+if (!configFile || (remoteArg !== undefined && localArg === undefined)) {
+  process.stderr.write('usage: sftp-download-child <cfx.yaml> [<remote file> <local file>]\n');
   process.exit(2);
 }
 
-const t0 = performance.now();
-const app = App.open({ configFile, env: {}, store: 'rw', logger: silentLogger() });
-try {
-  const transport = await app.transport();
-  const tc = performance.now();
-  // log in before the clock starts: a running terminal keeps its connection open
+async function login(transport: Transport, remote: string): Promise<{ size: number; connectMs: number }> {
+  const t = performance.now();
   const dir = remote.slice(0, remote.lastIndexOf('/')) || '/';
   const entry = (await transport.list(dir)).find((e) => `${dir}/${e.name}` === remote);
   if (!entry) throw new Error(`${remote} is not on the server`);
-  const connectMs = performance.now() - tc;
+  return { size: entry.size, connectMs: performance.now() - t };
+}
 
+/** core's stageStream (file-steps.ts), which the price pull downloads through: hash tap, file, fsync */
+async function download(transport: Transport, remote: string, local: string): Promise<Record<string, unknown>> {
   const c0 = process.cpuUsage();
   const start = performance.now();
-  // core's stageStream (file-steps.ts), which the price pull downloads through: hash tap, file, fsync
   const hash = createHash('sha256');
   let bytes = 0;
   const tap = new Transform({
@@ -48,9 +49,30 @@ try {
   }
   const ms = performance.now() - start;
   const cpu = process.cpuUsage(c0);
-  process.stdout.write(
-    JSON.stringify({ ok: true, bytes, size: entry.size, sha256: hash.digest('hex'), ms, connectMs, openMs: tc - t0, cpuUserMs: cpu.user / 1000, cpuSystemMs: cpu.system / 1000 }) + '\n',
-  );
+  return { ok: true, bytes, sha256: hash.digest('hex'), ms, cpuUserMs: cpu.user / 1000, cpuSystemMs: cpu.system / 1000 };
+}
+
+const t0 = performance.now();
+const app = App.open({ configFile, env: {}, store: 'rw', logger: silentLogger() });
+try {
+  const transport = await app.transport();
+  if (remoteArg !== undefined && localArg !== undefined) {
+    const tc = performance.now();
+    // log in before the clock starts: a running terminal keeps its connection open
+    const { size, connectMs } = await login(transport, remoteArg);
+    const r = await download(transport, remoteArg, localArg);
+    process.stdout.write(JSON.stringify({ ...r, size, connectMs, openMs: tc - t0 }) + '\n');
+  } else {
+    let connected = false;
+    for await (const line of createInterface({ input: process.stdin })) {
+      if (!line.trim()) continue;
+      const [remote, local] = line.split('\t');
+      const l = connected ? { size: -1, connectMs: 0 } : await login(transport, remote!);
+      connected = true;
+      const r = await download(transport, remote!, local!);
+      process.stdout.write(JSON.stringify({ ...r, connectMs: l.connectMs }) + '\n');
+    }
+  }
 } finally {
   await app.close();
 }

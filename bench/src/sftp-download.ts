@@ -4,16 +4,20 @@
 // and fsync, as the price pull stages a file), interleaved round by round with `curl sftp://…`
 // (libssh2, host key pinned with --hostpubsha256). Both write into the same local dir.
 //
-// The timed part is the transfer on an open connection on both sides: cfx from read() to fsync done
-// (its login is done before the clock starts, as a running terminal has it open); curl's
-// time_total − time_pretransfer (TCP, SSH handshake and login excluded). Cold figures (login
-// included) are reported beside. Every downloaded copy is hashed afterwards and compared with the
-// source: a fast but wrong download fails the bench.
+// cfx runs two ways each round: `running` — one child kept for the whole bench, as `cfx run` keeps
+// its process and connection (the target compares this one); `fresh` — a new child per download, as
+// a one-shot `cfx pull` (its code is not yet compiled by V8: it costs about twice the CPU per byte).
+// The timed part is the transfer on an open connection on every side: cfx from read() to fsync done
+// (login before the clock); curl's time_total − time_pretransfer (TCP, SSH handshake and login
+// excluded). Every downloaded copy is hashed afterwards and compared with the source: a fast but
+// wrong download fails the bench.
 //
 //   node bench/dist/sftp-download.js [--mib 100] [--rounds 5] [--profile] [--json]
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { BENCH_DIST, OUT_DIR, fmt, fsType, intArg, median, parseArgs, verdict } from './common.js';
 import { cacheDir } from './gen-prices.js';
@@ -26,20 +30,31 @@ export interface SftpDownloadOptions {
   mib?: number;
   /** interleaved rounds (default 5) */
   rounds?: number;
-  /** where both sides write the downloaded copy (default /dev/shm/cfx-bench-work: the transfer, not a disk, is measured) */
+  /** where every side writes its copy (default /dev/shm/cfx-bench-work: the transfer is measured, not a disk) */
   destDir?: string;
-  /** V8 CPU profile of every cfx child into .bench-out/prof/ */
+  /** V8 CPU profile of the cfx children into .bench-out/prof/ */
   profile?: boolean;
   log?: (line: string) => void;
 }
 
+export interface CfxDownload {
+  transferMs: number;
+  mibPerSec: number;
+  /** CPU of the cfx process during the transfer (user + system, all threads) */
+  cpuMs: number;
+}
+
 export interface SftpDownloadRound {
   round: number;
-  /** who ran first */
+  /** who ran in which order */
   order: string;
-  cfx: { transferMs: number; mibPerSec: number; connectMs: number; coldMs: number; cpuMs: number; profile?: string };
-  curl: { transferMs: number; mibPerSec: number; coldMs: number; wallMs: number };
+  /** the running terminal's child (warm process, open connection) */
+  running: CfxDownload;
+  /** a new child for this download (login untimed) */
+  fresh: CfxDownload & { loginMs: number };
+  curl: { transferMs: number; mibPerSec: number; coldMs: number };
   ratio: number;
+  freshRatio: number;
 }
 
 export interface SftpDownloadResult {
@@ -49,7 +64,7 @@ export interface SftpDownloadResult {
   dest: { dir: string; fs: string };
   peer: { command: string; version: string };
   rounds: SftpDownloadRound[];
-  median: { cfxMibPerSec: number; curlMibPerSec: number; ratio: number; cfxColdMs: number; curlColdMs: number };
+  median: { cfxMibPerSec: number; freshMibPerSec: number; curlMibPerSec: number; ratio: number; freshRatio: number; cfxCpuMs: number; freshCpuMs: number };
   target: { ratio: number; pass: boolean };
 }
 
@@ -75,39 +90,83 @@ function sourceFile(mib: number): { path: string; bytes: number; sha256: string 
   return { path, bytes: mib * MiB, sha256 };
 }
 
-async function cfxRound(s: SftpServer, remote: string, src: { bytes: number; sha256: string }, dest: string, round: number, o: SftpDownloadOptions): Promise<SftpDownloadRound['cfx']> {
-  const dir = mkdtempSync(join(dest, 'cfx-dl-'));
-  try {
-    const config = join(dir, 'cfx.yaml');
-    writeFileSync(config, sftpDeploymentYaml(s, { pricesDir: join(s.root, 'cfx-bench', 'unused-inbox'), salesDir: join(s.root, 'cfx-bench', 'unused-sales') }));
-    const local = join(dir, 'download.bin');
-    const nodeArgs: string[] = [];
-    let profile: string | undefined;
-    if (o.profile) {
-      const profDir = join(OUT_DIR, 'prof');
-      mkdirSync(profDir, { recursive: true });
-      const name = `sftp-download-round${round}-${process.pid}.cpuprofile`;
-      nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=${name}`);
-      profile = join(profDir, name);
+type Src = { bytes: number; sha256: string };
+
+function deploymentDir(s: SftpServer, dest: string, label: string): string {
+  const dir = mkdtempSync(join(dest, `cfx-${label}-`));
+  writeFileSync(join(dir, 'cfx.yaml'), sftpDeploymentYaml(s, { pricesDir: join(s.root, 'cfx-bench', 'unused-inbox'), salesDir: join(s.root, 'cfx-bench', 'unused-sales') }));
+  return dir;
+}
+
+function profArgs(o: SftpDownloadOptions, name: string): string[] {
+  if (!o.profile) return [];
+  const profDir = join(OUT_DIR, 'prof');
+  mkdirSync(profDir, { recursive: true });
+  return ['--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=${name}-${process.pid}.cpuprofile`];
+}
+
+/** what the child says, checked: the streamed hash, and the bytes that reached the disk */
+async function checked(line: string, local: string, src: Src, what: string): Promise<{ ms: number; cpuMs: number; connectMs: number }> {
+  const j = JSON.parse(line) as { bytes: number; sha256: string; ms: number; connectMs: number; cpuUserMs: number; cpuSystemMs: number };
+  if (j.bytes !== src.bytes || j.sha256 !== src.sha256) throw new Error(`${what} streamed ${j.bytes} bytes with sha256 ${j.sha256}; the file has ${src.bytes}, ${src.sha256}`);
+  const size = statSync(local).size;
+  const onDisk = await sha256File(local);
+  if (size !== src.bytes || onDisk !== src.sha256) throw new Error(`${what} wrote ${size} bytes with sha256 ${onDisk}; expected ${src.bytes}, ${src.sha256}`);
+  return { ms: j.ms, cpuMs: j.cpuUserMs + j.cpuSystemMs, connectMs: j.connectMs };
+}
+
+/** the running terminal: one child for the whole bench, a download per request */
+class RunningCfx {
+  private readonly child: ChildProcessWithoutNullStreams;
+  private readonly lines: AsyncIterator<string>;
+  private err = '';
+  readonly dir: string;
+
+  constructor(s: SftpServer, dest: string, o: SftpDownloadOptions) {
+    this.dir = deploymentDir(s, dest, 'running');
+    this.child = spawn(process.execPath, [...profArgs(o, 'sftp-download-running'), join(BENCH_DIST, 'sftp-download-child.js'), join(this.dir, 'cfx.yaml')], { cwd: this.dir, stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child.stderr.on('data', (c) => (this.err += c));
+    this.lines = createInterface({ input: this.child.stdout })[Symbol.asyncIterator]();
+  }
+
+  async download(remote: string, src: Src): Promise<CfxDownload> {
+    const local = join(this.dir, 'download.bin');
+    this.child.stdin.write(`${remote}\t${local}\n`);
+    const r = await this.lines.next();
+    if (r.done || !r.value.startsWith('{')) throw new Error(`the running cfx child failed: ${this.err.slice(-2000)}${r.value ?? ''}`);
+    try {
+      const c = await checked(r.value, local, src, 'cfx (running)');
+      return { transferMs: c.ms, mibPerSec: src.bytes / MiB / (c.ms / 1000), cpuMs: c.cpuMs };
+    } finally {
+      rmSync(local, { force: true });
     }
-    const r = await runCmd(process.execPath, [...nodeArgs, join(BENCH_DIST, 'sftp-download-child.js'), config, remote, local], { cwd: dir });
+  }
+
+  async close(): Promise<void> {
+    this.child.stdin.end();
+    await new Promise((r) => (this.child.exitCode !== null ? r(undefined) : this.child.once('close', r)));
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+async function freshRound(s: SftpServer, remote: string, src: Src, dest: string, round: number, o: SftpDownloadOptions): Promise<SftpDownloadRound['fresh']> {
+  const dir = deploymentDir(s, dest, 'fresh');
+  try {
+    const local = join(dir, 'download.bin');
+    const r = await runCmd(process.execPath, [...profArgs(o, `sftp-download-fresh-round${round}`), join(BENCH_DIST, 'sftp-download-child.js'), join(dir, 'cfx.yaml'), remote, local], { cwd: dir });
     const line = r.out.trim().split('\n').pop() ?? '';
     if (r.code !== 0 || !line.startsWith('{')) {
       const log = existsSync(join(dir, 'cfx.log')) ? readFileSync(join(dir, 'cfx.log'), 'utf8').slice(-2000) : '';
       throw new Error(`cfx child failed (exit ${r.code}): ${r.err.slice(-2000)}${r.out.slice(-500)}\n${log}`);
     }
-    const j = JSON.parse(line) as { bytes: number; sha256: string; ms: number; connectMs: number; cpuUserMs: number; cpuSystemMs: number };
-    if (j.bytes !== src.bytes || j.sha256 !== src.sha256) throw new Error(`cfx streamed ${j.bytes} bytes with sha256 ${j.sha256}; the file has ${src.bytes}, ${src.sha256}`);
-    // what reached the disk, not only what went through the hash
-    const onDisk = await sha256File(local);
-    if (statSync(local).size !== src.bytes || onDisk !== src.sha256) throw new Error(`cfx wrote ${statSync(local).size} bytes with sha256 ${onDisk}; expected ${src.bytes}, ${src.sha256}`);
-    return { transferMs: j.ms, mibPerSec: src.bytes / MiB / (j.ms / 1000), connectMs: j.connectMs, coldMs: j.connectMs + j.ms, cpuMs: j.cpuUserMs + j.cpuSystemMs, ...(profile ? { profile } : {}) };
+    const c = await checked(line, local, src, 'cfx (fresh)');
+    return { transferMs: c.ms, mibPerSec: src.bytes / MiB / (c.ms / 1000), cpuMs: c.cpuMs, loginMs: c.connectMs };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-async function curlRound(s: SftpServer, remote: string, src: { bytes: number; sha256: string }, dest: string): Promise<SftpDownloadRound['curl']> {
+async function curlRound(s: SftpServer, remote: string, src: Src, dest: string): Promise<SftpDownloadRound['curl']> {
   const dir = mkdtempSync(join(dest, 'curl-dl-'));
   try {
     const local = join(dir, 'download.bin');
@@ -126,7 +185,7 @@ async function curlRound(s: SftpServer, remote: string, src: { bytes: number; sh
     const sha = await sha256File(local);
     if (size !== src.bytes || statSync(local).size !== src.bytes || sha !== src.sha256) throw new Error(`curl wrote ${statSync(local).size} bytes with sha256 ${sha}; expected ${src.bytes}, ${src.sha256}`);
     const transferMs = (total! - pre!) * 1000;
-    return { transferMs, mibPerSec: src.bytes / MiB / (transferMs / 1000), coldMs: total! * 1000, wallMs: r.ms };
+    return { transferMs, mibPerSec: src.bytes / MiB / (transferMs / 1000), coldMs: total! * 1000 };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -145,40 +204,46 @@ export async function sftpDownloadBench(o: SftpDownloadOptions = {}): Promise<Sf
   copyFileSync(src.path, remote);
   chownSftp(s, remote);
   const version = (await runCmd('curl', ['-V'])).out.split('\n')[0] ?? 'curl';
-  log(`sftp-download: ${mib} MiB (sha256 ${src.sha256.slice(0, 12)}…) from ${s.url} (root on ${fsType(s.root)}), into ${dest} (${fsType(dest)}); ${nRounds} rounds, cfx in a child process vs ${version.split(' ').slice(0, 2).join(' ')}`);
+  log(`sftp-download: ${mib} MiB (sha256 ${src.sha256.slice(0, 12)}…) from ${s.url} (root on ${fsType(s.root)}), into ${dest} (${fsType(dest)}); ${nRounds} rounds, cfx in child processes vs ${version.split(' ').slice(0, 2).join(' ')}`);
   const rounds: SftpDownloadRound[] = [];
+  const running = new RunningCfx(s, dest, o);
   try {
-    // warm-up (not counted): the server's page cache and both programs' files
+    // warm-up (not counted): the server's page cache, and the running child's login and first transfer
     await curlRound(s, remote, src, dest);
-    await cfxRound(s, remote, src, dest, 0, { ...o, profile: false });
+    await running.download(remote, src);
     for (let i = 1; i <= nRounds; i++) {
-      const cfxFirst = i % 2 === 1;
-      let cfx: SftpDownloadRound['cfx'], curl: SftpDownloadRound['curl'];
-      if (cfxFirst) {
-        cfx = await cfxRound(s, remote, src, dest, i, o);
-        curl = await curlRound(s, remote, src, dest);
-      } else {
-        curl = await curlRound(s, remote, src, dest);
-        cfx = await cfxRound(s, remote, src, dest, i, o);
+      // rotate the order, so no side always runs first or right after another
+      const sides = ['running', 'curl', 'fresh'] as const;
+      const order = sides.map((_, k) => sides[(k + i - 1) % sides.length]!);
+      let run!: CfxDownload, fresh!: SftpDownloadRound['fresh'], curl!: SftpDownloadRound['curl'];
+      for (const side of order) {
+        if (side === 'running') run = await running.download(remote, src);
+        else if (side === 'curl') curl = await curlRound(s, remote, src, dest);
+        else fresh = await freshRound(s, remote, src, dest, i, o);
       }
-      const ratio = cfx.mibPerSec / curl.mibPerSec;
-      rounds.push({ round: i, order: cfxFirst ? 'cfx,curl' : 'curl,cfx', cfx, curl, ratio });
+      const r: SftpDownloadRound = { round: i, order: order.join(','), running: run, fresh, curl, ratio: run.mibPerSec / curl.mibPerSec, freshRatio: fresh.mibPerSec / curl.mibPerSec };
+      rounds.push(r);
       log(
-        `  round ${i}: cfx ${fmt(cfx.mibPerSec, 0)} MiB/s (${fmt(cfx.transferMs, 0)} ms + login ${fmt(cfx.connectMs, 0)} ms, CPU ${fmt(cfx.cpuMs, 0)} ms)` +
-          ` | curl ${fmt(curl.mibPerSec, 0)} MiB/s (${fmt(curl.transferMs, 0)} ms, cold ${fmt(curl.coldMs, 0)} ms) | ratio ${fmt(ratio)}`,
+        `  round ${i} (${r.order}): cfx running ${fmt(run.mibPerSec, 0)} MiB/s (${fmt(run.transferMs, 0)} ms, CPU ${fmt(run.cpuMs, 0)} ms)` +
+          ` | cfx fresh ${fmt(fresh.mibPerSec, 0)} MiB/s (${fmt(fresh.transferMs, 0)} ms, CPU ${fmt(fresh.cpuMs, 0)} ms)` +
+          ` | curl ${fmt(curl.mibPerSec, 0)} MiB/s (${fmt(curl.transferMs, 0)} ms) | ratio ${fmt(r.ratio)} (fresh ${fmt(r.freshRatio)})`,
       );
     }
   } finally {
+    await running.close();
     rmSync(remoteDir, { recursive: true, force: true });
   }
   const med = {
-    cfxMibPerSec: median(rounds.map((r) => r.cfx.mibPerSec)),
+    cfxMibPerSec: median(rounds.map((r) => r.running.mibPerSec)),
+    freshMibPerSec: median(rounds.map((r) => r.fresh.mibPerSec)),
     curlMibPerSec: median(rounds.map((r) => r.curl.mibPerSec)),
     ratio: NaN,
-    cfxColdMs: median(rounds.map((r) => r.cfx.coldMs)),
-    curlColdMs: median(rounds.map((r) => r.curl.coldMs)),
+    freshRatio: NaN,
+    cfxCpuMs: median(rounds.map((r) => r.running.cpuMs)),
+    freshCpuMs: median(rounds.map((r) => r.fresh.cpuMs)),
   };
   med.ratio = med.cfxMibPerSec / med.curlMibPerSec;
+  med.freshRatio = med.freshMibPerSec / med.curlMibPerSec;
   return {
     bench: 'sftp-download',
     file: { bytes: src.bytes, sha256: src.sha256 },
@@ -194,10 +259,11 @@ export async function sftpDownloadBench(o: SftpDownloadOptions = {}): Promise<Sf
 export function renderSftpDownload(r: SftpDownloadResult): string {
   const m = r.median;
   return [
-    `SFTP download, ${fmt(r.file.bytes / MiB, 0)} MiB (server root on ${r.server.rootFs}, written to ${r.dest.fs}, sha256 verified), medians of ${r.rounds.length} interleaved rounds:`,
-    `  cfx   ${fmt(m.cfxMibPerSec, 0)} MiB/s  (transport-sftp read() + sha256 + fsync on an open connection; cold incl. login ${fmt(m.cfxColdMs, 0)} ms)`,
-    `  curl  ${fmt(m.curlMibPerSec, 0)} MiB/s  (time_total − time_pretransfer; cold incl. login ${fmt(m.curlColdMs, 0)} ms)`,
-    `  ratio cfx/curl  ${fmt(m.ratio, 3)}   target >= ${fmt(r.target.ratio, 1)}   ${verdict(r.target.pass)}`,
+    `SFTP download, ${fmt(r.file.bytes / MiB, 0)} MiB (server root on ${r.server.rootFs}, written to ${r.dest.fs}, sha256 verified; transfer on an open connection), medians of ${r.rounds.length} interleaved rounds:`,
+    `  cfx running  ${fmt(m.cfxMibPerSec, 0)} MiB/s  (transport-sftp read() + sha256 + fsync in a running terminal's process; CPU ${fmt(m.cfxCpuMs, 0)} ms)`,
+    `  cfx fresh    ${fmt(m.freshMibPerSec, 0)} MiB/s  (the same in a new process, as a one-shot \`cfx pull\`; CPU ${fmt(m.freshCpuMs, 0)} ms)`,
+    `  curl         ${fmt(m.curlMibPerSec, 0)} MiB/s  (time_total − time_pretransfer)`,
+    `  ratio cfx running/curl  ${fmt(m.ratio, 3)}   target >= ${fmt(r.target.ratio, 1)}   ${verdict(r.target.pass)}   (fresh/curl ${fmt(m.freshRatio, 3)}, no target)`,
   ].join('\n');
 }
 

@@ -78,6 +78,32 @@ function cb<T = void>(fn: (done: (err: Error | undefined | null, value?: T) => v
   });
 }
 
+/**
+ * Grants the server more of the channel window when less than half of `target` is left.
+ *
+ * ssh2 opens the SFTP channel with a 2 MiB window and adds to it only once half is used, so with
+ * 16 reads of 255 KiB (4 MiB) asked for, the server stops every 1 MiB until our side has parsed
+ * what came and sent the adjust: on a 2-vCPU loopback a 100 MiB read() ran at ~0.45x curl's speed,
+ * with a 16 MiB window at ~1.0x. The window costs no memory: SFTP sends data only as replies to
+ * the reads asked for, so what may arrive stays bounded by chunkSize x concurrency.
+ * Done from the read callbacks (ssh2 runs them while it handles the data, before its own check), so
+ * ssh2's own adjust, which tops up to 2 MiB only, never fires on a channel we keep above that.
+ */
+/** room for twice the reads in flight, with a margin for the check running once per reply; never below ssh2's 2 MiB */
+export const channelWindow = (chunk: number, concurrency: number): number => Math.min(2 ** 31, Math.max(2 * 2 ** 20, 4 * chunk * concurrency));
+
+export function keepWindowOpen(sftp: Pick<SftpChannel, 'incoming' | 'outgoing' | '_client'>, target: number): void {
+  const inc = sftp.incoming;
+  if (!inc || typeof inc.window !== 'number' || inc.window >= target / 2 || sftp.outgoing.state !== 'open') return;
+  const add = target - inc.window;
+  try {
+    sftp._client._protocol.channelWindowAdjust(sftp.outgoing.id, add);
+    inc.window += add;
+  } catch {
+    /* the connection is going away: the read fails on its own */
+  }
+}
+
 function expandHome(p: string): string {
   return p === '~' ? homedir() : p.startsWith('~/') ? join(homedir(), p.slice(2)) : p;
 }
@@ -206,6 +232,7 @@ export class SftpTransport implements Transport {
       try {
         await new Promise<void>((resolve, reject) => {
           const chunk = Math.max(1024, Math.min(this.chunkSize, c.sftp._maxReadLen || this.chunkSize));
+          const windowBytes = channelWindow(chunk, this.concurrency);
           let next = 0; // next offset to ask for
           let pos = 0; // next offset to hand to the reader
           let eof = Infinity; // lowest offset a read came back empty from
@@ -243,6 +270,7 @@ export class SftpTransport implements Transport {
                 if (done) return;
                 if (err) return finish(err);
                 call.touch();
+                keepWindowOpen(c.sftp, windowBytes);
                 if (!nb) eof = Math.min(eof, at);
                 else {
                   ready.set(at, nb === len ? buf : buf.subarray(0, nb));
@@ -379,6 +407,7 @@ export class SftpTransport implements Transport {
   download(path: string, localFile: string, opts?: CallOptions): Promise<number> {
     return this.run('download', path, opts, () => true, async (c, call) => {
       let total = 0;
+      const windowBytes = channelWindow(Math.min(this.chunkSize, c.sftp._maxReadLen || this.chunkSize), this.concurrency);
       // fastGet cannot be stopped halfway: giving up the call drops the connection under it
       const onStop = () => this.discard(c);
       call.signal.addEventListener('abort', onStop, { once: true });
@@ -390,6 +419,7 @@ export class SftpTransport implements Transport {
             step: (t) => {
               total = t;
               call.touch();
+              keepWindowOpen(c.sftp, windowBytes);
             },
           }, k),
         );

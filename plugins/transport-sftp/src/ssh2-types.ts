@@ -44,7 +44,10 @@ export interface SftpChannel extends EventEmitter {
   /** set from the server's limits@openssh.com reply */
   _maxReadLen: number;
   _maxWriteLen: number;
-  outgoing: { state: string };
+  outgoing: { state: string; id: number };
+  /** how many more bytes the server may send on this channel (ssh2 decrements it as data arrives) */
+  incoming: { window: number };
+  _client: { _protocol: { channelWindowAdjust(channelId: number, bytes: number): void } };
 }
 
 /** ssh2's Client. */
