@@ -46,14 +46,21 @@ export function sftpServer(): SftpServer {
 /** local path of a remote SFTP path (they are the same: no chroot) */
 export const sftpLocal = (s: SftpServer, remote: string): string => posix.normalize(remote);
 
-/** a fresh remote dir under the SFTP root, owned by the SFTP user (sshd writes as that user) */
-export function sftpFreshDir(s: SftpServer, label: string): string {
+/** `<root>/cfx-bench`, made (owned by the SFTP user) when missing */
+export function sftpBenchParent(s: SftpServer): string {
   const parent = join(s.root, 'cfx-bench');
-  const own = statSync(s.root);
   if (!existsSync(parent)) {
+    const own = statSync(s.root);
     mkdirSync(parent, { recursive: true });
     chownSync(parent, own.uid, own.gid);
   }
+  return parent;
+}
+
+/** a fresh remote dir under the SFTP root, owned by the SFTP user (sshd writes as that user) */
+export function sftpFreshDir(s: SftpServer, label: string): string {
+  const parent = sftpBenchParent(s);
+  const own = statSync(s.root);
   const dir = mkdtempSync(join(parent, `${label}-${process.pid}-`));
   chownSync(dir, own.uid, own.gid);
   return dir;
