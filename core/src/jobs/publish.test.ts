@@ -199,4 +199,32 @@ describe('Publish (office → terminals)', () => {
     assert.deepEqual(e.bo.acked, ['box-2']);
     assert.ok(!existsSync(join(e.config.dataDir, 'quarantine')), 'a network error is no reason to quarantine');
   });
+
+  it('an export that fails while it is read (made on the fly from several files) is quarantined naming the file and line it failed in, once', async () => {
+    const e = env();
+    let acked = 0;
+    const broken: BackOfficeExport = {
+      terminal: 'box-1',
+      fileName: 'import.xml+offers.xml',
+      formatId: 'lines',
+      open: () =>
+        Readable.from(
+          (async function* () {
+            yield Buffer.from('full\n1;350\n');
+            throw new FormatError('malformed XML: unclosed tag', { file: 'import.xml', line: 17, field: 'Товар' });
+          })(),
+        ),
+      ack: async () => void acked++,
+    };
+    e.bo.pendingExports = async () => [broken];
+    const r = await e.job().cycle();
+    assert.deepEqual([r.exports, r.published, r.quarantined], [1, 0, 1]);
+    const o = r.outcomes[0] as Extract<(typeof r.outcomes)[number], { result: 'quarantined' }>;
+    assert.deepEqual([o.reason.file, o.reason.line, o.reason.field, o.reason.source], ['import.xml', 17, 'Товар', 'import.xml+offers.xml']);
+    assert.ok(existsSync(o.quarantined) && existsSync(`${o.quarantined}.reason.json`));
+    assert.equal(acked, 0);
+    assert.deepEqual(await names(e.remote, '/inbox/box-1'), [], 'nothing uploaded');
+    assert.deepEqual((await e.job().cycle()).outcomes.map((x) => x.result), ['rejected-before']);
+    assert.equal(e.store.listQuarantine().length, 1, 'not quarantined twice');
+  });
 });

@@ -1,9 +1,11 @@
+import { createHash } from 'node:crypto';
 import { copyFileSync, createReadStream, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import {
   CfxError,
   ErrorCodes,
   errorMessage,
+  FormatError,
   isCfxError,
   type BackOffice,
   type BackOfficeExport,
@@ -118,7 +120,21 @@ export class Publish {
     const staged = join(paths.staging, base);
     const converted = join(paths.staging, `${base}.out`);
     try {
-      const src = await stageStream(e.open(), staged, { signal });
+      let src: { sha256: string; bytes: number };
+      try {
+        src = await stageStream(e.open(), staged, { signal });
+      } catch (err) {
+        // an export the back office makes on the fly (e.g. 1C's import.xml + offers.xml combined)
+        // can fail while it is read: the same quarantine as a file that fails to decode. What was
+        // staged before the failure depends on buffering, so the failure itself (file, line,
+        // message) stands for the content: the same broken input is not quarantined twice
+        const sha256 = createHash('sha256').update(`${e.fileName}\0${JSON.stringify((err as FormatError).location ?? {})}\0${errorMessage(err)}`).digest('hex');
+        const reason = formatProblem(err, (err instanceof FormatError ? err.location?.file : undefined) ?? e.fileName, sha256);
+        if (!reason) throw err;
+        if (store.kvGet(kvRejected(terminal)) === sha256) return { terminal, source: e.fileName, result: 'rejected-before', sha256 };
+        if (!existsSync(staged)) writeFileSync(staged, '');
+        return this.quarantine(e, staged, sha256, reason);
+      }
       if (store.kvGet(kvRejected(terminal)) === src.sha256) {
         logger.debug({ terminal, file: e.fileName }, 'this file was quarantined before and has not changed: waiting for a new one');
         return { terminal, source: e.fileName, result: 'rejected-before', sha256: src.sha256 };

@@ -14,6 +14,7 @@ import {
   type PendingExportsOptions,
   type Sale,
 } from '@cfx/core/api';
+import { commercemlOptionsSchema, createCommerceMLSource, type CommerceMLOptions } from './commerceml.js';
 import { exists, readIfExists, readJson, removeIfExists, withDirLock, writeDurably, writeInPlace, writeJson } from './adapter-files.js';
 import { decodeGoods, readGoodsHeader } from './goods.js';
 import { atolOptionsSchema, resolveOptions, type AtolFormatOptions, type ResolvedOptions } from './options.js';
@@ -28,6 +29,9 @@ import { encodeReport, readReportHeader, reportProblem } from './report.js';
  *   .cfx/state.json             report and transaction numbers, batches written (cfx's own)
  *   .cfx/catalog.json           item codes of the goods files cfx published (cfx's own)
  *   attention/<batch>.json      sales held back because 1C's import would fail on them
+ *
+ * and, with `commerceml`, 1C's CommerceML export folder (import.xml + offers.xml → pendingExports,
+ * moved to processed/ on ack: commerceml.ts).
  *
  * See docs/backoffice-1c.md.
  */
@@ -64,6 +68,8 @@ export interface OneCOptions {
   format?: AtolFormatOptions;
   /** per terminal overrides */
   terminals?: Record<string, OneCTerminalOptions>;
+  /** also publish 1C's CommerceML export (import.xml + offers.xml) from this folder (commerceml.ts) */
+  commerceml?: CommerceMLOptions;
 }
 
 const FILE_NAME = { type: 'string', minLength: 1, pattern: '^[^/\\\\]+$' } as const;
@@ -83,6 +89,7 @@ export const oneCOptionsSchema = {
     databaseId: DATABASE_ID,
     checkCodes: { enum: ['catalog', 'numeric'] },
     format: atolOptionsSchema,
+    commerceml: commercemlOptionsSchema,
     terminals: {
       type: 'object',
       additionalProperties: {
@@ -234,6 +241,8 @@ export function createOneCBackOffice(options: OneCOptions, ctx: Partial<BackOffi
   // options are checked now, not at the first delivery
   resolveOptions(options.format ?? {});
   for (const o of Object.values(options.terminals ?? {})) resolveOptions({ ...options.format, ...o.format, ...(o.databaseId !== undefined ? { databaseId: o.databaseId } : {}) });
+
+  const cml = options.commerceml === undefined ? undefined : createCommerceMLSource(options.commerceml, { baseDir, logger: log });
 
   const setups = new Map<string, TerminalSetup>();
   const setup = (terminal: string): TerminalSetup => {
@@ -464,6 +473,7 @@ export function createOneCBackOffice(options: OneCOptions, ctx: Partial<BackOffi
         ack: () => ack(t, buf, sha, stateOffset),
       });
     }
+    if (cml) out.push(...(await cml.pendingExports(terminals, opts?.signal)));
     return out;
   }
 

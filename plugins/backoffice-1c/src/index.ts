@@ -21,6 +21,7 @@ export {
   type SaleProblem,
   type SalesDecodeOptions,
 } from './report.js';
+export { commercemlOptionsSchema, COMMERCEML_STATE, type CommerceMLOptions } from './commerceml.js';
 export { createOneCBackOffice, oneCOptionsSchema, STATE_DIR, ATTENTION_DIR, type OneCOptions, type OneCTerminalOptions, type OneCState, type OneCCatalog } from './adapter.js';
 export type { TextEncoding } from './text.js';
 export type { DecimalMode } from './numbers.js';
