@@ -47,6 +47,8 @@ export interface GoodsFiles {
   rows: number;
   atol: { path: string; bytes: number };
   csv: { path: string; bytes: number };
+  /** the price-import bench's layout: code;barcodes;name;price only */
+  csv4: { path: string; bytes: number };
   /** a few items spread over the file, with what the catalog must hold for them */
   samples: GoodsItem[];
   cached: boolean;
@@ -95,6 +97,8 @@ const CSV_HEADER = 'code;barcodes;name;receiptName;price;stock;weighed;group;art
 const csvLine = (it: GoodsItem): string =>
   [it.code, it.barcode, it.name, it.name, priceText(it.price), '0', it.weighed ? '1' : '0', '100', `A-${it.code}`, '0', `${it.weighed ? 1 : 0},1,1,0,0,0,0,1`, '1,000'].join(';');
 
+const csv4Line = (it: GoodsItem): string => [it.code, it.barcode, it.name, priceText(it.price)].join(';');
+
 function writeFile(path: string, head: string, line: (it: GoodsItem) => string, rows: number, encode: (s: string) => Buffer): void {
   const tmp = `${path}.${process.pid}.tmp`;
   const fd = openSync(tmp, 'w');
@@ -116,8 +120,10 @@ export function goodsFiles(rows: number): GoodsFiles {
   const dir = cacheDir();
   const atol = join(dir, `goods-1c-${rows}-v${GEN_VERSION}.txt`);
   const csv = join(dir, `goods-1c-${rows}-v${GEN_VERSION}.full.csv`);
-  const cached = existsSync(atol) && existsSync(csv);
+  const csv4 = join(dir, `goods-1c-${rows}-v${GEN_VERSION}-4col.full.csv`);
+  const cached = existsSync(atol) && existsSync(csv) && existsSync(csv4);
   if (!cached) {
+    writeFile(csv4, 'code;barcodes;name;price\r\n', csv4Line, rows, (s) => Buffer.from(s, 'utf8'));
     writeFile(atol, '##@@&&\r\n#\r\n$$$DELETEALLWARES\r\n$$$DELETEALLBACODES\r\n$$$DELETEALLASPECTREMAINS\r\n', atolLine, rows, (s) => encodeText(s, 'cp1251'));
     writeFile(csv, CSV_HEADER + '\r\n', csvLine, rows, (s) => Buffer.from(s, 'utf8'));
   }
@@ -126,5 +132,5 @@ export function goodsFiles(rows: number): GoodsFiles {
   const samples: GoodsItem[] = [];
   let i = 0;
   for (const it of items(rows)) if (want.has(i++)) samples.push(it);
-  return { rows, atol: { path: atol, bytes: statSync(atol).size }, csv: { path: csv, bytes: statSync(csv).size }, samples, cached };
+  return { rows, atol: { path: atol, bytes: statSync(atol).size }, csv: { path: csv, bytes: statSync(csv).size }, csv4: { path: csv4, bytes: statSync(csv4).size }, samples, cached };
 }
