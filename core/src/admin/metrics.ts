@@ -62,6 +62,16 @@ export class AdminMetrics {
         }
       },
     });
+    new Gauge({
+      name: 'cfx_server_last_contact_timestamp_seconds',
+      help: 'when the job last reached the server (unix seconds; a heartbeat written at most once a minute while polls succeed); absent: never',
+      labelNames: ['job'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [job, at] of Object.entries(s.lastContacts())) this.set({ job }, Date.parse(at) / 1000);
+      },
+    });
     if (config.role === 'terminal') {
       new Gauge({ name: 'cfx_sales_pending', help: 'journaled sales not yet on the server', registers, collect() { this.set(s.countPending()); } });
     } else {

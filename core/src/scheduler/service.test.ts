@@ -166,6 +166,8 @@ describe('Service: heartbeat', () => {
       assert.deepEqual(st.lastContact, { 'prices.pull': iso(T0) });
       assert.deepEqual(st.reachability, { state: 'reachable', at: iso(T0), job: 'prices.pull' });
 
+      assert.match(await new AdminMetrics(t.store, t.config).text(), new RegExp(`^cfx_server_last_contact_timestamp_seconds\\{job="prices\\.pull"\\} ${T0 / 1000}$`, 'm'));
+
       // polls within the minute write nothing
       t.clock.ms = T0 + CONTACT_EVERY_MS - 1000;
       await t.cycles(3);
