@@ -8,7 +8,7 @@ import {
 } from '@cfx/core/api';
 import { classify, scrub, toTransportError } from './errors.js';
 import { HostKeyVerifier, hostKeyPolicy, type Verdict } from './hostkey.js';
-import { SftpClientClass, ssh2, type ConnectConfig, type SftpChannel, type SftpClient, type SftpStats } from './ssh2-types.js';
+import { STATUS, SftpClientClass, ssh2, type ConnectConfig, type SftpChannel, type SftpClient, type SftpStats } from './ssh2-types.js';
 
 /** `serverOptions` for sftp:// (schema in package.json). */
 export interface SftpTransportOptions {
@@ -102,6 +102,31 @@ export function keepWindowOpen(sftp: Pick<SftpChannel, 'incoming' | 'outgoing' |
   } catch {
     /* the connection is going away: the read fails on its own */
   }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * One READ whose reply is handed over as ssh2 parsed it instead of copied into a buffer of ours.
+ *
+ * ssh2's read() copies every reply into the caller's buffer; ssh2 has already assembled the reply in
+ * a buffer of its own (one per reply, never reused), so that copy and our allocation are pure cost:
+ * ~100 ms of CPU per 100 MiB (-14 % of a download's CPU, measured). ssh2 has no public call without
+ * a target buffer, but its DATA handler has the path: a request registered without `buffer` gets the
+ * reply slice. So the READ is sent by read() (into `scratch`, never written) and its entry in ssh2's
+ * request table is then given no buffer and our callback. Should ssh2 not register requests this way
+ * (a version with other internals), this throws rather than let replies land in `scratch`.
+ */
+export function readDirect(sftp: SftpChannel, handle: Buffer, at: number, len: number, scratch: Buffer, cb: (err: unknown, data?: Buffer) => void): void {
+  sftp.read(handle, scratch, 0, len, at, () => {});
+  const req = sftp._requests?.[sftp._writeReqid];
+  if (!req || typeof req.cb !== 'function' || !req.buffer) throw new Error('transport-sftp: ssh2 did not register the READ as expected');
+  req.buffer = undefined;
+  req.cb = (err, data) => {
+    if (err) return err.code === STATUS.EOF ? cb(undefined, EMPTY) : cb(err);
+    if (!Buffer.isBuffer(data) || data.length > len) return cb(new Error(`sftp read: ${data?.length} bytes for a read of ${len}`));
+    cb(undefined, data);
+  };
 }
 
 function expandHome(p: string): string {
@@ -233,6 +258,8 @@ export class SftpTransport implements Transport {
         await new Promise<void>((resolve, reject) => {
           const chunk = Math.max(1024, Math.min(this.chunkSize, c.sftp._maxReadLen || this.chunkSize));
           const windowBytes = channelWindow(chunk, this.concurrency);
+          // the target buffer ssh2's read() wants; replies never land in it (readDirect)
+          const scratch = Buffer.allocUnsafe(chunk);
           let next = 0; // next offset to ask for
           let pos = 0; // next offset to hand to the reader
           let eof = Infinity; // lowest offset a read came back empty from
@@ -263,17 +290,17 @@ export class SftpTransport implements Transport {
           };
           const request = (at: number, len: number) => {
             inflight++;
-            const buf = Buffer.allocUnsafe(len);
             try {
-              c.sftp.read(handle, buf, 0, len, at, (err, nb) => {
+              readDirect(c.sftp, handle, at, len, scratch, (err, data) => {
                 inflight--;
                 if (done) return;
                 if (err) return finish(err);
                 call.touch();
                 keepWindowOpen(c.sftp, windowBytes);
+                const nb = data!.length;
                 if (!nb) eof = Math.min(eof, at);
                 else {
-                  ready.set(at, nb === len ? buf : buf.subarray(0, nb));
+                  ready.set(at, data!);
                   // a short read: ask for the rest (an empty answer then marks the end of the file)
                   if (nb < len) request(at + nb, len - nb);
                   else if (window < this.concurrency) window = Math.min(this.concurrency, window * 2);

@@ -48,6 +48,10 @@ export interface SftpChannel extends EventEmitter {
   /** how many more bytes the server may send on this channel (ssh2 decrements it as data arrives) */
   incoming: { window: number };
   _client: { _protocol: { channelWindowAdjust(channelId: number, bytes: number): void } };
+  /** requests waiting for their reply, by id; a READ without `buffer` gets its reply as a slice of the packet */
+  _requests: Record<number, { buffer?: Buffer | undefined; cb?: (err?: (Error & { code?: number }) | null, data?: Buffer) => void } | undefined>;
+  /** id of the request sent last */
+  _writeReqid: number;
 }
 
 /** ssh2's Client. */
