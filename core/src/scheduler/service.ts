@@ -81,9 +81,10 @@ export class Service {
     const at = this.now();
     const last = this.contactWritten.get(job);
     if (last !== undefined && at.getTime() - last < CONTACT_EVERY_MS && at.getTime() >= last) return;
+    // a failed write waits for the next period too: a broken disk must not log once a poll
+    this.contactWritten.set(job, at.getTime());
     try {
       this.app.store.recordContact(job, at);
-      this.contactWritten.set(job, at.getTime());
     } catch (e) {
       this.app.logger.warn({ job, err: errorMessage(e) }, 'could not record the heartbeat');
     }
