@@ -264,6 +264,7 @@ export function renderSftpDownload(r: SftpDownloadResult): string {
     `  cfx fresh    ${fmt(m.freshMibPerSec, 0)} MiB/s  (the same in a new process, as a one-shot \`cfx pull\`; CPU ${fmt(m.freshCpuMs, 0)} ms)`,
     `  curl         ${fmt(m.curlMibPerSec, 0)} MiB/s  (time_total − time_pretransfer)`,
     `  ratio cfx running/curl  ${fmt(m.ratio, 3)}   target >= ${fmt(r.target.ratio, 1)}   ${verdict(r.target.pass)}   (fresh/curl ${fmt(m.freshRatio, 3)}, no target)`,
+    `  per round (running/curl): ${r.rounds.map((x) => fmt(x.ratio)).join(' ')}`,
   ].join('\n');
 }
 
