@@ -1,6 +1,5 @@
-// `npm run bench`: the benchmarks of docs/PERFORMANCE (price import vs sqlite3, poll overhead).
-//   node bench/dist/run.js [--only price|poll|sales] [--rounds 3] [--rows 1000000] [--orders name,code] [--seconds 60]
-//                          [--samples 5] [--scenarios sibling,inbox] [--profile] [--keep]
+// `npm run bench`: the benchmarks of docs/PERFORMANCE, each beside its peer in the same run.
+//   node bench/dist/run.js [--only price,poll,sales,admin,sftp,1c] [--rounds 3] [--rows 1000000] …
 // Prints a report and writes .bench-out/bench/latest.json (+ a timestamped copy).
 // Exits 0 whether targets are met or missed (PASS/MISS is in the report); non-zero only on error.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -12,17 +11,34 @@ import type { RowOrder } from './gen-prices.js';
 import { pollBench, renderPoll, type PollResult, type PollScenario } from './poll-overhead.js';
 import { salesFlushBench, renderSalesFlush, type SalesFlushReport } from './sales-flush.js';
 import { salesLatencyBench, renderSalesLatency, type SalesLatencyReport } from './sales-latency.js';
+import { adminBench, renderAdminBench, type AdminBenchResult } from './admin-api.js';
+import { sftpDownloadBench, renderSftpDownload, type SftpDownloadResult } from './sftp-download.js';
+import { sftpFlushBench, renderSftpFlush, type SftpFlushResult } from './sftp-flush.js';
+import { priceImport1cBench, renderPriceImport1c, type PriceImport1cResult } from './price-import-1c.js';
 
-const USAGE = `usage: node bench/dist/run.js [--only price|poll|sales] [--rounds N] [--rows N] [--orders name,code] [--seconds S] [--samples N]
-                              [--scenarios sibling,inbox] [--profile] [--keep]
-  --only       run one bench (default: both)
-  --rounds     price import rounds, cfx and sqlite3 interleaved (default 3)
-  --rows       rows of the generated price file (default 1000000)
+const BENCHES = ['price', 'poll', 'sales', 'admin', 'sftp', '1c'] as const;
+type Bench = (typeof BENCHES)[number];
+
+const USAGE = `usage: node bench/dist/run.js [--only LIST] [--rounds N] [--rows N] [--orders name,code] [--seconds S] [--samples N]
+                              [--scenarios sibling,inbox] [--items N] [--mib N] [--profile] [--keep]
+  --only       comma-separated benches to run (default: all, in this order):
+                 price  1M-row price CSV pulled over FTP and applied, vs sqlite3 .import
+                 poll   CPU of an idle 1 s poll and new-file latency, vs lftp
+                 sales  sales backlog flush vs lftp, and record-to-server latency
+                 admin  GET /api/catalog?q= on a 1M catalog (p50/p99) vs better-sqlite3;
+                        POST /api/sales throughput vs \`cfx sale add\` per process
+                 sftp   100 MiB SFTP download vs curl sftp://; backlog flush over SFTP vs sftp -b
+                 1c     100k-item 1C goods file (ATOL, cp1251) pulled and applied vs the CSV path
+  --rounds     rounds of the price/sftp/1c/sales-flush benches, cfx and the peer interleaved
+               (default 3 for price, 5 for the others)
+  --rows       rows of the generated price file (default 1000000; the 1c bench: 100000)
   --orders     row orders of the price file: name (codes in random order, as a file sorted by
                name), code (sorted by code); default name,code, each compared on its own
   --seconds    CPU window of the poll bench per scenario (default 60)
   --samples    new-file latency samples per variant (default 5)
   --scenarios  where the 1,000 unrelated files are: sibling (default first), inbox
+  --items      catalog size of the admin bench (default 1000000)
+  --mib        size of the SFTP download (default 100)
   --profile    write V8 CPU profiles of the cfx children to .bench-out/prof/ (summarise one with
                node bench/dist/profile-summary.js <file>); profiling inflates the poll CPU figure
   --keep       keep deployments, databases and remote dirs for inspection
@@ -34,11 +50,12 @@ async function main(): Promise<number> {
     process.stdout.write(USAGE + '\n');
     return 0;
   }
-  const only = args.get('only');
-  if (only !== undefined && only !== 'price' && only !== 'poll' && only !== 'sales') {
-    process.stderr.write(`--only must be price, poll or sales\n${USAGE}\n`);
+  const only = new Set((args.get('only') ?? BENCHES.join(',')).split(',').map((x) => x.trim()) as Bench[]);
+  if (!only.size || [...only].some((x) => !BENCHES.includes(x))) {
+    process.stderr.write(`--only takes a comma-separated list of ${BENCHES.join(', ')}\n${USAGE}\n`);
     return 2;
   }
+  const want = (b: Bench) => only.has(b);
   const scenarios = (args.get('scenarios') ?? 'sibling,inbox').split(',').map((x) => x.trim()) as PollScenario[];
   if (scenarios.some((x) => x !== 'sibling' && x !== 'inbox')) {
     process.stderr.write(`--scenarios takes sibling and/or inbox\n`);
@@ -57,20 +74,38 @@ async function main(): Promise<number> {
 
   let price: PriceImportResult | undefined;
   let poll: PollResult | undefined;
-  if (!only || only === 'price') {
+  if (want('price')) {
     price = await priceImportBench({ rows: intArg(args, 'rows', 1_000_000), rounds: intArg(args, 'rounds', 3), orders, profile: args.has('profile'), keep: args.has('keep') });
     process.stdout.write('\n');
   }
-  if (!only || only === 'poll') {
+  if (want('poll')) {
     poll = await pollBench({ seconds: intArg(args, 'seconds', 60), samples: intArg(args, 'samples', 5), scenarios, profile: args.has('profile'), keep: args.has('keep') });
     process.stdout.write('\n');
   }
 
   let salesFlush: SalesFlushReport | undefined;
   let salesLatency: SalesLatencyReport | undefined;
-  if (!only || only === 'sales') {
+  if (want('sales')) {
     salesFlush = await salesFlushBench({ rounds: intArg(args, 'rounds', 5) });
     salesLatency = await salesLatencyBench({ samples: intArg(args, 'sale-samples', 500) });
+    process.stdout.write('\n');
+  }
+
+  let admin: AdminBenchResult | undefined;
+  if (want('admin')) {
+    admin = await adminBench({ items: intArg(args, 'items', 1_000_000) });
+    process.stdout.write('\n');
+  }
+  let sftpDownload: SftpDownloadResult | undefined;
+  let sftpFlush: SftpFlushResult | undefined;
+  if (want('sftp')) {
+    sftpDownload = await sftpDownloadBench({ mib: intArg(args, 'mib', 100), rounds: intArg(args, 'rounds', 5), profile: args.has('profile') });
+    sftpFlush = await sftpFlushBench({ rounds: intArg(args, 'rounds', 5) });
+    process.stdout.write('\n');
+  }
+  let price1c: PriceImport1cResult | undefined;
+  if (want('1c')) {
+    price1c = await priceImport1cBench({ rows: intArg(args, 'rows', 100_000), rounds: intArg(args, 'rounds', 5), profile: args.has('profile'), keep: args.has('keep') });
     process.stdout.write('\n');
   }
 
@@ -79,10 +114,14 @@ async function main(): Promise<number> {
   if (poll) process.stdout.write(renderPoll(poll) + '\n');
   if (salesFlush) process.stdout.write(renderSalesFlush(salesFlush) + '\n');
   if (salesLatency) process.stdout.write(renderSalesLatency(salesLatency) + '\n');
+  if (admin) process.stdout.write(renderAdminBench(admin) + '\n');
+  if (sftpDownload) process.stdout.write(renderSftpDownload(sftpDownload) + '\n');
+  if (sftpFlush) process.stdout.write(renderSftpFlush(sftpFlush) + '\n');
+  if (price1c) process.stdout.write(renderPriceImport1c(price1c) + '\n');
 
   const dir = join(OUT_DIR, 'bench');
   mkdirSync(dir, { recursive: true });
-  const json = JSON.stringify({ startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), env: { ...env, loadavgAtEnd: loadavg() }, args: Object.fromEntries(args), price, poll, salesFlush, salesLatency }, null, 2) + '\n';
+  const json = JSON.stringify({ startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), env: { ...env, loadavgAtEnd: loadavg() }, args: Object.fromEntries(args), price, poll, salesFlush, salesLatency, admin, sftpDownload, sftpFlush, price1c }, null, 2) + '\n';
   writeFileSync(join(dir, 'latest.json'), json);
   writeFileSync(join(dir, `${startedAt.toISOString().replace(/[:.]/g, '-')}.json`), json);
   process.stdout.write(`\nJSON: ${join(dir, 'latest.json')}\n`);
