@@ -20,7 +20,7 @@ import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { CFX_BIN, chownFtp, fmt, fmtInt, freshRemoteDir, fsType, ftpMkdir, ftpRootPath, intArg, parseArgs, quantile, scratchRoot, servers, terminalDeployment, verdict, type Deployment } from './common.js';
-import { cacheDir } from './gen-prices.js';
+import { cacheDir, ean13, mulberry32 } from './gen-prices.js';
 import { bigSale } from './sales-common.js';
 
 export const TARGET_CATALOG_P99_MS = 20;
@@ -94,23 +94,6 @@ const CYR = ['Молоко', 'Кефір', 'Хліб', 'Батон', 'Сир', '
 const CYR_ADJ = ['свіже', 'домашнє', 'класичне', 'вершкове', 'житній', 'твердий', 'білий', 'чорний', 'зелений', 'яблучний'];
 const LAT = ['Coffee', 'Milk', 'Tea', 'Juice', 'Water', 'Chocolate', 'Cookies', 'Bread', 'Cheese', 'Butter'];
 const LAT_ADJ = ['arabica', 'fresh', 'green', 'orange', 'sparkling', 'dark', 'oat', 'rye', 'gouda', 'salted'];
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function ean13(body12: string): string {
-  let sum = 0;
-  for (let i = 0; i < 12; i++) sum += (body12.charCodeAt(i) - 48) * (i % 2 ? 3 : 1);
-  return body12 + String((10 - (sum % 10)) % 10);
-}
 
 /** generated once per size and cached (like the price import bench's file) */
 export function catalogCsv(items: number): { path: string; bytes: number; cached: boolean } {

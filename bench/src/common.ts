@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, posix, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { execFileSync } from 'node:child_process';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -18,8 +19,8 @@ export interface Servers {
   ftpRoot: string;
 }
 
-/** The servers started by test/servers/start.sh (their servers.env), or a clear error. */
-export function servers(): Servers {
+/** $CFX_TEST_BASE/servers.env, written by test/servers/start.sh, as KEY → value; or a clear error */
+export function serversEnv(): { file: string; raw: Record<string, string> } {
   const base = process.env.CFX_TEST_BASE || '/tmp/cfx-test-servers';
   const file = join(base, 'servers.env');
   if (!existsSync(file)) throw new Error(`no ${file}: start the real servers first (as root): bash test/servers/start.sh`);
@@ -28,6 +29,12 @@ export function servers(): Servers {
     const m = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
     if (m) raw[m[1]!] = m[2]!;
   }
+  return { file, raw };
+}
+
+/** The vsftpd of the test servers, or a clear error. */
+export function servers(): Servers {
+  const { file, raw } = serversEnv();
   const ftpUrl = raw.CFX_TEST_FTP_URL, ftpRoot = raw.CFX_TEST_FTP_ROOT;
   if (!ftpUrl || !ftpRoot) throw new Error(`${file} has no CFX_TEST_FTP_URL / CFX_TEST_FTP_ROOT`);
   return { ftpUrl, ftpRoot };
@@ -206,4 +213,31 @@ export function clockTicks(): number {
 export function vmHwmKb(pid: number | 'self' = 'self'): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) : NaN;
+}
+
+type Applied = { name: string; result: 'applied'; mode: 'full' | 'delta'; records: number; bytes: number };
+
+/**
+ * Cycles a price pull until it applies `fileName`: the file comes with its flag, so the first cycle
+ * normally takes it; a few more only if it does not. start/end: performance.now() around the cycle
+ * that took it.
+ */
+export async function pullUntilApplied(
+  pull: { cycle(): Promise<{ files: Array<{ name: string; result: string }> }> },
+  fileName: string,
+): Promise<{ outcome: Applied; cycles: number; start: number; end: number }> {
+  let found: { name: string; result: string } | undefined;
+  let cycles = 0;
+  let start = 0, end = 0;
+  while (!found && cycles < 5) {
+    cycles++;
+    start = performance.now();
+    const r = await pull.cycle();
+    end = performance.now();
+    found = r.files.find((f) => f.name === fileName);
+    if (!found) await new Promise((res) => setTimeout(res, 200));
+  }
+  if (!found) throw new Error(`${fileName} was not taken in ${cycles} cycles`);
+  if (found.result !== 'applied') throw new Error(`${fileName}: ${found.result} ${JSON.stringify(found)}`);
+  return { outcome: found as Applied, cycles, start, end };
 }

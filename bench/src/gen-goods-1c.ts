@@ -7,31 +7,10 @@
 import { closeSync, existsSync, fsyncSync, openSync, renameSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeText } from '@cfx/core/text';
-import { cacheDir } from './gen-prices.js';
+import { ADJS, NOUNS, PACKS, cacheDir, ean13, mulberry32 } from './gen-prices.js';
 
 /** bump when the generator changes, so an old cached file is not reused */
 const GEN_VERSION = 1;
-
-const NOUNS = ['Молоко', 'Кефір', 'Хліб', 'Батон', 'Сир', 'Масло', 'Ковбаса', 'Цукор', 'Борошно', 'Гречка', 'Рис', 'Чай', 'Кава', 'Сік', 'Вода', 'Печиво', 'Цукерки', 'Шоколад', 'Йогурт', 'Сметана', 'Ряжанка', 'Олія', 'Майонез', 'Кетчуп', 'Макарони', 'Пельмені', 'Вареники', 'Сосиски', 'Шинка', 'Оселедець'];
-const ADJS = ['свіже', 'домашнє', 'класичне', 'вершкове', 'пряний', 'житній', 'твердий', 'білий', 'чорний', 'зелений', 'гречаний', 'молочний', 'яблучний', 'столова', 'газована', 'вівсяне', 'ніжний', 'копчена', 'варена', 'сільське'];
-const PACKS = ['г', 'кг', 'мл', 'л', 'шт'];
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function ean13(body12: string): string {
-  let sum = 0;
-  for (let i = 0; i < 12; i++) sum += (body12.charCodeAt(i) - 48) * (i % 2 ? 3 : 1);
-  return body12 + String((10 - (sum % 10)) % 10);
-}
 
 export interface GoodsItem {
   /** 1C's per-device numeric code */

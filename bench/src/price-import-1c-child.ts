@@ -2,8 +2,8 @@
 // PricePull with the format cfx.yaml names), then the catalog read back. Prints one JSON line.
 //   node price-import-1c-child.js <cfx.yaml> <file name expected in the inbox> <code,code,…>
 import { performance } from 'node:perf_hooks';
-import { App, PricePull, silentLogger, type FileOutcome, type Format } from '@cfx/core';
-import { vmHwmKb } from './common.js';
+import { App, PricePull, silentLogger, type Format } from '@cfx/core';
+import { pullUntilApplied, vmHwmKb } from './common.js';
 
 const [configFile, fileName, codes] = process.argv.slice(2);
 if (!configFile || !fileName || codes === undefined) {
@@ -33,20 +33,7 @@ try {
   });
   const pull = new PricePull({ config: app.config, store: app.store, transport, format: timedFormat, logger: app.logger });
   const c0 = process.cpuUsage();
-  let outcome: FileOutcome | undefined;
-  let cycles = 0;
-  let start = 0, end = 0;
-  // the file comes with its flag, so the first cycle takes it; a few more only if it does not
-  while (!outcome && cycles < 5) {
-    cycles++;
-    start = performance.now();
-    const r = await pull.cycle();
-    end = performance.now();
-    outcome = r.files.find((f) => f.name === fileName);
-    if (!outcome) await new Promise((res) => setTimeout(res, 200));
-  }
-  if (!outcome) throw new Error(`${fileName} was not taken in ${cycles} cycles`);
-  if (outcome.result !== 'applied') throw new Error(`${fileName}: ${outcome.result} ${JSON.stringify(outcome)}`);
+  const { outcome, cycles, start, end } = await pullUntilApplied(pull, fileName);
   const cpu = process.cpuUsage(c0);
   const products = app.store.catalogCount();
   const samples = Object.fromEntries(codes.split(',').filter(Boolean).map((c) => [c, app.store.getProduct(c) ?? null]));

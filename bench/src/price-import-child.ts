@@ -2,8 +2,8 @@
 // RSS is the pull's own. Prints one JSON line on stdout.
 //   node price-import-child.js <cfx.yaml> <file name expected in the inbox>
 import { performance } from 'node:perf_hooks';
-import { App, PricePull, silentLogger, type FileOutcome, type Format } from '@cfx/core';
-import { vmHwmKb } from './common.js';
+import { App, PricePull, silentLogger, type Format } from '@cfx/core';
+import { pullUntilApplied, vmHwmKb } from './common.js';
 
 type Store = ConstructorParameters<typeof PricePull>[0]['store'];
 
@@ -85,20 +85,7 @@ try {
   for (const p of pragmas) writer?.pragma(p);
 
   const pull = new PricePull({ config: app.config, store: timedStore, transport, format: timedFormat, logger: app.logger });
-  let outcome: FileOutcome | undefined;
-  let cycles = 0;
-  let start = 0, end = 0;
-  // the file comes with a `.done` flag, so the first cycle takes it; a few more only if it does not
-  while (!outcome && cycles < 5) {
-    cycles++;
-    start = performance.now();
-    const r = await pull.cycle();
-    end = performance.now();
-    outcome = r.files.find((f) => f.name === fileName);
-    if (!outcome) await new Promise((res) => setTimeout(res, 200));
-  }
-  if (!outcome) throw new Error(`${fileName} was not taken in ${cycles} cycles`);
-  if (outcome.result !== 'applied') throw new Error(`${fileName}: ${outcome.result} ${JSON.stringify(outcome)}`);
+  const { outcome, cycles, start, end } = await pullUntilApplied(pull, fileName);
   const ru = process.resourceUsage();
   const products = app.store.catalogCount();
   process.stdout.write(

@@ -1,33 +1,15 @@
 // Shared by the sales benchmarks (sales-flush.ts, sales-latency.ts): the sale generator, the real
 // test servers (test/servers/start.sh writes $CFX_TEST_BASE/servers.env), deployments, statistics.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { Client } from 'basic-ftp';
+import { servers, type Servers } from './common.js';
 
-export interface BenchServer {
-  /** ftp://cfxftp:cfxftp@127.0.0.1:2121 */
-  ftpUrl: string;
-  /** local path of the FTP root (remote `/x` is `${ftpRoot}/x`) */
-  ftpRoot: string;
-}
-
+export type BenchServer = Servers;
 /** The running vsftpd of the test servers, or an explanation of how to start it. */
-export function benchServer(): BenchServer {
-  const base = process.env.CFX_TEST_BASE || '/tmp/cfx-test-servers';
-  const file = join(base, 'servers.env');
-  if (!existsSync(file)) throw new Error(`no ${file}: start the test servers first (as root: bash test/servers/start.sh)`);
-  const raw: Record<string, string> = {};
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    const m = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
-    if (m) raw[m[1]!] = m[2]!;
-  }
-  const ftpUrl = raw.CFX_TEST_FTP_URL;
-  const ftpRoot = raw.CFX_TEST_FTP_ROOT;
-  if (!ftpUrl || !ftpRoot) throw new Error(`${file} lacks CFX_TEST_FTP_URL / CFX_TEST_FTP_ROOT`);
-  return { ftpUrl, ftpRoot };
-}
+export const benchServer = servers;
 
 /** local path of a remote path on the server */
 export const onDisk = (s: BenchServer, remote: string): string => join(s.ftpRoot, posix.normalize('/' + remote));

@@ -2,9 +2,10 @@
 // servers, cfx deployments that pin its host key, and the peers' (curl, OpenSSH sftp) pinned options.
 import { createHash } from 'node:crypto';
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join, posix } from 'node:path';
+import { dirname, join, posix } from 'node:path';
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
+import { serversEnv } from './common.js';
 
 export interface SftpServer {
   /** sftp://cfxftp@127.0.0.1:2222 */
@@ -24,17 +25,10 @@ export interface SftpServer {
 
 /** the sshd of test/servers/start.sh (its servers.env), its public host key checked against the pin there */
 export function sftpServer(): SftpServer {
-  const base = process.env.CFX_TEST_BASE || '/tmp/cfx-test-servers';
-  const file = join(base, 'servers.env');
-  if (!existsSync(file)) throw new Error(`no ${file}: start the real servers first (as root): bash test/servers/start.sh`);
-  const raw: Record<string, string> = {};
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    const m = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
-    if (m) raw[m[1]!] = m[2]!;
-  }
+  const { file, raw } = serversEnv();
   const url = raw.CFX_TEST_SFTP_URL, key = raw.CFX_TEST_SFTP_KEY, pin = raw.CFX_TEST_SFTP_HOSTKEY_SHA256, root = raw.CFX_TEST_SFTP_ROOT;
   if (!url || !key || !pin || !root) throw new Error(`${file} lacks CFX_TEST_SFTP_URL / _KEY / _HOSTKEY_SHA256 / _ROOT`);
-  const pub = join(base, 'ssh', 'host_ed25519.pub');
+  const pub = join(dirname(file), 'ssh', 'host_ed25519.pub');
   const hostKeyLine = readFileSync(pub, 'utf8').trim().split(/\s+/).slice(0, 2).join(' ');
   // the peers are pinned to this file's key: it must be the key the pin names, or both sides would not check the same thing
   const fp = 'SHA256:' + createHash('sha256').update(Buffer.from(hostKeyLine.split(' ')[1]!, 'base64')).digest('base64').replace(/=+$/, '');
