@@ -16,17 +16,30 @@ install_pure_ftpd() {
   export DEBIAN_FRONTEND=noninteractive
   local tmp
   tmp=$(mktemp -d)
-  # its runtime libraries (the package's own Depends minus the inetd/lsb/pure-ftpd-common parts)
-  if ! (cd "$tmp" && apt-get download pure-ftpd >/dev/null 2>&1) || \
-     ! dpkg -s libsodium23 libcap2 libpam0g libssl3 libcrypt1 >/dev/null 2>&1; then
+  # its runtime libraries: the package's own lib* Depends, whatever this release names them
+  # (bookworm's libssl3 is trixie's libssl3t64); not inetd, lsb-base or pure-ftpd-common
+  if ! (cd "$tmp" && apt-get download pure-ftpd >/dev/null 2>&1); then
     apt-get update
-    apt-get install -y --no-install-recommends libsodium23 libcap2 libpam0g libssl3 libcrypt1
     (cd "$tmp" && apt-get download pure-ftpd)
   fi
-  mkdir -p "$PURE_FTPD_PREFIX"
-  dpkg -x "$tmp"/pure-ftpd_*.deb "$PURE_FTPD_PREFIX"
+  local libs
+  libs=$(apt-cache depends pure-ftpd | awk '/Depends: lib/ { print $2 }' | sort -u)
+  # shellcheck disable=SC2086
+  if ! dpkg -s $libs >/dev/null 2>&1; then
+    apt-get install -y --no-install-recommends $libs
+  fi
+  # unpacked beside and moved into place only when it runs: a half-done install is never "installed"
+  rm -rf "$PURE_FTPD_PREFIX.new"
+  mkdir -p "$PURE_FTPD_PREFIX.new"
+  dpkg -x "$tmp"/pure-ftpd_*.deb "$PURE_FTPD_PREFIX.new"
   rm -rf "$tmp"
-  "$PURE_FTPD_PREFIX/usr/sbin/pure-ftpd" --help >/dev/null 2>&1 || { echo "test servers: the unpacked pure-ftpd does not run" >&2; exit 1; }
+  if ldd "$PURE_FTPD_PREFIX.new/usr/sbin/pure-ftpd" | grep -q 'not found'; then
+    echo "test servers: the unpacked pure-ftpd lacks libraries:" >&2
+    ldd "$PURE_FTPD_PREFIX.new/usr/sbin/pure-ftpd" | grep 'not found' >&2
+    exit 1
+  fi
+  rm -rf "$PURE_FTPD_PREFIX"
+  mv "$PURE_FTPD_PREFIX.new" "$PURE_FTPD_PREFIX"
 }
 
 missing=()
