@@ -114,19 +114,37 @@ const EMPTY = Buffer.alloc(0);
  * ~100 ms of CPU per 100 MiB (-14 % of a download's CPU, measured). ssh2 has no public call without
  * a target buffer, but its DATA handler has the path: a request registered without `buffer` gets the
  * reply slice. So the READ is sent by read() (into `scratch`, never written) and its entry in ssh2's
- * request table is then given no buffer and our callback. Should ssh2 not register requests this way
- * (a version with other internals), this throws rather than let replies land in `scratch`.
+ * request table is then given no buffer and our callback. An ssh2 without those internals (another
+ * version: the plugin's range allows any 1.x) gets ssh2's public read() with a buffer per read; one
+ * whose request table looks different only after the READ was sent fails that download (its reply
+ * lands in `scratch`) and switches every later read to the public path, rather than guess.
  */
 export function readDirect(sftp: SftpChannel, handle: Buffer, at: number, len: number, scratch: Buffer, cb: (err: unknown, data?: Buffer) => void): void {
+  if (!directReads || typeof sftp._writeReqid !== 'number' || typeof sftp._requests !== 'object' || sftp._requests === null) return readCopy(sftp, handle, at, len, cb);
   sftp.read(handle, scratch, 0, len, at, () => {});
-  const req = sftp._requests?.[sftp._writeReqid];
-  if (!req || typeof req.cb !== 'function' || !req.buffer) throw new Error('transport-sftp: ssh2 did not register the READ as expected');
+  const req = sftp._requests[sftp._writeReqid];
+  if (!req || typeof req.cb !== 'function' || !req.buffer) {
+    directReads = false;
+    throw new Error('transport-sftp: ssh2 did not register the READ as expected (another ssh2 version?): this download fails, the next ones use ssh2\'s public read()');
+  }
   req.buffer = undefined;
   req.cb = (err, data) => {
     if (err) return err.code === STATUS.EOF ? cb(undefined, EMPTY) : cb(err);
     if (!Buffer.isBuffer(data) || data.length > len) return cb(new Error(`sftp read: ${data?.length} bytes for a read of ${len}`));
     cb(undefined, data);
   };
+}
+
+/** false once ssh2's request table did not look as readDirect expects */
+let directReads = true;
+
+/** ssh2's public read(): the reply copied into a buffer of ours */
+function readCopy(sftp: SftpChannel, handle: Buffer, at: number, len: number, cb: (err: unknown, data?: Buffer) => void): void {
+  const buf = Buffer.allocUnsafe(len);
+  sftp.read(handle, buf, 0, len, at, (err: (Error & { code?: number }) | null | undefined, n: number) => {
+    if (err) return err.code === STATUS.EOF ? cb(undefined, EMPTY) : cb(err);
+    cb(undefined, buf.subarray(0, n));
+  });
 }
 
 function expandHome(p: string): string {

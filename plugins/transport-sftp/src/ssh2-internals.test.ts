@@ -79,7 +79,37 @@ test('readDirect: EOF is an empty reply; other statuses and oversized replies ar
   assert.equal((got[2]![0] as Error).message, 'sftp read: 5 bytes for a read of 4');
 });
 
-test('readDirect refuses to go on when ssh2 did not register the request', () => {
+/** ssh2's public read() as a channel without the request table has it: fills the buffer, reports the count */
+function plainReader(content: Buffer) {
+  return {
+    reads: 0,
+    read(_h: Buffer, buf: Buffer, off: number, len: number, at: number, cb: (err: (Error & { code?: number }) | undefined, n: number) => void) {
+      this.reads++;
+      if (at >= content.length) return cb(Object.assign(new Error('EOF'), { code: 1 }), 0);
+      cb(undefined, content.copy(buf, off, at, Math.min(content.length, at + len)));
+    },
+  };
+}
+
+test('readDirect on an ssh2 without the request table reads through the public read(), EOF included', () => {
+  const ch = plainReader(Buffer.from('0123456789'));
+  const got: [unknown, string | undefined][] = [];
+  const read = (at: number) => readDirect(ch as unknown as SftpChannel, Buffer.from('h'), at, 4, Buffer.alloc(4), (err, data) => got.push([err, data?.toString()]));
+  read(0);
+  read(8);
+  read(12);
+  assert.deepEqual(got, [[undefined, '0123'], [undefined, '89'], [undefined, '']]);
+  assert.equal(ch.reads, 3);
+});
+
+// last: it switches the module to the public read() for good, as it would in a running terminal
+test('a request table that does not look as expected fails that read, and later reads use the public read()', () => {
   const ch = fakeReader(false);
   assert.throws(() => readDirect(ch as unknown as SftpChannel, Buffer.from('h'), 0, 4, Buffer.alloc(4), () => {}), /ssh2 did not register the READ/);
+  const plain = Object.assign(plainReader(Buffer.from('abcdef')), { _requests: {}, _writeReqid: 1 });
+  let got: string | undefined;
+  readDirect(plain as unknown as SftpChannel, Buffer.from('h'), 2, 4, Buffer.alloc(4), (_e, data) => (got = data?.toString()));
+  assert.equal(got, 'cdef');
+  assert.equal(plain.reads, 1);
+  assert.equal(plain._writeReqid, 1, 'nothing of the request table touched');
 });
