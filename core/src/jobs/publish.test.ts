@@ -185,6 +185,17 @@ describe('Publish (office → terminals)', () => {
     assert.equal(await remoteText(e.remote, `/inbox/box-1/${o.name}`), 'full\n1=350\n');
   });
 
+  it('a file that breaks half-way through its conversion is quarantined naming the source line; no part of it is uploaded', async () => {
+    const e = env('eq');
+    e.bo.files.set('box-1', 'full\n1;350\n2;175\n3;x\n4;20\n');
+    const r = await e.job().cycle();
+    const q = r.outcomes[0] as { result: string; reason: Record<string, unknown> };
+    assert.equal(q.result, 'quarantined');
+    assert.deepEqual([q.reason.file, q.reason.line, q.reason.field], ['goods-box-1.txt', 4, 'price']);
+    assert.deepEqual(await names(e.remote, '/inbox/box-1'), []);
+    assert.deepEqual(e.bo.acked, []);
+  });
+
   it('a network failure on one terminal does not stop the others; it is thrown at the end and nothing of it is acknowledged', async () => {
     const e = env();
     e.bo.files.set('box-1', 'full\n1;350\n');

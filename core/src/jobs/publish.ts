@@ -12,6 +12,7 @@ import {
   type Format,
   type Logger,
   type PriceFileMode,
+  type PriceRecord,
   type Transport,
 } from '../api/index.js';
 import type { App } from '../app/app.js';
@@ -151,18 +152,12 @@ export class Publish {
       let upload = staged;
       let up = src;
       try {
-        const checked = await this.decode(source, e, staged);
+        // one pass: the decode that checks the whole file also feeds the converter
+        const checked = await this.decode(source, e, staged, target === source ? undefined : { target, out: converted });
         mode = checked.mode;
         records = checked.records;
-        if (target !== source) {
-          if (!target.encodePrices) throw new CfxError(ErrorCodes.FORMAT_UNSUPPORTED, `format "${target.id}" (prices.format) cannot write price files`);
-          const input = createReadStream(staged, { highWaterMark: 256 * 1024 });
-          try {
-            const again = await source.decodePrices!(input, { fileName: e.fileName, options: e.formatOptions ?? {}, maxLineLength: config.prices.maxLineBytes, ...(signal ? { signal } : {}) });
-            up = await stageStream(target.encodePrices(again.records, again.mode, { options: config.prices.options, ...(signal ? { signal } : {}) }), converted, { signal });
-          } finally {
-            input.destroy();
-          }
+        if (checked.converted) {
+          up = checked.converted;
           upload = converted;
         }
       } catch (err) {
@@ -209,15 +204,36 @@ export class Publish {
     }
   }
 
-  private async decode(format: Format, e: BackOfficeExport, staged: string): Promise<{ mode: PriceFileMode; records: number }> {
+  /**
+   * Decodes the whole staged file (the terminals would refuse a file that does not), counting its
+   * records; with `convert`, the same records are written in the terminals' format on the way.
+   */
+  private async decode(
+    format: Format,
+    e: BackOfficeExport,
+    staged: string,
+    convert?: { target: Format; out: string },
+  ): Promise<{ mode: PriceFileMode; records: number; converted?: { sha256: string; bytes: number } }> {
     const { config, signal } = this.deps;
     if (!format.decodePrices) throw new CfxError(ErrorCodes.FORMAT_UNSUPPORTED, `format "${format.id}" cannot read price files`);
+    if (convert && !convert.target.encodePrices) throw new CfxError(ErrorCodes.FORMAT_UNSUPPORTED, `format "${convert.target.id}" (prices.format) cannot write price files`);
     const input = createReadStream(staged, { highWaterMark: 256 * 1024 });
     try {
       const d = await format.decodePrices(input, { fileName: e.fileName, options: e.formatOptions ?? {}, maxLineLength: config.prices.maxLineBytes, ...(signal ? { signal } : {}) });
       let records = 0;
-      for await (const r of d.records) if (r.op !== 'clear') records++;
-      return { mode: d.mode, records };
+      if (!convert) {
+        for await (const r of d.records) if (r.op !== 'clear') records++;
+        return { mode: d.mode, records };
+      }
+      async function* counted(): AsyncGenerator<PriceRecord> {
+        for await (const r of d.records) {
+          if (r.op !== 'clear') records++;
+          yield r;
+        }
+      }
+      const encoded = convert.target.encodePrices!(counted(), d.mode, { options: config.prices.options, ...(signal ? { signal } : {}) });
+      const converted = await stageStream(encoded, convert.out, { signal });
+      return { mode: d.mode, records, converted };
     } finally {
       input.destroy();
     }
