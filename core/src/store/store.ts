@@ -250,7 +250,8 @@ const toQuarantine = (r: Row): QuarantineEntry => ({
   state: r.state as QuarantineState,
 });
 
-const toSale = (r: Row): SaleRecord => ({
+/** the columns a journaled sale (sales) and a collected one (collected) share */
+const saleColumns = (r: Row) => ({
   terminalId: r.terminal_id as string,
   saleId: r.sale_id as string,
   time: r.time as string,
@@ -259,19 +260,13 @@ const toSale = (r: Row): SaleRecord => ({
   total: r.total as number,
   body: r.body as string,
   sha256: r.sha256 as string,
-  recordedAt: r.recorded_at as string,
 });
+
+const toSale = (r: Row): SaleRecord => ({ ...saleColumns(r), recordedAt: r.recorded_at as string });
 
 const toCollected = (r: Row): CollectedSale => ({
   id: r.id as number,
-  terminalId: r.terminal_id as string,
-  saleId: r.sale_id as string,
-  time: r.time as string,
-  localDate: r.local_date as string,
-  kind: r.kind as SaleKind,
-  total: r.total as number,
-  body: r.body as string,
-  sha256: r.sha256 as string,
+  ...saleColumns(r),
   fileName: r.file_name as string,
   receivedAt: r.received_at as string,
   ...(r.batch_id !== null ? { batchId: r.batch_id as string } : {}),
