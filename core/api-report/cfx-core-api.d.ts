@@ -590,7 +590,7 @@ export declare class HeapWatch {
 export { describeTransportConformance, type TransportConformanceOptions } from './transport-conformance.js';
 export { describeFormatConformance, projectLike, type FormatConformanceOptions, type MalformedSample, type EncodingSample } from './format-conformance.js';
 export { describeBackOfficeConformance, type BackOfficeConformanceOptions, type DeliveredSale, type InspectableBackOffice } from './backoffice-conformance.js';
-export { createTestHost, type TestHost, type TestHostOptions, type CliResult } from './test-host.js';
+export { createTestHost, runCliCaptured, type TestHost, type TestHostOptions, type CliResult } from './test-host.js';
 export { SAMPLE_PRODUCTS, SAMPLE_PRICES, SAMPLE_SALES, generatedProduct, type PriceSample } from './samples.js';
 export { HeapWatch, retainedBytes } from './heap.js';
 export { MemoryTransport, memoryTransportProvider } from './memory-transport.js';
@@ -669,6 +669,11 @@ export interface CliResult {
     err: string;
     json<T = any>(): T;
 }
+/** Runs the real CLI in-process (the same code path as the bin) with its output captured. */
+export declare function runCliCaptured(argv: string[], ctx: {
+    env: NodeJS.ProcessEnv;
+    cwd: string;
+}): Promise<CliResult>;
 /**
  * A whole deployment in a temp dir, run in-process: the real plugin host (manifests, engines check,
  * config validated with the plugins' schemas, lazy activation, every call guarded), the real store

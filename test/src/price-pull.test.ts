@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import iconv from 'iconv-lite';
 import { PricePull, type App, type FileOutcome } from '@cfx/core';
+import { pullAll } from './helpers/transport.js';
 import { realServers, freshRemoteDir, ftpRootPath, type ServersEnv } from './helpers/servers.js';
 import { terminalDeployment, openApp, officeClient, cp1251Csv, cfxProcess, FIXTURES } from './helpers/deploy.js';
 import { runCli } from './helpers/cli.js';
@@ -18,16 +19,6 @@ async function puller(app: App): Promise<PricePull> {
   return new PricePull({ config: app.config, store: app.store, transport: await app.transport(), format: await app.host.format('csv', app.config.prices.options), logger: app.logger });
 }
 
-/** cycles until nothing is waiting (a new file needs two listings to count as complete) */
-async function pullAll(p: PricePull): Promise<FileOutcome[]> {
-  const all: FileOutcome[] = [];
-  for (let i = 0; i < 10; i++) {
-    const r = await p.cycle();
-    all.push(...r.files);
-    if (r.waiting.length === 0 && i > 0) break;
-  }
-  return all;
-}
 
 const remoteNames = (office: ReturnType<typeof officeClient>, dir: string) => office.list(dir).then((l) => l.filter((e) => e.type === 'file').map((e) => e.name).sort());
 

@@ -5,8 +5,9 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PricePull, silentLogger, type App, type FileOutcome, type Transport } from '@cfx/core';
+import { PricePull, silentLogger, type App, type Transport } from '@cfx/core';
 import { createSftpTransport } from '@cfx/transport-sftp';
+import { pullAll } from './helpers/transport.js';
 import { realServers, type ServersEnv } from './helpers/servers.js';
 import { terminalDeployment, openApp, cp1251Csv } from './helpers/deploy.js';
 import { runCli } from './helpers/cli.js';
@@ -38,15 +39,6 @@ const onServer = (dir: string) => {
   }
 };
 
-async function pullAll(p: PricePull): Promise<FileOutcome[]> {
-  const all: FileOutcome[] = [];
-  for (let i = 0; i < 10; i++) {
-    const r = await p.cycle();
-    all.push(...r.files);
-    if (r.waiting.length === 0 && i > 0) break;
-  }
-  return all;
-}
 
 describe('price pull and sales push over SFTP (OpenSSH)', { skip }, () => {
   // the office side: another SFTP client, uploading the way cfx does (temp name, then rename)

@@ -5,9 +5,10 @@ import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync }
 import { Readable } from 'node:stream';
 import iconv from 'iconv-lite';
 import { pino } from 'pino';
-import { TransportError, type Transport } from '@cfx/core/api';
+import type { Transport } from '@cfx/core/api';
 import { describeTransportConformance } from '@cfx/core/testing';
 import { createFtpTransport, type FtpTransportOptions } from '@cfx/transport-ftp';
+import { readAll, failure } from './helpers/transport.js';
 import { freshRemoteDir, ftpRootPath, realServers, sessionPids } from './helpers/servers.js';
 
 const servers = await realServers();
@@ -22,21 +23,7 @@ function ftp(url: string | undefined, options: FtpTransportOptions = {}, timeout
 }
 const ftps = (options: FtpTransportOptions = {}, timeoutMs?: number) => ftp(env?.ftpsUrl, { tls: { ca: env?.ftpsCa }, ...options }, timeoutMs);
 
-async function readAll(s: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of s) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
 
-async function failure(p: Promise<unknown>): Promise<TransportError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof TransportError, `expected a TransportError, got ${String(e)}`);
-    return e;
-  }
-  assert.fail('expected a failure, the call succeeded');
-}
 
 const roots: string[] = [];
 function fresh(label: string): string {

@@ -8,13 +8,12 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino, type Logger } from 'pino';
-import { TransportError } from '@cfx/core/api';
 import { describeTransportConformance } from '@cfx/core/testing';
 import { createSftpTransport, type SftpTransport, type SftpTransportOptions } from '@cfx/transport-sftp';
 import { realServers, sessionPids, type ServersEnv } from './helpers/servers.js';
+import { readAll, failure } from './helpers/transport.js';
 
 const servers = await realServers();
 const skip = 'skip' in servers ? servers.skip : false;
@@ -42,21 +41,7 @@ function sftp(options: SftpTransportOptions = {}, o: { url?: string; timeoutMs?:
   );
 }
 
-async function readAll(s: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of s) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
 
-async function failure(p: Promise<unknown>): Promise<TransportError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof TransportError, `expected a TransportError, got ${String(e)}`);
-    return e;
-  }
-  assert.fail('expected a failure, the call succeeded');
-}
 
 /** SFTP is not chrooted: remote paths are real paths under sftpRoot */
 const roots: string[] = [];

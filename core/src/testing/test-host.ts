@@ -40,6 +40,19 @@ export interface CliResult {
   json<T = any>(): T;
 }
 
+/** Runs the real CLI in-process (the same code path as the bin) with its output captured. */
+export async function runCliCaptured(argv: string[], ctx: { env: NodeJS.ProcessEnv; cwd: string }): Promise<CliResult> {
+  const { main } = await import('../cli/main.js');
+  const out = new PassThrough();
+  const err = new PassThrough();
+  let o = '';
+  let e = '';
+  out.on('data', (c) => (o += c));
+  err.on('data', (c) => (e += c));
+  const code = await main(argv, { out, err, env: ctx.env, cwd: ctx.cwd });
+  return { code, out: o, err: e, json: () => JSON.parse(o) };
+}
+
 /**
  * A whole deployment in a temp dir, run in-process: the real plugin host (manifests, engines check,
  * config validated with the plugins' schemas, lazy activation, every call guarded), the real store
@@ -227,17 +240,7 @@ export async function createTestHost(opts: TestHostOptions = {}): Promise<TestHo
         return push.flush();
       },
       collect: () => runCollect(asApp),
-      async cli(args) {
-        const { main } = await import('../cli/main.js');
-        const out = new PassThrough();
-        const err = new PassThrough();
-        let o = '';
-        let e = '';
-        out.on('data', (c) => (o += c));
-        err.on('data', (c) => (e += c));
-        const code = await main(['node', 'cfx', ...args, '-c', configFile], { out, err, env, cwd: dir });
-        return { code, out: o, err: e, json: () => JSON.parse(o) };
-      },
+      cli: (args) => runCliCaptured(['node', 'cfx', ...args, '-c', configFile], { env, cwd: dir }),
       async close() {
         await app.close();
         if (config.server.startsWith('memory:')) MemoryTransport.reset(new URL(config.server).hostname || 'default');
