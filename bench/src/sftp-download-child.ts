@@ -4,14 +4,9 @@
 //   node sftp-download-child.js <cfx.yaml> <remote file> <local file>   one download in a fresh process
 //   node sftp-download-child.js <cfx.yaml>                              a running terminal: one download
 //                                                                        per stdin line "<remote>\t<local>"
-import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { App, silentLogger, type Transport } from '@cfx/core';
+import { App, downloadToStaging, silentLogger, type Transport } from '@cfx/core';
 
 const [configFile, remoteArg, localArg] = process.argv.slice(2);
 if (!configFile || (remoteArg !== undefined && localArg === undefined)) {
@@ -27,29 +22,14 @@ async function login(transport: Transport, remote: string): Promise<{ size: numb
   return { size: entry.size, connectMs: performance.now() - t };
 }
 
-/** core's stageStream (file-steps.ts), which the price pull downloads through: hash tap, file, fsync */
+/** the price pull's own download step (core's downloadToStaging): sha256 on the way, file, fsync */
 async function download(transport: Transport, remote: string, local: string): Promise<Record<string, unknown>> {
   const c0 = process.cpuUsage();
   const start = performance.now();
-  const hash = createHash('sha256');
-  let bytes = 0;
-  const tap = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      hash.update(chunk);
-      bytes += chunk.length;
-      cb(null, chunk);
-    },
-  });
-  await pipeline(transport.read(remote), tap, createWriteStream(local));
-  const fh = await open(local, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
+  const { sha256, bytes } = await downloadToStaging(transport, remote, local);
   const ms = performance.now() - start;
   const cpu = process.cpuUsage(c0);
-  return { ok: true, bytes, sha256: hash.digest('hex'), ms, cpuUserMs: cpu.user / 1000, cpuSystemMs: cpu.system / 1000 };
+  return { ok: true, bytes, sha256, ms, cpuUserMs: cpu.user / 1000, cpuSystemMs: cpu.system / 1000 };
 }
 
 const t0 = performance.now();
