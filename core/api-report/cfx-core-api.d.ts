@@ -176,6 +176,17 @@ export declare class PluginError extends CfxError {
 export declare function isCfxError(e: unknown): e is CfxError;
 export declare function errorMessage(e: unknown): string;
 
+// ---- api/faults.d.ts
+/**
+ * The fault hook (service ref `faults` of the DI catalogue to come): every step boundary of a job
+ * calls `at(point)` with a stable name (`sales.push:renamed`). In production it does nothing; the
+ * crash tests set `CFX_FAULT=<point>[,<point>…]` so the process SIGKILLs itself the first time it
+ * reaches a point, which proves crash safety at exactly that boundary instead of by timers.
+ */
+export interface FaultHook {
+    at(point: string): void;
+}
+
 // ---- api/format.d.ts
 import type { Readable } from 'node:stream';
 import type { PriceRecord, PriceFileMode, Sale } from './model.js';
@@ -229,6 +240,7 @@ export * from './plugin.js';
 export * from './tokens.js';
 export * from './version.js';
 export type { Logger } from './logger.js';
+export type { FaultHook } from './faults.js';
 
 // ---- api/logger.d.ts
 import type { Logger as PinoLogger } from 'pino';

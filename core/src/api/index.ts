@@ -9,3 +9,4 @@ export * from './plugin.js';
 export * from './tokens.js';
 export * from './version.js';
 export type { Logger } from './logger.js';
+export type { FaultHook } from './faults.js';
