@@ -15,6 +15,21 @@ export interface PriceDecoding {
   /** full replaces the catalog, delta upserts; known after the header, before any record */
   mode: PriceFileMode;
   records: AsyncIterable<PriceRecord>;
+  /**
+   * What the decoder passed over without turning it into records (an unknown command, a line it
+   * cannot use; not comments or blank lines). Filled while `records` is iterated, read by the core
+   * after the last record: "no silent success" — the outcome, `cfx status` and the admin page show it.
+   */
+  skipped?: SkippedInput;
+}
+
+/** Input a decoder skipped; see PriceDecoding.skipped. */
+export interface SkippedInput {
+  count: number;
+  /** the first few (at most 10) 1-based line numbers */
+  lines: number[];
+  /** distinct reasons, each a short phrase ("unknown command $$$FOO"), at most 10 */
+  reasons: string[];
 }
 
 export interface EncodeContext {
