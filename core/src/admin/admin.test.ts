@@ -123,7 +123,7 @@ test('status cards: server reachable from the last exchange, problems, escaped v
       'sales.push': { last: run(2, 'sales.push', 'ok'), lastOk: run(2, 'sales.push', 'ok') },
     },
     quarantine: { count: 2, files: [] },
-    catalog: { products: 3, lastFile: { id: 1, name: '<script>x</script>.csv', size: 1, sha256: 'x', appliedAt: '2025-03-15T10:00:00.000Z', records: 3, mode: 'full' } },
+    catalog: { products: 3, lastFile: { id: 1, name: '<script>x</script>.csv', size: 1, sha256: 'x', appliedAt: '2025-03-15T10:00:00.000Z', records: 3, mode: 'full', skipped: 0 } },
   });
   assert.deepEqual(serverState(down), { state: 'bad', value: 'unreachable', at: '2025-03-15T10:00:01.000Z', message: 'connection refused' });
   const html = renderCards(down, LABELS.en);

@@ -50,10 +50,12 @@ export function renderCards(st: StatusReport, L: Labels): string {
   const failures = Object.entries(st.lastRuns ?? {})
     .filter(([, r]) => r.last.result === 'failed')
     .map(([job, r]) => fill(L.jobFailed, { job, message: r.last.error?.message ?? '' }));
-  const problems = [quarantined ? fill(L.inQuarantine, { n: quarantined }) : '', ...failures].filter(Boolean);
+  const skipped = (st.catalog?.warnings ?? []).map((w) => fill(L.fileWarning, { file: w.name, message: w.message }));
+  const problems = [quarantined ? fill(L.inQuarantine, { n: quarantined }) : '', ...failures, ...skipped].filter(Boolean);
+  const lfWarning = lf && st.catalog?.warnings?.find((w) => w.name === lf.name && w.appliedAt === lf.appliedAt);
   return [
     card('card-server', srv.state, L.server, L[srv.value], srvSub),
-    card('card-price-file', lf ? 'ok' : 'idle', L.lastPriceFile, lf ? lf.name : L.none, lf ? `${localTime(lf.appliedAt)} · ${products}` : products),
+    card('card-price-file', lfWarning ? 'warn' : lf ? 'ok' : 'idle', L.lastPriceFile, lf ? lf.name : L.none, lf ? [localTime(lf.appliedAt), products, lfWarning?.message].filter(Boolean).join(' · ') : products),
     card('card-pending', pending > 0 ? 'warn' : 'ok', st.role === 'terminal' ? L.pendingSales : L.undelivered, String(pending), ''),
     card('card-problems', problems.length ? 'bad' : 'ok', L.problems, problems.length ? String(problems.length) : L.noProblems, problems.join('; ')),
   ].join('\n');

@@ -4,6 +4,7 @@ import { ErrorCodes, TransportError, errorMessage, type Transport } from '../api
 import type { Service } from '../scheduler/service.js';
 import type { QuarantineEntry } from '../store/index.js';
 import { isTempName } from '../jobs/names.js';
+import { forceKey } from '../jobs/price-pull.js';
 import { ApiError } from './http-errors.js';
 
 export interface RetryOutcome {
@@ -14,6 +15,8 @@ export interface RetryOutcome {
   action: 'uploaded' | 'moved' | 'respooled';
   /** where the file is now, waiting to be taken */
   to: string;
+  /** a full price file's guards are lifted for it (retry --force) */
+  forced?: boolean;
 }
 
 /**
@@ -29,7 +32,7 @@ export interface RetryOutcome {
  *
  * The entry is marked `retried`; if the file is still bad, the job quarantines it again as a new entry.
  */
-export async function retryQuarantined(svc: Service, id: number): Promise<RetryOutcome> {
+export async function retryQuarantined(svc: Pick<Service, 'app'>, id: number, opts: { force?: boolean } = {}): Promise<RetryOutcome> {
   const { store, config, logger } = svc.app;
   const entry = store.listQuarantine().find((q) => q.id === id);
   if (!entry) throw new ApiError(404, ErrorCodes.USAGE, `no quarantined file with id ${id}`, 'id');
@@ -38,7 +41,12 @@ export async function retryQuarantined(svc: Service, id: number): Promise<RetryO
   if (entry.job === 'sales.spool') outcome = respool(entry, config.sales.spool);
   else if (entry.remotePath) outcome = await backToRemote(entry, await svc.app.transport());
   else throw new ApiError(409, ErrorCodes.USAGE, `quarantined file ${id} (${entry.fileName}, job ${entry.job}) has no place to go back to`, 'id');
+  // "apply it anyway": a full price file refused by a guard (empty, or removing too much) is let
+  // through once, for exactly these bytes; a changed file meets the guards again
+  const forced = opts.force === true && entry.job === 'prices.pull' && entry.reason.code === ErrorCodes.FULL_FILE_REFUSED && typeof entry.reason.sha256 === 'string';
+  if (forced) store.kvSet(forceKey(entry.reason.sha256 as string), new Date().toISOString());
   store.setQuarantineState(id, 'retried');
+  if (forced) outcome.forced = true;
   logger.info({ ...outcome }, 'quarantined file sent back for processing');
   return outcome;
 }

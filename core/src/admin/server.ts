@@ -238,7 +238,8 @@ export function buildAdminApp(svc: Service, admin: AdminConfig): { app: FastifyI
     async (req, reply) => json(reply, { files: store().listQuarantine(req.query.state === 'all' ? {} : { state: req.query.state }) }),
   );
 
-  app.post<{ Params: { id: number } }>('/api/quarantine/:id/retry', { schema: { params: ID } }, async (req, reply) => json(reply, await retryQuarantined(svc, req.params.id)));
+  // the page's "retry" is a person's decision after reading the reason: it applies a refused full file anyway
+  app.post<{ Params: { id: number } }>('/api/quarantine/:id/retry', { schema: { params: ID } }, async (req, reply) => json(reply, await retryQuarantined(svc, req.params.id, { force: true })));
 
   app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).header('cache-control', 'no-store').send(await metrics.text()));
 

@@ -37,6 +37,8 @@ export const ErrorCodes = {
   STORE_IO: 'CFX_E_STORE_IO',
   // jobs and data
   FILE_TOO_LARGE: 'CFX_E_FILE_TOO_LARGE',
+  /** a full price file refused by a guard: empty (prices.allowEmptyFull) or removing too much (prices.maxRemovedShare) */
+  FULL_FILE_REFUSED: 'CFX_E_FULL_FILE_REFUSED',
   UNSAFE_NAME: 'CFX_E_UNSAFE_NAME',
   SALE_INVALID: 'CFX_E_SALE_INVALID',
   SALE_CONFLICT: 'CFX_E_SALE_CONFLICT',

@@ -6,7 +6,8 @@ import { CfxError, ErrorCodes, errorMessage, isCfxError } from '../api/index.js'
 import { App } from '../app/app.js';
 import { initTemplate, redactConfig, redactUrl } from '../config/index.js';
 import { PluginHost } from '../host/index.js';
-import { PricePull, type PullProgress, type PullResult } from '../jobs/price-pull.js';
+import { registerQuarantineCommands } from './quarantine.js';
+import { PricePull, pullFileDetails, type PullProgress, type PullResult } from '../jobs/price-pull.js';
 import { runDaemon } from '../scheduler/daemon.js';
 import { Service } from '../scheduler/service.js';
 import { silentLogger } from '../util/logger.js';
@@ -163,7 +164,8 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
         const result = await pullOnce(app, io, g().json === true);
         if (g().json) printJson(io.out, result);
         else printPull(io, result);
-        if (result.files.some((f) => f.result === 'quarantined')) set(Exit.REJECTED);
+        // no silent success: a file quarantined, lines skipped or a non-empty file that applied nothing
+        if (result.files.some((f) => f.result === 'quarantined' || (f.result === 'applied' && f.warnings?.length))) set(Exit.REJECTED);
       } finally {
         await app.close();
       }
@@ -207,6 +209,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
 
   registerSalesCommands(program, ctx);
   registerOfficeCommands(program, ctx);
+  registerQuarantineCommands(program, ctx);
   registerPluginDevCommands(program, ctx);
 
   try {
@@ -241,8 +244,8 @@ async function pullOnce(app: App, io: Io, json: boolean): Promise<PullResult> {
     progress?.done();
     // the office may ask for a resend through the inbox; `cfx pull` honours it like `cfx run`
     if (result.requests.length) await new Service(app).handleResendRequests(pull, result);
-    const q = result.files.filter((f) => f.result === 'quarantined').length;
-    app.store.finishRun(runId, { result: q ? 'partial' : 'ok', files: result.files.length, bytes: result.bytes, details: { files: result.files.map((f) => ({ name: f.name, result: f.result })) } });
+    const q = result.files.filter((f) => f.result === 'quarantined' || (f.result === 'applied' && f.warnings?.length)).length;
+    app.store.finishRun(runId, { result: q ? 'partial' : 'ok', files: result.files.length, bytes: result.bytes, details: { files: result.files.map(pullFileDetails) } });
     return result;
   } catch (e) {
     progress?.done();
@@ -254,7 +257,10 @@ async function pullOnce(app: App, io: Io, json: boolean): Promise<PullResult> {
 function printPull(io: Io, r: PullResult): void {
   if (r.files.length === 0) println(io.out, `no complete price files in ${r.dir}${r.waiting.length ? ` (${r.waiting.length} still being written: ${r.waiting.join(', ')})` : ''}`);
   for (const f of r.files) {
-    if (f.result === 'applied') println(io.out, `applied      ${f.name}  ${f.mode}, ${f.records} records, ${f.bytes} bytes → ${f.archived}`);
+    if (f.result === 'applied') {
+      println(io.out, `applied      ${f.name}  ${f.mode}, ${f.records} records${f.removed ? `, ${f.removed} removed` : ''}, ${f.products} products now, ${f.bytes} bytes → ${f.archived}`);
+      for (const w of f.warnings ?? []) println(io.out, `  WARNING    ${w}`);
+    }
     else if (f.result === 'already-applied') println(io.out, `already had  ${f.name}  (applied before; removed from the server) → ${f.archived}`);
     else println(io.out, `QUARANTINED  ${f.name}  ${[f.reason.line !== undefined ? `line ${f.reason.line}` : '', f.reason.field ? `field ${f.reason.field}` : '', f.reason.message].filter(Boolean).join(', ')} → ${f.quarantined}`);
   }

@@ -13,7 +13,12 @@ export interface StatusReport {
   dataDir: string;
   prices: { dir: string; format: string; pollMs: number };
   store: 'missing' | 'ok';
-  catalog?: { products: number; lastFile?: InboxEntry };
+  catalog?: {
+    products: number;
+    lastFile?: InboxEntry;
+    /** recent price files applied with skipped input or no records at all ("no silent success") */
+    warnings?: InboxWarning[];
+  };
   sales?: { pending: number };
   /** office: sales collected from the terminals, and how many still wait for the back office */
   collected?: { collected: number; undelivered: number; assignedBatches: number };
@@ -65,6 +70,27 @@ export function reachabilityOf(role: string, lastRuns: StatusReport['lastRuns'] 
   return { state: 'unknown' };
 }
 
+export interface InboxWarning {
+  name: string;
+  appliedAt: string;
+  records: number;
+  skipped: number;
+  lines: number[];
+  reasons: string[];
+  message: string;
+}
+
+/** what a person should know about an applied price file, or undefined */
+export function inboxWarning(e: InboxEntry): InboxWarning | undefined {
+  const lines = e.skippedLines ?? [];
+  const reasons = e.skippedReasons ?? [];
+  let message: string;
+  if (e.skipped > 0) message = `${e.skipped} line(s) skipped (line ${lines.join(', ')}${e.skipped > lines.length ? ', …' : ''})${reasons.length ? `: ${reasons.join('; ')}` : ''}`;
+  else if (e.records === 0 && e.size > 0) message = `not empty (${e.size} bytes) but applied no records`;
+  else return undefined;
+  return { name: e.name, appliedAt: e.appliedAt, records: e.records, skipped: e.skipped, lines, reasons, message };
+}
+
 /** Everything from the store and the manifests: status never connects anywhere or imports plugin code. */
 export function collectStatus(app: App): StatusReport {
   const c = app.config;
@@ -83,7 +109,9 @@ export function collectStatus(app: App): StatusReport {
   try {
     const q = s.listQuarantine({ state: 'quarantined' });
     report.store = 'ok';
-    report.catalog = { products: s.catalogCount(), ...(s.lastInbox() ? { lastFile: s.lastInbox() } : {}) };
+    const last = s.lastInbox();
+    const warnings = s.recentInbox(10).flatMap((e) => inboxWarning(e) ?? []);
+    report.catalog = { products: s.catalogCount(), ...(last ? { lastFile: last } : {}), ...(warnings.length ? { warnings } : {}) };
     if (c.role === 'terminal') report.sales = { pending: s.countPending() };
     else report.collected = s.collectedCounts();
     report.quarantine = { count: q.length, files: q.slice(0, 20) };
@@ -111,6 +139,7 @@ export function renderStatus(st: StatusReport): string {
   if (st.catalog) {
     const lf = st.catalog.lastFile;
     lines.push(`catalog    ${st.catalog.products} products${lf ? `, last file ${lf.name} at ${lf.appliedAt}` : ''}`);
+    for (const w of st.catalog.warnings ?? []) lines.push(`  WARNING  ${w.name} (${w.appliedAt}): ${w.message}`);
   }
   if (st.sales) lines.push(`sales      ${st.sales.pending} pending upload`);
   if (st.collected) lines.push(`collected  ${st.collected.collected} sale(s), ${st.collected.undelivered} not yet delivered to the back office`);

@@ -48,6 +48,8 @@ test('a valid config gets its defaults', () => {
       maxFileBytes: 512 * 1024 * 1024,
       maxLineBytes: 1024 * 1024,
       stableMs: 0,
+      order: 'natural',
+      allowEmptyFull: false,
     });
     assert.deepEqual(cfg.sales, { dir: '/ftpbox/sales', format: 'csv', options: {}, connections: 1 });
     assert.deepEqual(cfg.backoffice, { use: '1c', options: {} });

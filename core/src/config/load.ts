@@ -322,6 +322,9 @@ function normalise(r: Record<string, any>, opts: BuildOptions): CfxConfig {
       maxFileBytes: tryParseSize(prices.maxFileSize ?? DEFAULTS.prices.maxFileSize)!,
       maxLineBytes: tryParseSize(prices.maxLineLength ?? DEFAULTS.prices.maxLineLength)!,
       stableMs: tryParseDuration(prices.stable ?? DEFAULTS.prices.stable)!,
+      order: prices.order ?? 'natural',
+      allowEmptyFull: prices.allowEmptyFull === true,
+      ...(typeof prices.maxRemovedShare === 'number' ? { maxRemovedShare: prices.maxRemovedShare } : {}),
     },
     sales: {
       dir: sales.dir ?? DEFAULTS.sales.dir,

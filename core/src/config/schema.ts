@@ -52,6 +52,9 @@ export const coreSchema: JsonSchema = {
         maxFileSize: size('largest price file accepted'),
         maxLineLength: size('longest line accepted'),
         stable: duration(0, 'size must be unchanged this long (0: across two listings)'),
+        order: { description: 'order of the files in one listing: natural (numbers in names compare as numbers, then mtime), name (plain string order) or mtime', enum: ['natural', 'name', 'mtime'] },
+        allowEmptyFull: { description: 'a full file with no products may empty the catalog (default: quarantined)', type: 'boolean' },
+        maxRemovedShare: { description: 'quarantine a full file that removes more than this share (0..1) of the catalog; default: no limit', type: 'number', minimum: 0, maximum: 1 },
       },
     },
     sales: {

@@ -16,7 +16,15 @@ export interface PricesConfig {
   maxLineBytes: number;
   /** a file is complete when its size is unchanged across two listings this far apart (ms) */
   stableMs: number;
+  /** order of the complete files of one listing (docs: README "What happens to a price file") */
+  order: PriceOrder;
+  /** a full file with no products may empty the catalog */
+  allowEmptyFull: boolean;
+  /** quarantine a full file removing more than this share of the catalog; undefined: off */
+  maxRemovedShare?: number;
 }
+
+export type PriceOrder = 'natural' | 'name' | 'mtime';
 
 export interface SalesConfig {
   dir: string;

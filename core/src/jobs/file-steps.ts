@@ -73,7 +73,7 @@ export async function deleteRemote(transport: Transport, remote: string, signal?
 
 /** The quarantine reason of a format problem (file, line, field, code, message), or undefined when `e` is something else. */
 export function formatProblem(e: unknown, file: string, sha256?: string): Record<string, unknown> | undefined {
-  if (!(e instanceof FormatError || (isCfxError(e) && (e.code === ErrorCodes.FORMAT_INVALID || e.code === ErrorCodes.FORMAT_LIMIT)))) return undefined;
+  if (!(e instanceof FormatError || (isCfxError(e) && (e.code === ErrorCodes.FORMAT_INVALID || e.code === ErrorCodes.FORMAT_LIMIT || e.code === ErrorCodes.FULL_FILE_REFUSED)))) return undefined;
   const fe = e as FormatError;
   return {
     file,

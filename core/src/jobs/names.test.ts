@@ -18,3 +18,15 @@ it('recognises temp names', () => {
 it('expands {terminal}', () => {
   assert.equal(expandTemplate('/ftpbox/{terminal}/in', { terminal: 'box-1' }), '/ftpbox/box-1/in');
 });
+
+it('orders names naturally: numbers inside names compare as numbers', async () => {
+  const { naturalCompare } = await import('./names.js');
+  const names = ['prices_10.csv', 'prices_9.csv', 'prices_100.csv', 'prices_2.csv', 'goods-00000010-ab.csv', 'goods-00000009-ff.csv', 'prices.csv', 'a10b2', 'a10b10', 'a9b99'];
+  assert.deepEqual([...names].sort(naturalCompare), [
+    'a9b99', 'a10b2', 'a10b10', 'goods-00000009-ff.csv', 'goods-00000010-ab.csv', 'prices.csv', 'prices_2.csv', 'prices_9.csv', 'prices_10.csv', 'prices_100.csv',
+  ]);
+  // a number longer than any integer still orders; equal numbers written differently: plain order, never 0
+  assert.ok(naturalCompare('p_123456789012345678901234567890', 'p_123456789012345678901234567891') < 0);
+  assert.ok(naturalCompare('p_007', 'p_7') < 0);
+  assert.equal(naturalCompare('x_5', 'x_5'), 0);
+});

@@ -27,3 +27,30 @@ export function expandTemplate(tpl: string, vars: Record<string, string | undefi
 export function remoteJoin(dir: string, name: string): string {
   return posix.join(dir, name);
 }
+
+/**
+ * Natural order of names: runs of digits compare as numbers (`prices_9` before `prices_10`,
+ * `goods-99` before `goods-100`), everything else by UTF-16 code units. Numbers of any length:
+ * leading zeros are dropped and the longer run is the larger number, so no parse can overflow.
+ * Equal numbers written differently (`7` and `007`) fall back to plain order, so the order is total.
+ */
+export function naturalCompare(a: string, b: string): number {
+  const ra = /(\d+)|(\D+)/g;
+  const rb = /(\d+)|(\D+)/g;
+  for (;;) {
+    const ma = ra.exec(a);
+    const mb = rb.exec(b);
+    if (!ma || !mb) {
+      if (ma || mb) return ma ? 1 : -1;
+      return a < b ? -1 : a > b ? 1 : 0;
+    }
+    if (ma[1] !== undefined && mb[1] !== undefined) {
+      const x = ma[1].replace(/^0+/, '');
+      const y = mb[1].replace(/^0+/, '');
+      if (x.length !== y.length) return x.length - y.length;
+      if (x !== y) return x < y ? -1 : 1;
+    } else if (ma[0] !== mb[0]) {
+      return ma[0] < mb[0] ? -1 : 1;
+    }
+  }
+}

@@ -1,14 +1,31 @@
-import { createReadStream, mkdirSync } from 'node:fs';
-import { join, posix } from 'node:path';
-import { CfxError, ErrorCodes, TransportError, type Format, type Logger, type RemoteEntry, type Transport } from '../api/index.js';
+import { createReadStream, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { dirname, join, posix } from 'node:path';
+import { CfxError, ErrorCodes, TransportError, type Format, type Logger, type RemoteEntry, type SkippedInput, type Transport } from '../api/index.js';
 import type { CfxConfig } from '../config/types.js';
 import type { Store } from '../store/index.js';
 import { dataPaths, localDate } from '../app/paths.js';
-import { expandTemplate, isMarkerName, isTempName, safeLocalName } from './names.js';
-import { archiveFile, deleteRemote, downloadToStaging, formatProblem, quarantineFile } from './file-steps.js';
+import type { PriceOrder } from '../config/types.js';
+import { fault } from '../faults/index.js';
+import { expandTemplate, isMarkerName, isTempName, naturalCompare, safeLocalName } from './names.js';
+import { deleteRemote, downloadToStaging, formatProblem, quarantineFile } from './file-steps.js';
 
 export type FileOutcome =
-  | { name: string; result: 'applied'; mode: 'full' | 'delta'; records: number; bytes: number; archived: string }
+  | {
+      name: string;
+      result: 'applied';
+      mode: 'full' | 'delta';
+      records: number;
+      bytes: number;
+      archived: string;
+      /** products in the catalog after this file */
+      products: number;
+      /** full files: products of the previous catalog this file removed */
+      removed?: number;
+      /** lines or commands the decoder passed over (the file is applied without them) */
+      skipped?: SkippedInput;
+      /** what a person should look at: a non-empty file that applied nothing, skipped input */
+      warnings?: string[];
+    }
   | { name: string; result: 'already-applied'; bytes: number; archived: string }
   | { name: string; result: 'quarantined'; reason: Record<string, unknown>; quarantined: string };
 
@@ -20,6 +37,12 @@ export interface PullResult {
   /** the office's requests found in the inbox (`resend-YYYYMMDD-YYYYMMDD.req`) */
   requests: string[];
   bytes: number;
+}
+
+/** what a run row keeps of each file: enough for status and the admin page to say what was skipped */
+export function pullFileDetails(f: FileOutcome): Record<string, unknown> {
+  if (f.result !== 'applied') return { name: f.name, result: f.result };
+  return { name: f.name, result: f.result, records: f.records, ...(f.skipped ? { skipped: f.skipped.count, skippedLines: f.skipped.lines } : {}), ...(f.warnings ? { warnings: f.warnings } : {}) };
 }
 
 const REQUEST_RE = /^resend-\d{8}-\d{8}\.req$/;
@@ -42,23 +65,65 @@ export interface PricePullDeps {
   onProgress?: (p: PullProgress) => void;
 }
 
+interface Applied {
+  mode: 'full' | 'delta';
+  records: number;
+  products: number;
+  inboxId: number;
+  removed?: number;
+  skipped?: SkippedInput;
+}
+
 interface Seen {
   size: number;
   mtime: number | undefined;
   at: number;
 }
 
+/** kv key of an admin's "apply it anyway" for a full file refused by a guard (quarantine retry --force) */
+export const forceKey = (sha256: string): string => `prices.force.${sha256}`;
+
+/** the flag files that mark `name` complete: `<name>.done` or `<base>.flg` */
+function flagNames(name: string): [string, string] {
+  return [`${name}.done`, name.replace(/\.[^.]*$/, '') + '.flg'];
+}
+
+/** The order of the complete files of one listing (prices.order); ties always by mtime, then name. */
+export function compareEntries(order: PriceOrder): (a: RemoteEntry, b: RemoteEntry) => number {
+  const time = (a: RemoteEntry, b: RemoteEntry) => (a.mtime?.getTime() ?? 0) - (b.mtime?.getTime() ?? 0);
+  const plain = (a: RemoteEntry, b: RemoteEntry) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+  const natural = (a: RemoteEntry, b: RemoteEntry) => naturalCompare(a.name, b.name);
+  const chain =
+    (...cs: ((a: RemoteEntry, b: RemoteEntry) => number)[]) =>
+    (a: RemoteEntry, b: RemoteEntry) => {
+      for (const c of cs) {
+        const r = c(a, b);
+        if (r !== 0) return r;
+      }
+      return 0;
+    };
+  if (order === 'name') return chain(plain, time);
+  if (order === 'mtime') return chain(time, natural);
+  return chain(natural, time);
+}
+
 /**
- * Price pull for the terminal role: list the inbox, take complete files oldest first, download
- * to staging, then apply + inbox-log row in one transaction, archive, and only then delete the
- * remote file. Every step is safe to repeat, so a crash anywhere is finished by the next cycle.
+ * Price pull for the terminal role: list the inbox, take complete files in order, download to
+ * staging, then apply + inbox-log row in one transaction, archive, and only then delete the remote
+ * file (its flag first). Every file that appears on the server is a new delivery: only a delivery
+ * whose apply committed and whose remote delete is not yet confirmed (what a crash leaves) counts as
+ * "already applied". Every step is safe to repeat, so a crash anywhere is finished by the next cycle.
  * The object keeps the last listing so "size unchanged across two listings" works across polls.
  */
 export class PricePull {
   private readonly seen = new Map<string, Seen>();
-  /** the flag file (`x.csv.done`, `x.flg`) that marked a file complete; deleted after the file */
+  /** the flag file (`x.csv.done`, `x.flg`) that marked a file complete; deleted before the file */
   private readonly flags = new Map<string, string>();
+  /** the file's size and mtime when its flag was first seen: a file that changes after its flag is not complete */
+  private readonly flaggedAs = new Map<string, { size: number; mtime: number | undefined }>();
   private readonly orphanFlags: string[] = [];
+  /** flags already reported as not trusted (logged once per flag) */
+  private readonly distrusted = new Set<string>();
 
   constructor(private readonly deps: PricePullDeps) {}
 
@@ -69,46 +134,78 @@ export class PricePull {
 
   /** Which files are complete now. Updates the size memory used by the next call. */
   async listReady(): Promise<{ ready: RemoteEntry[]; waiting: string[]; requests: string[] }> {
-    const { transport, config, signal } = this.deps;
+    const { transport, config, store, signal, logger } = this.deps;
     let entries: RemoteEntry[];
     try {
       entries = await transport.list(this.dir, { signal });
     } catch (e) {
       // an inbox that does not exist yet is an empty inbox
-      if (e instanceof TransportError && e.kind === 'NotFound') return { ready: [], waiting: [], requests: [] };
-      throw e;
+      if (e instanceof TransportError && e.kind === 'NotFound') entries = [];
+      else throw e;
     }
-    const names = new Set(entries.map((e) => e.name));
+    const files = new Map(entries.filter((e) => e.type === 'file').map((e) => [e.name, e]));
+    // an open delivery whose file is no longer listed was deleted before a crash could confirm it
+    for (const open of store.inboxOpenAll()) if (!files.has(open.name)) store.inboxConfirm(open.id);
     const now = Date.now();
     const ready: RemoteEntry[] = [];
     const waiting: string[] = [];
     const requests: string[] = [];
     const current = new Set<string>();
-    for (const e of entries) {
-      if (e.type !== 'file' || isTempName(e.name) || isMarkerName(e.name)) continue;
+    for (const e of files.values()) {
+      if (isTempName(e.name) || isMarkerName(e.name)) continue;
       if (REQUEST_RE.test(e.name)) {
         requests.push(e.name);
         continue;
       }
       current.add(e.name);
-      const flag = [`${e.name}.done`, e.name.replace(/\.[^.]*$/, '') + '.flg'].find((f) => names.has(f));
-      const flagged = flag !== undefined;
-      if (flag) this.flags.set(e.name, flag);
-      const prev = this.seen.get(e.name);
       const mtime = e.mtime?.getTime();
+      const flag = flagNames(e.name).find((f) => files.has(f));
+      const flagged = flag !== undefined && this.trustFlag(e, files.get(flag)!);
+      if (flagged) this.flags.set(e.name, flag);
+      else this.flags.delete(e.name);
+      const prev = this.seen.get(e.name);
       const stable = prev !== undefined && prev.size === e.size && prev.mtime === mtime && now - prev.at >= config.prices.stableMs;
       if (flagged || stable) ready.push(e);
       else waiting.push(e.name);
       if (!prev || prev.size !== e.size || prev.mtime !== mtime) this.seen.set(e.name, { size: e.size, mtime, at: now });
     }
     for (const k of this.seen.keys()) if (!current.has(k)) this.seen.delete(k);
-    // a flag whose file is gone was left by a crash between the two deletes: finish the job
-    for (const e of entries) {
-      if (e.type === 'file' && e.name.endsWith('.done') && !names.has(e.name.slice(0, -'.done'.length))) this.orphanFlags.push(e.name);
+    for (const k of this.flaggedAs.keys()) if (!current.has(k)) this.flaggedAs.delete(k);
+    // a flag whose file is gone was left by a crash or a failed delete: remove it, or it would mark
+    // the next, still half-written file of the same name complete
+    for (const f of files.keys()) {
+      const base = f.endsWith('.done') ? f.slice(0, -'.done'.length) : f.endsWith('.flg') ? f.slice(0, -'.flg'.length) : undefined;
+      if (base === undefined) continue;
+      const hasFile = f.endsWith('.done') ? current.has(base) : [...current].some((n) => flagNames(n)[1] === f);
+      if (!hasFile) {
+        this.orphanFlags.push(f);
+        logger.info({ file: f }, 'flag file without its data file: removing it');
+      }
     }
-    // files must apply in order: by name, then by time
-    ready.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : (a.mtime?.getTime() ?? 0) - (b.mtime?.getTime() ?? 0)));
+    ready.sort(compareEntries(config.prices.order));
     return { ready, waiting, requests: requests.sort() };
+  }
+
+  /**
+   * A flag marks a file complete only if it is not older than the file, and only for the content the
+   * file had when the flag was first seen: a flag left behind never completes a newer, half-written file.
+   */
+  private trustFlag(file: RemoteEntry, flag: RemoteEntry): boolean {
+    const mtime = file.mtime?.getTime();
+    const seen = this.flaggedAs.get(file.name);
+    if (!seen) this.flaggedAs.set(file.name, { size: file.size, mtime });
+    const changed = seen !== undefined && (seen.size !== file.size || seen.mtime !== mtime);
+    const older = flag.mtime !== undefined && mtime !== undefined && flag.mtime.getTime() < mtime;
+    if (!changed && !older) return true;
+    const key = `${flag.name}@${flag.mtime?.getTime()}`;
+    if (!this.distrusted.has(key)) {
+      this.distrusted.add(key);
+      this.deps.logger.warn(
+        { file: file.name, flag: flag.name },
+        older ? 'the flag file is older than its data file (left from an earlier file?): waiting until the file holds still' : 'the file changed after its flag appeared: waiting until it holds still',
+      );
+    }
+    return false;
   }
 
   /** One cycle: everything complete in the inbox now. Network errors propagate (retry next cycle). */
@@ -119,11 +216,8 @@ export class PricePull {
     for (const entry of ready) {
       if (this.deps.signal?.aborted) break;
       const outcome = await this.takeFile(entry);
-      const flag = this.flags.get(entry.name);
-      if (flag) {
-        await this.deleteRemote(posix.join(this.dir, flag));
-        this.flags.delete(entry.name);
-      }
+      this.flags.delete(entry.name);
+      this.flaggedAs.delete(entry.name);
       if (outcome.result !== 'quarantined') result.bytes += outcome.bytes;
       result.files.push(outcome);
       this.seen.delete(entry.name);
@@ -140,34 +234,86 @@ export class PricePull {
 
     if (entry.size > config.prices.maxFileBytes) {
       const reason = { file: entry.name, code: ErrorCodes.FILE_TOO_LARGE, message: `file is ${entry.size} bytes, the limit (prices.maxFileSize) is ${config.prices.maxFileBytes}` };
-      return this.quarantine(entry.name, remote, undefined, reason);
+      const q = await this.quarantine(entry.name, remote, undefined, reason);
+      await this.deleteFlag(entry.name);
+      return q;
     }
 
     const staged = join(paths.staging, local);
     const { sha256, bytes } = await this.download(remote, staged, entry.size);
     signal?.throwIfAborted();
+    fault('prices.pull:staged');
 
-    const already = store.inboxLookup(entry.name, sha256);
-    if (already) {
+    const open = store.inboxOpen(entry.name, sha256);
+    // the same bytes under the same name with another mtime were written again: a new delivery
+    const rewritten = open?.mtime !== undefined && entry.mtime !== undefined && open.mtime !== entry.mtime.toISOString();
+    if (open && !rewritten) {
       // applied before a crash or a failed delete: finish the remaining steps, apply nothing again
-      const archived = this.archive(staged, local);
-      await this.deleteRemote(remote);
+      const archived = this.archive(staged, open.archived ?? this.archivePath(local));
+      await this.finish(entry.name, remote, open.id);
       logger.info({ file: entry.name, sha256 }, 'price file was already applied; archived and removed from the server');
       return { name: entry.name, result: 'already-applied', bytes, archived };
     }
 
-    let applied: { mode: 'full' | 'delta'; records: number };
+    const archivePath = this.archivePath(local);
+    let applied: Applied;
     try {
-      applied = await this.apply(entry, staged, sha256, bytes);
+      applied = await this.apply(entry, staged, sha256, bytes, archivePath);
     } catch (e) {
       const reason = formatProblem(e, entry.name, sha256);
-      if (reason) return this.quarantine(entry.name, remote, staged, reason);
+      if (reason) {
+        const q = await this.quarantine(entry.name, remote, staged, reason);
+        await this.deleteFlag(entry.name);
+        return q;
+      }
       throw e;
     }
-    const archived = this.archive(staged, local);
+    fault('prices.pull:applied');
+    const archived = this.archive(staged, archivePath);
+    fault('prices.pull:archived');
+    await this.finish(entry.name, remote, applied.inboxId);
+    const warnings: string[] = [];
+    if (applied.records === 0 && bytes > 0) warnings.push(`the file is not empty (${bytes} bytes) but applied no records`);
+    if (applied.skipped && applied.skipped.count > 0) {
+      const sk = applied.skipped;
+      warnings.push(`${sk.count} line(s) skipped (line ${sk.lines.join(', ')}${sk.count > sk.lines.length ? ', …' : ''}): ${sk.reasons.join('; ')}`);
+    }
+    const fields = { file: entry.name, mode: applied.mode, records: applied.records, products: applied.products, bytes, ...(applied.removed !== undefined ? { removed: applied.removed } : {}) };
+    if (warnings.length) logger.warn({ ...fields, warnings }, 'price file applied, with warnings');
+    else logger.info(fields, 'price file applied');
+    return {
+      name: entry.name,
+      result: 'applied',
+      mode: applied.mode,
+      records: applied.records,
+      bytes,
+      archived,
+      products: applied.products,
+      ...(applied.removed !== undefined ? { removed: applied.removed } : {}),
+      ...(applied.skipped && applied.skipped.count > 0 ? { skipped: applied.skipped } : {}),
+      ...(warnings.length ? { warnings } : {}),
+    };
+  }
+
+  /**
+   * The server side of a delivery: its flag goes first (a flag left behind by a failed delete would
+   * mark the office's next file complete while it is still being written), then the file; then the
+   * delivery is confirmed, and from then on the same name and bytes are a new delivery.
+   */
+  private async finish(name: string, remote: string, inboxId: number): Promise<void> {
+    if (await this.deleteFlag(name)) fault('prices.pull:flag-deleted');
     await this.deleteRemote(remote);
-    logger.info({ file: entry.name, mode: applied.mode, records: applied.records, bytes }, 'price file applied');
-    return { name: entry.name, result: 'applied', mode: applied.mode, records: applied.records, bytes, archived };
+    fault('prices.pull:deleted');
+    this.deps.store.inboxConfirm(inboxId);
+  }
+
+  /** deletes the flag that marked `name` complete, if one did; true if there was one */
+  private async deleteFlag(name: string): Promise<boolean> {
+    const flag = this.flags.get(name);
+    if (!flag) return false;
+    await this.deleteRemote(posix.join(this.dir, flag));
+    this.flags.delete(name);
+    return true;
   }
 
   private async download(remote: string, staged: string, total: number): Promise<{ sha256: string; bytes: number }> {
@@ -188,7 +334,7 @@ export class PricePull {
     });
   }
 
-  private async apply(entry: RemoteEntry, staged: string, sha256: string, bytes: number): Promise<{ mode: 'full' | 'delta'; records: number }> {
+  private async apply(entry: RemoteEntry, staged: string, sha256: string, bytes: number, archived: string): Promise<Applied> {
     const { config, store, format, signal, onProgress } = this.deps;
     if (!format.decodePrices) throw new CfxError(ErrorCodes.FORMAT_UNSUPPORTED, `format "${format.id}" cannot read price files`);
     const decoded = await format.decodePrices(createReadStream(staged, { highWaterMark: 256 * 1024 }), {
@@ -197,8 +343,12 @@ export class PricePull {
       maxLineLength: config.prices.maxLineBytes,
       ...(signal ? { signal } : {}),
     });
-    const tx = store.beginPriceApply({ name: entry.name, size: bytes, ...(entry.mtime ? { mtime: entry.mtime } : {}), sha256, mode: decoded.mode });
+    // an admin's "apply it anyway" (quarantine retry --force) lifts the full-file guards for these bytes
+    const forced = store.kvGet(forceKey(sha256)) !== undefined;
+    const guard = forced ? { allowEmpty: true } : { allowEmpty: config.prices.allowEmptyFull, ...(config.prices.maxRemovedShare !== undefined ? { maxRemovedShare: config.prices.maxRemovedShare } : {}) };
+    const tx = store.beginPriceApply({ name: entry.name, size: bytes, ...(entry.mtime ? { mtime: entry.mtime } : {}), sha256, mode: decoded.mode, archived }, guard);
     let records = 0;
+    let done;
     try {
       for await (const rec of decoded.records) {
         tx.apply(rec);
@@ -208,17 +358,38 @@ export class PricePull {
           signal?.throwIfAborted();
         }
       }
-      tx.commit();
+      done = tx.commit(decoded.skipped ? { skipped: decoded.skipped } : {});
     } catch (e) {
       tx.rollback();
       throw e;
     }
-    return { mode: decoded.mode, records };
+    if (forced) store.kvDelete(forceKey(sha256));
+    return {
+      mode: decoded.mode,
+      records,
+      products: done.products,
+      inboxId: done.inboxId,
+      ...(done.removed !== undefined ? { removed: done.removed } : {}),
+      ...(decoded.skipped ? { skipped: { ...decoded.skipped, lines: [...decoded.skipped.lines], reasons: [...decoded.skipped.reasons] } } : {}),
+    };
   }
 
-  private archive(staged: string, local: string): string {
-    // the same name twice a day is normal (a delta file re-used): keep both copies
-    return archiveFile(staged, join(dataPaths(this.deps.config.dataDir).archivePrices, localDate()), local);
+  /** where the copy of a new delivery goes; chosen before the apply and recorded with it */
+  private archivePath(local: string): string {
+    // the same name twice a day is normal (a fixed-name office): keep every copy
+    const dir = join(dataPaths(this.deps.config.dataDir).archivePrices, localDate());
+    const target = join(dir, local);
+    return existsSync(target) ? join(dir, `${Date.now()}_${local}`) : target;
+  }
+
+  /** moves the staged copy to its archive path; repeated after a crash, it keeps one copy */
+  private archive(staged: string, target: string): string {
+    if (existsSync(target)) rmSync(staged, { force: true });
+    else {
+      mkdirSync(dirname(target), { recursive: true });
+      renameSync(staged, target);
+    }
+    return target;
   }
 
   /** removes a handled request file from the inbox */

@@ -1,7 +1,7 @@
 import cron from 'node-cron';
 import { CfxError, ErrorCodes, errorMessage, isCfxError, type CfxError as CfxErrorT } from '../api/index.js';
 import type { App } from '../app/app.js';
-import { PricePull, type PullResult } from '../jobs/price-pull.js';
+import { PricePull, pullFileDetails, type PullResult } from '../jobs/price-pull.js';
 import { pruneArchive } from '../jobs/prune.js';
 import { SalesPush, parseResendRequest } from '../jobs/sales-push.js';
 import { runCollect } from '../jobs/sales-collect.js';
@@ -196,8 +196,8 @@ export class Service {
         const r = await pull.cycle();
         this.contact('prices.pull');
         if (r.files.length) {
-          const q = r.files.filter((f) => f.result === 'quarantined').length;
-          this.recordRun('prices.pull', q ? 'partial' : 'ok', { files: r.files.length, bytes: r.bytes, details: { files: r.files.map((f) => ({ name: f.name, result: f.result })) } });
+          const q = r.files.filter((f) => f.result === 'quarantined' || (f.result === 'applied' && f.warnings?.length)).length;
+          this.recordRun('prices.pull', q ? 'partial' : 'ok', { files: r.files.length, bytes: r.bytes, details: { files: r.files.map(pullFileDetails) } });
         }
         await this.handleResendRequests(pull, r);
       };

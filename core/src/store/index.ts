@@ -21,4 +21,4 @@ export type {
   BatchState,
   DeliveryBatch,
 } from './store.js';
-export type { PriceApply, InboxFile, PriceApplyResult } from './price-apply.js';
+export type { PriceApply, InboxFile, PriceApplyResult, FullFileGuard, CommitInfo } from './price-apply.js';

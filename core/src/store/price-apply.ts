@@ -1,5 +1,6 @@
 import type { Statement } from 'better-sqlite3';
-import { CfxError, ErrorCodes } from '../api/errors.js';
+import { CfxError, ErrorCodes, FormatError } from '../api/errors.js';
+import type { SkippedInput } from '../api/format.js';
 import type { PriceFileMode, PriceRecord, Product } from '../api/model.js';
 import { NAME_KEY_INDEX, NAME_KEY_INDEX_SQL, nameKey, type Db } from './schema.js';
 
@@ -10,6 +11,21 @@ export interface InboxFile {
   mtime?: Date;
   sha256: string;
   mode: PriceFileMode;
+  /** where the staged copy will be archived: recorded with the row so the archive step can be repeated */
+  archived?: string;
+}
+
+/** Checks a full file must pass before it may replace the catalog (prices.allowEmptyFull, prices.maxRemovedShare). */
+export interface FullFileGuard {
+  /** a full file with no products may empty the catalog */
+  allowEmpty: boolean;
+  /** refuse a full file that removes more than this share (0..1) of the catalog; undefined: no limit */
+  maxRemovedShare?: number;
+}
+
+/** What the commit records besides the catalog: the decoder's skipped input. */
+export interface CommitInfo {
+  skipped?: SkippedInput;
 }
 
 export interface PriceApplyResult {
@@ -19,6 +35,10 @@ export interface PriceApplyResult {
   cleared: boolean;
   /** products in the catalog after the commit */
   products: number;
+  /** the inbox_log row of this delivery (open until the remote delete is confirmed) */
+  inboxId: number;
+  /** full files: products of the previous catalog that this file removed */
+  removed?: number;
 }
 
 /** Statements of the hot path, prepared once per Store and reused by every apply. */
@@ -33,6 +53,7 @@ export class PriceStatements {
   readonly rebuildBarcodes: Statement;
   readonly disable: Statement;
   readonly logInbox: Statement;
+  readonly supersede: Statement;
   readonly count: Statement;
   constructor(db: Db) {
     this.clearProducts = db.prepare('DELETE FROM products');
@@ -49,7 +70,11 @@ export class PriceStatements {
       'INSERT OR IGNORE INTO barcodes (barcode, product_code) SELECT j.value, p.code FROM products p, json_each(p.barcodes) j ORDER BY 1, 2',
     );
     this.disable = db.prepare('UPDATE products SET enabled = 0 WHERE code = ?');
-    this.logInbox = db.prepare('INSERT INTO inbox_log (name, size, mtime, sha256, applied_at, records, mode) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    this.logInbox = db.prepare(
+      'INSERT INTO inbox_log (name, size, mtime, sha256, applied_at, records, mode, archived, skipped, skipped_lines) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    // a new delivery of a name proves the previous one left the server (the office wrote over it)
+    this.supersede = db.prepare('UPDATE inbox_log SET confirmed_at = ? WHERE name = ? AND confirmed_at IS NULL');
     this.count = db.prepare('SELECT count(*) FROM products').pluck();
   }
 }
@@ -71,12 +96,16 @@ export class PriceApply {
   private disables = 0;
   private cleared = false;
   private open = true;
+  /** products before a full file's clear, and whether their codes were kept to count removals */
+  private before = 0;
+  private keptCodes = false;
 
   constructor(
     private readonly db: Db,
     private readonly st: PriceStatements,
     private readonly file: InboxFile,
     private readonly onEnd: () => void,
+    private readonly guard: FullFileGuard = { allowEmpty: true },
   ) {}
 
   get active(): boolean {
@@ -133,7 +162,15 @@ export class PriceApply {
       case 'clear':
         // every name key is inserted again: into no index, then sorted once at commit, costs about
         // a second for 1M rows where 1M random-order index inserts doubled the whole import
-        if (!this.cleared) this.db.exec(`DROP INDEX IF EXISTS ${NAME_KEY_INDEX}`);
+        if (!this.cleared) {
+          this.db.exec(`DROP INDEX IF EXISTS ${NAME_KEY_INDEX}`);
+          this.before = st.count.get() as number;
+          // only with the guard on: a copy of 1M codes is not free, and nothing else needs it
+          if (this.guard.maxRemovedShare !== undefined && this.before > 0) {
+            this.db.exec('DROP TABLE IF EXISTS temp.cfx_prev_codes; CREATE TEMP TABLE cfx_prev_codes AS SELECT code FROM main.products');
+            this.keptCodes = true;
+          }
+        }
         st.clearProducts.run();
         st.clearBarcodes.run();
         this.cleared = true;
@@ -145,33 +182,65 @@ export class PriceApply {
     for (const b of JSON.parse(barcodesJson) as string[]) this.st.deleteBarcode.run(b, code);
   }
 
-  commit(): PriceApplyResult {
+  commit(info: CommitInfo = {}): PriceApplyResult {
     this.check();
     const f = this.file;
     const failed = (e: unknown): CfxError =>
       e instanceof CfxError ? e : new CfxError(ErrorCodes.STORE_IO, `applying ${f.name} failed at commit, nothing changed: ${(e as Error).message}`, { cause: e });
     let products: number;
+    let removed: number | undefined;
+    let inboxId: number;
     try {
       if (this.cleared) {
+        removed = this.checkFullFile();
         this.st.rebuildBarcodes.run();
         this.db.exec(NAME_KEY_INDEX_SQL);
       }
-      this.st.logInbox.run(f.name, f.size, f.mtime?.toISOString() ?? null, f.sha256, new Date().toISOString(), this.upserts + this.deletes + this.disables, f.mode);
+      const now = new Date().toISOString();
+      const sk = info.skipped;
+      this.st.supersede.run(now, f.name);
+      inboxId = Number(
+        this.st.logInbox.run(
+          f.name, f.size, f.mtime?.toISOString() ?? null, f.sha256, now, this.upserts + this.deletes + this.disables, f.mode,
+          f.archived ?? null, sk?.count ?? 0, sk && sk.count > 0 ? JSON.stringify({ lines: sk.lines, reasons: sk.reasons }) : null,
+        ).lastInsertRowid,
+      );
       products = this.st.count.get() as number;
     } catch (e) {
       this.rollback();
-      if ((e as { code?: string }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw failed(e);
-      throw new CfxError(ErrorCodes.STORE_IO, `${f.name} (sha256 ${f.sha256}) was already applied; nothing changed`, {
-        cause: e,
-        details: { name: f.name, sha256: f.sha256, reason: 'already-applied' },
-      });
+      throw failed(e);
     }
     try {
       this.end('COMMIT');
     } catch (e) {
       throw failed(e);
     }
-    return { upserts: this.upserts, deletes: this.deletes, disables: this.disables, cleared: this.cleared, products };
+    return { upserts: this.upserts, deletes: this.deletes, disables: this.disables, cleared: this.cleared, products, inboxId, ...(removed !== undefined ? { removed } : {}) };
+  }
+
+  /**
+   * A full file replaces the catalog: one with no products would empty the till, and one that drops
+   * most of the catalog is more often an export gone wrong than the office's intent. Refused as a
+   * format problem, so the file is quarantined with the numbers and can be forced through.
+   */
+  private checkFullFile(): number | undefined {
+    const f = this.file;
+    const { allowEmpty, maxRemovedShare } = this.guard;
+    if (this.upserts === 0 && !allowEmpty) {
+      throw new FormatError(`a full file with no products would empty the catalog (${this.before} products); set prices.allowEmptyFull: true if that is intended`, { file: f.name }, { code: ErrorCodes.FULL_FILE_REFUSED });
+    }
+    if (!this.keptCodes) return undefined;
+    const removed = this.db.prepare('SELECT count(*) FROM temp.cfx_prev_codes p WHERE NOT EXISTS (SELECT 1 FROM main.products q WHERE q.code = p.code)').pluck().get() as number;
+    this.db.exec('DROP TABLE temp.cfx_prev_codes');
+    if (maxRemovedShare !== undefined && removed / this.before > maxRemovedShare) {
+      const pct = (x: number) => `${Math.round(x * 1000) / 10}%`;
+      throw new FormatError(
+        `this full file would remove ${removed} of ${this.before} products (${pct(removed / this.before)}), more than prices.maxRemovedShare (${pct(maxRemovedShare)}); retry it with --force if that is intended`,
+        { file: f.name },
+        { code: ErrorCodes.FULL_FILE_REFUSED },
+      );
+    }
+    return removed;
   }
 
   rollback(): void {

@@ -77,6 +77,40 @@ export const CATALOG_MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    // A delivery is an event, not a name: the same name (and even the same bytes) arriving again is a
+    // new delivery. UNIQUE (name, sha256) made a fixed-name office's third write (A, B, A) look
+    // "already applied" forever. Now a row stays open (confirmed_at NULL) only until the remote
+    // delete is confirmed: that open row is what a crash leaves, and the only thing the next run may
+    // treat as "already applied". `archived` is the archive path chosen inside the apply transaction,
+    // so the archive step is idempotent (a crash after the move does not leave a second copy).
+    // `skipped` / `skipped_lines`: what the decoder passed over ("no silent success").
+    // Rows from version 2 are closed, except the newest: it may be a crash's leftover.
+    version: 3,
+    up: (db) =>
+      db.exec(`
+        CREATE TABLE inbox_log_v3 (
+          id INTEGER PRIMARY KEY,
+          name TEXT NOT NULL,
+          size INTEGER NOT NULL,
+          mtime TEXT,
+          sha256 TEXT NOT NULL,
+          applied_at TEXT NOT NULL,
+          records INTEGER NOT NULL,
+          mode TEXT NOT NULL CHECK (mode IN ('full', 'delta')),
+          archived TEXT,
+          skipped INTEGER NOT NULL DEFAULT 0,
+          skipped_lines TEXT,
+          confirmed_at TEXT
+        );
+        INSERT INTO inbox_log_v3 (id, name, size, mtime, sha256, applied_at, records, mode, confirmed_at)
+          SELECT id, name, size, mtime, sha256, applied_at, records, mode,
+                 CASE WHEN id = (SELECT max(id) FROM inbox_log) THEN NULL ELSE applied_at END FROM inbox_log;
+        DROP TABLE inbox_log;
+        ALTER TABLE inbox_log_v3 RENAME TO inbox_log;
+        CREATE INDEX inbox_log_open ON inbox_log (name) WHERE confirmed_at IS NULL;
+      `),
+  },
 ];
 
 export const JOURNAL_MIGRATIONS: readonly Migration[] = [

@@ -124,7 +124,7 @@ describe('Store: price apply', () => {
   it('a full file replaces the catalog; products and barcodes read back exactly', async () => {
     const s = Store.open(freshDir());
     const r1 = await applyAll(s, 'goods1.csv', 'full', fullCatalog);
-    assert.deepEqual(r1, { upserts: 3, deletes: 0, disables: 0, cleared: true, products: 3 });
+    assert.deepEqual(r1, { upserts: 3, deletes: 0, disables: 0, cleared: true, products: 3, inboxId: 1 });
     assert.deepEqual(s.getProduct('1001'), {
       code: '1001',
       barcodes: ['4820000000011', '4820000000012'],
@@ -154,7 +154,7 @@ describe('Store: price apply', () => {
       { op: 'upsert', product: product('2001', 700, ['4820000000011']) }, // a barcode moved to another product
       { op: 'upsert', product: product('2001', 750, ['4820000000011']) }, // a repeated code: the last line wins
     ]);
-    assert.deepEqual(r2, { upserts: 3, deletes: 0, disables: 0, cleared: true, products: 2 });
+    assert.deepEqual(r2, { upserts: 3, deletes: 0, disables: 0, cleared: true, products: 2, inboxId: 2 });
     assert.equal(s.catalogCount(), 2);
     assert.equal(s.getProduct('1001'), undefined);
     assert.equal(s.getProduct('1003'), undefined);
@@ -177,7 +177,7 @@ describe('Store: price apply', () => {
       { op: 'upsert', product: product('3001', 25, ['4820000000301'], { enabled: false }) },
       { op: 'delete', code: 'no-such-code' },
     ]);
-    assert.deepEqual(r, { upserts: 2, deletes: 2, disables: 1, cleared: false, products: 3 });
+    assert.deepEqual(r, { upserts: 2, deletes: 2, disables: 1, cleared: false, products: 3, inboxId: 2 });
     assert.equal(s.getProduct('1001')?.price, 1300);
     assert.deepEqual(s.getProduct('1001')?.barcodes, ['4820000000011', '4820000000099']);
     assert.equal(s.findByBarcode('4820000000099')?.code, '1001');
@@ -222,7 +222,7 @@ describe('Store: price apply', () => {
     assert.equal(s.getProduct('1001')?.price, 1250);
     assert.equal(s.findByBarcode('4820000000028')?.code, '1002');
     assert.equal(s.findByBarcode('4829999999999'), undefined);
-    assert.equal(s.inboxLookup('goods2.csv', 'sha-goods2'), undefined);
+    assert.equal(s.inboxOpen('goods2.csv', 'sha-goods2'), undefined);
     assert.equal(s.lastInbox()?.name, 'goods1.csv');
     // the writer is free again
     await applyAll(s, 'goods3.csv', 'delta', [{ op: 'disable', code: '1001' }]);
@@ -241,15 +241,15 @@ describe('Store: price apply', () => {
     s.close();
     const s2 = Store.open(dir);
     assert.equal(s2.catalogCount(), 3);
-    assert.equal(s2.inboxLookup('bad.csv', 'sha-bad'), undefined);
+    assert.equal(s2.inboxOpen('bad.csv', 'sha-bad'), undefined);
     s2.close();
   });
 
-  it('inboxLookup finds name+sha256 after commit; the same file cannot be applied twice', async () => {
+  it('the inbox log: a delivery stays open until confirmed; a later delivery of the same name and bytes is applied again', async () => {
     const s = Store.open(freshDir());
     assert.equal(s.lastInbox(), undefined);
     await applyAll(s, 'goods1.csv', 'full', fullCatalog);
-    const e = s.inboxLookup('goods1.csv', 'sha-goods1.csv');
+    const e = s.inboxOpen('goods1.csv', 'sha-goods1.csv');
     assert.ok(e);
     assert.equal(e.name, 'goods1.csv');
     assert.equal(e.size, 104);
@@ -257,15 +257,25 @@ describe('Store: price apply', () => {
     assert.equal(e.sha256, 'sha-goods1.csv');
     assert.equal(e.records, 3);
     assert.equal(e.mode, 'full');
+    assert.equal(e.skipped, 0);
+    assert.equal(e.confirmedAt, undefined);
     assert.match(e.appliedAt, /^\d{4}-\d{2}-\d{2}T/);
-    assert.equal(s.inboxLookup('goods1.csv', 'other-sha'), undefined);
-    assert.equal(s.inboxLookup('goods9.csv', 'sha-goods1.csv'), undefined);
+    assert.equal(s.inboxOpen('goods1.csv', 'other-sha'), undefined);
+    assert.equal(s.inboxOpen('goods9.csv', 'sha-goods1.csv'), undefined);
     assert.deepEqual(s.lastInbox(), e);
-    await assert.rejects(
-      applyAll(s, 'goods1.csv', 'full', [{ op: 'clear' }]),
-      isCode(ErrorCodes.STORE_IO, /goods1\.csv .* already applied/),
-    );
-    assert.equal(s.catalogCount(), 3, 'the repeated clear was rolled back');
+    assert.deepEqual(s.inboxOpenAll().map((x) => x.id), [e.id]);
+    s.inboxConfirm(e.id);
+    assert.equal(s.inboxOpen('goods1.csv', 'sha-goods1.csv'), undefined, 'confirmed: history, not "already applied"');
+    assert.match(s.lastInbox()!.confirmedAt!, /^\d{4}-/);
+    // the office writes the same name again (even the same bytes): a new delivery, applied again
+    await applyAll(s, 'goods1.csv', 'full', [{ op: 'clear' }, ...fullCatalog.slice(1, 2)]);
+    assert.equal(s.catalogCount(), 1);
+    const again = s.inboxOpen('goods1.csv', 'sha-goods1.csv');
+    assert.ok(again && again.id > e.id);
+    // a newer delivery of a name closes an open older one: the office wrote over it
+    await applyAll(s, 'goods1.csv', 'full', fullCatalog);
+    assert.deepEqual(s.inboxOpenAll().map((x) => x.id), [s.lastInbox()!.id]);
+    assert.equal(s.recentInbox(5).length, 3);
     s.close();
   });
 

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import type { Statement, Transaction } from 'better-sqlite3';
 import { CfxError, ErrorCodes } from '../api/errors.js';
 import type { PriceFileMode, Product, Sale, SaleKind } from '../api/model.js';
-import { PriceApply, PriceStatements, type InboxFile } from './price-apply.js';
+import { PriceApply, PriceStatements, type FullFileGuard, type InboxFile } from './price-apply.js';
 import { CATALOG_MIGRATIONS, JOURNAL_MIGRATIONS, nameKey, openDb, type Db } from './schema.js';
 
 export interface StoreOptions {
@@ -27,6 +27,14 @@ export interface InboxEntry {
   appliedAt: string;
   records: number;
   mode: PriceFileMode;
+  /** the archive copy's path (chosen at apply) */
+  archived?: string;
+  /** lines/commands the decoder passed over, with the first line numbers and reasons */
+  skipped: number;
+  skippedLines?: number[];
+  skippedReasons?: string[];
+  /** when the remote delete was confirmed; absent: the delivery is still open (a crash or a failed delete) */
+  confirmedAt?: string;
 }
 
 export interface ListProductsOptions {
@@ -225,6 +233,10 @@ const toInbox = (r: Row): InboxEntry => ({
   appliedAt: r.applied_at as string,
   records: r.records as number,
   mode: r.mode as PriceFileMode,
+  ...(r.archived !== null ? { archived: r.archived as string } : {}),
+  skipped: r.skipped as number,
+  ...(r.skipped_lines !== null ? (({ lines, reasons }: { lines: number[]; reasons: string[] }) => ({ skippedLines: lines, skippedReasons: reasons }))(JSON.parse(r.skipped_lines as string)) : {}),
+  ...(r.confirmed_at !== null ? { confirmedAt: r.confirmed_at as string } : {}),
 });
 
 const toRun = (r: Row): RunRecord => ({
@@ -386,7 +398,7 @@ export class Store {
 
   // ---- price import
 
-  beginPriceApply(file: InboxFile): PriceApply {
+  beginPriceApply(file: InboxFile, guard?: FullFileGuard): PriceApply {
     this.writable();
     const db = this.catalogWriter!;
     if (this.current) throw new CfxError(ErrorCodes.INTERNAL, `cannot apply ${file.name}: the apply of another price file is still open`);
@@ -395,20 +407,50 @@ export class Store {
     } catch (e) {
       throw new CfxError(ErrorCodes.STORE_IO, `cannot start applying ${file.name}: ${(e as Error).message} (is another cfx writing ${this.paths.catalog}?)`, { cause: e });
     }
-    this.current = new PriceApply(db, this.priceStatements!, file, () => {
-      this.current = undefined;
-    });
+    this.current = new PriceApply(
+      db,
+      this.priceStatements!,
+      file,
+      () => {
+        this.current = undefined;
+      },
+      guard,
+    );
     return this.current;
   }
 
-  inboxLookup(name: string, sha256: string): InboxEntry | undefined {
-    const r = this.c('SELECT * FROM inbox_log WHERE name = ? AND sha256 = ?').get(name, sha256) as Row | undefined;
+  /*
+   * The inbox log as an idempotent repository (Camel's add / contains / confirm): a row is added by
+   * the apply's commit, and stays open until the remote delete is confirmed. Only an open row makes a
+   * delivery "already applied"; a confirmed one is history, so the same name and bytes arriving later
+   * are a new delivery and are applied again.
+   */
+
+  /** the open delivery of this name and content, if a crash or failed delete left one */
+  inboxOpen(name: string, sha256: string): InboxEntry | undefined {
+    const r = this.c('SELECT * FROM inbox_log WHERE name = ? AND sha256 = ? AND confirmed_at IS NULL ORDER BY id DESC LIMIT 1').get(name, sha256) as Row | undefined;
     return r && toInbox(r);
+  }
+
+  /** deliveries whose remote delete is not confirmed yet */
+  inboxOpenAll(): InboxEntry[] {
+    return (this.c('SELECT * FROM inbox_log WHERE confirmed_at IS NULL ORDER BY id').all() as Row[]).map(toInbox);
+  }
+
+  /** the remote file is gone: the delivery is over */
+  inboxConfirm(id: number): void {
+    this.writable();
+    this.catalogWriter!.prepare('UPDATE inbox_log SET confirmed_at = ? WHERE id = ? AND confirmed_at IS NULL').run(new Date().toISOString(), id);
   }
 
   lastInbox(): InboxEntry | undefined {
     const r = this.c('SELECT * FROM inbox_log ORDER BY id DESC LIMIT 1').get() as Row | undefined;
     return r && toInbox(r);
+  }
+
+  /** the latest deliveries, newest first (status, admin page) */
+  recentInbox(limit = 10): InboxEntry[] {
+    return (this.c('SELECT * FROM inbox_log ORDER BY id DESC LIMIT ?').all(limit) as Row[]).map(toInbox);
   }
 
   // ---- catalog reads (last committed catalog)
@@ -851,6 +893,11 @@ export class Store {
   kvSet(key: string, value: string): void {
     this.writable();
     this.j('INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
+  }
+
+  kvDelete(key: string): void {
+    this.writable();
+    this.j('DELETE FROM kv WHERE key = ?').run(key);
   }
 
   // ---- internals
