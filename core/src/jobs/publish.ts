@@ -52,8 +52,9 @@ import { expandTemplate, safeLocalName } from './names.js';
  *   same source and sha256 and writes the same temp name and renames it to the recorded name.
  * - after the rename, before `ack()`: a terminal may already have applied (and deleted) the file.
  *   The export is offered again and goes out under the same name with the same bytes: one file
- *   per publish on the server, and at a terminal it is the same delivery (its inbox log knows
- *   name + sha256); nothing was published to that terminal from that source in between.
+ *   per publish on the server. A terminal that already applied it is at those bytes whether it
+ *   skips them (name + sha256 in its inbox log) or applies them again: nothing was published to
+ *   it from that source in between (a new version of the source replaces the open record).
  * - after `ack()`, before the record is closed: the back office no longer offers the export, so
  *   the next run closes every open record it was not offered (`closeUnoffered`). Only if the back
  *   office writes the same bytes again before that run does the new export take the old name —
