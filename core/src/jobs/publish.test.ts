@@ -120,6 +120,19 @@ async function publishOnce(e: Env, t?: MemoryTransport): Promise<Published> {
   assert.deepEqual(r.outcomes.map((o) => o.result), ['published']);
   return r.outcomes[0] as Published;
 }
+/** one cycle that stops with an error at `point`, as if the office crashed there */
+async function cycleCrashingAt(e: Env, point: string): Promise<void> {
+  setFaultHook({
+    at: (p) => {
+      if (p === point) throw new Error(`crash at ${p}`);
+    },
+  });
+  try {
+    await assert.rejects(e.job().cycle(), /crash at/);
+  } finally {
+    setFaultHook(undefined);
+  }
+}
 const seqOf = (name: string) => Number(/^goods-(\d{8})-/.exec(name)![1]);
 const X = 'full\n1;350\n2;175\n';
 const Y = 'full\n1;360\n3;20\n';
@@ -292,16 +305,7 @@ describe('Publish (office → terminals)', () => {
     it(`interrupted at ${point}: the back office offers it again and it goes out under its recorded name, one file on the server, acknowledged once`, async () => {
       const e = env();
       e.bo.files.set('box-1', X);
-      setFaultHook({
-        at: (p) => {
-          if (p === point) throw new Error(`crash at ${p}`);
-        },
-      });
-      try {
-        await assert.rejects(e.job().cycle(), /crash at/);
-      } finally {
-        setFaultHook(undefined);
-      }
+      await cycleCrashingAt(e, point);
       assert.deepEqual(e.bo.acked, []);
       const again = await publishOnce(e);
       assert.equal(again.name, 'goods-00000001-' + again.sha256.slice(0, 12) + '.txt');
@@ -336,16 +340,7 @@ describe('Publish (office → terminals)', () => {
   it('interrupted after the acknowledgement: the back office no longer offers it, so its record is closed and the same bytes later are a new publish', async () => {
     const e = env();
     e.bo.files.set('box-1', X);
-    setFaultHook({
-      at: (p) => {
-        if (p === 'office.publish:acked') throw new Error(`crash at ${p}`);
-      },
-    });
-    try {
-      await assert.rejects(e.job().cycle(), /crash at/);
-    } finally {
-      setFaultHook(undefined);
-    }
+    await cycleCrashingAt(e, 'office.publish:acked');
     assert.deepEqual(e.bo.acked, ['box-1']);
     const quiet = await e.job().cycle();
     assert.deepEqual([quiet.exports, quiet.published], [0, 0]);
