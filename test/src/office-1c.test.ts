@@ -82,9 +82,9 @@ log: { level: info, file: ./cfx.log }
 }
 
 /** what 1C does to export the catalog for a register: the goods file, then the (empty) flag */
-function oneCExportsGoods(o: Office, t: string): void {
+function oneCExportsGoods(o: Office, t: string, goods: Buffer = GOODS): void {
   mkdirSync(o.exchange(t), { recursive: true });
-  writeFileSync(join(o.exchange(t), 'atolimp.txt'), GOODS);
+  writeFileSync(join(o.exchange(t), 'atolimp.txt'), goods);
   writeFileSync(join(o.exchange(t), 'atolimp.flg'), '');
 }
 
@@ -280,9 +280,58 @@ describe('office with the 1c back office: publish, pull, sales, collect, report 
     const res = await run.done;
     assert.equal(res.code, 0, res.err);
     assert.ok(!existsSync(join(o.exchange('box-1'), 'atolimp.flg')), 'acknowledged within 15 s');
-    // the same content as before, under the same name: the terminal that already applied it skips it by its inbox log
+    // the same content as before is a new publish (a new number, a new name): the terminal applies it
     const pull = await cli(t['box-1']!, 'pull', '--json');
     assert.equal(pull.code, 0, pull.err);
-    assert.deepEqual(pull.json().files.map((f: { result: string }) => f.result), ['already-applied']);
+    assert.deepEqual(pull.json().files.map((f: { result: string }) => f.result), ['applied']);
+  });
+});
+
+// 1C's goods files are a history, not a set of contents (issue 13): X, Y, then X again must leave
+// every terminal at X, whether it pulled after each publish or only once at the end.
+describe('1C writes goods file X, then Y, then X again (real vsftpd)', { skip }, () => {
+  // Y: item 1 at another price, item 3 gone (a full file like X: it replaces the catalog)
+  const Y = Buffer.from(GOODS.toString('latin1').replace('350,00', '399,00').replace(/\r\n3;;[^\r]*/, ''), 'latin1');
+  const X_ITEMS = [['1', '350.00'], ['2', '175.50'], ['3', '0.00']];
+  const Y_ITEMS = [['1', '399.00'], ['2', '175.50']];
+  const items = async (term: Terminal) => {
+    const cat = await cli(term, 'catalog', '--json');
+    assert.equal(cat.code, 0, cat.err);
+    return cat.json().items.map((p: { code: string; price: string }) => [p.code, p.price]);
+  };
+  const pull = async (term: Terminal) => {
+    const r = await cli(term, 'pull', '--json');
+    assert.equal(r.code, 0, r.err + r.out);
+    return r.json().files.map((f: { name: string; result: string }) => [f.name, f.result]);
+  };
+
+  it('publishes three files with increasing numbers; an offline terminal and one that pulls each time both end at X', async () => {
+    const o = officeDeployment();
+    const offline = terminal(o, 'box-1');
+    const online = terminal(o, 'box-2');
+    const names: string[] = [];
+    for (const [goods, expected] of [[GOODS, X_ITEMS], [Y, Y_ITEMS], [GOODS, X_ITEMS]] as const) {
+      oneCExportsGoods(o, 'box-1', goods);
+      oneCExportsGoods(o, 'box-2', goods);
+      const r = await cli(o, 'publish', '--json');
+      assert.equal(r.code, 0, r.err + r.out);
+      const published = r.json().outcomes as { terminal: string; result: string; name: string; remote: string }[];
+      assert.deepEqual(published.map((x) => [x.terminal, x.result]), [['box-1', 'published'], ['box-2', 'published']]);
+      const mine = published.find((x) => x.terminal === 'box-1')!;
+      assert.ok(readFileSync(ftpRootPath(mine.remote, env)).equals(goods), 'uploaded as 1C wrote it');
+      names.push(mine.name);
+      assert.deepEqual((await pull(online)).map((f: string[]) => f[1]), ['applied'], 'every publish is a new file to the terminal that pulls each time');
+      assert.deepEqual(await items(online), expected);
+    }
+    const seqs = names.map((n) => Number(/^goods-(\d{8})-/.exec(n)![1]));
+    assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), 'numbers grow with every publish');
+    assert.equal(new Set(seqs).size, 3);
+    assert.equal(names[0]!.slice(15), names[2]!.slice(15), 'the first and the third carry the same bytes (sha256 prefix)…');
+    assert.notEqual(names[0], names[2], '…under different names');
+    assert.deepEqual(onServer(`${o.base}/box-1`), names, 'the offline terminal\'s inbox: the three files, in publish order by name');
+
+    assert.deepEqual(await pull(offline), names.map((n) => [n, 'applied']), 'applied in publish order');
+    assert.deepEqual(await items(offline), X_ITEMS);
+    assert.deepEqual(await items(online), X_ITEMS);
   });
 });

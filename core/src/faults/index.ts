@@ -12,6 +12,11 @@ export const FAULT_POINTS: Readonly<Record<string, { job: string; after: string 
   'prices.pull:archived': { job: 'prices.pull', after: 'the copy is in archive/; the remote file and its flag are still on the server' },
   'prices.pull:flag-deleted': { job: 'prices.pull', after: 'the flag file is deleted on the server; the data file is still there' },
   'prices.pull:deleted': { job: 'prices.pull', after: 'the remote file is deleted; the inbox-log row is not yet confirmed' },
+  // publish (office): see core/src/jobs/publish.ts
+  'office.publish:recorded': { job: 'office.publish', after: 'the publish (sequence number, remote name, source sha256) is recorded in the store; nothing is uploaded' },
+  'office.publish:uploaded-temp': { job: 'office.publish', after: 'the file is on the server under its temp name; terminals do not take it yet' },
+  'office.publish:renamed': { job: 'office.publish', after: 'the file is in the terminal\'s inbox under its name; the back office is not acknowledged' },
+  'office.publish:acked': { job: 'office.publish', after: 'the back office is acknowledged; the publish record is not closed yet' },
 });
 
 export type FaultPoint = keyof typeof FAULT_POINTS;

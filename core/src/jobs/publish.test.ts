@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { FormatError, TransportError, type BackOffice, type BackOfficeExport, type Format, type PendingExportsOptions, type PriceRecord } from '../api/index.js';
 import { configFromObject } from '../config/index.js';
+import { setFaultHook } from '../faults/index.js';
 import type { CfxConfig } from '../config/types.js';
 import { Store } from '../store/index.js';
 import { MemoryTransport } from '../testing/memory-transport.js';
@@ -80,7 +81,7 @@ interface Env {
   store: Store;
   remote: MemoryTransport;
   bo: FakeBackOffice;
-  job: (t?: MemoryTransport) => Publish;
+  job: (t?: MemoryTransport, store?: Store) => Publish;
 }
 
 function env(pricesFormat = 'lines'): Env {
@@ -99,7 +100,7 @@ function env(pricesFormat = 'lines'): Env {
     store,
     remote,
     bo,
-    job: (t = remote) => new Publish({ config, store, transport: async () => t, format: async (id) => formats[id]!, backoffice: bo, logger: silentLogger() }),
+    job: (t = remote, s = store) => new Publish({ config, store: s, transport: async () => t, format: async (id) => formats[id]!, backoffice: bo, logger: silentLogger() }),
   };
 }
 
@@ -111,6 +112,30 @@ const names = async (t: MemoryTransport, dir: string) => {
   }
 };
 const remoteText = (t: MemoryTransport, path: string) => text(t.read(path));
+
+type Published = Extract<Awaited<ReturnType<Publish['cycle']>>['outcomes'][number], { result: 'published' }>;
+/** one cycle that publishes exactly one file */
+async function publishOnce(e: Env, t?: MemoryTransport): Promise<Published> {
+  const r = await e.job(t).cycle();
+  assert.deepEqual(r.outcomes.map((o) => o.result), ['published']);
+  return r.outcomes[0] as Published;
+}
+/** one cycle that stops with an error at `point`, as if the office crashed there */
+async function cycleCrashingAt(e: Env, point: string): Promise<void> {
+  setFaultHook({
+    at: (p) => {
+      if (p === point) throw new Error(`crash at ${p}`);
+    },
+  });
+  try {
+    await assert.rejects(e.job().cycle(), /crash at/);
+  } finally {
+    setFaultHook(undefined);
+  }
+}
+const seqOf = (name: string) => Number(/^goods-(\d{8})-/.exec(name)![1]);
+const X = 'full\n1;350\n2;175\n';
+const Y = 'full\n1;360\n3;20\n';
 
 describe('Publish (office → terminals)', () => {
   it('uploads each terminal\'s export to its inbox (temp name, rename), archives it, then acknowledges; nothing is left to do after', async () => {
@@ -134,7 +159,7 @@ describe('Publish (office → terminals)', () => {
     assert.deepEqual([again.exports, again.published], [0, 0]);
   });
 
-  it('acknowledged only once on the server; a failure in between publishes again under the same name (same content, same name)', async () => {
+  it('acknowledged only once on the server; a failure before the acknowledgement publishes again under the same name (the same publish)', async () => {
     const e = env();
     e.bo.files.set('box-1', 'full\n1;350\n');
     e.bo.failAck = 1;
@@ -237,5 +262,114 @@ describe('Publish (office → terminals)', () => {
     assert.deepEqual(await names(e.remote, '/inbox/box-1'), [], 'nothing uploaded');
     assert.deepEqual((await e.job().cycle()).outcomes.map((x) => x.result), ['rejected-before']);
     assert.equal(e.store.listQuarantine().length, 1, 'not quarantined twice');
+  });
+
+  it('X, then Y, then X again: three publishes under three names, numbered in publish order; the third carries X\'s bytes', async () => {
+    const e = env();
+    const published: Published[] = [];
+    for (const content of [X, Y, X]) {
+      e.bo.files.set('box-1', content);
+      published.push(await publishOnce(e));
+    }
+    const [x1, y, x2] = published as [Published, Published, Published];
+    assert.deepEqual(published.map((o) => seqOf(o.name)), [1, 2, 3]);
+    assert.equal(new Set(published.map((o) => o.name)).size, 3, 'no name used twice');
+    assert.equal(x2.sha256, x1.sha256, 'the same content…');
+    assert.notEqual(x2.name, x1.name, '…is a new publish all the same');
+    // a terminal that was offline meanwhile finds them in publish order and ends at X
+    const inbox = await names(e.remote, '/inbox/box-1');
+    assert.deepEqual(inbox, [x1.name, y.name, x2.name]);
+    assert.equal(await remoteText(e.remote, `/inbox/box-1/${inbox.at(-1)}`), X);
+    assert.deepEqual(published.map((o) => o.resumed), [false, false, false]);
+    assert.deepEqual(e.bo.acked, ['box-1', 'box-1', 'box-1']);
+  });
+
+  it('one counter for the office: numbers go on across terminals and across a restart', async () => {
+    const e = env();
+    e.bo.files.set('box-1', X);
+    e.bo.files.set('box-2', X);
+    const first = await e.job().cycle();
+    assert.deepEqual(first.outcomes.map((o) => seqOf((o as Published).name)), [1, 2]);
+    e.store.close();
+    const reopened = Store.open(e.config.dataDir);
+    try {
+      e.bo.files.set('box-1', X);
+      const r = await e.job(e.remote, reopened).cycle();
+      assert.equal(seqOf((r.outcomes[0] as Published).name), 3);
+    } finally {
+      reopened.close();
+    }
+  });
+
+  for (const point of ['office.publish:recorded', 'office.publish:uploaded-temp', 'office.publish:renamed'] as const) {
+    it(`interrupted at ${point}: the back office offers it again and it goes out under its recorded name, one file on the server, acknowledged once`, async () => {
+      const e = env();
+      e.bo.files.set('box-1', X);
+      await cycleCrashingAt(e, point);
+      assert.deepEqual(e.bo.acked, []);
+      const again = await publishOnce(e);
+      assert.equal(again.name, 'goods-00000001-' + again.sha256.slice(0, 12) + '.txt');
+      assert.equal(again.resumed, true);
+      assert.deepEqual(await names(e.remote, '/inbox/box-1'), [again.name], 'one file, no temp file left');
+      assert.equal(await remoteText(e.remote, `/inbox/box-1/${again.name}`), X);
+      assert.deepEqual(e.bo.acked, ['box-1']);
+      // acknowledged: the record is closed, and the same bytes once more are a new publish
+      e.bo.files.set('box-1', X);
+      const next = await publishOnce(e);
+      assert.deepEqual([seqOf(next.name), next.resumed], [2, false]);
+    });
+  }
+
+  it('a rename that fails leaves a temp file; the next run overwrites it and renames it to the same name', async () => {
+    const e = env();
+    e.bo.files.set('box-1', X);
+    const flaky = new MemoryTransport(`publish-${n}`);
+    flaky.rename = async (from) => {
+      throw new TransportError('Unavailable', 'connection reset', { path: from });
+    };
+    await assert.rejects(e.job(flaky).cycle(), /connection reset/);
+    const left = await names(e.remote, '/inbox/box-1');
+    assert.equal(left.length, 1);
+    assert.match(left[0]!, /^\.goods-00000001-.*\.part$/);
+    const again = await publishOnce(e);
+    assert.deepEqual([seqOf(again.name), again.resumed], [1, true]);
+    assert.deepEqual(await names(e.remote, '/inbox/box-1'), [again.name]);
+    assert.deepEqual(e.bo.acked, ['box-1']);
+  });
+
+  it('interrupted after the acknowledgement: the back office no longer offers it, so its record is closed and the same bytes later are a new publish', async () => {
+    const e = env();
+    e.bo.files.set('box-1', X);
+    await cycleCrashingAt(e, 'office.publish:acked');
+    assert.deepEqual(e.bo.acked, ['box-1']);
+    const quiet = await e.job().cycle();
+    assert.deepEqual([quiet.exports, quiet.published], [0, 0]);
+    e.bo.files.set('box-1', X);
+    const next = await publishOnce(e);
+    assert.deepEqual([seqOf(next.name), next.resumed], [2, false]);
+    assert.equal((await names(e.remote, '/inbox/box-1')).length, 2);
+  });
+
+  it('an unacknowledged publish superseded by new content is not resumed: the new content gets the next number', async () => {
+    const e = env();
+    e.bo.files.set('box-1', X);
+    e.bo.failAck = 1;
+    await assert.rejects(e.job().cycle(), /not writable/);
+    e.bo.files.set('box-1', Y);
+    const y = await publishOnce(e);
+    assert.deepEqual([seqOf(y.name), y.resumed], [2, false]);
+    // the file of the first publish stays: a terminal applies X, then Y
+    assert.deepEqual((await names(e.remote, '/inbox/box-1')).map(seqOf), [1, 2]);
+  });
+
+  it('drops the content → name map of earlier versions and does not re-use its names', async () => {
+    const e = env();
+    e.store.kvSet('publish.seq', '1');
+    e.store.kvSet('publish.name.box-1.0123abcd', 'goods-00000001-0123abcd0123.txt');
+    e.bo.files.set('box-1', X);
+    const o = await publishOnce(e);
+    assert.equal(seqOf(o.name), 2);
+    assert.equal(e.store.kvGet('publish.name.box-1.0123abcd'), undefined);
+    assert.equal(e.store.kvGet('publish.seq'), '2');
   });
 });

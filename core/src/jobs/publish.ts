@@ -18,6 +18,7 @@ import {
 import type { App } from '../app/app.js';
 import { dataPaths, localDate } from '../app/paths.js';
 import type { CfxConfig } from '../config/types.js';
+import { fault } from '../faults/index.js';
 import type { Store } from '../store/index.js';
 import { formatProblem, stageStream } from './file-steps.js';
 import { expandTemplate, safeLocalName } from './names.js';
@@ -31,17 +32,42 @@ import { expandTemplate, safeLocalName } from './names.js';
  * its own format (a broken file is quarantined locally with the reason, and the back office's
  * files are left alone: it is not acknowledged) → converted to the terminals' `prices.format`
  * when that is another format → uploaded under a temp name and renamed → an archive copy is kept
- * → `ack()`. The remote name is fixed per terminal and content (`goods-<seq>-<sha256 prefix>`,
- * remembered in the store), so a re-publish after a crash writes the same name with the same
- * bytes, and a terminal that already applied it skips it by its inbox log. `<seq>` grows with
- * every new content, so a terminal that was offline applies the files in publish order.
+ * → `ack()`.
+ *
+ * Names: every publish gets the next number of the office's one counter (`goods-<seq>-<sha256
+ * prefix of the uploaded bytes>.<ext>`), so the names on a terminal's server sort in publish order
+ * and a name is never used for a later publish. The content cannot be the identity: 1C writes X,
+ * Y, then X again, and the third publish must reach a terminal as a new file after Y — under X's
+ * old name a terminal that pulls each time would skip it by its inbox log, and one that was
+ * offline would apply X then Y (by name) and end at Y.
+ *
+ * Identity of a publish: one export of the back office, i.e. terminal + source file name + source
+ * sha256 while it is not acknowledged. It is recorded (number and name, kv `publish.open.<terminal>`)
+ * *before* anything is uploaded, and closed after `ack()`. Crash windows:
+ * - before the record (staging, decoding; or between taking the number and writing the record):
+ *   nothing on the server; the next run takes a new number (a gap, never a number used twice:
+ *   the counter is written first).
+ * - after the record, before or after the temp upload: at most a temp file, which terminals never
+ *   take; the back office offers the export again, the next run finds the open record with the
+ *   same source and sha256 and writes the same temp name and renames it to the recorded name.
+ * - after the rename, before `ack()`: a terminal may already have applied (and deleted) the file.
+ *   The export is offered again and goes out under the same name with the same bytes: one file
+ *   per publish on the server. A terminal that already applied it is at those bytes whether it
+ *   skips them (name + sha256 in its inbox log) or applies them again: nothing was published to
+ *   it from that source in between (a new version of the source replaces the open record).
+ * - after `ack()`, before the record is closed: the back office no longer offers the export, so
+ *   the next run closes every open record it was not offered (`closeUnoffered`). Only if the back
+ *   office writes the same bytes again before that run does the new export take the old name —
+ *   harmless for the same reason: it was the last thing that terminal got from that source.
+ * - after the close: a new export, even with the same bytes, is a new publish with a new number.
  */
 
 /** the job name of publish runs (`runs` table, `schedule`, logs) */
 export const PUBLISH_JOB = 'office.publish';
 
 export type PublishOutcome =
-  | { terminal: string; source: string; result: 'published'; name: string; remote: string; mode: PriceFileMode; records: number; bytes: number; sha256: string; converted: boolean; archived: string }
+  /** `resumed`: a publish a crash interrupted, finished under its recorded name */
+  | { terminal: string; source: string; result: 'published'; name: string; remote: string; mode: PriceFileMode; records: number; bytes: number; sha256: string; converted: boolean; archived: string; resumed: boolean }
   | { terminal: string; source: string; result: 'quarantined'; reason: Record<string, unknown>; quarantined: string }
   /** quarantined before and unchanged since: the back office has to write a new file */
   | { terminal: string; source: string; result: 'rejected-before'; sha256: string };
@@ -67,9 +93,23 @@ export interface PublishDeps {
   signal?: AbortSignal;
 }
 
-const kvName = (terminal: string, sha: string) => `publish.name.${terminal}.${sha}`;
 const kvRejected = (terminal: string) => `publish.rejected.${terminal}`;
+/** a terminal's open publishes: source file name → {@link OpenPublish} */
+const kvOpen = (terminal: string) => `publish.open.${terminal}`;
+/** the office's one counter of publishes (all terminals) */
 const KV_SEQ = 'publish.seq';
+/** the content → name map of earlier versions, which re-used names */
+const KV_LEGACY_NAMES = 'publish.name.';
+
+/** a publish recorded before its upload and not yet acknowledged to the back office */
+interface OpenPublish {
+  seq: number;
+  name: string;
+  /** of the back office's bytes (the export), not of the converted upload */
+  sha256: string;
+}
+
+const publishName = (seq: number, uploadSha: string, ext: string) => `goods-${String(seq).padStart(8, '0')}-${uploadSha.slice(0, 12)}.${ext}`;
 
 export class Publish {
   constructor(private readonly deps: PublishDeps) {}
@@ -90,6 +130,7 @@ export class Publish {
     if (!backoffice.pendingExports) return result;
     const exports = await backoffice.pendingExports({ terminals: config.terminals, ...(signal ? { signal } : {}) });
     result.exports = exports.length;
+    this.closeUnoffered(exports);
     let firstError: unknown;
     for (const e of exports) {
       if (signal?.aborted) break;
@@ -167,14 +208,9 @@ export class Publish {
       }
       signal?.throwIfAborted();
 
-      // the same content always gets the same name (a re-publish overwrites it), new content the next number
-      let name = store.kvGet(kvName(terminal, up.sha256));
-      if (name === undefined) {
-        const seq = Number(store.kvGet(KV_SEQ) ?? '0') + 1;
-        store.kvSet(KV_SEQ, String(seq));
-        name = `goods-${String(seq).padStart(8, '0')}-${up.sha256.slice(0, 12)}.${target.extension}`;
-        store.kvSet(kvName(terminal, up.sha256), name);
-      }
+      const { publish, resumed } = this.record(terminal, e.fileName, src.sha256, (seq) => publishName(seq, up.sha256, target.extension));
+      const name = publish.name;
+      fault('office.publish:recorded');
       const dir = this.inbox(terminal);
       const remote = posix.join(dir, name);
       const tmp = posix.join(dir, `.${name}.part`);
@@ -187,7 +223,9 @@ export class Publish {
       } finally {
         body.destroy();
       }
+      fault('office.publish:uploaded-temp');
       await transport.rename(tmp, remote, { signal });
+      fault('office.publish:renamed');
 
       const archiveDir = join(paths.archive, 'prices-out', localDate());
       mkdirSync(archiveDir, { recursive: true });
@@ -196,11 +234,66 @@ export class Publish {
 
       // every copy for this terminal is on the server: now the back office may be told
       await e.ack();
-      logger.info({ terminal, file: e.fileName, remote, mode, records, bytes: up.bytes, converted: target !== source }, 'goods file published to the terminal and acknowledged to the back office');
-      return { terminal, source: e.fileName, result: 'published', name, remote, mode, records, bytes: up.bytes, sha256: up.sha256, converted: target !== source, archived };
+      fault('office.publish:acked');
+      this.close(terminal, e.fileName, publish.seq);
+      logger.info({ terminal, file: e.fileName, remote, mode, records, bytes: up.bytes, converted: target !== source, resumed }, 'goods file published to the terminal and acknowledged to the back office');
+      return { terminal, source: e.fileName, result: 'published', name, remote, mode, records, bytes: up.bytes, sha256: up.sha256, converted: target !== source, archived, resumed };
     } finally {
       rmSync(staged, { force: true });
       rmSync(converted, { force: true });
+    }
+  }
+
+  private openPublishes(terminal: string): Record<string, OpenPublish> {
+    const v = this.deps.store.kvGet(kvOpen(terminal));
+    return v === undefined ? {} : (JSON.parse(v) as Record<string, OpenPublish>);
+  }
+
+  private saveOpen(terminal: string, open: Record<string, OpenPublish>): void {
+    if (Object.keys(open).length) this.deps.store.kvSet(kvOpen(terminal), JSON.stringify(open));
+    else this.deps.store.kvDelete(kvOpen(terminal));
+  }
+
+  /**
+   * The publish of this export: the open one of the same source and bytes (a run a crash
+   * interrupted), else a new one with the next number, recorded before anything is uploaded.
+   */
+  private record(terminal: string, source: string, sha256: string, nameOf: (seq: number) => string): { publish: OpenPublish; resumed: boolean } {
+    const { store } = this.deps;
+    const open = this.openPublishes(terminal);
+    const was = open[source];
+    // the converted bytes can differ for the same source when prices.format changed since: a new publish then
+    if (was && was.sha256 === sha256 && was.name === nameOf(was.seq)) return { publish: was, resumed: true };
+    store.kvDelete(KV_LEGACY_NAMES, { prefix: true });
+    // the counter first: a crash before the record leaves a gap, never a number used twice
+    const seq = Number(store.kvGet(KV_SEQ) ?? '0') + 1;
+    store.kvSet(KV_SEQ, String(seq));
+    const publish: OpenPublish = { seq, name: nameOf(seq), sha256 };
+    // replaces an open publish of an earlier version of this source: the back office superseded it
+    open[source] = publish;
+    this.saveOpen(terminal, open);
+    return { publish, resumed: false };
+  }
+
+  /** the back office has the export: the next one of this source, whatever its bytes, is a new publish */
+  private close(terminal: string, source: string, seq: number): void {
+    const open = this.openPublishes(terminal);
+    if (open[source]?.seq !== seq) return;
+    delete open[source];
+    this.saveOpen(terminal, open);
+  }
+
+  /**
+   * An open publish whose export the back office no longer offers was acknowledged before a crash
+   * kept its record from being closed, or the back office withdrew it: either way the next export
+   * of that source is a new publish.
+   */
+  private closeUnoffered(exports: readonly BackOfficeExport[]): void {
+    const offered = new Set(exports.map((e) => `${e.terminal}\0${e.fileName}`));
+    for (const terminal of this.deps.config.terminals) {
+      const open = this.openPublishes(terminal);
+      const kept = Object.fromEntries(Object.entries(open).filter(([source]) => offered.has(`${terminal}\0${source}`)));
+      if (Object.keys(kept).length !== Object.keys(open).length) this.saveOpen(terminal, kept);
     }
   }
 

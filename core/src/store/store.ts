@@ -895,9 +895,11 @@ export class Store {
     this.j('INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
   }
 
-  kvDelete(key: string): void {
+  /** removes a key, or with `prefix` every key starting with it; how many were removed */
+  kvDelete(key: string, opts: { prefix?: boolean } = {}): number {
     this.writable();
-    this.j('DELETE FROM kv WHERE key = ?').run(key);
+    const st = opts.prefix ? this.j('DELETE FROM kv WHERE key >= ? AND key < ?').run(key, key + MAX_CHAR) : this.j('DELETE FROM kv WHERE key = ?').run(key);
+    return st.changes;
   }
 
   // ---- internals
