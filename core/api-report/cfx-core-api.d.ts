@@ -120,6 +120,8 @@ export declare const ErrorCodes: {
     readonly STORE_VERSION: "CFX_E_STORE_VERSION";
     readonly STORE_IO: "CFX_E_STORE_IO";
     readonly FILE_TOO_LARGE: "CFX_E_FILE_TOO_LARGE";
+    /** a full price file refused by a guard: empty (prices.allowEmptyFull) or removing too much (prices.maxRemovedShare) */
+    readonly FULL_FILE_REFUSED: "CFX_E_FULL_FILE_REFUSED";
     readonly UNSAFE_NAME: "CFX_E_UNSAFE_NAME";
     readonly SALE_INVALID: "CFX_E_SALE_INVALID";
     readonly SALE_CONFLICT: "CFX_E_SALE_CONFLICT";

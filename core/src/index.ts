@@ -5,6 +5,7 @@ export { Services } from './di/services.js';
 export { App, type OpenOptions } from './app/app.js';
 export { PricePull, type PullResult, type FileOutcome } from './jobs/price-pull.js';
 export { downloadToStaging } from './jobs/file-steps.js';
+export { FAULT_POINTS, setFaultHook, type FaultPoint } from './faults/index.js';
 export { runDaemon } from './scheduler/daemon.js';
 export { Service } from './scheduler/service.js';
 export { SalesPush, type PushResult } from './jobs/sales-push.js';

@@ -120,7 +120,7 @@ export class PricePull {
   /** the flag file (`x.csv.done`, `x.flg`) that marked a file complete; deleted before the file */
   private readonly flags = new Map<string, string>();
   /** the file's size and mtime when its flag was first seen: a file that changes after its flag is not complete */
-  private readonly flaggedAs = new Map<string, { size: number; mtime: number | undefined }>();
+  private readonly flaggedAs = new Map<string, { flag: number | undefined; size: number; mtime: number | undefined }>();
   private readonly orphanFlags: string[] = [];
   /** flags already reported as not trusted (logged once per flag) */
   private readonly distrusted = new Set<string>();
@@ -192,10 +192,12 @@ export class PricePull {
    */
   private trustFlag(file: RemoteEntry, flag: RemoteEntry): boolean {
     const mtime = file.mtime?.getTime();
-    const seen = this.flaggedAs.get(file.name);
-    if (!seen) this.flaggedAs.set(file.name, { size: file.size, mtime });
+    const flagTime = flag.mtime?.getTime();
+    const older = flagTime !== undefined && mtime !== undefined && flagTime < mtime;
+    let seen = this.flaggedAs.get(file.name);
+    // a flag written again (another mtime) speaks for the file as it is now
+    if (!older && (!seen || seen.flag !== flagTime)) this.flaggedAs.set(file.name, (seen = { flag: flagTime, size: file.size, mtime }));
     const changed = seen !== undefined && (seen.size !== file.size || seen.mtime !== mtime);
-    const older = flag.mtime !== undefined && mtime !== undefined && flag.mtime.getTime() < mtime;
     if (!changed && !older) return true;
     const key = `${flag.name}@${flag.mtime?.getTime()}`;
     if (!this.distrusted.has(key)) {
@@ -250,6 +252,7 @@ export class PricePull {
     if (open && !rewritten) {
       // applied before a crash or a failed delete: finish the remaining steps, apply nothing again
       const archived = this.archive(staged, open.archived ?? this.archivePath(local));
+      fault('prices.pull:archived');
       await this.finish(entry.name, remote, open.id);
       logger.info({ file: entry.name, sha256 }, 'price file was already applied; archived and removed from the server');
       return { name: entry.name, result: 'already-applied', bytes, archived };
@@ -273,7 +276,8 @@ export class PricePull {
     fault('prices.pull:archived');
     await this.finish(entry.name, remote, applied.inboxId);
     const warnings: string[] = [];
-    if (applied.records === 0 && bytes > 0) warnings.push(`the file is not empty (${bytes} bytes) but applied no records`);
+    // a full file with no products got here only through prices.allowEmptyFull or a forced retry: intended
+    if (applied.records === 0 && bytes > 0 && applied.mode === 'delta') warnings.push(`the file is not empty (${bytes} bytes) but applied no records`);
     if (applied.skipped && applied.skipped.count > 0) {
       const sk = applied.skipped;
       warnings.push(`${sk.count} line(s) skipped (line ${sk.lines.join(', ')}${sk.count > sk.lines.length ? ', …' : ''}): ${sk.reasons.join('; ')}`);
@@ -345,7 +349,7 @@ export class PricePull {
     });
     // an admin's "apply it anyway" (quarantine retry --force) lifts the full-file guards for these bytes
     const forced = store.kvGet(forceKey(sha256)) !== undefined;
-    const guard = forced ? { allowEmpty: true } : { allowEmpty: config.prices.allowEmptyFull, ...(config.prices.maxRemovedShare !== undefined ? { maxRemovedShare: config.prices.maxRemovedShare } : {}) };
+    const guard = { allowEmpty: forced || config.prices.allowEmptyFull, forced, ...(config.prices.maxRemovedShare !== undefined ? { maxRemovedShare: config.prices.maxRemovedShare } : {}) };
     const tx = store.beginPriceApply({ name: entry.name, size: bytes, ...(entry.mtime ? { mtime: entry.mtime } : {}), sha256, mode: decoded.mode, archived }, guard);
     let records = 0;
     let done;

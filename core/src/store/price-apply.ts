@@ -21,6 +21,8 @@ export interface FullFileGuard {
   allowEmpty: boolean;
   /** refuse a full file that removes more than this share (0..1) of the catalog; undefined: no limit */
   maxRemovedShare?: number;
+  /** an admin's "apply it anyway": removals are still counted, nothing is refused */
+  forced?: boolean;
 }
 
 /** What the commit records besides the catalog: the decoder's skipped input. */
@@ -225,14 +227,14 @@ export class PriceApply {
    */
   private checkFullFile(): number | undefined {
     const f = this.file;
-    const { allowEmpty, maxRemovedShare } = this.guard;
+    const { allowEmpty, maxRemovedShare, forced } = this.guard;
     if (this.upserts === 0 && !allowEmpty) {
       throw new FormatError(`a full file with no products would empty the catalog (${this.before} products); set prices.allowEmptyFull: true if that is intended`, { file: f.name }, { code: ErrorCodes.FULL_FILE_REFUSED });
     }
     if (!this.keptCodes) return undefined;
     const removed = this.db.prepare('SELECT count(*) FROM temp.cfx_prev_codes p WHERE NOT EXISTS (SELECT 1 FROM main.products q WHERE q.code = p.code)').pluck().get() as number;
     this.db.exec('DROP TABLE temp.cfx_prev_codes');
-    if (maxRemovedShare !== undefined && removed / this.before > maxRemovedShare) {
+    if (maxRemovedShare !== undefined && !forced && removed / this.before > maxRemovedShare) {
       const pct = (x: number) => `${Math.round(x * 1000) / 10}%`;
       throw new FormatError(
         `this full file would remove ${removed} of ${this.before} products (${pct(removed / this.before)}), more than prices.maxRemovedShare (${pct(maxRemovedShare)}); retry it with --force if that is intended`,

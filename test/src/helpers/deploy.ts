@@ -20,7 +20,7 @@ export interface Deployment {
 }
 
 /** A terminal deployment in a temp dir: cfx.yaml pointing at the real server, its own remote inbox. */
-export function terminalDeployment(opts: { server: string; remoteBase: string; terminal?: string; extra?: string; poll?: string }): Deployment {
+export function terminalDeployment(opts: { server: string; remoteBase: string; terminal?: string; extra?: string; poll?: string; prices?: Record<string, string | number | boolean> }): Deployment {
   const dir = mkdtempSync(join(tmpdir(), 'cfx-term-'));
   const terminal = opts.terminal ?? 'box-1';
   const config = join(dir, 'cfx.yaml');
@@ -34,7 +34,7 @@ timeout: 10s
 prices:
   dir: ${opts.remoteBase}/{terminal}
   poll: ${opts.poll ?? '200ms'}
-log: { level: info, file: ./cfx.log }
+${Object.entries(opts.prices ?? {}).map(([k, v]) => `  ${k}: ${typeof v === 'string' ? JSON.stringify(v) : String(v)}\n`).join('')}log: { level: info, file: ./cfx.log }
 ${opts.extra ?? ''}`,
   );
   return { dir, config, inbox: `${opts.remoteBase}/${terminal}`, terminal };
