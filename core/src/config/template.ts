@@ -45,6 +45,9 @@ prices:                             # price files: office -> tills
   maxFileSize: 512MB                # a bigger price file is refused and quarantined
   maxLineLength: 1MB                # a longer line is refused and the file quarantined
   stable: 0                         # a file is taken once its size stops changing; 0 = across two listings
+  order: natural                    # natural (prices_9 before prices_10, then mtime), name or mtime
+  allowEmptyFull: false             # a full file with no products is quarantined unless true
+  # maxRemovedShare: 0.5            # quarantine a full file that would remove more than half the catalog
 
 sales:                              # sale files: tills -> office
   dir: /ftpbox/sales                # where tills upload sales and the office collects them
