@@ -41,20 +41,25 @@ export const decoderChoice = { iconvOnly: false };
 /**
  * WHATWG TextDecoder measured ~5x faster than iconv-lite for windows-1251 and 2x for UTF-8; fatal
  * costs nothing measurable. iconv-lite stays for Node builds without full ICU, which have no
- * windows-1251 TextDecoder (every build has UTF-8). Neither is asked to reject anything in
+ * windows-1251 TextDecoder; UTF-8 never takes it (every build has a UTF-8 TextDecoder, and
+ * iconv-lite's UTF-8 would turn bad bytes into U+FFFD). Neither is asked to reject anything in
  * cp1251: the only byte without a character, 0x98, is looked for before either sees the bytes,
  * so both paths fail alike.
  */
 function decoder(encoding: 'utf-8' | 'cp1251', stripBOM: boolean): Decoder {
-  if (encoding === 'utf-8' || !decoderChoice.iconvOnly) {
+  const fatal = (label: string): Decoder => {
+    const td = new TextDecoder(label, { fatal: true, ignoreBOM: !stripBOM });
+    return { write: (b) => td.decode(b, { stream: true }), end: () => td.decode() };
+  };
+  if (encoding === 'utf-8') return fatal('utf-8');
+  if (!decoderChoice.iconvOnly) {
     try {
-      const td = new TextDecoder(encoding === 'cp1251' ? 'windows-1251' : 'utf-8', { fatal: true, ignoreBOM: !stripBOM });
-      return { write: (b) => td.decode(b, { stream: true }), end: () => td.decode() };
+      return fatal('windows-1251');
     } catch {
       /* no windows-1251 in this build */
     }
   }
-  const d = iconv.getDecoder(encoding, { stripBOM });
+  const d = iconv.getDecoder('cp1251', { stripBOM });
   return { write: (b) => d.write(b), end: () => d.end() ?? '' };
 }
 
