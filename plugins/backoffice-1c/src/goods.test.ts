@@ -18,7 +18,7 @@ async function decode(input: Buffer | Readable, opts: GoodsDecodeOptions = {}) {
   const d = await decodeGoods(Buffer.isBuffer(input) ? Readable.from([input]) : input, { fileName: 'goods.txt', ...opts });
   const records: PriceRecord[] = [];
   for await (const r of d.records) records.push(r);
-  return { mode: d.mode, state: d.state, records, warnings: d.warnings };
+  return { mode: d.mode, state: d.state, records, warnings: d.warnings, skipped: d.skipped };
 }
 
 async function decodeUntilError(input: Buffer | Readable, opts: GoodsDecodeOptions = {}) {
@@ -190,11 +190,11 @@ describe('atol goods: commands and fields', () => {
       '$$$ADDQUANTITY',
       '14;;Кава;;45',
       '$$$REPLACEQUANTITYWITHOUTSALE',
-      '15;;Какао;;1 234,50;;;0,0,1',
+      '15;;Какао;;1234,50;;;0,0,1',
       '',
     ].join('\r\n');
     const seen: string[] = [];
-    const { mode, records, warnings } = await decode(cp1251(text), { onWarning: (w) => seen.push(w.command!) });
+    const { mode, records, warnings, skipped } = await decode(cp1251(text), { onWarning: (w) => seen.push(w.command!) });
     assert.equal(mode, 'delta');
     assert.deepEqual(records, [
       { op: 'upsert', line: 4, product: { code: '10', barcodes: ['111', '222'], name: 'Чай', price: 2050, stock: 1500, weighed: true, taxGroup: 'A', article: 'ART-10', extras: { flags: '1,1,1' } } },
@@ -212,16 +212,64 @@ describe('atol goods: commands and fields', () => {
     ]);
     assert.match(warnings[3]!.message, /unknown command \$\$\$ADDTAXRATES/);
     assert.deepEqual(seen, ['ADDBARCODES', 'DELETEBARCODESBYWARECODE', 'ADDPRICES', 'ADDTAXRATES']);
+    // one per command, its data lines with it
+    assert.deepEqual(skipped, {
+      count: 4,
+      lines: [9, 11, 13, 15],
+      reasons: ['$$$ADDBARCODES (a partial update of items)', '$$$DELETEBARCODESBYWARECODE (a partial update of items)', '$$$ADDPRICES (a partial update of items)', 'unknown command $$$ADDTAXRATES'],
+    });
+  });
+
+  it('an unknown command is skipped input: counted with its line, through the atol format too', async () => {
+    const want = { count: 1, lines: [6], reasons: ['unknown command $$$ADDTAXRATES'] };
+    const { mode, records, skipped } = await decode(fixture('goods-delta-unknown.txt'));
+    assert.equal(mode, 'delta');
+    assert.deepEqual(records.map((r) => [r.line, r.op, r.op === 'upsert' ? r.product.price : r.op === 'delete' ? r.code : '']), [[4, 'upsert', 38000], [5, 'upsert', 420000], [10, 'delete', '3']]);
+    assert.equal(records[1]!.op === 'upsert' && records[1]!.product.name, 'Абонемент «Сезон»');
+    assert.deepEqual(skipped, want);
+    const d = await createAtolFormat().decodePrices!(Readable.from([fixture('goods-delta-unknown.txt')]), { fileName: 'g.txt', options: {} });
+    for await (const _ of d.records);
+    assert.deepEqual(d.skipped, want);
+    assert.deepEqual((await decode(fixture('goods-full.txt'))).skipped, { count: 0, lines: [], reasons: [] });
+  });
+
+  it('numbers are strict: 1 234,50 only with thousands: true, 12 50 never', async () => {
+    const text = (price: string) => cp1251(['##@@&&', '#', '$$$REPLACEQUANTITY', '1;;Чай;;20', `2;;Какао;;${price};1 000,5`, ''].join('\r\n'));
+    const { records } = await decode(text('1 234,50'), { thousands: true });
+    assert.deepEqual(records.map((r) => r.op === 'upsert' && [r.product.price, r.product.stock]), [[2000, undefined], [123450, 1000500]]);
+    const off = await decodeUntilError(text('1 234,50'));
+    assert.equal(off.got.length, 1);
+    assert.deepEqual(off.error.location, { file: 'bad.txt', line: 5, field: 'price', column: 5 });
+    assert.equal(off.error.message, 'bad.txt, line 5, field price: field 5 (price): "1 234,50" has a space inside (digit grouping is not enabled)');
+    for (const thousands of [false, true]) {
+      const { error } = await decodeUntilError(text('12 50'), { thousands });
+      assert.deepEqual(error.location, { file: 'bad.txt', line: 5, field: 'price', column: 5 });
+    }
+  });
+
+  it('a byte the encoding has no character for fails naming line and byte offset', async () => {
+    const head = '##@@&&\r\n#\r\n$$$REPLACEQUANTITY\r\n1;;Чай;;20\r\n2;;Ка';
+    const utf8 = Buffer.concat([Buffer.from(head, 'utf8'), Buffer.of(0xc0), Buffer.from('ва;;45\r\n', 'utf8')]);
+    for (const input of [() => Readable.from([utf8]), () => oneByteChunks(utf8)]) {
+      const { error } = await decodeUntilError(input(), { encoding: 'utf-8' });
+      assert.equal(error.message, `bad.txt, line 5: invalid UTF-8 byte 0xC0 at byte offset ${Buffer.byteLength(head)}`);
+    }
+    const cp = Buffer.concat([cp1251(head), Buffer.of(0x98), cp1251('ва;;45\r\n')]);
+    const { error } = await decodeUntilError(cp);
+    assert.deepEqual(error.location, { file: 'bad.txt', line: 5 });
+    assert.match(error.message, new RegExp(`^bad.txt, line 5: invalid cp1251 byte 0x98 at byte offset ${cp1251(head).length} `));
   });
 
   it('DELETEALLBARCODES in a delta cannot be carried: a warning; before DELETEALLWARES it is moot', async () => {
     const delta = await decode(Buffer.from('##@@&&\n#\n$$$DELETEALLBARCODES\n$$$REPLACEQUANTITY\n1;;a;;1\n'));
     assert.equal(delta.mode, 'delta');
     assert.deepEqual(delta.warnings.map((w) => w.command), ['DELETEALLBARCODES']);
+    assert.deepEqual(delta.skipped, { count: 1, lines: [3], reasons: ['$$$DELETEALLBARCODES (barcodes of items not in the file stay)'] });
     const full = await decode(Buffer.from('##@@&&\n#\n$$$DELETEALLBACODES\n$$$DELETEALLWARES\n1;;a;;1\n'));
     assert.equal(full.mode, 'full');
     assert.deepEqual(stripLines(full.records), [{ op: 'clear' }, { op: 'upsert', product: { code: '1', barcodes: [], name: 'a', price: 100 } }]);
     assert.deepEqual(full.warnings, []);
+    assert.equal(full.skipped.count, 0);
   });
 
   it('a DELETEALLWARES later in a file is a clear in place; a file that is only a header is an empty delta', async () => {

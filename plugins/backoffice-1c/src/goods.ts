@@ -1,10 +1,10 @@
 import { Readable } from 'node:stream';
 import { FormatError } from '@cfx/core/api';
-import type { PriceDecoding, PriceFileMode, PriceRecord, Product } from '@cfx/core/api';
+import type { PriceDecoding, PriceFileMode, PriceRecord, Product, SkippedInput } from '@cfx/core/api';
 import { LineReader, lineLimit, type LineSink } from './lines.js';
 import { formatFixed, formatQty, parseFixed, type DecimalMode } from './numbers.js';
 import { resolveOptions, type AtolFormatOptions, type ResolvedOptions } from './options.js';
-import { batchIterator } from './records.js';
+import { batchIterator, SkipCounter } from './records.js';
 import { decodeText, encodeText } from './text.js';
 
 /** line 1 of every goods file */
@@ -31,6 +31,8 @@ export interface GoodsDecodeOptions extends AtolFormatOptions {
 export interface GoodsDecoding extends PriceDecoding {
   /** line 2 of the file: a `@` file was already loaded by a register (it is decoded all the same) */
   state: GoodsState;
+  /** every warning counted (a skipped command with its data lines is one); filled while `records` is read */
+  skipped: SkippedInput;
   /** filled while `records` is read: complete once it is done */
   warnings: GoodsWarning[];
 }
@@ -101,9 +103,12 @@ class GoodsParser {
   /** items may exist that this file has not just cleared (a DELETEALLBARCODES then cannot be carried) */
   private dirty = true;
   /** a DELETEALLBARCODES seen before the mode is known: moot if a DELETEALLWARES follows */
-  private pendingBarcodes: GoodsWarning | undefined;
+  private pendingBarcodes: [GoodsWarning, string] | undefined;
   private readonly file: string | undefined;
   private readonly decimal: DecimalMode;
+  private readonly thousands: boolean;
+  /** every warning is input passed over: PriceDecoding.skipped */
+  readonly skips = new SkipCounter();
 
   constructor(
     o: ResolvedOptions,
@@ -112,6 +117,13 @@ class GoodsParser {
   ) {
     this.file = file;
     this.decimal = o.decimal;
+    this.thousands = o.thousands;
+  }
+
+  /** `reason`: the warning as a short phrase without the line, so equal causes fold into one */
+  private pass(w: GoodsWarning, reason: string): void {
+    this.skips.skip(w.line, reason);
+    this.warn(w);
   }
 
   readonly sink: LineSink = (s, start, end, line) => {
@@ -155,7 +167,7 @@ class GoodsParser {
   private decide(mode: PriceFileMode): void {
     if (this.mode !== undefined) return;
     this.mode = mode;
-    if (this.pendingBarcodes && mode === 'delta') this.warn(this.pendingBarcodes);
+    if (this.pendingBarcodes && mode === 'delta') this.pass(...this.pendingBarcodes);
     this.pendingBarcodes = undefined;
   }
 
@@ -172,18 +184,17 @@ class GoodsParser {
       case 'DELETEALLBACODES':
         if (this.dirty) {
           const w: GoodsWarning = { line, command: name, message: `$$$${name}: barcodes of items not in this file cannot be removed (the price model has no such record); items in this file get the barcodes of their lines` };
-          if (this.mode === undefined) this.pendingBarcodes = w;
-          else this.warn(w);
+          const reason = `$$$${name} (barcodes of items not in the file stay)`;
+          if (this.mode === undefined) this.pendingBarcodes = [w, reason];
+          else this.pass(w, reason);
         }
         return;
     }
     if (this.block !== Block.Skip) return;
     const partial = PARTIAL_COMMANDS[name];
-    this.warn(
-      partial
-        ? { line, command: name, message: `$$$${name} ${partial}; the price model has no partial update, its lines are skipped` }
-        : { line, command: name, message: `unknown command $$$${name}: its lines are skipped` },
-    );
+    // one skip per command: its data lines go with it
+    if (partial) this.pass({ line, command: name, message: `$$$${name} ${partial}; the price model has no partial update, its lines are skipped` }, `$$$${name} (a partial update of items)`);
+    else this.pass({ line, command: name, message: `unknown command $$$${name}: its lines are skipped` }, `unknown command $$$${name}`);
   }
 
   private error(msg: string, line: number, column: number, field: string): FormatError {
@@ -191,7 +202,7 @@ class GoodsParser {
   }
 
   private number(raw: string, scale: number, column: number, field: string, line: number): number {
-    const v = parseFixed(raw.trim(), scale, this.decimal);
+    const v = parseFixed(raw, scale, this.decimal, this.thousands);
     if (typeof v === 'string') throw this.error(`"${raw.trim()}" ${v}`, line, column, field);
     return v;
   }
@@ -304,7 +315,7 @@ export async function decodeGoodsWith(
     onWarning?.(w);
   });
   const reader = new LineReader(lineLimit(o.maxLineLength, ctx.maxLineLength), file);
-  const texts = decodeText(input, o.encoding, ctx.signal);
+  const texts = decodeText(input, o.encoding, ctx.signal, { file, line: () => reader.nextLine() });
   let failed: unknown;
   const feed = (text: string, final: boolean) => {
     if (failed !== undefined) return;
@@ -330,7 +341,7 @@ export async function decodeGoodsWith(
     await texts.return(undefined);
     throw e;
   }
-  return { mode: parser.mode ?? 'delta', state: parser.state, warnings, records: batchIterator(() => parser.out.splice(0), () => failed, texts, feed) };
+  return { mode: parser.mode ?? 'delta', state: parser.state, warnings, skipped: parser.skips.skipped, records: batchIterator(() => parser.out.splice(0), () => failed, texts, feed) };
 }
 
 export interface GoodsHeader {

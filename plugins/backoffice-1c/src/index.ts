@@ -46,7 +46,7 @@ export function createAtolFormat(options: AtolFormatOptions = {}, hooks: AtolFor
     encodings: ['auto', 'utf-8', 'cp1251'],
     decodePrices: async (input, ctx) => {
       const d = await decodeGoodsWith(input, opts(ctx), { fileName: ctx.fileName, signal: ctx.signal, maxLineLength: ctx.maxLineLength }, hooks.onWarning && ((w) => hooks.onWarning!({ ...w, file: ctx.fileName })));
-      return { mode: d.mode, records: d.records };
+      return { mode: d.mode, records: d.records, skipped: d.skipped };
     },
     encodePrices: (records, mode, ctx) => encodeGoods(records, mode, opts(ctx), ctx.signal),
     encodeSale: (sale, ctx) => encodeSaleFragment(sale, opts(ctx)),

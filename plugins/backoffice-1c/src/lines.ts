@@ -50,6 +50,11 @@ export class LineReader {
     this.line = line;
   }
 
+  /** the line text not pushed yet starts on (`rest` never holds a line break) */
+  nextLine(): number {
+    return this.line;
+  }
+
   private tooLong(line: number): FormatError {
     return new FormatError(`line is longer than ${this.maxLine} characters`, { file: this.file, line }, { code: ErrorCodes.FORMAT_LIMIT });
   }

@@ -10,6 +10,8 @@ export interface AtolFormatOptions {
   encoding?: TextEncoding;
   /** reading: `auto` (default) takes `,` and `.`; writing: `.` writes dots, anything else commas */
   decimal?: DecimalMode;
+  /** reading goods files: numbers may group digits in threes with a space (`1 234,50`); default false (1C and Frontol never group) */
+  thousands?: boolean;
   /** line ends written; default `crlf` (1C writes CRLF) */
   lineEnd?: 'crlf' | 'lf';
   /** longest line in characters; the smaller of this and the core's limit applies */
@@ -47,6 +49,7 @@ export interface ResolvedOptions {
   /** what writers write: never `auto` */
   writeEncoding: 'utf-8' | 'cp1251';
   decimal: DecimalMode;
+  thousands: boolean;
   point: string;
   eol: string;
   maxLineLength: number | undefined;
@@ -74,6 +77,7 @@ export const atolOptionsSchema = {
   properties: {
     encoding: { enum: ['auto', 'utf-8', 'cp1251'] },
     decimal: { enum: ['auto', ',', '.'] },
+    thousands: { type: 'boolean' },
     lineEnd: { enum: ['crlf', 'lf'] },
     maxLineLength: { type: 'integer', minimum: 64 },
     returnSign: { enum: ['negative', 'positive'] },
@@ -131,6 +135,7 @@ export function resolveOptions(input: AtolFormatOptions | Record<string, unknown
     encoding,
     writeEncoding: encoding === 'utf-8' ? 'utf-8' : 'cp1251',
     decimal,
+    thousands: bool('thousands', o.thousands, false),
     point: decimal === '.' ? '.' : ',',
     eol: lineEnd === 'lf' ? '\n' : '\r\n',
     maxLineLength,

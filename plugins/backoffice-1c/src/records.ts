@@ -1,2 +1,2 @@
 // shared with the csv format: lives in core
-export { batchIterator } from '@cfx/core/text';
+export { batchIterator, SkipCounter } from '@cfx/core/text';

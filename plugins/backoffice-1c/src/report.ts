@@ -468,7 +468,7 @@ export async function* decodeSalesWith(
     else phase = 'body';
   };
 
-  for await (const text of decodeText(input, o.encoding, ctx.signal)) {
+  for await (const text of decodeText(input, o.encoding, ctx.signal, { file, line: () => reader.nextLine() })) {
     reader.push(text, false, sink);
     if (ready.length) yield* ready.splice(0);
   }

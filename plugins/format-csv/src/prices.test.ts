@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -7,6 +8,7 @@ import iconv from 'iconv-lite';
 import { ErrorCodes, FormatError, type DecodeContext, type PriceRecord, type Product } from '@cfx/core/api';
 import { createCsvFormat, type CsvFormatOptions } from './index.js';
 
+const fixture = (name: string) => readFileSync(new URL(`../fixtures/${name}`, import.meta.url));
 const bytes = (s: string, enc: 'utf-8' | 'cp1251' = 'utf-8') => (enc === 'cp1251' ? iconv.encode(s, 'cp1251') : Buffer.from(s, 'utf8'));
 const oneByteChunks = (b: Buffer) => Readable.from((function* () {
   for (const x of b) yield Buffer.of(x);
@@ -112,7 +114,7 @@ describe('csv decodePrices', () => {
   });
 
   it('parses decimals exactly, with comma or dot, and rejects extra digits', async () => {
-    const rows = ['12,50', '12.50', '12', '0,5', ',05', '1 234,56', '90071992547409,91'];
+    const rows = ['12,50', '12.50', '12', '0,5', ',05', ' 1234,56 ', '90071992547409,91'];
     const text = 'code;barcodes;name;price;stock\n' + rows.map((p, k) => `${k};;x;${p};${k % 2 ? '1,5' : '-0.001'}`).join('\n');
     const got = products((await decode(bytes(text))).records);
     assert.deepEqual(got.map((p) => p.price), [1250, 1250, 1200, 50, 5, 123456, 9007199254740991]);
@@ -133,6 +135,76 @@ describe('csv decodePrices', () => {
     }
     const { error } = await decodeUntilError(bytes('code;barcodes;name;price\n1;;x;12,50\n'), { decimal: '.' });
     assert.match(error.message, /price "12,50" is not a number/);
+  });
+
+  it('a space inside a number is an error naming line and field (it used to be read as digit grouping: 12 50 -> 1250,00)', async () => {
+    for (const thousands of [false, true]) {
+      const { got, error } = await decodeUntilError(bytes('code;barcodes;name;price\n1;;Чай;20\n2;;Кава;12 50\n'), { thousands });
+      assert.equal(got.length, 1);
+      assert.deepEqual(error.location, { file: 'bad.csv', line: 3, field: 'price' });
+      assert.equal(error.message, `bad.csv, line 3, field price: price "12 50" ${thousands ? 'is not grouped in threes (like 1 234 567,89)' : 'has a space inside (digit grouping is not enabled)'}`);
+    }
+    const { error } = await decodeUntilError(bytes('code;barcodes;name;price;stock\n1;;Чай;20;1 5\n'), { thousands: true });
+    assert.deepEqual(error.location, { file: 'bad.csv', line: 2, field: 'stock' });
+  });
+
+  it('thousands: true takes 1 234,50 (space, U+00A0 or U+202F between groups of three)', async () => {
+    const text = 'code;barcodes;name;price;stock\n1;;a;1 234,50;1\u00a0000,5\n2;;b;1\u202f234\u202f567.8;\n';
+    const got = products((await decode(bytes(text), 'p.csv', { thousands: true })).records);
+    assert.deepEqual(got.map((p) => [p.price, p.stock]), [[123450, 1000500], [123456780, undefined]]);
+    const { error } = await decodeUntilError(bytes(text));
+    assert.equal(error.message, 'bad.csv, line 2, field price: price "1 234,50" has a space inside (digit grouping is not enabled)');
+  });
+
+  it('the fixtures as 1C writes them (cp1251, CRLF, comma decimals, trailing ;)', async () => {
+    const columns: CsvFormatOptions['columns'] = { Код: 'code', Штрихкод: 'barcodes', Найменування: 'name', Ціна: 'price', 'Од.': 'unit', Ваговий: 'weighed', Залишок: 'stock' };
+    const want: Product[] = [
+      { code: '1001', barcodes: ['4820000000017'], name: 'Квиток дорослий', price: 35000, unit: 'шт', weighed: false, stock: 12500 },
+      { code: '1002', barcodes: ['4820000000024', '4820000000031'], name: 'Квиток дитячий', price: 17550, unit: 'шт', weighed: false },
+      { code: '2001', barcodes: [], name: 'Сир "Звенигора" ваговий', price: 28990, unit: 'кг', weighed: true, stock: 1234 },
+      { code: '3001', barcodes: ['4820000000048'], name: 'Кава мелена «Ранкова» 1 кг', price: 123450, unit: 'шт', weighed: false, stock: 3000 },
+    ];
+    const plain = await createCsvFormat({ columns }).decodePrices!(Readable.from([fixture('prices-1c.csv')]), { fileName: 'prices-1c.csv', options: {} });
+    const records: PriceRecord[] = [];
+    for await (const r of plain.records) records.push(r);
+    assert.deepEqual(products(records), want);
+    assert.deepEqual(plain.skipped, { count: 0, lines: [], reasons: [] });
+
+    const grouped = fixture('prices-1c-grouped.csv');
+    assert.deepEqual(products((await decode(grouped, 'g.csv', { columns, thousands: true })).records), [
+      ...want,
+      { code: '3002', barcodes: ['4820000000055'], name: 'Кавоварка', price: 1249900, unit: 'шт', weighed: false, stock: 1250000 },
+    ]);
+    const { got, error } = await decodeUntilError(grouped, { columns });
+    assert.equal(got.length, 3);
+    assert.deepEqual(error.location, { file: 'bad.csv', line: 5, field: 'price' });
+  });
+
+  it('a stray byte that is not UTF-8 fails naming file, line and byte offset, never becoming U+FFFD', async () => {
+    const rows = ['code;barcodes;name;price', ...Array.from({ length: 30 }, (_, k) => `${k + 1};;Товар ${k + 1};1,00`)];
+    const before = rows.slice(0, 16).join('\r\n') + '\r\n17;;Тов';
+    const text = Buffer.from(rows.join('\r\n') + '\r\n', 'utf8');
+    const at = Buffer.byteLength(before);
+    const bad = Buffer.concat([text.subarray(0, at), Buffer.of(0xc8), text.subarray(at)]);
+    for (const encoding of ['auto', 'utf-8'] as const) {
+      for (const input of [() => Readable.from([bad]), () => oneByteChunks(bad)]) {
+        const { got, error } = await decodeUntilError(input(), { encoding });
+        assert.ok(got.length <= 15);
+        assert.deepEqual(error.location, { file: 'bad.csv', line: 17 });
+        assert.equal(error.message, `bad.csv, line 17: invalid UTF-8 byte 0xC8 at byte offset ${at}`);
+      }
+    }
+    // a record spanning lines in quotes: the line still counts physical lines
+    const quoted = Buffer.concat([Buffer.from('code;barcodes;name;price\n1;;"a\nb\nc', 'utf8'), Buffer.of(0xff), Buffer.from('";1\n')]);
+    assert.equal((await decodeUntilError(oneByteChunks(quoted), { encoding: 'utf-8' })).error.message, 'bad.csv, line 4: invalid UTF-8 byte 0xFF at byte offset 34');
+  });
+
+  it('reports a value under a column without a header name as skipped input', async () => {
+    const d = await createCsvFormat().decodePrices!(Readable.from([bytes('code;barcodes;name;price;\n1;;a;1;\n2;;b;2;lost\n3;;c;3;\n4;;d;4;gone\n')]), { fileName: 'p.csv', options: {} });
+    const records: PriceRecord[] = [];
+    for await (const r of d.records) records.push(r);
+    assert.equal(records.length, 4);
+    assert.deepEqual(d.skipped, { count: 2, lines: [3, 5], reasons: ['a value in column 5, which has no name in the header'] });
   });
 
   it('weighed takes 1/0/true/false/yes/no', async () => {

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { batchIterator } from '@cfx/core/text';
+import { batchIterator, SkipCounter } from '@cfx/core/text';
 import { ErrorCodes, FormatError } from '@cfx/core/api';
 import type { DecodeContext, EncodeContext, PriceDecoding, PriceFileMode, PriceRecord, Product } from '@cfx/core/api';
 import { lineLimit, PRICE_COLUMNS, type PriceColumn, type ResolvedOptions } from './options.js';
@@ -20,13 +20,18 @@ const OPTIONAL_TEXT = [
 type ToRecord = (f: string[], line: number) => PriceRecord;
 
 /** header row -> a row converter with every column position resolved once */
-function compileHeader(header: string[], line: number, file: string, o: ResolvedOptions): ToRecord {
+function compileHeader(header: string[], line: number, file: string, o: ResolvedOptions, skips: SkipCounter): ToRecord {
   const at: Partial<Record<PriceColumn, number>> = {};
   const extras: [number, string][] = [];
+  /** columns without a header name: a trailing separator, normally empty in every row */
+  const unnamed: number[] = [];
   const seen = new Set<string>();
   header.forEach((h, k) => {
     const name = h.trim();
-    if (name === '') return; // a trailing separator on the header line: an unnamed, ignored column
+    if (name === '') {
+      unnamed.push(k);
+      return;
+    }
     const col = o.columns.get(name.toLowerCase()) ?? CANONICAL.get(name.toLowerCase());
     const key = col ?? name.toLowerCase();
     if (seen.has(key)) throw new FormatError(`column "${col ?? name}" appears twice in the header`, { file, line, field: col ?? name });
@@ -35,7 +40,7 @@ function compileHeader(header: string[], line: number, file: string, o: Resolved
     else extras.push([k, name]);
   });
   for (const c of REQUIRED) if (at[c] === undefined) throw new FormatError(`the header has no "${c}" column`, { file, line, field: c });
-  const n = header.length, dec = o.decimal;
+  const n = header.length, dec = o.decimal, thousands = o.thousands;
   const iCode = at.code!, iBarcodes = at.barcodes!, iName = at.name!, iPrice = at.price!;
   const iDeleted = at.deleted ?? -1, iWeighed = at.weighed ?? -1, iStock = at.stock ?? -1;
   const texts = OPTIONAL_TEXT.filter(([c]) => at[c] !== undefined).map(([c, prop]) => [at[c]!, prop] as const);
@@ -49,7 +54,13 @@ function compileHeader(header: string[], line: number, file: string, o: Resolved
       if (d === undefined) throw new FormatError(`deleted "${f[iDeleted]}" is not 1/0/true/false/yes/no`, { file, line, field: 'deleted' });
       if (d) return { op: 'delete', code, line };
     }
-    const price = fixedField(f[iPrice]!, 2, dec, 'price', file, line);
+    for (const k of unnamed) {
+      if (f[k] !== '') {
+        skips.skip(line, `a value in column ${k + 1}, which has no name in the header`);
+        break;
+      }
+    }
+    const price = fixedField(f[iPrice]!, 2, dec, 'price', file, line, thousands);
     if (price < 0) throw new FormatError(`price "${f[iPrice]}" is negative`, { file, line, field: 'price' });
     const product: Product = { code, barcodes: splitBarcodes(f[iBarcodes]!), name: f[iName]!, price };
     for (const [k, prop] of texts) if (f[k] !== '') product[prop] = f[k];
@@ -58,7 +69,7 @@ function compileHeader(header: string[], line: number, file: string, o: Resolved
       if (w === undefined) throw new FormatError(`weighed "${f[iWeighed]}" is not 1/0/true/false/yes/no`, { file, line, field: 'weighed' });
       product.weighed = w;
     }
-    if (iStock >= 0 && f[iStock] !== '') product.stock = fixedField(f[iStock]!, 3, dec, 'stock', file, line);
+    if (iStock >= 0 && f[iStock] !== '') product.stock = fixedField(f[iStock]!, 3, dec, 'stock', file, line, thousands);
     if (extras.length) {
       let x: Record<string, string> | undefined;
       for (const [k, name] of extras) if (f[k] !== '') (x ??= {})[name] = f[k]!;
@@ -79,7 +90,8 @@ const FULL_MARK = /^#full$/i;
 export async function decodePrices(input: Readable, ctx: DecodeContext, o: ResolvedOptions): Promise<PriceDecoding> {
   const file = ctx.fileName;
   const reader = new RowReader(o.separator, lineLimit(o, ctx.maxLineLength), file);
-  const texts = decodeText(input, o.encoding, ctx.signal);
+  const texts = decodeText(input, o.encoding, ctx.signal, { file, line: () => reader.nextLine() });
+  const skips = new SkipCounter();
   let mode: PriceFileMode = /\.full\.csv$/i.test(file) ? 'full' : 'delta';
   let toRecord: ToRecord | undefined;
   let firstRow = true;
@@ -89,7 +101,7 @@ export async function decodePrices(input: Readable, ctx: DecodeContext, o: Resol
   const sink: RowSink = (f, line) => {
     if (toRecord) batch.push(toRecord(f, line));
     else if (firstRow && line === 1 && FULL_MARK.test(f[0]!.trim()) && f.every((x, k) => k === 0 || x === '')) mode = 'full';
-    else toRecord = compileHeader(f, line, file, o);
+    else toRecord = compileHeader(f, line, file, o, skips);
     firstRow = false;
   };
   // rows before a bad one are still handed out; the error follows them
@@ -118,7 +130,7 @@ export async function decodePrices(input: Readable, ctx: DecodeContext, o: Resol
   }
 
   if (mode === 'full') batch.unshift({ op: 'clear', line: 1 });
-  return { mode, records: batchIterator<PriceRecord>(() => batch.splice(0), () => failed, texts, feed) };
+  return { mode, records: batchIterator<PriceRecord>(() => batch.splice(0), () => failed, texts, feed), skipped: skips.skipped };
 }
 
 /** Streams price records out as CSV text in the decoder's dialect, in ~64 KiB pieces. */

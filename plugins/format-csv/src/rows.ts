@@ -126,6 +126,13 @@ export class RowReader {
     }
   }
 
+  /** the line text not pushed yet starts on (what an invalid byte in it is reported at) */
+  nextLine(): number {
+    let line = this.line;
+    for (let k = this.rest.indexOf('\n'); k >= 0; k = this.rest.indexOf('\n', k + 1)) line++;
+    return line;
+  }
+
   private tooLong(line: number): FormatError {
     return new FormatError(`line is longer than ${this.maxLine} characters`, { file: this.file, line }, { code: ErrorCodes.FORMAT_LIMIT });
   }
@@ -149,10 +156,10 @@ export function csvField(s: string, sep: string): string {
   return s;
 }
 
-/** a number field or a FormatError naming it */
-export function fixedField(s: string, scale: number, decimal: DecimalMode, field: string, file: string | undefined, line: number): number {
+/** a number field or a FormatError naming it; `thousands`: digit grouping allowed (prices only) */
+export function fixedField(s: string, scale: number, decimal: DecimalMode, field: string, file: string | undefined, line: number, thousands = false): number {
   if (s === '') throw new FormatError(`${field} is required`, { file, line, field });
-  const v = parseFixed(s, scale, decimal);
+  const v = parseFixed(s, scale, decimal, thousands);
   if (typeof v === 'string') throw new FormatError(`${field} "${s}" ${v}`, { file, line, field });
   return v;
 }

@@ -71,6 +71,9 @@ describe('csv sales', () => {
     const bad = Buffer.from(createCsvFormat().encodeSale!(sale, { options: {} })).toString('utf8').replace('-1.000', 'x').replace(';2.000;', ';2.0001;');
     await assert.rejects(decodeAll(Buffer.from(bad)), (e: FormatError) => e.location.line === 3 && e.location.field === 'qty' && /more than 3 decimals/.test(e.message));
     await assert.rejects(decodeAll(Buffer.from('record;saleId\nH;1\n')), /no "terminal" column/);
+    // cfx writes no digit grouping in sales, so a space inside a number is an error there too
+    const spaced = Buffer.from(createCsvFormat().encodeSale!(sale, { options: {} })).toString('utf8').replace(';2.000;', ';2 000;');
+    await assert.rejects(decodeAll(Buffer.from(spaced)), (e: FormatError) => e.location.line === 3 && e.location.field === 'qty' && /"2 000" has a space inside/.test(e.message));
     const header = 'record;saleId;terminal;time;kind;code;qty;price;amount;payment;total\n';
     await assert.rejects(decodeAll(Buffer.from(header)), /holds no sale/);
     await assert.rejects(decodeAll(Buffer.from(header + 'L;9;;;;1;1;1;1;;\n')), /sale "9" without its H row/);

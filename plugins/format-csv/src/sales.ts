@@ -85,7 +85,7 @@ export async function* decodeSales(input: Readable, ctx: DecodeContext, o: Resol
     } else throw new FormatError(`record "${record}" is not H, L or P`, { file, line, field: 'record' });
   };
 
-  for await (const text of decodeText(input, o.encoding, ctx.signal)) {
+  for await (const text of decodeText(input, o.encoding, ctx.signal, { file, line: () => reader.nextLine() })) {
     reader.push(text, false, sink);
     yield* ready.splice(0);
   }

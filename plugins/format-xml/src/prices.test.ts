@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
+import iconvLite from 'iconv-lite';
 import { ErrorCodes, FormatError, type PriceRecord } from '@cfx/core/api';
 import { HeapWatch } from '@cfx/core/testing';
 import { createXmlFormat, type XmlFormatOptions } from './index.js';
@@ -113,6 +114,9 @@ describe('xml decodePrices: options and CommerceML rules', () => {
   it('priceType: the first listed by default, else by Ид or by name (any case); offers without that price are left out', async () => {
     const price = async (o: XmlFormatOptions) => products((await decode(doc, o)).records).map((p) => [p.code, p.price]);
     assert.deepEqual(await price({}), [['1', 1000]]);
+    const d = await createXmlFormat({}).decodePrices!(Readable.from([bytes(doc)]), { fileName: 'p.xml', options: {} });
+    for await (const _ of d.records);
+    assert.deepEqual(d.skipped, { count: 1, lines: [doc.split('\n').findIndex((l) => l.includes('только опт')) + 1], reasons: ['offer without a price of type t1'] });
     assert.deepEqual(await price({ priceType: 't2' }), [['1', 800], ['2', 500]]);
     assert.deepEqual(await price({ priceType: 'оптовая' }), [['1', 800], ['2', 500]]);
     const { error } = await decodeUntilError(doc, { priceType: 'Закупочная' });
@@ -258,6 +262,33 @@ describe('xml decodePrices: hostile and broken input', () => {
     assert.match(error.message, /ЦенаЗаЕдиницу "35O\.00" is not a number/);
     assert.match((await decodeUntilError(offersDoc(offer('1', '-1', '<Наименование>a</Наименование>')))).error.message, /negative/);
     assert.match((await decodeUntilError(offersDoc(offer('1', '1.005', '<Наименование>a</Наименование>')))).error.message, /more than 2 decimals/);
+  });
+
+  it('a space inside a price is an error (CommerceML numbers are xs:decimal: no digit grouping)', async () => {
+    const { error } = await decodeUntilError(offersDoc(offer('1', '1 234.50', '<Наименование>a</Наименование>')));
+    assert.equal(error.location.field, 'ЦенаЗаЕдиницу');
+    assert.equal(error.location.line, 4);
+    assert.match(error.message, /ЦенаЗаЕдиницу "1 234.50" has a space inside/);
+  });
+
+  it('a byte the encoding has no character for fails naming file, line and byte offset', async () => {
+    const text = offersDoc(offer('1', '1', '<Наименование>Чай</Наименование>') + offer('2', '2', '<Наименование>Кава</Наименование>'));
+    const at = Buffer.from(text, 'utf8').indexOf(Buffer.from('ава<', 'utf8'));
+    const utf8 = Buffer.from(text, 'utf8');
+    const bad = Buffer.concat([utf8.subarray(0, at), Buffer.of(0xc8), utf8.subarray(at)]);
+    for (const input of [() => Readable.from([bad]), () => oneByteChunks(bad)]) {
+      const { error } = await decodeUntilError(input());
+      assert.deepEqual(error.location, { file: 'bad.xml', line: 5 });
+      assert.equal(error.message, `bad.xml, line 5: invalid UTF-8 byte 0xC8 at byte offset ${at}`);
+    }
+    const cp = asCp1251(text);
+    const k = cp.indexOf(iconvLite.encode('Кава', 'cp1251'));
+    const cpBad = Buffer.concat([cp.subarray(0, k), Buffer.of(0x98), cp.subarray(k)]);
+    const { error } = await decodeUntilError(oneByteChunks(cpBad));
+    assert.deepEqual(error.location, { file: 'bad.xml', line: 5 });
+    assert.match(error.message, new RegExp(`^bad.xml, line 5: invalid cp1251 byte 0x98 at byte offset ${k} `));
+    const u16 = Buffer.concat([Buffer.of(0xff, 0xfe), Buffer.from(text.replace('UTF-8', 'UTF-16'), 'utf16le').subarray(0, 200), Buffer.of(0x00, 0xdc, 0x41, 0x00)]);
+    assert.match((await decodeUntilError(u16)).error.message, /invalid utf-16le text/);
   });
 
   it('something that is not CommerceML, or nothing, is refused with a FormatError', async () => {

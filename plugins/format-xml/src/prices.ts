@@ -11,7 +11,7 @@
 // - a Каталог alone has no prices (refused: FORMAT_UNSUPPORTED); a Каталог after the offers is
 //   refused too (the offers were already handed out).
 import type { Readable } from 'node:stream';
-import { parseFixed } from '@cfx/core/text';
+import { parseFixed, SkipCounter } from '@cfx/core/text';
 import { ErrorCodes, FormatError, type DecodeContext, type PriceDecoding, type PriceFileMode, type PriceRecord, type Product } from '@cfx/core/api';
 import type { ResolvedOptions } from './options.js';
 import { PRICE_REQ } from './price-writer.js';
@@ -63,6 +63,8 @@ class PriceReader {
 
   /** records ready to hand out */
   out: PriceRecord[] = [];
+  /** offers left out for want of a price: PriceDecoding.skipped */
+  readonly skips = new SkipCounter();
   mode: PriceFileMode | undefined;
 
   private catalogSeen = false;
@@ -248,7 +250,11 @@ class PriceReader {
       return;
     }
     const price = this.priceOf(n);
-    if (price === undefined) return; // no price of this type: not on sale
+    if (price === undefined) {
+      // no price of this type: not on sale, but an operator should see how many were left out
+      this.skips.skip(n.line, this.priceTypeId === undefined ? 'offer without a price' : `offer without a price of type ${this.priceTypeId}`);
+      return;
+    }
     const stock = this.stockOf(n);
     const name = textOf(n, 'Наименование');
     const bc = barcodesOf(n);
@@ -468,7 +474,7 @@ export async function decodePrices(input: Readable, ctx: DecodeContext, o: Resol
     // the records before the bad place go out first (as from the iterator), then the error
     failed = e;
   }
-  return { mode: pr.mode!, records: records(pr, it, more, ctx.signal, stop, failed) };
+  return { mode: pr.mode!, records: records(pr, it, more, ctx.signal, stop, failed), skipped: pr.skips.skipped };
 }
 
 async function* records(pr: PriceReader, it: AsyncIterator<unknown>, more: boolean, signal: AbortSignal | undefined, stop: () => Promise<void>, failed: unknown): AsyncGenerator<PriceRecord> {

@@ -3,7 +3,7 @@
 // entities: XXE and "billion laughs" are impossible), and limits on size, depth and every piece
 // of text the parser must hold. Every failure is a FormatError with line and column.
 import { SaxesParser, type SaxesTagNS } from 'saxes';
-import { ByteDecoder } from '@cfx/core/text';
+import { ByteDecoder, type TextSite } from '@cfx/core/text';
 import { CfxError, ErrorCodes, FormatError, type ErrorCode } from '@cfx/core/api';
 import type { XmlEncoding } from './options.js';
 
@@ -47,21 +47,44 @@ const DECL_MAX = 512;
 /** more attributes than this on one element is not CommerceML */
 const MAX_ATTRIBUTES = 1000;
 
-function textDecoder(label: string): Decoder | undefined {
+/**
+ * Any other encoding TextDecoder knows (UTF-16, koi8-r, ...), fatal like ByteDecoder but without
+ * its exact position: `bad(at, n)` makes the error for the n bytes from offset `at`.
+ */
+function textDecoder(label: string, bad: (at: number, n: number) => unknown): Decoder | undefined {
+  let td: InstanceType<typeof TextDecoder>;
   try {
-    const td = new TextDecoder(label);
-    return { write: (b) => td.decode(b, { stream: true }), end: () => td.decode() };
+    td = new TextDecoder(label, { fatal: true });
   } catch {
     return undefined;
   }
+  let at = 0;
+  return {
+    write: (b) => {
+      try {
+        const s = td.decode(b, { stream: true });
+        at += b.length;
+        return s;
+      } catch {
+        throw bad(at, b.length);
+      }
+    },
+    end: () => {
+      try {
+        return td.decode();
+      } catch {
+        throw bad(at, 0);
+      }
+    },
+  };
 }
 
 /** `windows-1251`, `cp1251`, `utf-8`, ... -> a decoder; undefined when this Node cannot decode it */
-function decoderFor(label: string): Decoder | undefined {
+function decoderFor(label: string, site: TextSite, bad: (at: number, n: number) => unknown): Decoder | undefined {
   const l = label.toLowerCase();
-  if (l === 'utf-8' || l === 'utf8') return new ByteDecoder('utf-8');
-  if (['windows-1251', 'cp1251', 'win-1251', 'x-cp1251', 'cp-1251'].includes(l)) return new ByteDecoder('cp1251');
-  return textDecoder(l);
+  if (l === 'utf-8' || l === 'utf8') return new ByteDecoder('utf-8', site);
+  if (['windows-1251', 'cp1251', 'win-1251', 'x-cp1251', 'cp-1251'].includes(l)) return new ByteDecoder('cp1251', site);
+  return textDecoder(l, bad);
 }
 
 export class SafeXmlReader {
@@ -76,6 +99,8 @@ export class SafeXmlReader {
   private startLine = 1;
   private startColumn = 1;
   private failed: unknown;
+  /** an invalid byte is reported at the line the parser has reached */
+  private readonly site: TextSite;
 
   constructor(
     readonly file: string,
@@ -83,6 +108,7 @@ export class SafeXmlReader {
     h: XmlHandlers,
   ) {
     const p = (this.parser = new SaxesParser({ xmlns: true, position: true }));
+    this.site = { file, line: () => p.line };
     p.on('opentagstart', (t) => {
       this.startLine = p.line;
       this.startColumn = Math.max(1, p.column - t.name.length);
@@ -125,7 +151,7 @@ export class SafeXmlReader {
       chunk = this.head;
       this.head = undefined;
     }
-    this.feed(this.decoder!.write(chunk));
+    this.feed(this.decode(chunk));
   }
 
   end(): void {
@@ -135,14 +161,27 @@ export class SafeXmlReader {
       this.chooseDecoder(true);
       const h = this.head;
       this.head = undefined;
-      this.feed(this.decoder!.write(h));
+      this.feed(this.decode(h));
     }
-    this.feed(this.decoder!.end());
+    this.feed(this.decode(undefined));
     try {
       this.parser.close();
     } catch (e) {
       throw this.fail(this.wrap(e));
     }
+  }
+
+  /** bytes -> text; undefined: the end. A byte the encoding has no character for ends the input */
+  private decode(b: Buffer | undefined): string {
+    try {
+      return b ? this.decoder!.write(b) : this.decoder!.end();
+    } catch (e) {
+      throw this.fail(e);
+    }
+  }
+
+  private badBytes(label: string): (at: number, n: number) => unknown {
+    return (at, n) => this.fail(this.error(n ? `invalid ${label} text in the ${n} bytes from byte offset ${at}` : `incomplete ${label} text at the end of the file`, undefined, ErrorCodes.FORMAT_INVALID, this.parser.line, undefined));
   }
 
   private fail(e: unknown): unknown {
@@ -155,12 +194,13 @@ export class SafeXmlReader {
     const h = this.head!;
     const forced = this.limits.encoding;
     if (h.length >= 2 && ((h[0] === 0xff && h[1] === 0xfe) || (h[0] === 0xfe && h[1] === 0xff))) {
-      this.decoder = textDecoder(h[0] === 0xff ? 'utf-16le' : 'utf-16be');
+      const label = h[0] === 0xff ? 'utf-16le' : 'utf-16be';
+      this.decoder = textDecoder(label, this.badBytes(label));
       if (!this.decoder) throw this.fail(this.error('UTF-16 input cannot be decoded by this Node build', 'encoding', ErrorCodes.FORMAT_UNSUPPORTED, 1, 1));
       return true;
     }
     if (forced !== 'auto') {
-      this.decoder = new ByteDecoder(forced);
+      this.decoder = new ByteDecoder(forced, this.site);
       return true;
     }
     const bom = h[0] === 0xef && h[1] === 0xbb && h[2] === 0xbf;
@@ -171,11 +211,12 @@ export class SafeXmlReader {
     if (seen < prefix.length && !final && h.toString('latin1', start) === prefix.slice(0, seen)) return false;
     if (h.toString('latin1', start, start + prefix.length) !== prefix) {
       if (h.length >= 4 && ((h[0] === 0x3c && h[1] === 0 && h[2] === 0x3f) || (h[0] === 0 && h[1] === 0x3c && h[2] === 0))) {
-        this.decoder = textDecoder(h[0] === 0 ? 'utf-16be' : 'utf-16le');
+        const label = h[0] === 0 ? 'utf-16be' : 'utf-16le';
+        this.decoder = textDecoder(label, this.badBytes(label));
         return true;
       }
       // no declaration: XML says UTF-8; a file that is not valid UTF-8 is taken as cp1251, as 1C's tools do
-      this.decoder = new ByteDecoder(bom ? 'utf-8' : 'auto');
+      this.decoder = new ByteDecoder(bom ? 'utf-8' : 'auto', this.site);
       return true;
     }
     const end = h.indexOf('?>', start);
@@ -186,12 +227,12 @@ export class SafeXmlReader {
     const decl = h.toString('latin1', start, end);
     const m = /\sencoding\s*=\s*(["'])([A-Za-z][A-Za-z0-9._-]*)\1/.exec(decl);
     if (!m) {
-      this.decoder = new ByteDecoder('utf-8');
+      this.decoder = new ByteDecoder('utf-8', this.site);
       return true;
     }
     const label = m[2]!;
     if (bom && !/^utf-?8$/i.test(label)) throw this.fail(this.error(`a UTF-8 byte order mark, but the declaration says encoding="${label}"`, 'encoding', ErrorCodes.FORMAT_INVALID, 1, 1));
-    const d = decoderFor(label);
+    const d = decoderFor(label, this.site, this.badBytes(label));
     if (!d) throw this.fail(this.error(`encoding "${label}" is not supported (UTF-8 and windows-1251 are)`, 'encoding', ErrorCodes.FORMAT_UNSUPPORTED, 1, 1));
     this.decoder = d;
     return true;
