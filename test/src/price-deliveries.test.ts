@@ -2,7 +2,8 @@
 // Each test asserts prices, counts, exit codes and what is left on the server.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, utimesSync } from 'node:fs';
+import { readdirSync, readFileSync, utimesSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { FAULT_POINTS, PricePull, type App } from '@cfx/core';
 import { realServers, freshRemoteDir, ftpRootPath, type ServersEnv } from './helpers/servers.js';
@@ -199,6 +200,37 @@ describe('price files as a history (vsftpd)', { skip }, () => {
     assert.equal(st.code, 0, st.err);
     assert.deepEqual(st.json.catalog.warnings.map((w: any) => [w.name, w.records]), [['p2.csv', 0]]);
     assert.deepEqual(await prices(d), { '1': 35000, '2': 17500 });
+  });
+
+  it('strict input: `12 50` and a stray Windows-1251 byte in UTF-8 are quarantined naming file, line and field; the catalog is kept', async () => {
+    const d = terminalDeployment({ server: env.ftpUrl, remoteBase: freshRemoteDir('strict') });
+    await office.drop(d.inbox, 'p1.csv', A);
+    assert.equal((await pull(d)).code, 0);
+    await office.drop(d.inbox, 'p2.csv', 'code;barcodes;name;price\n1;;Квиток;12 50\n');
+    const stray = Buffer.concat([Buffer.from('code;barcodes;name;price\n2;;Квиток дитячий;180,00\n3;;Кав', 'utf8'), Buffer.from([0xe0]), Buffer.from('а;45,00\n', 'utf8')]);
+    await office.drop(d.inbox, 'p3.csv', stray);
+    const r = await pull(d);
+    assert.equal(r.code, 3, r.err);
+    const [q2, q3] = r.json.files;
+    assert.deepEqual([q2.name, q2.result, q2.reason.line, q2.reason.field], ['p2.csv', 'quarantined', 2, 'price']);
+    assert.deepEqual([q3.name, q3.result, q3.reason.line], ['p3.csv', 'quarantined', 3]);
+    assert.match(q3.reason.message, /invalid UTF-8 byte 0xE0 at byte offset \d+/);
+    assert.deepEqual(await prices(d), { '1': 35000, '2': 17500 }, 'neither file applied any line');
+    assert.deepEqual(await remoteNames(office, `${d.inbox}/rejected`), ['p2.csv', 'p3.csv']);
+  });
+
+  it('no silent success: an ATOL goods file with an unknown command is applied without it, exit 3, line named in the output and cfx status', async () => {
+    const d = terminalDeployment({ server: env.ftpUrl, remoteBase: freshRemoteDir('skipped'), prices: { format: 'atol' } });
+    const goods = readFileSync(fileURLToPath(new URL('../../plugins/backoffice-1c/fixtures/atol/goods-delta-unknown.txt', import.meta.url)));
+    await office.drop(d.inbox, 'goods.txt', goods);
+    const r = await pull(d);
+    assert.equal(r.code, 3, r.err);
+    const f = r.json.files[0];
+    assert.deepEqual([f.name, f.result, f.skipped.count, f.skipped.lines], ['goods.txt', 'applied', 1, [6]]);
+    assert.match(f.warnings.join(' '), /1 line\(s\) skipped \(line 6\).*ADDTAXRATES/);
+    assert.equal((await prices(d))['1'], 38000);
+    const st = await cli(d, ['status']);
+    assert.deepEqual(st.json.catalog.warnings.map((w: any) => [w.name, w.skipped, w.lines]), [['goods.txt', 1, [6]]]);
   });
 });
 

@@ -308,7 +308,8 @@ export class PluginHost {
       const dec = f.decodePrices.bind(f);
       wrapped.decodePrices = async (input, ctx) => {
         const r = await guardCall(pluginId, 'format.decodePrices', undefined, ctx.signal, () => dec(input, ctx));
-        return { mode: r.mode, records: guardIterable(pluginId, 'format.decodePrices', r.records) };
+        // `skipped` is the plugin's live object, filled while the records are read: passed on as is
+        return { mode: r.mode, records: guardIterable(pluginId, 'format.decodePrices', r.records), ...(r.skipped ? { skipped: r.skipped } : {}) };
       };
     }
     if (f.encodePrices) {
