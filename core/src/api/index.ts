@@ -10,3 +10,6 @@ export * from './tokens.js';
 export * from './version.js';
 export type { Logger } from './logger.js';
 export type { FaultHook } from './faults.js';
+export type { Clock } from './clock.js';
+export * from './job.js';
+export * from './services.js';

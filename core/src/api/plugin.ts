@@ -4,6 +4,7 @@ import type { Logger } from './logger.js';
 import type { TransportProvider } from './transport.js';
 import type { FormatProvider } from './format.js';
 import type { BackOfficeProvider } from './backoffice.js';
+import type { JobContribution } from './job.js';
 
 /** JSON Schema object (ajv, draft 2020-12 subset); `x-secret: true` marks values to redact. */
 export type JsonSchema = Record<string, unknown>;
@@ -18,6 +19,8 @@ export interface PluginManifest {
     transports?: string[];
     formats?: string[];
     backoffices?: string[];
+    /** job ids (`stock.upload`) the plugin registers with `ctx.registerJob`; `schedule:` may name them */
+    jobs?: string[];
   };
   /** per contribution id (scheme / format id / backoffice id): schema of its options */
   configSchema?: Record<string, JsonSchema>;
@@ -25,7 +28,7 @@ export interface PluginManifest {
   main?: string;
 }
 
-export type ContributionKind = 'transport' | 'format' | 'backoffice';
+export type ContributionKind = 'transport' | 'format' | 'backoffice' | 'job';
 
 /** What `activate` gets. Frozen: a plugin cannot reach into the host through it. */
 export interface PluginContext {
@@ -41,6 +44,13 @@ export interface PluginContext {
   registerTransport(provider: TransportProvider): Disposable;
   registerFormat(provider: FormatProvider): Disposable;
   registerBackOffice(provider: BackOfficeProvider): Disposable;
+  /**
+   * A job `schedule:` entries can run (declared in `contributes.jobs`). Its deps are resolved from the
+   * service catalogue (`coreServices`); core runs it behind the same guard as other plugin calls and
+   * records each run from its summary.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  registerJob(job: JobContribution<any>): Disposable;
 }
 
 /** The module a plugin's main exports. */

@@ -30,7 +30,8 @@ import { PLUGIN_KINDS, scaffoldFiles, type PluginKind } from './plugin-templates
 
 const CORE_DIR = fileURLToPath(new URL('../../', import.meta.url));
 const ID_RE = /^[a-z][a-z0-9+.-]*$/;
-const KIND_KEY = { transport: 'transports', format: 'formats', backoffice: 'backoffices' } as const;
+const KIND_KEY = { transport: 'transports', format: 'formats', backoffice: 'backoffices', job: 'jobs' } as const;
+const JOB_ID_RE = /^[a-z][a-z0-9]*(?:[._-][a-z0-9]+)*$/;
 const KINDS = Object.keys(KIND_KEY) as ContributionKind[];
 
 function coreVersion(): string {
@@ -105,7 +106,7 @@ export interface CheckReport {
   warnings: string[];
 }
 
-const empty = (): Record<ContributionKind, string[]> => ({ transport: [], format: [], backoffice: [] });
+const empty = (): Record<ContributionKind, string[]> => ({ transport: [], format: [], backoffice: [], job: [] });
 
 /** compiles a plugin option schema the way config validation will (strict ajv, cfx keywords); the error, if any */
 export function schemaProblem(schema: unknown): string | undefined {
@@ -168,7 +169,7 @@ export async function checkPlugin(spec: string, cwd: string): Promise<CheckRepor
     if (Array.isArray(v)) report.declared[k] = v.filter((x): x is string => typeof x === 'string');
   }
   const declaredIds = KINDS.flatMap((k) => report.declared[k]);
-  if (declaredIds.length === 0) problem(ErrorCodes.PLUGIN_MANIFEST, 'cfx.contributes declares nothing: a plugin contributes at least one transport, format or back office');
+  if (declaredIds.length === 0) problem(ErrorCodes.PLUGIN_MANIFEST, 'cfx.contributes declares nothing: a plugin contributes at least one transport, format, back office or job');
 
   // 2. option schemas
   const schemas = (manifest.configSchema ?? {}) as Record<string, JsonSchema>;
@@ -213,7 +214,7 @@ export async function checkPlugin(spec: string, cwd: string): Promise<CheckRepor
     const record = (kind: ContributionKind, ids: unknown, provider: TransportProvider | FormatProvider | BackOfficeProvider) => {
       const list = Array.isArray(ids) ? ids : [ids];
       for (const id of list) {
-        if (typeof id !== 'string' || !ID_RE.test(id)) problem(ErrorCodes.PLUGIN_CONTRIBUTION, `registers a ${kind} with the id ${JSON.stringify(id)} (a lower-case id is needed)`);
+        if (typeof id !== 'string' || !(kind === 'job' ? JOB_ID_RE : ID_RE).test(id)) problem(ErrorCodes.PLUGIN_CONTRIBUTION, `registers a ${kind} with the id ${JSON.stringify(id)} (a lower-case id is needed)`);
         else {
           report.registered[kind].push(id);
           providers.push({ kind, id, provider });
@@ -231,6 +232,7 @@ export async function checkPlugin(spec: string, cwd: string): Promise<CheckRepor
       registerTransport: (p: TransportProvider) => record('transport', p?.schemes, p),
       registerFormat: (p: FormatProvider) => record('format', p?.id, p),
       registerBackOffice: (p: BackOfficeProvider) => record('backoffice', p?.id, p),
+      registerJob: (j: JobContribution) => record('job', j?.id, j),
     });
     try {
       await guardCall(pluginId, 'activate', 15_000, undefined, () => mod.activate!(ctx));
@@ -252,6 +254,12 @@ export async function checkPlugin(spec: string, cwd: string): Promise<CheckRepor
         continue;
       }
       if (kind === 'transport') continue; // creating one needs a server
+      if (kind === 'job') {
+        const j = provider as unknown as JobContribution;
+        if (!Array.isArray(j.roles) || j.roles.length === 0 || j.roles.some((r) => r !== 'terminal' && r !== 'office')) problem(ErrorCodes.PLUGIN_CONTRIBUTION, `job "${id}": roles must list 'terminal' and/or 'office'`);
+        if (!j.deps || typeof j.deps !== 'object') problem(ErrorCodes.PLUGIN_CONTRIBUTION, `job "${id}": deps must be an object of service refs (coreServices.…)`);
+        continue; // creating a runner needs the deployment's services
+      }
       const schema = schemas[id];
       if (!report.schemas.includes(id)) continue;
       const options: Record<string, unknown> = {};

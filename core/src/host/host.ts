@@ -11,6 +11,7 @@ import {
   type BackOfficeProvider,
   type CallOptions,
   type ContributionKind,
+  type JobContribution,
   type Disposable,
   type Format,
   type FormatProvider,
@@ -54,7 +55,7 @@ export interface PluginStatus {
   version: string;
   dir: string;
   builtin: boolean;
-  contributes: { transports: string[]; formats: string[]; backoffices: string[] };
+  contributes: { transports: string[]; formats: string[]; backoffices: string[]; jobs: string[] };
   state: PluginState;
   error?: { code: string; message: string };
   activatedAt?: string;
@@ -70,8 +71,11 @@ interface Entry {
   disposables: Disposable[];
 }
 
-type ProviderOf<K extends ContributionKind> = K extends 'transport' ? TransportProvider : K extends 'format' ? FormatProvider : BackOfficeProvider;
-const KIND_KEY = { transport: 'transports', format: 'formats', backoffice: 'backoffices' } as const;
+type ProviderOf<K extends ContributionKind> = K extends 'transport' ? TransportProvider : K extends 'format' ? FormatProvider : K extends 'job' ? JobContribution : BackOfficeProvider;
+const KIND_KEY = { transport: 'transports', format: 'formats', backoffice: 'backoffices', job: 'jobs' } as const;
+
+/** core's own jobs (core/src/jobs/<id>/): owned by core in the registry, so a plugin cannot claim their ids */
+export const CORE_JOB_IDS = ['prices.pull', 'sales.push', 'sales.resend', 'sales.collect', 'office.publish', 'archive.prune'] as const;
 
 const CORE_ID = 'core';
 
@@ -81,8 +85,8 @@ const CORE_ID = 'core';
  */
 export class PluginHost {
   private readonly entries = new Map<string, Entry>();
-  private readonly owners: Record<ContributionKind, Map<string, string>> = { transport: new Map(), format: new Map(), backoffice: new Map() };
-  private readonly providers: Record<ContributionKind, Map<string, unknown>> = { transport: new Map(), format: new Map(), backoffice: new Map() };
+  private readonly owners: Record<ContributionKind, Map<string, string>> = { transport: new Map(), format: new Map(), backoffice: new Map(), job: new Map() };
+  private readonly providers: Record<ContributionKind, Map<string, unknown>> = { transport: new Map(), format: new Map(), backoffice: new Map(), job: new Map() };
   readonly refused: ManifestProblem[] = [];
   private readonly services: Services;
 
@@ -144,7 +148,7 @@ export class PluginHost {
       version: '0.1.0',
       dir: '',
       mainFile: '',
-      manifest: { apiVersion: 1, contributes: { transports: ['memory'], backoffices: ['generic'] }, configSchema: { generic: genericOptionsSchema } },
+      manifest: { apiVersion: 1, contributes: { transports: ['memory'], backoffices: ['generic'], jobs: [...CORE_JOB_IDS] }, configSchema: { generic: genericOptionsSchema } },
       enginesRange: '*',
       builtin: true,
     };
@@ -153,6 +157,8 @@ export class PluginHost {
     this.providers.transport.set('memory', memoryTransportProvider);
     this.owners.backoffice.set('generic', CORE_ID);
     this.providers.backoffice.set('generic', genericBackOfficeProvider(this.opts.baseDir));
+    // core's jobs are wired by core (core/src/di/wiring.ts), not provided through the host
+    for (const id of CORE_JOB_IDS) this.owners.job.set(id, CORE_ID);
   }
 
   list(): PluginStatus[] {
@@ -165,7 +171,7 @@ export class PluginHost {
         version: e.descriptor.version,
         dir: e.descriptor.dir,
         builtin: e.descriptor.builtin,
-        contributes: { transports: c.transports ?? [], formats: c.formats ?? [], backoffices: c.backoffices ?? [] },
+        contributes: { transports: c.transports ?? [], formats: c.formats ?? [], backoffices: c.backoffices ?? [], jobs: c.jobs ?? [] },
         state: e.state,
         ...(err ? { error: { code: err.code ?? ErrorCodes.INTERNAL, message: errorMessage(err) + (err.cause ? ` (cause: ${errorMessage(err.cause)})` : '') } } : {}),
         ...(e.activatedAt ? { activatedAt: e.activatedAt.toISOString() } : {}),
@@ -180,6 +186,32 @@ export class PluginHost {
       for (const [cid, pid] of this.owners[kind]) out[KIND_KEY[kind]][cid] = this.entries.get(pid)!.descriptor.manifest.configSchema?.[cid];
     }
     return { ...out, knownTransports: Object.keys(out.transports), knownFormats: Object.keys(out.formats), knownBackoffices: Object.keys(out.backoffices) };
+  }
+
+  /** every job id a manifest declares, core's included, with its owner: what `schedule:` may name */
+  knownJobs(): { id: string; plugin: string }[] {
+    return [...this.owners.job].map(([id, plugin]) => ({ id, plugin }));
+  }
+
+  /**
+   * A plugin's job contribution, activating the plugin; its `create` and every run go through the
+   * guard (foreign errors become PluginError with the plugin's id). Core's own jobs are not here.
+   */
+  async job(id: string): Promise<{ pluginId: string; job: JobContribution }> {
+    const { pluginId, provider } = await this.provider('job', id);
+    const p = provider;
+    const guarded: JobContribution = {
+      ...p,
+      create: async (deps) => {
+        const runner = await guardCall(pluginId, 'job.create', this.opts.callTimeoutMs ?? 30_000, undefined, () => Promise.resolve(p.create(deps)));
+        return {
+          // a run has no overall deadline (an upload may take long); the signal stops it
+          run: (ctx) => guardCall(pluginId, `job.run`, undefined, ctx.signal, (signal) => runner.run({ ...ctx, signal: signal ?? ctx.signal })),
+          ...(runner.close ? { close: () => guardCall(pluginId, 'job.close', 5_000, undefined, () => runner.close!()) } : {}),
+        };
+      },
+    };
+    return { pluginId, job: guarded };
   }
 
   ownerOf(kind: ContributionKind, id: string): string | undefined {
@@ -206,7 +238,7 @@ export class PluginHost {
   private async doActivate(e: Entry): Promise<void> {
     const d = e.descriptor;
     const log = this.opts.logger.child({ plugin: d.id });
-    const registered: Record<ContributionKind, string[]> = { transport: [], format: [], backoffice: [] };
+    const registered: Record<ContributionKind, string[]> = { transport: [], format: [], backoffice: [], job: [] };
     const register = <K extends ContributionKind>(kind: K, ids: string[], provider: ProviderOf<K>): Disposable => {
       for (const cid of ids) {
         if (this.owners[kind].get(cid) !== d.id) {
@@ -236,6 +268,7 @@ export class PluginHost {
         registerTransport: (p: TransportProvider) => register('transport', p.schemes, p),
         registerFormat: (p: FormatProvider) => register('format', [p.id], p),
         registerBackOffice: (p: BackOfficeProvider) => register('backoffice', [p.id], p),
+        registerJob: (j: JobContribution) => register('job', [j.id], j),
       });
       const mod = await guardCall(d.id, 'import', this.opts.activateTimeoutMs ?? 15_000, undefined, () => import(pathToFileURL(d.mainFile).href) as Promise<Partial<PluginModule>>);
       if (typeof mod.activate !== 'function') throw new PluginError(ErrorCodes.PLUGIN_ACTIVATE, d.id, 'activate', `${d.mainFile} exports no activate() function`);

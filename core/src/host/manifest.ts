@@ -51,9 +51,10 @@ export function pluginIdOf(packageName: string): string {
   return packageName.replace(/^@cfx\//, '');
 }
 
-const LIST_KEYS = ['transports', 'formats', 'backoffices'] as const;
+const LIST_KEYS = ['transports', 'formats', 'backoffices', 'jobs'] as const;
 // URL schemes start with a letter (RFC 3986); format and back-office ids may start with a digit (`1c`)
-const ID_RE = { transports: /^[a-z][a-z0-9+.-]*$/, formats: /^[a-z0-9][a-z0-9+.-]*$/, backoffices: /^[a-z0-9][a-z0-9+.-]*$/ } as const;
+// job ids are dotted words (`stock.upload`): what `schedule[].job` names
+const ID_RE = { transports: /^[a-z][a-z0-9+.-]*$/, formats: /^[a-z0-9][a-z0-9+.-]*$/, backoffices: /^[a-z0-9][a-z0-9+.-]*$/, jobs: /^[a-z][a-z0-9]*(?:[._-][a-z0-9]+)*$/ } as const;
 
 /**
  * Reads and checks a manifest. Every problem is collected (an integrator fixes them in one go);
