@@ -1,0 +1,67 @@
+// Issue 13's model-based test: whatever names, contents, crashes and offline periods came in
+// between, after the terminal has drained its inbox its catalog is exactly what the office's
+// writes say. The model, the commands and the terminal/office harness are in helpers/price-model.ts.
+//
+// A failure prints fast-check's report: seed, path, the shrunk command sequence, and the error
+// (the catalog difference and what happened in that run). Re-run it with
+//   CFX_MODEL_SEED=<seed> CFX_MODEL_PATH=<path> node scripts/run-tests.mjs price-history
+// (CFX_MODEL_RUNS=<n> runs more sequences for a deeper search.)
+import { describe, it, before, after } from 'node:test';
+import { randomBytes } from 'node:crypto';
+import { createTestHost, MemoryTransport, type TestHost } from '@cfx/core/testing';
+import { realServers, freshRemoteDir, type ServersEnv } from './helpers/servers.js';
+import { runPriceModel, stats, type Fixture } from './helpers/price-model.js';
+
+const servers = await realServers();
+const skip = 'skip' in servers ? servers.skip : false;
+const env = servers as ServersEnv;
+
+function report(t: { diagnostic(s: string): void }, label: string, started: number, runsBefore: number): void {
+  t.diagnostic(
+    `${label}: ${stats.runs - runsBefore} sequences in ${((Date.now() - started) / 1000).toFixed(1)} s; so far ${stats.drains} drained pulls, ${stats.filesApplied} files applied, ` +
+      `crashes ${stats.crashesFired} fired / ${stats.crashesNotReached} armed but not reached; commands ${JSON.stringify(Object.fromEntries(stats.commands))}`,
+  );
+}
+
+describe('price history model (issue 13)', () => {
+  let th: TestHost;
+  before(async () => {
+    th = await createTestHost();
+  });
+  after(async () => {
+    await th?.close();
+  });
+
+  it('memory://: 200 sequences of office writes, 1C publishes, pulls, crashes and offline periods end at the office catalog', async (t) => {
+    const started = Date.now();
+    const runsBefore = stats.runs;
+    const fx: Fixture = {
+      host: th.host,
+      config: th.config,
+      serverUrl: () => `memory://cfx-model-${randomBytes(6).toString('hex')}`,
+      remoteBase: () => '/inbox',
+      dispose: (url) => MemoryTransport.reset(new URL(url).hostname),
+    };
+    try {
+      await runPriceModel(fx, { runs: 200, maxCommands: 20, publish: true, timeLimitMs: 120_000 });
+    } finally {
+      report(t, 'memory', started, runsBefore);
+    }
+  });
+
+  it('vsftpd: 20 sequences against the real server', { skip }, async (t) => {
+    const started = Date.now();
+    const runsBefore = stats.runs;
+    const fx: Fixture = {
+      host: th.host,
+      config: th.config,
+      serverUrl: () => env.ftpUrl,
+      remoteBase: () => freshRemoteDir('price-model'),
+    };
+    try {
+      await runPriceModel(fx, { runs: 20, maxCommands: 14, publish: true, timeLimitMs: 120_000 });
+    } finally {
+      report(t, 'vsftpd', started, runsBefore);
+    }
+  });
+});
