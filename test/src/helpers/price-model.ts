@@ -9,9 +9,9 @@
 //   still on the server unpulled is *replaced* by the overwrite: the office's own earlier delta is
 //   lost for the office too (a fixed-name office works that way), so the model keeps the not yet
 //   pulled files as `pending` and folds them over the last drained catalog only when asked.
-// - The office never writes a name that the documented order (digit runs compared as numbers, then
-//   code units) puts before a file of its own still waiting on the server: if it did, no terminal
-//   could know the write order. So pending files are always in write order and name order at once.
+// - The office never writes a name that the documented order (digit runs compared as numbers) could
+//   put before a file of its own still waiting on the server: if it did, no terminal could know the
+//   write order. So pending files are always in write order and name order at once.
 //   csv files and 1C publishes are not mixed while either waits (two producers in one inbox have
 //   no common order; publish's names are the job's to choose).
 // - After a crash the model cannot know which waiting files the dead terminal had already applied,
@@ -181,6 +181,15 @@ export function naturalCompare(a: string, b: string): number {
   return ta.length - tb.length || (a < b ? -1 : a > b ? 1 : 0);
 }
 
+/**
+ * `a` is taken before `b` under any reading of the order rule: the issue fixes only that digit runs
+ * compare as numbers, so the office avoids names whose order hinges on how the rest compares
+ * (`prices.csv` vs `prices_9.csv`: `.` < `_` by code unit, `_` < `.` in ICU collation)
+ */
+export function surelyBefore(a: string, b: string): boolean {
+  return naturalCompare(a, b) < 0 && a.localeCompare(b, 'en', { numeric: true }) < 0;
+}
+
 export const isFullName = (name: string) => /\.full\.csv$/i.test(name);
 
 // ---------------------------------------------------------------------------------------------
@@ -196,6 +205,8 @@ interface PendingFile {
 }
 
 export interface ModelSetup {
+  /** how the office names csv files: one style, or both (then only where their order is clear) */
+  naming: 'fixed' | 'numbered' | 'mixed';
   /** the office marks each csv file complete with a flag (`.done` after the name, or `.flg` for the extension) */
   flags: 'none' | 'done' | 'flg';
   /** the first number of numbered names (near a digit-count boundary, so 9→10 and 99→100 happen) */
@@ -231,7 +242,7 @@ export class Model {
   /** may the office write this csv name now? (see the header comment) */
   canWriteCsv(name: string, full: boolean): boolean {
     if (this.pending.some((p) => p.kind === 'goods')) return false;
-    for (const p of this.pending) if (p.name !== name && naturalCompare(p.name, name) >= 0) return false;
+    for (const p of this.pending) if (p.name !== name && !surelyBefore(p.name, name)) return false;
     if (this.crashed && !full && this.pending.some((p) => p.name === name)) return false;
     return true;
   }
@@ -257,8 +268,14 @@ export class ModelCrash extends Error {
 
 export const CRASH_POINTS = ['prices.pull:staged', 'prices.pull:applied', 'prices.pull:archived', 'prices.pull:flag-deleted', 'prices.pull:deleted'] as const;
 
-/** counts across runs (printed as diagnostics: a crash command whose point is never reached tests nothing) */
+/**
+ * what the runs did, shrinking included (printed as diagnostics: a crash command whose point is
+ * never reached tests nothing, and today's job has no fault points yet)
+ */
 export const stats = { runs: 0, commands: new Map<string, number>(), crashesFired: 0, crashesNotReached: 0, filesApplied: 0, drains: 0 };
+export function resetStats(): void {
+  Object.assign(stats, { runs: 0, commands: new Map<string, number>(), crashesFired: 0, crashesNotReached: 0, filesApplied: 0, drains: 0 });
+}
 const count = (k: string) => stats.commands.set(k, (stats.commands.get(k) ?? 0) + 1);
 
 export interface Fixture {
@@ -543,7 +560,7 @@ function resolveCsv(m: Readonly<Model>, w: CsvWrite): { name: string; bytes: Buf
   const ext = w.fullName ? '.full.csv' : '.csv';
   let number: number | undefined;
   let name = `prices${ext}`;
-  if (w.naming === 'numbered') {
+  if ((m.setup.naming === 'mixed' ? w.naming : m.setup.naming) === 'numbered') {
     number = m.nextNumber;
     if (w.toBoundary) {
       let b = 9;
@@ -570,7 +587,7 @@ async function doCsvWrite(m: Model, sut: Sut, w: CsvWrite): Promise<boolean> {
   if (overwrote) m.pending[at] = file;
   else m.pending.push(file);
   m.log(`office writes ${r.name} (${full ? 'full' : 'delta'}${r.repeated ? ', the bytes of an earlier file' : ''}${overwrote ? ', over the waiting one' : ''}): ${showRows(r.spec.rows)}`);
-  count(`write ${w.naming}${r.repeated ? ' repeat' : ''}`);
+  count(`write ${r.number === undefined ? 'fixed' : 'numbered'}${r.repeated ? ' repeat' : ''}`);
   return true;
 }
 
@@ -589,7 +606,7 @@ async function doPublish(m: Model, sut: Sut, p: Publish1C): Promise<boolean> {
 }
 
 const showCsvWrite = (w: CsvWrite) =>
-  `${w.naming}${w.naming === 'numbered' && w.toBoundary ? '→boundary' : ''}${w.fullName ? ' .full.csv' : ''} ${w.repeat !== null ? `repeat#${w.repeat}|` : ''}{${w.spec.fullLine ? '#full ' : ''}${w.spec.encoding} ${showRows(w.spec.rows)}}`;
+  `${w.naming}-if-mixed${w.toBoundary ? ' →boundary-if-numbered' : ''}${w.fullName ? ' .full.csv' : ''} ${w.repeat !== null ? `repeat#${w.repeat}|` : ''}{${w.spec.fullLine ? '#full ' : ''}${w.spec.encoding} ${showRows(w.spec.rows)}}`;
 
 class OfficeWritesCsv implements Cmd {
   constructor(readonly w: CsvWrite) {}
@@ -666,8 +683,9 @@ class TerminalCrashes implements Cmd {
     readonly point: (typeof CRASH_POINTS)[number],
     readonly nth: number,
   ) {}
-  check(): boolean {
-    return true;
+  /** armed only where it can fire: something waits, and a flag to delete for `flag-deleted` */
+  check(m: Readonly<Model>): boolean {
+    return m.pending.length > this.nth && (this.point !== 'prices.pull:flag-deleted' || m.pending.some((p) => p.flagged));
   }
   async run(m: Model, sut: Sut): Promise<void> {
     await restartIfDead(m, sut);
@@ -712,14 +730,17 @@ export function commandsArb(o: ModelOptions): fc.Arbitrary<Iterable<Cmd>> {
     csvWriteArb.map((w) => new OfficeWritesCsv(w)),
     fc.constant(new TerminalPulls()),
     fc.constant(new TerminalPulls()),
-    fc.tuple(fc.constantFrom(...CRASH_POINTS), fc.integer({ min: 0, max: 2 })).map(([p, n]) => new TerminalCrashes(p, n)),
+    fc.tuple(fc.constantFrom(...CRASH_POINTS), fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 2 }) })).map(([p, n]) => new TerminalCrashes(p, n)),
+    fc.tuple(fc.constantFrom(...CRASH_POINTS), fc.constant(0)).map(([p, n]) => new TerminalCrashes(p, n)),
     fc.array(office, { minLength: 2, maxLength: 4 }).map((w) => new TerminalOffline(w)),
   ];
   if (o.publish) arbs.push(publishArb.map((p) => new OfficePublishes1C(p)));
-  return fc.commands(arbs, { maxCommands: o.maxCommands, ...(process.env.CFX_MODEL_REPLAY ? { replayPath: process.env.CFX_MODEL_REPLAY } : {}) });
+  // 'large': sequences of tens of commands (the default size gives a handful)
+  return fc.commands(arbs, { maxCommands: o.maxCommands, size: 'large', ...(process.env.CFX_MODEL_REPLAY ? { replayPath: process.env.CFX_MODEL_REPLAY } : {}) });
 }
 
 export const setupArb: fc.Arbitrary<ModelSetup> = fc.record({
+  naming: fc.constantFrom('fixed' as const, 'numbered' as const, 'mixed' as const),
   flags: fc.constantFrom('none' as const, 'none' as const, 'done' as const, 'flg' as const),
   firstNumber: fc.constantFrom(1, 7, 98, 997),
 });
@@ -753,6 +774,8 @@ export async function runPriceModel(fx: Fixture, o: ModelOptions & { runs: numbe
     // the report names seed, path and the shrunk sequence; the error (cause) says what happened in
     // that run. Verbose would add every intermediate failure of the shrink: pages of noise
     verbose: fc.VerbosityLevel.None,
+    // the error in the message itself: some reporters (TAP) drop an error's `cause`
+    includeErrorInReport: true,
     ...(seed !== undefined ? { seed } : {}),
     ...(process.env.CFX_MODEL_PATH ? { path: process.env.CFX_MODEL_PATH } : {}),
     // a run that takes too long fails loudly instead of passing with fewer sequences
