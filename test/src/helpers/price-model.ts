@@ -205,6 +205,13 @@ interface PendingFile {
 }
 
 export interface ModelSetup {
+  /**
+   * contents the office writes again and again ("repeated content": the same bytes as an earlier
+   * file). A pool chosen per sequence, not "the n-th earlier file": removing a command while
+   * shrinking then does not change what the others write, so failures shrink well
+   */
+  csvPool: CsvSpec[];
+  goodsPool: GoodsSpec[];
   /** how the office names csv files: one style, or both (then only where their order is clear) */
   naming: 'fixed' | 'numbered' | 'mixed';
   /** the office marks each csv file complete with a flag (`.done` after the name, or `.flg` for the extension) */
@@ -218,9 +225,8 @@ export class Model {
   drained: Catalog = new Map();
   /** files written since, in write order (= documented order: see the preconditions) */
   pending: PendingFile[] = [];
-  /** every csv file the office has written (for "repeated content") */
-  csvHistory: { bytes: Buffer; spec: CsvSpec }[] = [];
-  goodsHistory: GoodsSpec[] = [];
+  /** the bytes of every csv file and goods export written (to tell a repeat in the story) */
+  readonly written = new Set<string>();
   nextNumber: number;
   publishes = 0;
   /** the terminal died and has not drained since: what it applied of `pending` is unknown */
@@ -538,25 +544,27 @@ async function drainedChecks(m: Model, sut: Sut, files: FileOutcome[]): Promise<
 
 type Cmd = fc.AsyncCommand<Model, Sut, false>;
 
-/** what a csv write command was generated with; the name and content are resolved against the model */
+/** what a csv write command was generated with; the name is resolved against the model */
 export interface CsvWrite {
+  /** the name style when the sequence's office mixes both */
   naming: 'fixed' | 'numbered';
   /** the name says full (`prices.full.csv`, `prices_10.full.csv`) */
   fullName: boolean;
-  /** re-write exactly the bytes of an earlier file (index into the history), else `spec` */
-  repeat: number | null;
-  spec: CsvSpec;
+  /** content from the sequence's pool (index), or a fresh one */
+  content: { pool: number } | { fresh: CsvSpec };
   /** numbered: skip to the next 9, 99, 999 … so the following write crosses a digit-count boundary */
   toBoundary: boolean;
 }
 
 export interface Publish1C {
-  repeat: number | null;
-  spec: GoodsSpec;
+  content: { pool: number } | { fresh: GoodsSpec };
 }
 
+const fromPool = <T>(pool: readonly T[], c: { pool: number } | { fresh: T }): T => ('fresh' in c ? c.fresh : pool[c.pool % pool.length]!);
+
 function resolveCsv(m: Readonly<Model>, w: CsvWrite): { name: string; bytes: Buffer; spec: CsvSpec; repeated: boolean; number: number | undefined } {
-  const old = w.repeat !== null && m.csvHistory.length ? m.csvHistory[w.repeat % m.csvHistory.length]! : undefined;
+  const spec = fromPool(m.setup.csvPool, w.content);
+  const bytes = encodeCsv(spec);
   const ext = w.fullName ? '.full.csv' : '.csv';
   let number: number | undefined;
   let name = `prices${ext}`;
@@ -569,7 +577,7 @@ function resolveCsv(m: Readonly<Model>, w: CsvWrite): { name: string; bytes: Buf
     }
     name = `prices_${number}${ext}`;
   }
-  return { name, bytes: old ? old.bytes : encodeCsv(w.spec), spec: old ? old.spec : w.spec, repeated: old !== undefined, number };
+  return { name, bytes, spec, repeated: m.written.has(bytes.toString('hex')), number };
 }
 
 const csvFull = (name: string, spec: CsvSpec) => isFullName(name) || spec.fullLine;
@@ -580,7 +588,7 @@ async function doCsvWrite(m: Model, sut: Sut, w: CsvWrite): Promise<boolean> {
   if (!m.canWriteCsv(r.name, full)) return false;
   await sut.officeWrite(r.name, r.bytes);
   if (r.number !== undefined) m.nextNumber = r.number + 1;
-  if (!r.repeated) m.csvHistory.push({ bytes: r.bytes, spec: r.spec });
+  m.written.add(r.bytes.toString('hex'));
   const file: PendingFile = { name: r.name, kind: 'csv', full, rows: r.spec.rows, flagged: m.setup.flags !== 'none' };
   const at = m.pending.findIndex((p) => p.name === r.name);
   const overwrote = at >= 0;
@@ -593,11 +601,11 @@ async function doCsvWrite(m: Model, sut: Sut, w: CsvWrite): Promise<boolean> {
 
 async function doPublish(m: Model, sut: Sut, p: Publish1C): Promise<boolean> {
   if (!m.canPublish()) return false;
-  const old = p.repeat !== null && m.goodsHistory.length ? m.goodsHistory[p.repeat % m.goodsHistory.length]! : undefined;
-  const spec = old ?? p.spec;
-  // the same spec always encodes to the same bytes: a repeat is the same file 1C wrote before
-  const names = await sut.oneCPublish(await encodeGoodsFile(spec));
-  if (!old) m.goodsHistory.push(spec);
+  const spec = fromPool(m.setup.goodsPool, p.content);
+  const bytes = await encodeGoodsFile(spec);
+  const old = m.written.has(bytes.toString('hex'));
+  const names = await sut.oneCPublish(bytes);
+  m.written.add(bytes.toString('hex'));
   m.publishes++;
   m.pending.push({ name: `goods#${m.publishes}`, kind: 'goods', full: spec.full, rows: spec.rows, flagged: false });
   m.log(`1C exports goods (${spec.full ? 'full' : 'changes'}${old ? ', the same file as an earlier export' : ''}), cfx publish uploads ${names.join(', ')}: ${showRows(spec.rows)}`);
@@ -605,8 +613,11 @@ async function doPublish(m: Model, sut: Sut, p: Publish1C): Promise<boolean> {
   return true;
 }
 
+const showCsvSpec = (c: CsvSpec) => `{${c.fullLine ? '#full ' : ''}${c.encoding} ${showRows(c.rows)}}`;
+const showGoodsSpec = (g: GoodsSpec) => `{${g.full ? 'full' : 'changes'} ${showRows(g.rows)}}`;
+const showContent = <T>(c: { pool: number } | { fresh: T }, show: (t: T) => string) => ('fresh' in c ? show(c.fresh) : `pool#${c.pool}`);
 const showCsvWrite = (w: CsvWrite) =>
-  `${w.naming}-if-mixed${w.toBoundary ? ' →boundary-if-numbered' : ''}${w.fullName ? ' .full.csv' : ''} ${w.repeat !== null ? `repeat#${w.repeat}|` : ''}{${w.spec.fullLine ? '#full ' : ''}${w.spec.encoding} ${showRows(w.spec.rows)}}`;
+  `${w.naming}-if-mixed${w.toBoundary ? ' →boundary-if-numbered' : ''}${w.fullName ? ' .full.csv' : ''} ${showContent(w.content, showCsvSpec)}`;
 
 class OfficeWritesCsv implements Cmd {
   constructor(readonly w: CsvWrite) {}
@@ -631,7 +642,7 @@ class OfficePublishes1C implements Cmd {
     await doPublish(m, sut, this.p);
   }
   toString(): string {
-    return `OfficePublishes1C(${this.p.repeat !== null ? `repeat#${this.p.repeat}|` : ''}{${this.p.spec.full ? 'full' : 'changes'} ${showRows(this.p.spec.rows)}})`;
+    return `OfficePublishes1C(${showContent(this.p.content, showGoodsSpec)})`;
   }
 }
 
@@ -711,11 +722,12 @@ class TerminalCrashes implements Cmd {
 const csvWriteArb: fc.Arbitrary<CsvWrite> = fc.record({
   naming: fc.constantFrom('fixed' as const, 'numbered' as const),
   fullName: fc.boolean(),
-  repeat: fc.option(fc.nat(), { freq: 3 }),
-  spec: csvSpecArb,
+  content: fc.oneof({ weight: 2, arbitrary: fc.nat().map((pool) => ({ pool })) }, { weight: 1, arbitrary: csvSpecArb.map((fresh) => ({ fresh })) }),
   toBoundary: fc.boolean(),
 });
-const publishArb: fc.Arbitrary<Publish1C> = fc.record({ repeat: fc.option(fc.nat(), { freq: 3 }), spec: goodsSpecArb });
+const publishArb: fc.Arbitrary<Publish1C> = fc.record({
+  content: fc.oneof({ weight: 2, arbitrary: fc.nat().map((pool) => ({ pool })) }, { weight: 1, arbitrary: goodsSpecArb.map((fresh) => ({ fresh })) }),
+});
 
 export interface ModelOptions {
   /** include 1C publishes (the office side's publish job) */
@@ -739,11 +751,21 @@ export function commandsArb(o: ModelOptions): fc.Arbitrary<Iterable<Cmd>> {
   return fc.commands(arbs, { maxCommands: o.maxCommands, size: 'large', ...(process.env.CFX_MODEL_REPLAY ? { replayPath: process.env.CFX_MODEL_REPLAY } : {}) });
 }
 
-export const setupArb: fc.Arbitrary<ModelSetup> = fc.record({
-  naming: fc.constantFrom('fixed' as const, 'numbered' as const, 'mixed' as const),
-  flags: fc.constantFrom('none' as const, 'none' as const, 'done' as const, 'flg' as const),
-  firstNumber: fc.constantFrom(1, 7, 98, 997),
-});
+export const setupArb: fc.Arbitrary<ModelSetup> = fc
+  .record({
+    csvPool: fc.array(csvSpecArb, { minLength: 1, maxLength: 4 }),
+    goodsPool: fc.array(goodsSpecArb, { minLength: 1, maxLength: 3 }),
+    naming: fc.constantFrom('fixed' as const, 'numbered' as const, 'mixed' as const),
+    flags: fc.constantFrom('none' as const, 'none' as const, 'done' as const, 'flg' as const),
+    firstNumber: fc.constantFrom(1, 7, 98, 997),
+  })
+  // a readable counterexample: the pools as rows, not as JSON
+  .map((s) =>
+    Object.assign(s, {
+      [fc.toStringMethod]: () =>
+        `Setup(${s.naming} names, flags ${s.flags}, numbers from ${s.firstNumber}; csv pool ${s.csvPool.map((c, i) => `#${i} ${showCsvSpec(c)}`).join(' ')}; 1C pool ${s.goodsPool.map((g, i) => `#${i} ${showGoodsSpec(g)}`).join(' ')})`,
+    }),
+  );
 
 /**
  * Runs the property: `runs` sequences, each on a fresh terminal and office. A failure throws
