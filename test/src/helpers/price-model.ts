@@ -321,8 +321,8 @@ export class Sut {
     private readonly serverUrl: string,
     remoteBase: string,
   ) {
-    // tmpfs where there is one: every apply is fsynced (synchronous=FULL, staged files), and the
-    // model's verdicts do not depend on the disk
+    // tmpfs where there is one: every apply is fsynced (synchronous=FULL, staged files) and
+    // hundreds of sequences would spend their time there; no verdict depends on the disk
     const root = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
     this.dir = mkdtempSync(join(root, 'cfx-model-'));
     this.logger = fx.logger ?? silentLogger();
