@@ -11,6 +11,7 @@ import {
   isCfxError,
   toDisposable,
   type BackOfficeProvider,
+  type JobContribution,
   type ContributionKind,
   type FormatProvider,
   type JsonSchema,
@@ -208,10 +209,10 @@ export async function checkPlugin(spec: string, cwd: string): Promise<CheckRepor
     problem(ErrorCodes.PLUGIN_ACTIVATE, `${mainFile} exports no activate(ctx) function`);
     return done();
   }
-  const providers: { kind: ContributionKind; id: string; provider: TransportProvider | FormatProvider | BackOfficeProvider }[] = [];
+  const providers: { kind: ContributionKind; id: string; provider: TransportProvider | FormatProvider | BackOfficeProvider | JobContribution }[] = [];
   const storageDir = mkdtempSync(join(tmpdir(), 'cfx-plugin-check-'));
   try {
-    const record = (kind: ContributionKind, ids: unknown, provider: TransportProvider | FormatProvider | BackOfficeProvider) => {
+    const record = (kind: ContributionKind, ids: unknown, provider: TransportProvider | FormatProvider | BackOfficeProvider | JobContribution) => {
       const list = Array.isArray(ids) ? ids : [ids];
       for (const id of list) {
         if (typeof id !== 'string' || !(kind === 'job' ? JOB_ID_RE : ID_RE).test(id)) problem(ErrorCodes.PLUGIN_CONTRIBUTION, `registers a ${kind} with the id ${JSON.stringify(id)} (a lower-case id is needed)`);

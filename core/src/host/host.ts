@@ -182,7 +182,7 @@ export class PluginHost {
   /** contribution ids and their option schemas, for config validation (no plugin code runs) */
   schemas(): { transports: Record<string, JsonSchema | undefined>; formats: Record<string, JsonSchema | undefined>; backoffices: Record<string, JsonSchema | undefined>; knownTransports: string[]; knownFormats: string[]; knownBackoffices: string[] } {
     const out = { transports: {} as Record<string, JsonSchema | undefined>, formats: {} as Record<string, JsonSchema | undefined>, backoffices: {} as Record<string, JsonSchema | undefined> };
-    for (const kind of Object.keys(KIND_KEY) as ContributionKind[]) {
+    for (const kind of ['transport', 'format', 'backoffice'] as const) {
       for (const [cid, pid] of this.owners[kind]) out[KIND_KEY[kind]][cid] = this.entries.get(pid)!.descriptor.manifest.configSchema?.[cid];
     }
     return { ...out, knownTransports: Object.keys(out.transports), knownFormats: Object.keys(out.formats), knownBackoffices: Object.keys(out.backoffices) };
