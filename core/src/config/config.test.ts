@@ -160,6 +160,20 @@ test('schedule entries are checked, cron expressions with node-cron', () => {
   ]);
 });
 
+test('schedule entries name known jobs, in their role', () => {
+  const jobs: PluginSchemas = {
+    transports: {},
+    formats: {},
+    backoffices: {},
+    knownJobs: [{ id: 'archive.prune', roles: ['terminal', 'office'] }, { id: 'sales.collect', roles: ['office'] }, { id: 'stock.upload' }],
+  };
+  const yaml = MINIMAL + 'schedule:\n  - { job: archive.prune, cron: "0 3 * * *" }\n  - { job: archive.prunee, cron: "0 3 * * *" }\n  - { job: sales.collect, cron: "0 3 * * *" }\n  - { job: stock.upload, cron: "0 3 * * *" }\n';
+  assert.deepEqual(problemsOf(() => parse(yaml, jobs)), [
+    { path: 'schedule.1.job', message: 'unknown job "archive.prunee" (did you mean "archive.prune"?); available: archive.prune, sales.collect, stock.upload' },
+    { path: 'schedule.2.job', message: 'job "sales.collect" runs in the office role, not in this terminal config' },
+  ]);
+});
+
 test('a missing environment variable names the variable and the path; all are collected', () => {
   const err = (() => {
     try {

@@ -26,6 +26,8 @@ export interface PluginSchemas {
   knownTransports?: string[];
   knownFormats?: string[];
   knownBackoffices?: string[];
+  /** when given, `schedule[].job` must be one of these (and, where roles are known, run in this role) */
+  knownJobs?: { id: string; roles?: readonly string[] }[];
 }
 
 /** One config problem: a dotted path (`prices.poll`, `plugins.1`; '' for the whole file) and the rule broken. */
@@ -283,6 +285,19 @@ function build(input: unknown, opts: BuildOptions, lineAt: (p: PathSeg[], atKey:
   // only the office talks to a back office: a terminal's config may leave the default in place
   if (isObject(r.backoffice) && r.role === 'office') {
     check('back office', r.backoffice.use, backofficeWasString ? ['backoffice'] : ['backoffice', 'use'], ps?.knownBackoffices, ps?.backoffices, r.backoffice.options, ['backoffice', 'options']);
+  }
+  if (Array.isArray(r.schedule) && ps?.knownJobs) {
+    const ids = ps.knownJobs.map((j) => j.id);
+    r.schedule.forEach((e: unknown, i: number) => {
+      if (!isObject(e) || typeof e.job !== 'string' || badAt('schedule', i, 'job')) return;
+      const known = ps.knownJobs!.find((j) => j.id === e.job);
+      if (!known) {
+        const near = suggest(e.job, ids);
+        problems.push({ path: ['schedule', i, 'job'], message: `unknown job "${e.job}"${near ? ` (did you mean "${near}"?)` : ''}; available: ${available(ids)}` });
+      } else if (known.roles && typeof r.role === 'string' && !known.roles.includes(r.role)) {
+        problems.push({ path: ['schedule', i, 'job'], message: `job "${e.job}" runs in the ${known.roles.join('/')} role, not in this ${r.role} config` });
+      }
+    });
   }
   if (isObject(r.pluginOptions) && ps?.plugins) {
     for (const [id, section] of Object.entries(r.pluginOptions)) {

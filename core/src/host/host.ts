@@ -74,8 +74,16 @@ interface Entry {
 type ProviderOf<K extends ContributionKind> = K extends 'transport' ? TransportProvider : K extends 'format' ? FormatProvider : K extends 'job' ? JobContribution : BackOfficeProvider;
 const KIND_KEY = { transport: 'transports', format: 'formats', backoffice: 'backoffices', job: 'jobs' } as const;
 
-/** core's own jobs (core/src/jobs/<id>/): owned by core in the registry, so a plugin cannot claim their ids */
-export const CORE_JOB_IDS = ['prices.pull', 'sales.push', 'sales.resend', 'sales.collect', 'office.publish', 'archive.prune'] as const;
+/** core's own jobs (core/src/jobs/<id>/) and their roles: owned by core in the registry, so a plugin cannot claim their ids */
+export const CORE_JOBS: Readonly<Record<string, readonly ('terminal' | 'office')[]>> = Object.freeze({
+  'prices.pull': ['terminal'],
+  'sales.push': ['terminal'],
+  'sales.resend': ['terminal'],
+  'sales.collect': ['office'],
+  'office.publish': ['office'],
+  'archive.prune': ['terminal', 'office'],
+});
+const CORE_JOB_IDS = Object.keys(CORE_JOBS);
 
 const CORE_ID = 'core';
 
@@ -180,12 +188,19 @@ export class PluginHost {
   }
 
   /** contribution ids and their option schemas, for config validation (no plugin code runs) */
-  schemas(): { transports: Record<string, JsonSchema | undefined>; formats: Record<string, JsonSchema | undefined>; backoffices: Record<string, JsonSchema | undefined>; knownTransports: string[]; knownFormats: string[]; knownBackoffices: string[] } {
+  schemas(): { transports: Record<string, JsonSchema | undefined>; formats: Record<string, JsonSchema | undefined>; backoffices: Record<string, JsonSchema | undefined>; knownTransports: string[]; knownFormats: string[]; knownBackoffices: string[]; knownJobs: { id: string; roles?: readonly string[] }[] } {
     const out = { transports: {} as Record<string, JsonSchema | undefined>, formats: {} as Record<string, JsonSchema | undefined>, backoffices: {} as Record<string, JsonSchema | undefined> };
     for (const kind of ['transport', 'format', 'backoffice'] as const) {
       for (const [cid, pid] of this.owners[kind]) out[KIND_KEY[kind]][cid] = this.entries.get(pid)!.descriptor.manifest.configSchema?.[cid];
     }
-    return { ...out, knownTransports: Object.keys(out.transports), knownFormats: Object.keys(out.formats), knownBackoffices: Object.keys(out.backoffices) };
+    return {
+      ...out,
+      knownTransports: Object.keys(out.transports),
+      knownFormats: Object.keys(out.formats),
+      knownBackoffices: Object.keys(out.backoffices),
+      // a plugin job's roles are in its code, not its manifest: checked when the service starts
+      knownJobs: [...this.owners.job.keys()].map((id) => ({ id, ...(CORE_JOBS[id] ? { roles: CORE_JOBS[id] } : {}) })),
+    };
   }
 
   /** every job id a manifest declares, core's included, with its owner: what `schedule:` may name */
