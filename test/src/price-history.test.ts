@@ -38,7 +38,8 @@ describe('price history model (issue 13)', () => {
     await th?.close();
   });
 
-  it('memory://: 200 sequences of office writes, 1C publishes, pulls, crashes and offline periods end at the office catalog', async (t) => {
+  // no time limit decides the verdict (every sequence runs, however slow the machine); the timeout only guards a hang
+  it('memory://: 200 sequences of office writes, 1C publishes, pulls, crashes and offline periods end at the office catalog', { timeout: 900_000 }, async (t) => {
     const started = Date.now();
     resetStats();
     const fx: Fixture = {
@@ -49,13 +50,13 @@ describe('price history model (issue 13)', () => {
       dispose: (url) => MemoryTransport.reset(new URL(url).hostname),
     };
     try {
-      await runPriceModel(fx, { runs: 200, maxCommands: 30, publish: true, timeLimitMs: 40_000 });
+      await runPriceModel(fx, { runs: 200, maxCommands: 30, publish: true });
     } finally {
       report(t, 'memory', started);
     }
   });
 
-  it('vsftpd: 30 sequences against the real server', { skip }, async (t) => {
+  it('vsftpd: 30 sequences against the real server', { skip, timeout: 900_000 }, async (t) => {
     const started = Date.now();
     resetStats();
     const fx: Fixture = {
@@ -65,7 +66,7 @@ describe('price history model (issue 13)', () => {
       remoteBase: () => freshRemoteDir('price-model'),
     };
     try {
-      await runPriceModel(fx, { runs: 30, maxCommands: 15, publish: true, timeLimitMs: 40_000 });
+      await runPriceModel(fx, { runs: 30, maxCommands: 15, publish: true });
     } finally {
       report(t, 'vsftpd', started);
     }
