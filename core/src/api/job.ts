@@ -30,6 +30,10 @@ export interface JobRunContext {
   signal: AbortSignal;
   /** who asked: a poll loop, a cron entry, a CLI command or the admin API */
   trigger: 'poll' | 'schedule' | 'cli' | 'api';
+  /** what the caller asked for, when the job takes parameters (a resend's period) */
+  params?: Record<string, unknown>;
+  /** progress for a person watching (the CLI's progress bar); optional */
+  progress?(p: Record<string, unknown>): void;
 }
 
 export interface JobRunner {

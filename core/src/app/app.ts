@@ -7,6 +7,8 @@ import type { CfxConfig } from '../config/types.js';
 import { PluginHost } from '../host/index.js';
 import { Store } from '../store/index.js';
 import { createLogger, silentLogger } from '../util/logger.js';
+import { Services } from '../di/services.js';
+import { wireCore } from '../di/wiring.js';
 
 export interface OpenOptions {
   configFile: string;
@@ -24,6 +26,7 @@ export interface OpenOptions {
  */
 export class App {
   private transportP?: Promise<Transport>;
+  private servicesRef: Services | undefined;
 
   private constructor(
     readonly config: CfxConfig,
@@ -66,6 +69,11 @@ export class App {
       });
     host.configure({ logger, pluginOptions: config.pluginOptions, dataDir: config.dataDir });
     return new App(config, host, logger, o.store ? Store.open(config.dataDir, { readonly: o.store === 'ro' }) : undefined);
+  }
+
+  /** the service container, wired on first use (core/src/di/wiring.ts); a test overrides refs here */
+  get services(): Services {
+    return (this.servicesRef ??= wireCore(this, new Services()));
   }
 
   get store(): Store {

@@ -1,5 +1,7 @@
 import 'reflect-metadata';
 import { container as rootContainer, type DependencyContainer } from 'tsyringe';
+import { CfxError, ErrorCodes } from '../api/errors.js';
+import type { Deps, Resolved } from '../api/job.js';
 import type { ServiceToken } from '../api/tokens.js';
 
 /**
@@ -31,7 +33,25 @@ export class Services {
   }
 
   resolve<T>(token: ServiceToken<T>): T {
+    // tsyringe throws a plain Error for an unknown token: say which ref is missing, with a code
+    if (!this.container.isRegistered(token.id, true)) {
+      throw new CfxError(ErrorCodes.INTERNAL, `no service is registered for ${token.id}`, { details: { ref: token.id } });
+    }
     return this.container.resolve<T>(token.id);
+  }
+
+  /**
+   * Every ref of a deps record, resolved; all missing ones are named at once (checked when a job is
+   * created, so a wiring mistake fails at start-up, not at the first cron tick).
+   */
+  resolveDeps<D extends Deps>(deps: D, owner: string): Resolved<D> {
+    const missing = Object.entries(deps).filter(([, t]) => !this.container.isRegistered(t.id, true));
+    if (missing.length) {
+      throw new CfxError(ErrorCodes.JOB_FAILED, `${owner} needs ${missing.map(([k, t]) => `${k} (${t.id})`).join(', ')}, which nothing provides`, {
+        details: { missing: missing.map(([, t]) => t.id) },
+      });
+    }
+    return Object.freeze(Object.fromEntries(Object.entries(deps).map(([k, t]) => [k, this.container.resolve(t.id)]))) as Resolved<D>;
   }
 
   has<T>(token: ServiceToken<T>): boolean {

@@ -1,0 +1,66 @@
+import { coreServices, type BackOfficeFactory, type CatalogReader, type DeploymentInfo, type FormatFactory, type KeyValueStore, type TransportFactory } from '../api/index.js';
+import type { App } from '../app/app.js';
+import type { CfxConfig } from '../config/types.js';
+import { fault } from '../faults/index.js';
+import { systemClock } from '../util/clock.js';
+import { coreRefs } from './refs.js';
+import { Services } from './services.js';
+
+/** what a job may know about the deployment: no server URL, no secrets */
+export function deploymentInfo(c: CfxConfig): DeploymentInfo {
+  return Object.freeze({
+    role: c.role,
+    ...(c.terminal !== undefined ? { terminal: c.terminal } : {}),
+    terminals: Object.freeze([...c.terminals]),
+    dataDir: c.dataDir,
+    prices: { dir: c.prices.dir, format: c.prices.format },
+    sales: { dir: c.sales.dir, format: c.sales.format },
+  });
+}
+
+/** a kv view under `prefix`: a plugin's job sees and writes only its own keys */
+export function prefixedKv(app: App, prefix: string): KeyValueStore {
+  const store = () => app.store;
+  return Object.freeze({
+    get: (k: string) => store().kvGet(prefix + k),
+    set: (k: string, v: string) => store().kvSet(prefix + k, v),
+    delete: (k: string) => void store().kvDelete(prefix + k),
+  });
+}
+
+/**
+ * The one wiring file: core's implementation of every service ref, registered in the app's
+ * container. `App`, the CLI, the service and the test host all resolve from it; a test overrides a
+ * ref with `app.services.value(ref, fake)` before the first resolve (a fixed clock, a fault hook).
+ */
+export function wireCore(app: App, services = new Services()): Services {
+  const c = app.config;
+  const transports: TransportFactory = { open: () => app.newTransport() };
+  const formats: FormatFactory = {
+    // the config's options for the configured formats; others get the format's defaults
+    get: (id, options) => app.host.format(id, options ?? (id === c.prices.format ? c.prices.options : id === c.sales.format ? c.sales.options : {})),
+  };
+  const backoffice: BackOfficeFactory = { open: () => app.host.backoffice(c.backoffice.use, c.backoffice.options) };
+  return services
+    .value(coreRefs.config, c)
+    .value(coreRefs.host, app.host)
+    .factory(coreRefs.store, () => app.store)
+    .value(coreServices.deployment, deploymentInfo(c))
+    .value(coreServices.logger, app.logger)
+    .value(coreServices.clock, systemClock)
+    // the process-wide hook: CFX_FAULT in a crash test's child process, setFaultHook in-process
+    .value(coreServices.faults, { at: fault })
+    .value(coreServices.transports, transports)
+    .value(coreServices.formats, formats)
+    .value(coreServices.backoffice, backoffice)
+    .factory(coreServices.catalog, (): CatalogReader => {
+      const s = app.store;
+      return Object.freeze({
+        count: () => s.catalogCount(),
+        getProduct: (code: string) => s.getProduct(code),
+        findByBarcode: (b: string) => s.findByBarcode(b),
+        listProducts: (o?: { q?: string; limit?: number; offset?: number }) => s.listProducts(o),
+      });
+    })
+    .factory(coreServices.kv, () => prefixedKv(app, 'core.'));
+}
