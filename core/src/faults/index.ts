@@ -12,6 +12,24 @@ export const FAULT_POINTS: Readonly<Record<string, { job: string; after: string 
   'prices.pull:archived': { job: 'prices.pull', after: 'the copy is in archive/; the remote file and its flag are still on the server' },
   'prices.pull:flag-deleted': { job: 'prices.pull', after: 'the flag file is deleted on the server; the data file is still there' },
   'prices.pull:deleted': { job: 'prices.pull', after: 'the remote file is deleted; the inbox-log row is not yet confirmed' },
+  // sales push and resend (terminal): see core/src/jobs/sales-push.ts
+  'sales.push:local-copy': { job: 'sales.push', after: "a sale's local copy is written under archive/sales/; the sale is still pending" },
+  'sales.push:uploaded-temp': { job: 'sales.push', after: 'the sale file is complete on the server under its temp name (.<name>.part); not renamed' },
+  'sales.push:renamed': { job: 'sales.push', after: 'the sale file is on the server under its name; the journal still has the sale pending' },
+  'sales.push:recorded': { job: 'sales.push', after: 'a batch of sent marks is committed to the journal' },
+  'sales.resend:local-copy': { job: 'sales.resend', after: "a resent sale's local copy is written again (the same bytes)" },
+  'sales.resend:uploaded-temp': { job: 'sales.resend', after: 'a resent sale file is complete on the server under its temp name; not renamed' },
+  'sales.resend:renamed': { job: 'sales.resend', after: 'a resent sale file replaced the one under its name (or is there again)' },
+  'sales.resend:recorded': { job: 'sales.resend', after: 'a batch of sent marks of the resend is committed (a sale that was still pending is settled)' },
+  'sales.resend:request-served': { job: 'sales.resend', after: "the period of an office's resend request is resent; the request file is still in the inbox" },
+  // sales collect and delivery (office): see core/src/jobs/sales-collect.ts
+  'sales.collect:downloaded': { job: 'sales.collect', after: 'a sale file is downloaded to staging, fsynced and hashed; nothing stored' },
+  'sales.collect:stored': { job: 'sales.collect', after: "the file's sales are committed to the office inbox (collected); the staged copy is not archived yet" },
+  'sales.collect:archived': { job: 'sales.collect', after: 'the staged copy is in archive/sales-in/; the file is still on the server' },
+  'sales.collect:deleted': { job: 'sales.collect', after: 'the sale file is deleted on the server' },
+  'delivery:batch-assigned': { job: 'delivery', after: 'delivery batches are created and their sales assigned (one transaction); the back office has not been called' },
+  'delivery:adapter-done': { job: 'delivery', after: 'the back office has the batch; cfx has not marked it delivered' },
+  'delivery:marked': { job: 'delivery', after: 'the batch and its sales are marked delivered' },
 });
 
 export type FaultPoint = keyof typeof FAULT_POINTS;
