@@ -12,6 +12,7 @@ import { createCsvFormat } from '@cfx/format-csv';
 import { realServers, freshRemoteDir, ftpRootPath, type ServersEnv } from './helpers/servers.js';
 import { officeClient, cfxProcess, terminalDeployment, FIXTURES } from './helpers/deploy.js';
 import { runCli } from './helpers/cli.js';
+import { officeDeployment as deployOffice, outFiles, rowsOf, expectedRows, type Office } from './helpers/office.js';
 import { saleJson } from './helpers/sales.js';
 
 const servers = await realServers();
@@ -41,66 +42,9 @@ function mkSale(terminal: string, n: number, day = '2025-03-15'): Sale {
   };
 }
 
+const officeDeployment = (opts: { logToStderr?: boolean; backoffice?: string } = {}): Office => deployOffice(env, opts);
 const fileName = (s: Sale) => `${s.terminalId}_${s.saleId}.csv`;
 const encode = (s: Sale) => Buffer.from(csv.encodeSale!(s, { options: {} }));
-
-/** the rows the generic back office must write for a sale */
-function expectedRows(s: Sale): string[] {
-  const money = (v: number) => `${v < 0 ? '-' : ''}${Math.trunc(Math.abs(v) / 100)}.${pad(Math.abs(v) % 100, 2)}`;
-  const qty = (v: number) => `${Math.trunc(v / 1000)}.${pad(v % 1000, 3)}`;
-  return s.lines.map((l) =>
-    [s.terminalId, s.saleId, s.time, s.kind, s.shift, s.receiptNo, s.cashier, l.code, l.barcode ?? '', l.name ?? '', qty(l.qty), money(l.price), money(l.discount ?? 0), money(l.amount), money(s.total)].join(';'),
-  );
-}
-const HEADER = 'terminal;saleId;time;kind;shift;receiptNo;cashier;code;barcode;name;qty;price;discount;amount;saleTotal';
-
-interface Office {
-  dir: string;
-  config: string;
-  salesDir: string;
-  outDir: string;
-}
-
-function officeDeployment(opts: { logToStderr?: boolean; backoffice?: string } = {}): Office {
-  const dir = mkdtempSync(join(tmpdir(), 'cfx-office-'));
-  const salesDir = `${freshRemoteDir('collect')}/sales`;
-  const config = join(dir, 'cfx.yaml');
-  writeFileSync(
-    config,
-    `role: office
-terminals: [box-1, box-2]
-dataDir: ./data
-server: ${env.ftpUrl}
-timeout: 10s
-sales:
-  dir: ${salesDir}
-  format: csv
-${opts.backoffice ?? 'backoffice:\n  use: generic\n  options: { outDir: ./out }'}
-log: { level: info${opts.logToStderr ? '' : ', file: ./cfx.log'} }
-`,
-  );
-  return { dir, config, salesDir, outDir: join(dir, 'out') };
-}
-
-/** outDir: file name → content (temp files excluded) */
-function outFiles(o: Office): Map<string, string> {
-  if (!existsSync(o.outDir)) return new Map();
-  return new Map(
-    readdirSync(o.outDir)
-      .filter((n) => !n.startsWith('.'))
-      .sort()
-      .map((n) => [n, readFileSync(join(o.outDir, n), 'utf8')]),
-  );
-}
-
-/** data rows of a generic CSV (BOM and header checked) */
-function rowsOf(content: string): string[] {
-  assert.ok(content.startsWith('\ufeff'), 'UTF-8 BOM');
-  const lines = content.slice(1).split('\r\n');
-  assert.equal(lines.pop(), '', 'CRLF after the last row');
-  assert.equal(lines.shift(), HEADER);
-  return lines;
-}
 
 const onServer = (dir: string) => {
   try {

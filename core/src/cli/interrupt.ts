@@ -25,7 +25,7 @@ export async function interruptible<T>(ctx: CliContext, app: App, what: string, 
     signals.dispose();
     if (signals.received) {
       ctx.setExit(Exit.INTERRUPTED);
-      println(ctx.io.err, `cfx: ${what} interrupted by ${signals.received} after the current step${cut === undefined ? '' : ` (${errorMessage(cut)})`}; run it again to do the rest`);
+      println(ctx.io.err, `${what}: interrupted by ${signals.received} after the current step${cut === undefined ? '' : ` (${errorMessage(cut)})`}; run it again to do the rest`);
     }
   }
 }

@@ -37,20 +37,32 @@ export type FaultPoint = keyof typeof FAULT_POINTS;
 /** does nothing: production */
 export const noFaults: FaultHook = Object.freeze({ at: () => undefined });
 
+/** what a point named in CFX_FAULT does: a crash, or (`<point>@SIGTERM`) a signal to stop */
+const ACTIONS = { SIGKILL: 'SIGKILL', SIGTERM: 'SIGTERM', SIGINT: 'SIGINT' } as const;
+
 /**
  * The hook of `CFX_FAULT=<point>[,<point>…]`: SIGKILL (no cleanup, no flush: a real crash) the first
- * time the process reaches one of the points. Unknown names fail at once, so a typo in a test
- * cannot pass as "no crash happened".
+ * time the process reaches one of the points. `<point>@SIGTERM` (or `@SIGINT`) sends that signal
+ * instead, so a test of the graceful stop gets its signal exactly at a step boundary rather than
+ * whenever a timer fires. Unknown names fail at once, so a typo in a test cannot pass as "no crash
+ * happened".
  */
 export function faultsFromEnv(value: string | undefined = process.env['CFX_FAULT']): FaultHook {
-  const wanted = new Set((value ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+  const wanted = new Map<string, NodeJS.Signals>();
+  for (const item of (value ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+    const [p = '', action = 'SIGKILL'] = item.split('@');
+    if (!(p in FAULT_POINTS)) throw new Error(`CFX_FAULT: unknown fault point "${p}" (cfx debug fault-points lists them)`);
+    if (!(action in ACTIONS)) throw new Error(`CFX_FAULT: "${item}": after @ comes ${Object.keys(ACTIONS).join(', ')}`);
+    if (wanted.has(p)) throw new Error(`CFX_FAULT: "${p}" is named twice`);
+    wanted.set(p, action as NodeJS.Signals);
+  }
   if (wanted.size === 0) return noFaults;
-  for (const p of wanted) if (!(p in FAULT_POINTS)) throw new Error(`CFX_FAULT: unknown fault point "${p}" (cfx debug fault-points lists them)`);
   return {
     at(point: string): void {
-      if (!wanted.has(point)) return;
+      const sig = wanted.get(point);
+      if (!sig) return;
       wanted.delete(point);
-      process.kill(process.pid, 'SIGKILL');
+      process.kill(process.pid, sig);
     },
   };
 }

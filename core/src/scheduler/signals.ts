@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 import type { Logger } from '../api/index.js';
 import { Exit } from '../cli/exit.js';
 
@@ -21,7 +22,10 @@ export function stopOnSignals(logger: Logger, what: string): StopSignals {
   let received: NodeJS.Signals | undefined;
   const onSignal = (sig: NodeJS.Signals) => {
     if (received) {
-      logger.warn({ signal: sig }, `${what}: second signal, stopping now; the next run completes the step that was in flight`);
+      const msg = `${what}: second signal (${sig}), stopping now; the next run completes the step that was in flight`;
+      logger.warn({ signal: sig }, msg);
+      // the logger may write to a file through a buffer that exit() would drop
+      writeSync(2, `${msg}\n`);
       process.exit(Exit.INTERRUPTED);
     }
     received = sig;
