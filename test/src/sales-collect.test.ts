@@ -239,6 +239,28 @@ describe('sales collect and delivery to the generic back office (real vsftpd)', 
     assert.match(r.err, /cfx collect is for the office role/);
   });
 
+  it('SIGTERM during cfx collect: the file in flight is stored, archived and deleted, no new one is started, exit 130; the next collect does the rest', async () => {
+    const o = officeDeployment();
+    const sales = [mkSale('box-1', 50), mkSale('box-1', 51), mkSale('box-2', 52), mkSale('box-2', 53)];
+    for (const s of sales) await office.drop(o.salesDir, fileName(s), encode(s));
+    // sent once the first file's sales are stored, before it is archived and deleted. The handler
+    // runs at the process's next wait for I/O, which may come after the next file has begun: that
+    // one is then the step in flight, and finishes too.
+    const r = await cfxProcess(['collect', '--json', '-c', o.config], { cwd: o.dir, env: { CFX_FAULT: 'sales.collect:stored@SIGTERM' }, deadlineMs: 60_000 }).done;
+    assert.equal(r.code, 130, r.err);
+    assert.match(r.err, /cfx collect: interrupted by SIGTERM after the current step/);
+    const j = JSON.parse(r.out);
+    const taken = j.files.map((f: any) => f.name);
+    assert.ok(taken.length >= 1 && taken.length <= 2, `stopped after the file in flight: ${taken.join(', ')}`);
+    assert.ok(j.files.every((f: any) => f.result === 'collected'));
+    assert.deepEqual(j.delivered.batches, [], 'no delivery started after the signal');
+    assert.deepEqual(onServer(o.salesDir, env), sales.map(fileName).filter((n) => !taken.includes(n)), 'the files taken are gone from the server, the others untouched');
+    const again = await collect(o);
+    assert.equal(again.code, 0, again.err);
+    assert.deepEqual([again.json().counts.stored, again.json().delivered.sales], [sales.length - taken.length, sales.length]);
+    assert.deepEqual([...outFiles(o).values()].flatMap(rowsOf).sort(), sales.flatMap(expectedRows).sort(), 'each sale delivered once');
+  });
+
   it('SIGKILL after the back office has a batch but before cfx marks it delivered: the same batch id is delivered again, nothing twice', async () => {
     const outDir = join(mkdtempSync(join(tmpdir(), 'cfx-crashbo-')), 'out'); // absolute: the fixture cannot know the config dir
     const o = { ...officeDeployment({ backoffice: `plugins: [${join(FIXTURES, 'crash-backoffice')}]\nbackoffice:\n  use: crashbo\n  options: { outDir: ${outDir} }` }), outDir };
