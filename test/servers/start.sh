@@ -12,22 +12,25 @@
 # to the user's home (so `/ftpbox` is under it); SFTP is not chrooted, so SFTP tests put their
 # files under CFX_TEST_SFTP_ROOT (the same directory: a file written over FTP is visible over SFTP).
 #
-# Idempotent: a server whose recorded PID is alive and whose port answers is left alone.
+# Ports and passive ranges as listed, plus CFX_TEST_PORT_OFFSET when set (default 0).
+# Idempotent: a server whose recorded PID is still that server (is_ours) and whose port answers is left alone.
 # Serialised with flock, so parallel test processes can all call it.
 # Writes $CFX_TEST_BASE/servers.env (KEY=value lines) and prints the same summary.
 # The FTP root is /dev/shm/<base name>-home when /dev/shm exists; CFX_TEST_FTP_HOME overrides it.
-# Stop with stop.sh (by recorded PIDs only).
+# Stop with stop.sh (by recorded PIDs only). CFX_TEST_BASE and CFX_TEST_PORT_OFFSET run a second
+# instance beside this one (see common.sh).
 set -euo pipefail
 
-BASE=${CFX_TEST_BASE:-/tmp/cfx-test-servers}
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=common.sh
+. "$HERE/common.sh"
 FTP_USER=cfxftp
 FTP_PASS=cfxftp
-FTP_PORT=2121
-FTPS_PORT=2990
-SFTP_PORT=2222
-PURE_FTP_PORT=2131
-PURE_FTPD=${CFX_PURE_FTPD_PREFIX:-/opt/cfx-test/pure-ftpd}/usr/sbin/pure-ftpd
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+FTP_PORT=$((2121 + PORT_OFFSET))
+FTPS_PORT=$((2990 + PORT_OFFSET))
+SFTP_PORT=$((2222 + PORT_OFFSET))
+PURE_FTP_PORT=$((2131 + PORT_OFFSET))
+PASV=$((30000 + PORT_OFFSET))
 
 die() { echo "test servers: $*" >&2; exit 1; }
 
@@ -129,9 +132,9 @@ max_per_ip=200
 delay_failed_login=0
 EOF
 }
-vsftpd_conf $FTP_PORT 30000 30999 > "$BASE/vsftpd.conf"
+vsftpd_conf $FTP_PORT $PASV $((PASV + 999)) > "$BASE/vsftpd.conf"
 {
-  vsftpd_conf $FTPS_PORT 31000 31999
+  vsftpd_conf $FTPS_PORT $((PASV + 1000)) $((PASV + 1999))
   cat <<EOF
 ssl_enable=YES
 rsa_cert_file=$TLS/server.crt
@@ -169,16 +172,22 @@ EOF
 
 # ---------- start what is not running ----------
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# the recorded PID of server $1, when it is still that server
+running() { [ -f "$BASE/$1.pid" ] && is_ours "$1" "$(cat "$BASE/$1.pid")"; }
 
-# PID of a running server started with this exact config file, as the leader of its process group
-# (not one of its per-connection children): a lost pid file must not leave an orphan that blocks
-# the port for good. Empty when there is none.
-ours() {
+# PID of a running server $1 of this instance whose pid file was lost, as the leader of its process
+# group (not one of its per-connection children), so that it does not block its port for good.
+# Empty when there is none.
+orphan() {
   local d pid
+  if [ "$1" = pure-ftpd ]; then
+    pid=$(cat "$BASE/pure-ftpd.own.pid" 2>/dev/null) || return 0
+    is_ours pure-ftpd "$pid" && echo "$pid"
+    return 0
+  fi
   for d in /proc/[0-9]*; do
     pid=${d#/proc/}
-    if tr '\0' ' ' <"$d/cmdline" 2>/dev/null | grep -qF -- " $1" && [ "$(awk '{print $5}' "$d/stat" 2>/dev/null)" = "$pid" ]; then
+    if is_ours "$1" "$pid" && [ "$(awk '{print $5}' "$d/stat" 2>/dev/null)" = "$pid" ]; then
       echo "$pid"
       return 0
     fi
@@ -186,17 +195,17 @@ ours() {
   return 0
 }
 
-start_one() { # name pidfile port cmd... (the last argument of cmd is its config file)
-  local name=$1 pidfile=$2 port=$3; shift 3
-  local config=${*: -1}
-  if alive "$pidfile" && port_open "$port"; then
+start_one() { # name port cmd...
+  local name=$1 port=$2; shift 2
+  local pidfile=$BASE/$name.pid
+  if running "$name" && port_open "$port"; then
     return 0
   fi
-  if alive "$pidfile"; then kill "$(cat "$pidfile")" 2>/dev/null || true; fi
+  if running "$name"; then kill "$(cat "$pidfile")" 2>/dev/null || true; fi
   rm -f "$pidfile"
   if port_open "$port"; then
     local pid
-    pid=$(ours "$config")
+    pid=$(orphan "$name")
     [ -n "$pid" ] || die "port $port is taken by a process this script did not start; free it first"
     echo "$pid" >"$pidfile"
     return 0
@@ -206,14 +215,15 @@ start_one() { # name pidfile port cmd... (the last argument of cmd is its config
   setsid "$@" >"$BASE/log/$name.out" 2>&1 </dev/null 9>&- &
   echo $! >"$pidfile"
 }
-start_one vsftpd "$BASE/vsftpd.pid" $FTP_PORT /usr/sbin/vsftpd "$BASE/vsftpd.conf"
-start_one vsftpd-ftps "$BASE/vsftpd-ftps.pid" $FTPS_PORT /usr/sbin/vsftpd "$BASE/vsftpd-ftps.conf"
-start_one sshd "$BASE/sshd.pid" $SFTP_PORT /usr/sbin/sshd -D -e -f "$BASE/sshd_config"
-# pure-ftpd has no config file (flags only): its own pid file, last, is what `ours` finds it by.
+start_one vsftpd $FTP_PORT /usr/sbin/vsftpd "$BASE/vsftpd.conf"
+start_one vsftpd-ftps $FTPS_PORT /usr/sbin/vsftpd "$BASE/vsftpd-ftps.conf"
+start_one sshd $SFTP_PORT /usr/sbin/sshd -D -e -f "$BASE/sshd_config"
+# pure-ftpd has no config file (flags only) and renames its process title: the pid file it writes
+# itself (-g) is what is_ours knows it by. It runs in the foreground (no -B), so $! is its PID.
 # -A chroot to the home, -E no anonymous, -H no DNS, -l unix: /etc/shadow, -U 022:022 as vsftpd.
 # Its LIST hides dot files by default (MLSD shows them): left so, as a real install has it.
-start_one pure-ftpd "$BASE/pure-ftpd.pid" $PURE_FTP_PORT "$PURE_FTPD" -S 127.0.0.1,$PURE_FTP_PORT -4 -A -E -H \
-  -l unix -p 32000:32999 -P 127.0.0.1 -c 200 -C 200 -U 022:022 -I 600 -g "$BASE/pure-ftpd.own.pid"
+start_one pure-ftpd $PURE_FTP_PORT "$PURE_FTPD" -S 127.0.0.1,$PURE_FTP_PORT -4 -A -E -H \
+  -l unix -p $((PASV + 2000)):$((PASV + 2999)) -P 127.0.0.1 -c 200 -C 200 -U 022:022 -I 600 -g "$BASE/pure-ftpd.own.pid"
 
 # bounded wait for all three ports (10 s)
 up=0

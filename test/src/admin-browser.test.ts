@@ -4,13 +4,13 @@
 // server), Ukrainian labels for Accept-Language: uk, and screenshots under test/artifacts/.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { realServers, freshRemoteDir, ftpRootPath, type ServersEnv } from './helpers/servers.js';
+import { realServers, freshRemoteDir, onServer, type ServersEnv } from './helpers/servers.js';
 import { terminalDeployment, officeClient, cfxProcess, type Deployment, type ProcResult } from './helpers/deploy.js';
 import { runCli } from './helpers/cli.js';
 import { saleJson, SwitchableRelay } from './helpers/sales.js';
@@ -48,13 +48,8 @@ describe('admin page in a real browser (chromium, cfx run, real vsftpd)', { skip
   let proc: ReturnType<typeof cfxProcess> | undefined;
   let ctx: BrowserContext | undefined;
   let userDataDir: string;
-  const onServer = () => {
-    try {
-      return readdirSync(ftpRootPath(d.salesDir, env)).filter((n) => !n.startsWith('.')).sort();
-    } catch {
-      return [];
-    }
-  };
+  /** sale files on the server, temp names left out */
+  const salesOnServer = () => onServer(d.salesDir, env).filter((n) => !n.startsWith('.'));
 
   before(async () => {
     const remote = freshRemoteDir('admin-ui');
@@ -74,7 +69,7 @@ describe('admin page in a real browser (chromium, cfx run, real vsftpd)', { skip
     assert.equal(add.code, 0, add.err);
     const office = officeClient(env);
     try {
-      for (const n of onServer()) await office.delete(`${d.salesDir}/${n}`);
+      for (const n of salesOnServer()) await office.delete(`${d.salesDir}/${n}`);
       await office.drop(d.inbox, 'prices-001.csv', 'code;barcodes;name;price\n1;4820000000011;Квиток дорослий;350,00\n2;;Кава американо;45,50\n');
     } finally {
       await office.close();
@@ -150,7 +145,7 @@ describe('admin page in a real browser (chromium, cfx run, real vsftpd)', { skip
     await page.click('#resend-submit');
     await page.locator('#resend-message', { hasText: '"From" must not be after "To".' }).waitFor();
     assert.equal(await page.locator('#resend-confirm').isHidden(), true);
-    assert.deepEqual(onServer(), []);
+    assert.deepEqual(salesOnServer(), []);
 
     // a good period: the confirmation says how many sales it holds, then the run is followed to the end
     await page.fill('#resend-from', '2025-03-01');
@@ -161,7 +156,7 @@ describe('admin page in a real browser (chromium, cfx run, real vsftpd)', { skip
     await page.screenshot({ path: join(ARTIFACTS, 'admin-resend-confirm.png') });
     await page.click('#resend-yes');
     await page.locator('#resend-message', { hasText: 'Done: 4 sale(s) resent.' }).waitFor();
-    assert.deepEqual(onServer(), ['box-1_S000001.csv', 'box-1_S000002.csv', 'box-1_S000003.csv', 'box-1_S000004.csv']);
+    assert.deepEqual(salesOnServer(), ['box-1_S000001.csv', 'box-1_S000002.csv', 'box-1_S000003.csv', 'box-1_S000004.csv']);
     await until('the resend in the exchange log', async () => ((await page.textContent('#log-table'))?.includes('sales.resend') ? true : undefined));
 
     // catalog search

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { App, silentLogger } from '@cfx/core';
 import { read1CReport, type OneCImport } from '../../plugins/backoffice-1c/dist/testing/one-c-reader.js';
-import { realServers, freshRemoteDir, ftpRootPath, type ServersEnv } from './helpers/servers.js';
+import { realServers, freshRemoteDir, ftpRootPath, onServer, type ServersEnv } from './helpers/servers.js';
 import { cfxProcess } from './helpers/deploy.js';
 import { runCli } from './helpers/cli.js';
 import { saleJson } from './helpers/sales.js';
@@ -127,13 +127,6 @@ async function addSales(t: Terminal, sales: Record<string, unknown>[]): Promise<
   assert.equal(push.code, 0, push.err + push.out);
 }
 
-const onServer = (dir: string) => {
-  try {
-    return readdirSync(ftpRootPath(dir, env)).sort();
-  } catch {
-    return [];
-  }
-};
 
 describe('office with the 1c back office: publish, pull, sales, collect, report (real vsftpd)', { skip }, () => {
   let o: Office;
@@ -179,7 +172,7 @@ describe('office with the 1c back office: publish, pull, sales, collect, report 
     const items = catalogs[0] as { code: string; price: string; enabled?: boolean; barcodes: string[] }[];
     assert.deepEqual(items.map((p) => [p.code, p.price, p.enabled !== false]), [['1', '350.00', true], ['2', '175.50', true], ['3', '0.00', true]]);
     assert.deepEqual(items.find((p) => p.code === '2')!.barcodes, ['4601234567800', '2000000000015']);
-    for (const id of TERMINALS) assert.deepEqual(onServer(`${o.base}/${id}`), [], `${id}'s inbox is empty after the pull`);
+    for (const id of TERMINALS) assert.deepEqual(onServer(`${o.base}/${id}`, env), [], `${id}'s inbox is empty after the pull`);
 
     const st = await cli(o, 'status', '--json');
     assert.equal(st.code, 0, st.err);

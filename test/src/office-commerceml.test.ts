@@ -5,11 +5,11 @@
 // is quarantined naming the file and line, and 1C's files stay where they are.
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, silentLogger } from '@cfx/core';
-import { realServers, freshRemoteDir, ftpRootPath, type ServersEnv } from './helpers/servers.js';
+import { realServers, freshRemoteDir, namesIn, onServer, type ServersEnv } from './helpers/servers.js';
 import { runCli } from './helpers/cli.js';
 
 const servers = await realServers();
@@ -28,8 +28,7 @@ interface Deployment {
 }
 
 const cli = (d: Deployment, ...args: string[]) => runCli([...args, '-c', d.config], { cwd: d.dir });
-const ls = (dir: string) => (existsSync(dir) ? readdirSync(dir).sort() : []);
-const onServer = (dir: string) => ls(ftpRootPath(dir, env));
+const ls = (dir: string) => namesIn(dir);
 
 describe('office publishes a 1C CommerceML export folder (real vsftpd)', { skip }, () => {
   let office: Deployment;
@@ -86,7 +85,7 @@ log: { level: info, file: ./cfx.log }
     for (const o of j.outcomes) {
       assert.deepEqual([o.result, o.source, o.mode, o.records, o.converted], ['published', 'import0_1.xml+offers0_1.xml', 'full', 2, true]);
       assert.match(o.name, /^goods-\d{8}-[0-9a-f]{12}\.csv$/);
-      assert.deepEqual(onServer(`${base}/${o.terminal}`), [o.name], `${o.terminal}: the file, no temp name left`);
+      assert.deepEqual(onServer(`${base}/${o.terminal}`, env), [o.name], `${o.terminal}: the file, no temp name left`);
     }
     // acknowledged the CommerceML way: 1C's files moved aside, only after both uploads
     assert.deepEqual(ls(webdata).filter((f) => !f.startsWith('.')), ['processed']);
@@ -117,7 +116,7 @@ log: { level: info, file: ./cfx.log }
     const again = await cli(office, 'publish', '--json');
     assert.equal(again.code, 0, again.err + again.out);
     assert.deepEqual([again.json().exports, again.json().published], [0, 0], 'nothing new: nothing published');
-    assert.deepEqual(onServer(`${base}/box-2`).length, 1, 'box-2 got nothing more');
+    assert.deepEqual(onServer(`${base}/box-2`, env).length, 1, 'box-2 got nothing more');
   });
 
   it('a broken import.xml is quarantined naming the file and line; 1C\'s files are left in place', async () => {
@@ -137,8 +136,8 @@ log: { level: info, file: ./cfx.log }
     assert.deepEqual(ls(webdata).filter((f) => f.endsWith('.xml')), ['import.xml', 'offers.xml'], '1C\'s files stay');
     assert.equal(readFileSync(join(webdata, 'import.xml'), 'utf8'), broken, 'untouched');
     assert.equal(ls(join(webdata, 'processed')).length, 2, 'nothing more in processed/');
-    assert.deepEqual(onServer(`${base}/box-1`), [], 'nothing uploaded (box-1 pulled the first one)');
-    assert.equal(onServer(`${base}/box-2`).length, 1);
+    assert.deepEqual(onServer(`${base}/box-1`, env), [], 'nothing uploaded (box-1 pulled the first one)');
+    assert.equal(onServer(`${base}/box-2`, env).length, 1);
 
     const again = await cli(office, 'publish', '--json');
     assert.deepEqual([again.code, again.json().quarantined, again.json().outcomes[0].result], [0, 0, 'rejected-before'], 'not quarantined twice');

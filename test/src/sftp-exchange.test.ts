@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { PricePull, silentLogger, type App, type Transport } from '@cfx/core';
 import { createSftpTransport } from '@cfx/transport-sftp';
 import { pullAll } from './helpers/transport.js';
-import { realServers, type ServersEnv } from './helpers/servers.js';
+import { realServers, namesIn, type ServersEnv } from './helpers/servers.js';
 import { terminalDeployment, openApp, cp1251Csv } from './helpers/deploy.js';
 import { runCli } from './helpers/cli.js';
 import { saleJson } from './helpers/sales.js';
@@ -30,14 +30,8 @@ after(() => {
 
 const serverOptions = () => `serverOptions: { privateKey: "${env.sftpKey}", hostKey: "${env.sftpHostKeySha256}" }\n`;
 
-/** files (not temp names) in a server dir, read straight from the server's disk */
-const onServer = (dir: string) => {
-  try {
-    return readdirSync(dir).filter((n) => !n.startsWith('.')).sort();
-  } catch {
-    return [];
-  }
-};
+/** files (not temp names) in a server dir, read straight from the server's disk (SFTP paths are real paths) */
+const onServer = (dir: string) => namesIn(dir, {}, `${dir} on the SFTP server`).filter((n) => !n.startsWith('.'));
 
 
 describe('price pull and sales push over SFTP (OpenSSH)', { skip }, () => {

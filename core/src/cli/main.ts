@@ -15,6 +15,8 @@ import { collectStatus, renderStatus } from './status.js';
 import { EXIT_HELP, Exit, errorJson, exitCodeFor } from './exit.js';
 import { defaultIo, milli, money, printJson, println, table, type Io } from './output.js';
 import { progressReporter } from './progress.js';
+import { interruptible } from './interrupt.js';
+import { registerDebugCommands } from './debug.js';
 import type { CliContext } from './context.js';
 import { registerSalesCommands } from './sales.js';
 import { registerOfficeCommands } from './office.js';
@@ -161,11 +163,13 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     .action(async () => {
       const app = open('rw');
       try {
-        const result = await pullOnce(app, io, g().json === true);
-        if (g().json) printJson(io.out, result);
-        else printPull(io, result);
-        // no silent success: a file quarantined, lines skipped or a non-empty file that applied nothing
-        if (result.files.some((f) => f.result === 'quarantined' || (f.result === 'applied' && f.warnings?.length))) set(Exit.REJECTED);
+        await interruptible(ctx, app, 'cfx pull', async (stop) => {
+          const result = await pullOnce(app, io, g().json === true, stop);
+          if (g().json) printJson(io.out, result);
+          else printPull(io, result);
+          // no silent success: a file quarantined, lines skipped or a non-empty file that applied nothing
+          if (result.files.some((f) => f.result === 'quarantined' || (f.result === 'applied' && f.warnings?.length))) set(Exit.REJECTED);
+        });
       } finally {
         await app.close();
       }
@@ -211,6 +215,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
   registerOfficeCommands(program, ctx);
   registerQuarantineCommands(program, ctx);
   registerPluginDevCommands(program, ctx);
+  registerDebugCommands(program, ctx);
 
   try {
     await program.parseAsync(argv);
@@ -228,22 +233,23 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
   return exitCode;
 }
 
-async function pullOnce(app: App, io: Io, json: boolean): Promise<PullResult> {
+/** `stop` (a signal) aborts the remote call in flight: a price file is applied whole or not at all */
+async function pullOnce(app: App, io: Io, json: boolean, stop: AbortSignal): Promise<PullResult> {
   const c = app.config;
   if (c.role !== 'terminal') throw new CfxError(ErrorCodes.USAGE, 'cfx pull is for the terminal role (this config has role: office)');
   const transport = await app.transport();
   const format = await app.host.format(c.prices.format, c.prices.options);
   const progress = json ? undefined : progressReporter(io.err);
-  const pull = new PricePull({ config: c, store: app.store, transport, format, logger: app.logger, ...(progress ? { onProgress: (p: PullProgress) => progress.update(p) } : {}) });
+  const pull = new PricePull({ config: c, store: app.store, transport, format, logger: app.logger, signal: stop, ...(progress ? { onProgress: (p: PullProgress) => progress.update(p) } : {}) });
   const runId = app.store.startRun('prices.pull');
   try {
     const first = await pull.listReady();
     // "complete" means the size held still across two listings: look once more after a poll interval
-    if (first.waiting.length) await sleep(Math.max(c.prices.pollMs, c.prices.stableMs));
+    if (first.waiting.length) await sleep(Math.max(c.prices.pollMs, c.prices.stableMs), undefined, { signal: stop });
     const result = await pull.cycle();
     progress?.done();
     // the office may ask for a resend through the inbox; `cfx pull` honours it like `cfx run`
-    if (result.requests.length) await new Service(app).handleResendRequests(pull, result);
+    if (result.requests.length) await new Service(app).handleResendRequests(pull, result, stop);
     const q = result.files.filter((f) => f.result === 'quarantined' || (f.result === 'applied' && f.warnings?.length)).length;
     app.store.finishRun(runId, { result: q ? 'partial' : 'ok', files: result.files.length, bytes: result.bytes, details: { files: result.files.map(pullFileDetails) } });
     return result;

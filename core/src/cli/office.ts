@@ -5,6 +5,7 @@ import { runPublish, type PublishResult } from '../jobs/publish.js';
 import type { CliContext } from './context.js';
 import { Exit } from './exit.js';
 import { money, printJson, println, table, type Io } from './output.js';
+import { interruptible } from './interrupt.js';
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -31,10 +32,12 @@ export function registerOfficeCommands(program: Command, ctx: CliContext): void 
     .action(async () => {
       const app = ctx.open('rw');
       try {
-        const r = await runPublish(app);
-        if (ctx.json()) printJson(io.out, r);
-        else printPublish(io, r);
-        if (r.quarantined) ctx.setExit(Exit.REJECTED);
+        await interruptible(ctx, app, 'cfx publish', async (stop) => {
+          const r = await runPublish(app, { signal: stop });
+          if (ctx.json()) printJson(io.out, r);
+          else printPublish(io, r);
+          if (r.quarantined) ctx.setExit(Exit.REJECTED);
+        });
       } finally {
         await app.close();
       }
@@ -52,10 +55,12 @@ export function registerOfficeCommands(program: Command, ctx: CliContext): void 
       if (!o.redeliver && (p.from !== undefined || p.to !== undefined)) throw new CfxError(ErrorCodes.USAGE, '--from/--to go with --redeliver');
       const app = ctx.open('rw');
       try {
-        const r = await runCollect(app, o.redeliver ? { redeliver: { from: p.from!, to: p.to! } } : {});
-        if (ctx.json()) printJson(io.out, collectJson(r));
-        else printCollect(io, r);
-        if (r.collect.quarantined || r.delivery.heldBack) ctx.setExit(Exit.REJECTED);
+        await interruptible(ctx, app, 'cfx collect', async (stop) => {
+          const r = await runCollect(app, { stop, ...(o.redeliver ? { redeliver: { from: p.from!, to: p.to! } } : {}) });
+          if (ctx.json()) printJson(io.out, collectJson(r));
+          else printCollect(io, r);
+          if (r.collect.quarantined || r.delivery.heldBack) ctx.setExit(Exit.REJECTED);
+        });
       } finally {
         await app.close();
       }

@@ -8,6 +8,7 @@ import type { CliContext } from './context.js';
 import { Exit } from './exit.js';
 import { money, printJson, println } from './output.js';
 import { countBar } from './progress.js';
+import { interruptible } from './interrupt.js';
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -64,20 +65,22 @@ export function registerSalesCommands(program: Command, ctx: CliContext): void {
     .action(() =>
       withService(ctx, async (svc, app) => {
         terminalOnly(app, 'push');
-        const push = await svc.salesPush();
-        const bar = ctx.json() ? undefined : countBar(io.err, 'pushing sales');
-        const pending = app.store.countPending();
-        let r;
-        try {
-          push.onProgress = bar ? (p) => bar.update(p.done, p.total) : undefined;
-          r = await push.flush();
-        } finally {
-          bar?.done();
-        }
-        const runId = app.store.startRun('sales.push');
-        app.store.finishRun(runId, { result: 'ok', files: r.sent, bytes: r.bytes });
-        if (ctx.json()) printJson(io.out, { pending, sent: r.sent, bytes: r.bytes, left: app.store.countPending() });
-        else println(io.out, `uploaded ${r.sent} of ${pending} pending sale(s) to ${push.dir}`);
+        await interruptible(ctx, app, 'cfx push', async (stop) => {
+          const push = await svc.salesPush();
+          const bar = ctx.json() ? undefined : countBar(io.err, 'pushing sales');
+          const pending = app.store.countPending();
+          let r;
+          try {
+            push.onProgress = bar ? (p) => bar.update(p.done, p.total) : undefined;
+            r = await push.flush(undefined, { stop });
+          } finally {
+            bar?.done();
+          }
+          const runId = app.store.startRun('sales.push');
+          app.store.finishRun(runId, { result: 'ok', files: r.sent, bytes: r.bytes });
+          if (ctx.json()) printJson(io.out, { pending, sent: r.sent, bytes: r.bytes, left: app.store.countPending() });
+          else println(io.out, `uploaded ${r.sent} of ${pending} pending sale(s) to ${push.dir}`);
+        });
       }),
     );
 
@@ -101,19 +104,21 @@ export function registerSalesCommands(program: Command, ctx: CliContext): void {
         }
         const bar = ctx.json() ? undefined : countBar(io.err, 'resending');
         push.onProgress = bar ? (p) => bar.update(p.done, p.total) : undefined;
-        const runId = app.store.startRun('sales.resend', { from, to });
-        try {
-          const r = await push.resend(from, to);
-          app.store.finishRun(runId, { result: 'ok', files: r.sent, bytes: r.bytes });
-          if (ctx.json()) printJson(io.out, { from, to, sent: r.sent, bytes: r.bytes, names: r.names });
-          else println(io.out, `resent ${r.sent} sale(s) of ${from} … ${to} to ${push.dir}`);
-        } catch (e) {
-          app.store.finishRun(runId, { result: 'failed', error: { code: (e as CfxError).code ?? ErrorCodes.INTERNAL, message: (e as Error).message } });
-          ctx.setExit(Exit.FAILED);
-          throw e;
-        } finally {
-          bar?.done();
-        }
+        await interruptible(ctx, app, 'cfx resend', async (stop) => {
+          const runId = app.store.startRun('sales.resend', { from, to });
+          try {
+            const r = await push.resend(from, to, { stop });
+            app.store.finishRun(runId, { result: 'ok', files: r.sent, bytes: r.bytes });
+            if (ctx.json()) printJson(io.out, { from, to, sent: r.sent, bytes: r.bytes, names: r.names });
+            else println(io.out, `resent ${r.sent} sale(s) of ${from} … ${to} to ${push.dir}`);
+          } catch (e) {
+            app.store.finishRun(runId, { result: 'failed', error: { code: (e as CfxError).code ?? ErrorCodes.INTERNAL, message: (e as Error).message } });
+            ctx.setExit(Exit.FAILED);
+            throw e;
+          } finally {
+            bar?.done();
+          }
+        });
       }),
     );
 }

@@ -112,6 +112,17 @@ test('an unknown key is reported at the top level and inside a section', () => {
   assert.deepEqual(problemsOf(() => parse(MINIMAL + 'prices:\n  foo: 1\n')), [{ path: 'prices.foo', message: 'unknown key "foo"' }]);
 });
 
+test('a duration longer than a Node timer can wait (2^31-1 ms, ~24.8 days) is an error naming the key, not a busy loop', () => {
+  const tooLong = (got: string) => `must be at most 2147483647ms (about 24.8 days: Node fires a longer timer at once, a busy loop), got ${got}`;
+  assert.deepEqual(problemsOf(() => parse(MINIMAL + 'timeout: 30d\nprices:\n  poll: 30d\n  stable: 2147483648\n')), [
+    { path: 'timeout', message: tooLong('30d') },
+    { path: 'prices.poll', message: tooLong('30d') },
+    { path: 'prices.stable', message: tooLong('2147483648ms') },
+  ]);
+  const cfg = parse(MINIMAL + 'timeout: 24d\nprices:\n  poll: 2147483647\n');
+  assert.deepEqual([cfg.timeoutMs, cfg.prices.pollMs], [24 * 86_400_000, 2 ** 31 - 1]);
+});
+
 test('a near miss of a key suggests the right one', () => {
   assert.deepEqual(problemsOf(() => parse(MINIMAL + 'prices:\n  pol: 1s\n')), [{ path: 'prices.pol', message: 'unknown key "pol" (did you mean "poll"?)' }]);
 });

@@ -40,12 +40,19 @@ export function formatMs(ms: number): string {
   return `${ms}ms`;
 }
 
+/**
+ * The longest duration a config may give: Node sets a longer timer to 1 ms (with a warning), so
+ * `poll: 30d` would be a busy loop rather than a long wait.
+ */
+export const MAX_DURATION_MS = 2 ** 31 - 1;
+
 let ajvInstance: Ajv2020 | undefined;
 let coreValidate: ValidateFunction | undefined;
 
 /**
  * The one ajv instance: draft 2020-12, strict, all errors, defaults filled in (plugin sections).
- * Custom keywords usable in plugin schemas too: `x-secret: true` (redact), `x-duration: {min}`,
+ * Custom keywords usable in plugin schemas too: `x-secret: true` (redact), `x-duration: {min, max}`
+ * (max at most MAX_DURATION_MS, the default),
  * `x-size: {min}`, `x-cron: true`, `x-url: true`.
  */
 export function getAjv(): Ajv2020 {
@@ -57,11 +64,11 @@ export function getAjv(): Ajv2020 {
   ajv.addKeyword({
     keyword: 'x-duration',
     schemaType: 'object',
-    metaSchema: minSchema,
+    metaSchema: { type: 'object', properties: { min: { type: 'number' }, max: { type: 'number', maximum: MAX_DURATION_MS } }, additionalProperties: false },
     errors: false,
-    validate: (schema: { min?: number }, data: unknown) => {
+    validate: (schema: { min?: number; max?: number }, data: unknown) => {
       const ms = tryParseDuration(data);
-      return ms !== undefined && ms >= (schema.min ?? 0);
+      return ms !== undefined && ms >= (schema.min ?? 0) && ms <= (schema.max ?? MAX_DURATION_MS);
     },
   });
   ajv.addKeyword({
@@ -180,7 +187,15 @@ export function suggest(key: string, candidates: string[]): string | undefined {
   return best !== undefined && bestD <= limit ? best : undefined;
 }
 
-function durationWords(min: number): string {
+function durationWords(schema: { min?: number; max?: number }, data: unknown): string {
+  const max = schema.max ?? MAX_DURATION_MS;
+  const ms = tryParseDuration(data);
+  if (ms !== undefined && ms > max) {
+    return max === MAX_DURATION_MS
+      ? `must be at most ${MAX_DURATION_MS}ms (about 24.8 days: Node fires a longer timer at once, a busy loop), got ${formatMs(ms)}`
+      : `must be at most ${formatMs(max)}, got ${formatMs(ms)}`;
+  }
+  const min = schema.min ?? 0;
   return min > 0 ? `must be a duration of at least ${formatMs(min)} (e.g. "500ms", "1s", "2m") or a number of milliseconds` : 'must be a duration (e.g. "500ms", "1s", "2m") or a number of milliseconds';
 }
 
@@ -226,7 +241,7 @@ function message(e: ErrorObject): RawProblem | undefined {
     case 'uniqueItems':
       return { path, message: `must not repeat a value (items ${String(p.j)} and ${String(p.i)} are the same)` };
     case 'x-duration':
-      return { path, message: durationWords(((e.schema as { min?: number }) ?? {}).min ?? 0) };
+      return { path, message: durationWords((e.schema as { min?: number; max?: number }) ?? {}, e.data) };
     case 'x-size': {
       return { path, message: 'must be a size (e.g. "64KB", "512MB", "1GB") or a number of bytes, at least 1' };
     }

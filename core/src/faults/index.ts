@@ -17,6 +17,24 @@ export const FAULT_POINTS: Readonly<Record<string, { job: string; after: string 
   'office.publish:uploaded-temp': { job: 'office.publish', after: 'the file is on the server under its temp name; terminals do not take it yet' },
   'office.publish:renamed': { job: 'office.publish', after: 'the file is in the terminal\'s inbox under its name; the back office is not acknowledged' },
   'office.publish:acked': { job: 'office.publish', after: 'the back office is acknowledged; the publish record is not closed yet' },
+  // sales push and resend (terminal): see core/src/jobs/sales-push.ts
+  'sales.push:local-copy': { job: 'sales.push', after: "a sale's local copy is written under archive/sales/; the sale is still pending" },
+  'sales.push:uploaded-temp': { job: 'sales.push', after: 'the sale file is complete on the server under its temp name (.<name>.part); not renamed' },
+  'sales.push:renamed': { job: 'sales.push', after: 'the sale file is on the server under its name; the journal still has the sale pending' },
+  'sales.push:recorded': { job: 'sales.push', after: 'a batch of sent marks is committed to the journal' },
+  'sales.resend:local-copy': { job: 'sales.resend', after: "a resent sale's local copy is written again (the same bytes)" },
+  'sales.resend:uploaded-temp': { job: 'sales.resend', after: 'a resent sale file is complete on the server under its temp name; not renamed' },
+  'sales.resend:renamed': { job: 'sales.resend', after: 'a resent sale file replaced the one under its name (or is there again)' },
+  'sales.resend:recorded': { job: 'sales.resend', after: 'a batch of sent marks of the resend is committed (a sale that was still pending is settled)' },
+  'sales.resend:request-served': { job: 'sales.resend', after: "the period of an office's resend request is resent; the request file is still in the inbox" },
+  // sales collect and delivery (office): see core/src/jobs/sales-collect.ts
+  'sales.collect:downloaded': { job: 'sales.collect', after: 'a sale file is downloaded to staging, fsynced and hashed; nothing stored' },
+  'sales.collect:stored': { job: 'sales.collect', after: "the file's sales are committed to the office inbox (collected); the staged copy is not archived yet" },
+  'sales.collect:archived': { job: 'sales.collect', after: 'the staged copy is in archive/sales-in/; the file is still on the server' },
+  'sales.collect:deleted': { job: 'sales.collect', after: 'the sale file is deleted on the server' },
+  'delivery:batch-assigned': { job: 'delivery', after: 'delivery batches are created and their sales assigned (one transaction); the back office has not been called' },
+  'delivery:adapter-done': { job: 'delivery', after: 'the back office has the batch; cfx has not marked it delivered' },
+  'delivery:marked': { job: 'delivery', after: 'the batch and its sales are marked delivered' },
 });
 
 export type FaultPoint = keyof typeof FAULT_POINTS;
@@ -24,20 +42,32 @@ export type FaultPoint = keyof typeof FAULT_POINTS;
 /** does nothing: production */
 export const noFaults: FaultHook = Object.freeze({ at: () => undefined });
 
+/** what a point named in CFX_FAULT does: a crash, or (`<point>@SIGTERM`) a signal to stop */
+const ACTIONS = { SIGKILL: 'SIGKILL', SIGTERM: 'SIGTERM', SIGINT: 'SIGINT' } as const;
+
 /**
  * The hook of `CFX_FAULT=<point>[,<point>…]`: SIGKILL (no cleanup, no flush: a real crash) the first
- * time the process reaches one of the points. Unknown names fail at once, so a typo in a test
- * cannot pass as "no crash happened".
+ * time the process reaches one of the points. `<point>@SIGTERM` (or `@SIGINT`) sends that signal
+ * instead, so a test of the graceful stop gets its signal exactly at a step boundary rather than
+ * whenever a timer fires. Unknown names fail at once, so a typo in a test cannot pass as "no crash
+ * happened".
  */
 export function faultsFromEnv(value: string | undefined = process.env['CFX_FAULT']): FaultHook {
-  const wanted = new Set((value ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+  const wanted = new Map<string, NodeJS.Signals>();
+  for (const item of (value ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+    const [p = '', action = 'SIGKILL'] = item.split('@');
+    if (!(p in FAULT_POINTS)) throw new Error(`CFX_FAULT: unknown fault point "${p}" (cfx debug fault-points lists them)`);
+    if (!(action in ACTIONS)) throw new Error(`CFX_FAULT: "${item}": after @ comes ${Object.keys(ACTIONS).join(', ')}`);
+    if (wanted.has(p)) throw new Error(`CFX_FAULT: "${p}" is named twice`);
+    wanted.set(p, action as NodeJS.Signals);
+  }
   if (wanted.size === 0) return noFaults;
-  for (const p of wanted) if (!(p in FAULT_POINTS)) throw new Error(`CFX_FAULT: unknown fault point "${p}" (cfx debug fault-points lists them)`);
   return {
     at(point: string): void {
-      if (!wanted.has(point)) return;
+      const sig = wanted.get(point);
+      if (!sig) return;
       wanted.delete(point);
-      process.kill(process.pid, 'SIGKILL');
+      process.kill(process.pid, sig);
     },
   };
 }

@@ -20,6 +20,7 @@ import { dataPaths, localDate } from '../app/paths.js';
 import { TERMINAL_ID_PATTERN } from '../config/schema.js';
 import type { CfxConfig } from '../config/types.js';
 import type { CollectInput, DeliveryBatch, Store } from '../store/index.js';
+import { fault } from '../faults/index.js';
 import { archiveFile, deleteRemote, downloadToStaging, formatProblem, quarantineFile } from './file-steps.js';
 import { expandTemplate, isMarkerName, isTempName, safeLocalName } from './names.js';
 
@@ -74,7 +75,10 @@ export interface SalesCollectDeps {
   logger: Logger;
   /** where collected sales go; needed by deliver()/redeliver() only */
   backoffice?: BackOffice;
+  /** aborts the remote call or delivery in flight */
   signal?: AbortSignal;
+  /** once aborted, no new file is taken and no new batch delivered; the one in flight finishes */
+  stop?: AbortSignal;
 }
 
 const TERMINAL_RE = new RegExp(TERMINAL_ID_PATTERN);
@@ -136,7 +140,7 @@ export class SalesCollect {
     const result: CollectResult = { dirs: this.dirs, files: [], sales: 0, stored: 0, duplicates: 0, quarantined: 0, bytes: 0 };
     for (const dir of result.dirs) {
       for (const entry of await this.listReady(dir)) {
-        if (this.deps.signal?.aborted) return result;
+        if (this.stopped()) return result;
         const o = await this.takeFile(dir, entry);
         result.files.push(o);
         if (o.result === 'collected') {
@@ -148,6 +152,10 @@ export class SalesCollect {
       }
     }
     return result;
+  }
+
+  private stopped(): boolean {
+    return this.deps.signal?.aborted === true || this.deps.stop?.aborted === true;
   }
 
   private async takeFile(dir: string, entry: RemoteEntry): Promise<CollectFileOutcome> {
@@ -165,6 +173,7 @@ export class SalesCollect {
     const staged = join(paths.staging, local);
     const { sha256, bytes } = await downloadToStaging(transport, remote, staged, { signal });
     signal?.throwIfAborted();
+    fault('sales.collect:downloaded');
 
     let sales: Sale[];
     try {
@@ -188,8 +197,11 @@ export class SalesCollect {
       }
       throw e;
     }
+    fault('sales.collect:stored');
     const archived = archiveFile(staged, join(paths.archive, 'sales-in', localDate()), local);
+    fault('sales.collect:archived');
     await deleteRemote(transport, remote, signal);
+    fault('sales.collect:deleted');
     logger.info({ file: name, sales: sales.length, stored: stored.stored, duplicates: stored.duplicates }, stored.stored ? 'sale file collected' : 'sale file already collected; archived and removed from the server');
     return { name, dir, result: 'collected', sales: sales.length, stored: stored.stored, duplicates: stored.duplicates, bytes, archived };
   }
@@ -249,7 +261,7 @@ export class SalesCollect {
     // the other terminals go on, and the waiting one's later batches wait behind its first.
     const failed = new Map<string, unknown>();
     const attempt = async (b: DeliveryBatch, resumed: boolean) => {
-      if (failed.has(b.terminalId)) return;
+      if (failed.has(b.terminalId) || this.stopped()) return;
       try {
         await this.deliverBatch(bo, b, resumed, result);
       } catch (e) {
@@ -260,7 +272,8 @@ export class SalesCollect {
     for (const b of store.assignedBatches()) await attempt(b, true);
     // a terminal with a batch still waiting gets no new one: its new sales go into one batch once that one is through
     const waiting = new Set(store.assignedBatches().map((b) => b.terminalId));
-    for (const b of store.createDeliveryBatches(bo.id, { exceptTerminals: waiting })) await attempt(b, false);
+    if (this.stopped()) return result;
+    for (const b of this.assigned(store.createDeliveryBatches(bo.id, { exceptTerminals: waiting }))) await attempt(b, false);
     if (failed.size === 1) throw [...failed.values()][0];
     if (failed.size > 1) {
       const list = [...failed].map(([t, e]) => `${t}: ${errorMessage(e)}`).join('; ');
@@ -275,8 +288,14 @@ export class SalesCollect {
     const result: DeliverResult = { backoffice: bo.id, batches: [], sales: 0 };
     // whatever is still waiting goes first, so the period's sales are all delivered ones
     for (const b of this.deps.store.assignedBatches()) await this.deliverBatch(bo, b, true, result);
-    for (const b of this.deps.store.createRedeliveryBatches(bo.id, from, to)) await this.deliverBatch(bo, b, false, result);
+    for (const b of this.assigned(this.deps.store.createRedeliveryBatches(bo.id, from, to))) await this.deliverBatch(bo, b, false, result);
     return result;
+  }
+
+  /** batches just created in their transaction */
+  private assigned(batches: DeliveryBatch[]): DeliveryBatch[] {
+    if (batches.length) fault('delivery:batch-assigned');
+    return batches;
   }
 
   private async deliverBatch(bo: BackOffice & Required<Pick<BackOffice, 'deliverSales'>>, b: DeliveryBatch, resumed: boolean, result: DeliverResult): Promise<void> {
@@ -291,10 +310,12 @@ export class SalesCollect {
       logger.error({ batch: b.id, terminal: b.terminalId, sales: sales.length, err: errorMessage(e) }, 'delivery to the back office failed; the batch is delivered again on the next run');
       throw e;
     }
+    fault('delivery:adapter-done');
     const held = (report && Array.isArray(report.heldBack) ? report.heldBack : []).filter((h) => sales.some((s) => s.saleId === h.saleId));
     // recorded before the batch is marked: a crash in between records them again, once (see recordHeldBack)
     if (held.length) this.recordHeldBack(bo, b, held);
     store.markBatchDelivered(b.id);
+    fault('delivery:marked');
     logger.info({ batch: b.id, terminal: b.terminalId, kind: b.kind, sales: sales.length, heldBack: held.length, resumed, backoffice: bo.id }, 'sales delivered to the back office');
     result.batches.push({ batchId: b.id, terminal: b.terminalId, kind: b.kind, sales: sales.length, resumed, ...(held.length ? { heldBack: held.length } : {}) });
     result.sales += sales.length - held.length;
@@ -335,7 +356,10 @@ export interface CollectRunResult {
  * delivery, then an optional re-delivery of a period; recorded as a `sales.collect` row in `runs`.
  * Collected sales are delivered even when the cycle failed half-way (the error is thrown after).
  */
-export async function runCollect(app: App, opts: { redeliver?: { from: string; to: string }; signal?: AbortSignal; /** false: the caller records runs (the service skips idle polls) */ record?: boolean } = {}): Promise<CollectRunResult> {
+export async function runCollect(
+  app: App,
+  opts: { redeliver?: { from: string; to: string }; signal?: AbortSignal; /** see SalesCollectDeps.stop */ stop?: AbortSignal; /** false: the caller records runs (the service skips idle polls) */ record?: boolean } = {},
+): Promise<CollectRunResult> {
   const c = app.config;
   if (c.role !== 'office') throw new CfxError(ErrorCodes.USAGE, `cfx collect is for the office role (this config has role: ${c.role})`);
   const store = app.store;
@@ -346,7 +370,7 @@ export async function runCollect(app: App, opts: { redeliver?: { from: string; t
     const transport = await app.transport();
     const format = await app.host.format(c.sales.format, c.sales.options);
     bo = await app.host.backoffice(c.backoffice.use, c.backoffice.options);
-    const job = new SalesCollect({ config: c, store, transport, format, logger: app.logger, backoffice: bo, ...(opts.signal ? { signal: opts.signal } : {}) });
+    const job = new SalesCollect({ config: c, store, transport, format, logger: app.logger, backoffice: bo, ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.stop ? { stop: opts.stop } : {}) });
     let collect: CollectResult;
     let collectError: unknown;
     try {
@@ -358,7 +382,8 @@ export async function runCollect(app: App, opts: { redeliver?: { from: string; t
     const delivery = await job.deliver();
     if (collectError !== undefined) throw collectError;
     const out: CollectRunResult = { collect, delivery };
-    if (opts.redeliver) out.redelivery = { ...(await job.redeliver(opts.redeliver.from, opts.redeliver.to)), ...opts.redeliver };
+    const interrupted = opts.stop?.aborted === true;
+    if (opts.redeliver && !interrupted) out.redelivery = { ...(await job.redeliver(opts.redeliver.from, opts.redeliver.to)), ...opts.redeliver };
     if (recording) store.finishRun(runId, {
       result: collect.quarantined || delivery.heldBack ? 'partial' : 'ok',
       files: collect.files.length,
@@ -370,6 +395,7 @@ export async function runCollect(app: App, opts: { redeliver?: { from: string; t
         deliveredBatches: delivery.batches.length,
         deliveredSales: delivery.sales,
         ...(delivery.heldBack ? { heldBack: delivery.heldBack } : {}),
+        ...(interrupted ? { interrupted: true } : {}),
         ...(out.redelivery ? { redelivered: { from: out.redelivery.from, to: out.redelivery.to, batches: out.redelivery.batches.length, sales: out.redelivery.sales } } : {}),
         files: collect.files.map((f) => ({ name: f.name, result: f.result })),
       },

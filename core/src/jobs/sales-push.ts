@@ -5,6 +5,7 @@ import { CfxError, ErrorCodes, errorMessage, type Format, type Logger, type Sale
 import type { CfxConfig } from '../config/types.js';
 import type { Store, SaleRecord } from '../store/index.js';
 import { dataPaths } from '../app/paths.js';
+import { fault } from '../faults/index.js';
 import { expandTemplate, safeLocalName } from './names.js';
 
 export interface PushProgress {
@@ -34,6 +35,17 @@ export interface SalesPushDeps {
 }
 
 const DEST = 'server';
+
+/** the job a push runs as: its fault points (core/src/faults) and its log lines */
+type PushJob = 'sales.push' | 'sales.resend';
+
+export interface PushOptions {
+  /**
+   * Once aborted, no lane takes another sale; the uploads in flight finish (written, renamed,
+   * marked sent), unlike `signal`, which aborts them.
+   */
+  stop?: AbortSignal;
+}
 /**
  * Sent marks are committed per MARK_BATCH sales or after MARK_MAX_MS, whichever comes first, in
  * one journal transaction without a sync of its own (Store.markSentMany). A crash loses at most
@@ -103,7 +115,7 @@ export class SalesPush {
   }
 
   /** temp name, then rename; the rename (the file appearing under its name) waits for the local copy */
-  private async upload(t: Transport, p: Prepared): Promise<void> {
+  private async upload(t: Transport, p: Prepared, job: PushJob): Promise<void> {
     const { signal } = this.deps;
     if (!this.dirReady.has(t)) {
       await t.mkdir(this.dir, { signal });
@@ -113,12 +125,14 @@ export class SalesPush {
     const tmp = posix.join(dir, `.${p.name}.part`);
     const opts = { signal };
     await t.write(tmp, p.bytes, opts);
+    fault(`${job}:uploaded-temp`);
     if (p.copied) {
       await p.copied.catch((e: unknown) => {
         throw new LocalFailure(e);
       });
     }
     await t.rename(tmp, posix.join(dir, p.name), opts);
+    fault(`${job}:renamed`);
   }
 
   /**
@@ -134,7 +148,7 @@ export class SalesPush {
    * (`overlap`) always goes to the thread pool: its copy is written while its bytes travel.
    * The day dir is made only when a write finds it missing.
    */
-  private keepCopy(localDate: string, name: string, bytes: Uint8Array, overlap: boolean): Promise<void> | undefined {
+  private keepCopy(localDate: string, name: string, bytes: Uint8Array, overlap: boolean, job: PushJob): Promise<void> | undefined {
     const dir = join(this.archiveDir, localDate);
     const file = join(dir, safeLocalName(name));
     if (!overlap && (Math.min(...this.syncCopyMs) < SYNC_COPY_MAX_MS || ++this.asyncCopies % SYNC_COPY_PROBE === 0)) {
@@ -145,29 +159,32 @@ export class SalesPush {
         if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
         mkdirSync(dir, { recursive: true });
         writeFileSync(file, bytes);
+        fault(`${job}:local-copy`);
         return undefined; // a new day dir: not a measure of a copy
       }
       this.syncCopyMs[this.syncCopies++ % this.syncCopyMs.length] = performance.now() - t0;
+      fault(`${job}:local-copy`);
       return undefined;
     }
     return new Promise((resolve, reject) => {
+      const done = (err: Error | null) => {
+        if (err) return reject(err);
+        fault(`${job}:local-copy`);
+        resolve();
+      };
       writeFile(file, bytes, (err) => {
-        if (!err) return resolve();
-        if (err.code !== 'ENOENT') return reject(err);
-        mkdir(dir, { recursive: true }, (e) => {
-          if (e) return reject(e);
-          writeFile(file, bytes, (e2) => (e2 ? reject(e2) : resolve()));
-        });
+        if (err?.code !== 'ENOENT') return done(err);
+        mkdir(dir, { recursive: true }, (e) => (e ? reject(e) : writeFile(file, bytes, done)));
       });
     });
   }
 
   /** encode, and start the local copy; an encoding error is kept for the lane that takes the item */
-  private prepare(item: PushItem, overlap: boolean): Prepared {
+  private prepare(item: PushItem, overlap: boolean, job: PushJob): Prepared {
     try {
       const name = this.remoteName(item.terminalId, item.saleId);
       const bytes = this.encode(JSON.parse(item.body) as Sale);
-      const copied = this.keepCopy(item.localDate, name, bytes, overlap);
+      const copied = this.keepCopy(item.localDate, name, bytes, overlap, job);
       copied?.catch(() => undefined); // an item no lane takes any more (a lane failed) is no unhandled rejection
       return { name, bytes, copied };
     } catch (error) {
@@ -185,8 +202,9 @@ export class SalesPush {
    * committed in batches (MARK_BATCH, MARK_MAX_MS) in one transaction, and whatever is left when
    * the run ends, failed or not.
    */
-  private async pushAll(items: readonly PushItem[], result: PushResult, onFailed?: (item: PushItem, err: unknown) => void): Promise<PushResult> {
+  private async pushAll(job: PushJob, items: readonly PushItem[], result: PushResult, stop: AbortSignal | undefined, onFailed?: (item: PushItem, err: unknown) => void): Promise<PushResult> {
     const { store, signal, transports } = this.deps;
+    const stopped = () => signal?.aborted === true || stop?.aborted === true;
     const onProgress = this.onProgress;
     const total = items.length;
     // enough to cover a slow local copy (thread pool, ext4 under load) behind one upload per lane
@@ -197,8 +215,8 @@ export class SalesPush {
     let next = 0;
     let done = 0;
     const prepareUpTo = (end: number) => {
-      for (const stop = Math.min(end, items.length); prepared < stop; prepared++) {
-        ready[prepared] = this.prepare(items[prepared]!, overlap);
+      for (const last = Math.min(end, items.length); prepared < last; prepared++) {
+        ready[prepared] = this.prepare(items[prepared]!, overlap, job);
       }
     };
     let lookAheadQueued = false;
@@ -207,14 +225,16 @@ export class SalesPush {
       lookAheadQueued = true;
       setImmediate(() => {
         lookAheadQueued = false;
-        if (!signal?.aborted) prepareUpTo(next + lookAheadCount);
+        if (!stopped()) prepareUpTo(next + lookAheadCount);
       });
     };
     const marks: { saleId: string; terminalId: string; dest: string; remoteName: string }[] = [];
     let lastCommit = performance.now();
     const commitMarks = () => {
       lastCommit = performance.now();
-      if (marks.length) store.markSentMany(marks.splice(0));
+      if (marks.length === 0) return;
+      store.markSentMany(marks.splice(0));
+      fault(`${job}:recorded`);
     };
 
     // Connections join one after another: lane k starts once lane k-1 has sent its first file (or
@@ -241,7 +261,7 @@ export class SalesPush {
       }
     };
     const laneWork = async (t: Transport, onFirst: () => void) => {
-      while (next < items.length && !signal?.aborted) {
+      while (next < items.length && !stopped()) {
         const i = next++;
         const item = items[i]!;
         prepareUpTo(i + 1);
@@ -250,7 +270,7 @@ export class SalesPush {
         if ('error' in p) throw new LocalFailure(p.error);
         const { name, bytes } = p;
         try {
-          const up = this.upload(t, p);
+          const up = this.upload(t, p, job);
           lookAhead();
           await up;
         } catch (err) {
@@ -280,12 +300,12 @@ export class SalesPush {
    * Uploads every pending sale of the journal (oldest first). A network failure stops the flush
    * and is thrown after the work of the other connections settles; sent sales stay sent.
    */
-  async flush(limit = 100_000): Promise<PushResult> {
+  async flush(limit = 100_000, opts: PushOptions = {}): Promise<PushResult> {
     const { store, logger } = this.deps;
     const pending = store.pendingOutbox(limit).filter((e) => e.dest === DEST);
     const result: PushResult = { sent: 0, failed: 0, bytes: 0, names: [], errors: [] };
     try {
-      await this.pushAll(pending, result, (e, err) => {
+      await this.pushAll('sales.push', pending, result, opts.stop, (e, err) => {
         store.markFailed(e.saleId, e.terminalId, DEST, errorMessage(err));
         result.failed++;
         result.errors.push({ saleId: e.saleId, message: errorMessage(err) });
@@ -303,9 +323,9 @@ export class SalesPush {
   }
 
   /** a resend also settles a sale that was still pending */
-  async resend(from: string, to: string): Promise<PushResult> {
+  async resend(from: string, to: string, opts: PushOptions = {}): Promise<PushResult> {
     const sales = this.planResend(from, to);
-    const result = await this.pushAll(sales, { sent: 0, failed: 0, bytes: 0, names: [], errors: [] });
+    const result = await this.pushAll('sales.resend', sales, { sent: 0, failed: 0, bytes: 0, names: [], errors: [] }, opts.stop);
     this.deps.logger.info({ from, to, sent: result.sent }, 'sales resent');
     return result;
   }

@@ -5,6 +5,7 @@ import { PricePull, pullFileDetails, type PullResult } from '../jobs/price-pull.
 import { pruneArchive } from '../jobs/prune.js';
 import { SalesPush, parseResendRequest } from '../jobs/sales-push.js';
 import { runCollect } from '../jobs/sales-collect.js';
+import { fault } from '../faults/index.js';
 import { drainSpool, recordSales, type RecordOutcome } from '../sales/intake.js';
 import { JobLoop } from './loop.js';
 
@@ -164,14 +165,18 @@ export class Service {
   }
 
   /** the office's resend requests found in the inbox: resend each period, then delete the request */
-  async handleResendRequests(pull: PricePull, r: PullResult): Promise<void> {
+  async handleResendRequests(pull: PricePull, r: PullResult, stop?: AbortSignal): Promise<void> {
     for (const name of r.requests) {
       const period = parseResendRequest(name);
       if (!period) continue;
+      if (stop?.aborted) return;
       const startedAt = this.now();
       const push = await this.salesPush();
-      const res = await push.resend(period.from, period.to);
+      const res = await push.resend(period.from, period.to, stop ? { stop } : {});
+      // stopped half-way: the request stays in the inbox and the next pull resends the whole period
+      if (stop?.aborted) return;
       this.recordRun('sales.resend', 'ok', { files: res.sent, bytes: res.bytes, details: { ...period, requestedBy: name } }, startedAt);
+      fault('sales.resend:request-served');
       await pull.deleteRequest(name);
     }
   }

@@ -67,15 +67,33 @@ export interface ProcResult {
   signal: NodeJS.Signals | null;
   out: string;
   err: string;
+  /** killed by the test's deadline (then `signal` is SIGKILL, and `err` says so) */
+  timedOut: boolean;
 }
 
-/** Runs the real `cfx` bin in a child process (for crashes and signals). */
-export function cfxProcess(args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv }): { child: ReturnType<typeof spawn>; done: Promise<ProcResult> } {
+/**
+ * Runs the real `cfx` bin in a child process (for crashes and signals). A child still running
+ * after `deadlineMs` is SIGKILLed and its result says so (`timedOut`, a line in `err`), so a hung
+ * child fails the test with what it was doing instead of hanging it.
+ */
+export function cfxProcess(args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; deadlineMs?: number }): { child: ReturnType<typeof spawn>; done: Promise<ProcResult> } {
   const child = spawn(process.execPath, [CFX_BIN, ...args], { cwd: opts.cwd, env: { PATH: process.env.PATH, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
+  let timedOut = false;
+  const deadlineMs = opts.deadlineMs ?? 120_000;
+  const deadline = setTimeout(() => {
+    timedOut = true;
+    err += `\n[test] cfx ${args.join(' ')} did not exit within ${deadlineMs} ms: killed\n`;
+    child.kill('SIGKILL');
+  }, deadlineMs);
   child.stdout!.on('data', (c) => (out += c));
   child.stderr!.on('data', (c) => (err += c));
-  const done = new Promise<ProcResult>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, out, err })));
+  const done = new Promise<ProcResult>((resolve) =>
+    child.on('close', (code, signal) => {
+      clearTimeout(deadline);
+      resolve({ code, signal, out, err, timedOut });
+    }),
+  );
   return { child, done };
 }

@@ -140,6 +140,27 @@ export function ftpRootPath(remotePath: string, env?: ServersEnv): string {
   return join(root, posix.normalize('/' + remotePath));
 }
 
+/**
+ * The names in a local dir, sorted. A dir that does not exist is an error (a wrong path must not
+ * pass as "nothing there"); `{ mayBeMissing: true }` is for a wait on a dir that a step has not
+ * created yet.
+ */
+export function namesIn(dir: string, opts: { mayBeMissing?: boolean } = {}, label = dir): string[] {
+  try {
+    return readdirSync(dir).sort();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    if (opts.mayBeMissing) return [];
+    throw new Error(`${label} does not exist`);
+  }
+}
+
+/** The names in a remote FTP dir, sorted, read on the server's disk (see namesIn). */
+export function onServer(remoteDir: string, env?: ServersEnv, opts: { mayBeMissing?: boolean } = {}): string[] {
+  const local = ftpRootPath(remoteDir, env);
+  return namesIn(local, opts, `${remoteDir} on the server (${local})`);
+}
+
 /** A remote directory name no other test (or earlier run) uses: `/cfx-test/<label>-<random>`. */
 export function freshRemoteDir(label: string): string {
   return `/cfx-test/${label}-${process.pid}-${randomBytes(4).toString('hex')}`;
