@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Product } from './api/index.js';
 import { App } from './app/app.js';
-import type { PushResult } from './jobs/sales-push.js';
+import type { PushResult } from './jobs/sales-push/sales-push.js';
 import { Service } from './scheduler/service.js';
 import type { RecordOutcome } from './sales/intake.js';
 import type { Logger } from './api/index.js';

@@ -3,8 +3,8 @@ import { join, posix } from 'node:path';
 import { ErrorCodes, TransportError, errorMessage, type Transport } from '../api/index.js';
 import type { Service } from '../scheduler/service.js';
 import type { QuarantineEntry } from '../store/index.js';
-import { isTempName } from '../jobs/names.js';
-import { forceKey } from '../jobs/price-pull.js';
+import { isTempName } from '../jobs/shared/names.js';
+import { forceKey } from '../jobs/prices-pull/price-pull.js';
 import { ApiError } from './http-errors.js';
 
 export interface RetryOutcome {

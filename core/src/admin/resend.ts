@@ -1,5 +1,5 @@
 import { ErrorCodes, errorMessage, isCfxError, type CfxError } from '../api/index.js';
-import type { PushProgress, PushResult } from '../jobs/sales-push.js';
+import type { PushProgress, PushResult } from '../jobs/sales-push/sales-push.js';
 import type { Service } from '../scheduler/service.js';
 import { ApiError } from './http-errors.js';
 

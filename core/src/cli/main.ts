@@ -7,7 +7,7 @@ import { App } from '../app/app.js';
 import { initTemplate, redactConfig, redactUrl } from '../config/index.js';
 import { PluginHost } from '../host/index.js';
 import { registerQuarantineCommands } from './quarantine.js';
-import { PricePull, pullFileDetails, type PullProgress, type PullResult } from '../jobs/price-pull.js';
+import { PricePull, pullFileDetails, type PullProgress, type PullResult } from '../jobs/prices-pull/price-pull.js';
 import { runDaemon } from '../scheduler/daemon.js';
 import { Service } from '../scheduler/service.js';
 import { silentLogger } from '../util/logger.js';

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { CfxError, ErrorCodes } from '../api/index.js';
-import { runCollect, type CollectRunResult } from '../jobs/sales-collect.js';
-import { runPublish, type PublishResult } from '../jobs/publish.js';
+import { runCollect, type CollectRunResult } from '../jobs/sales-collect/sales-collect.js';
+import { runPublish, type PublishResult } from '../jobs/office-publish/publish.js';
 import type { CliContext } from './context.js';
 import { Exit } from './exit.js';
 import { money, printJson, println, table, type Io } from './output.js';

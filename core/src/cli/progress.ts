@@ -1,6 +1,6 @@
 import cliProgress from 'cli-progress';
 import type { Writable } from 'node:stream';
-import type { PullProgress } from '../jobs/price-pull.js';
+import type { PullProgress } from '../jobs/prices-pull/price-pull.js';
 
 /** A progress bar on a TTY for big files; nothing at all when output is piped or logged. */
 export function progressReporter(stream: Writable & { isTTY?: boolean }): { update(p: PullProgress): void; done(): void } | undefined {

@@ -1,10 +1,10 @@
 import cron from 'node-cron';
 import { CfxError, ErrorCodes, errorMessage, isCfxError, type CfxError as CfxErrorT } from '../api/index.js';
 import type { App } from '../app/app.js';
-import { PricePull, pullFileDetails, type PullResult } from '../jobs/price-pull.js';
-import { pruneArchive } from '../jobs/prune.js';
-import { SalesPush, parseResendRequest } from '../jobs/sales-push.js';
-import { runCollect } from '../jobs/sales-collect.js';
+import { PricePull, pullFileDetails, type PullResult } from '../jobs/prices-pull/price-pull.js';
+import { pruneArchive } from '../jobs/archive-prune/prune.js';
+import { SalesPush, parseResendRequest } from '../jobs/sales-push/sales-push.js';
+import { runCollect } from '../jobs/sales-collect/sales-collect.js';
 import { fault } from '../faults/index.js';
 import { drainSpool, recordSales, type RecordOutcome } from '../sales/intake.js';
 import { JobLoop } from './loop.js';
@@ -226,7 +226,7 @@ export class Service {
       this.loops.push(this.salesLoop);
     }
     if (c.role === 'office') {
-      const { runPublish, PUBLISH_JOB } = await import('../jobs/publish.js');
+      const { runPublish, PUBLISH_JOB } = await import('../jobs/office-publish/publish.js');
       const collectOnce = async () => {
         this.begin('sales.collect');
         const r = await runCollect(this.app, { record: false });

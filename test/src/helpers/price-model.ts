@@ -29,7 +29,7 @@ import { createAtolFormat, createOneCBackOffice } from '@cfx/backoffice-1c';
 // internals a whole-system test reaches into: the store a restarted process reopens, the publish
 // job (the office side of `cfx publish`), and the fault hook the jobs call at their step boundaries
 import { Store } from '../../../core/dist/store/index.js';
-import { Publish } from '../../../core/dist/jobs/publish.js';
+import { Publish } from '../../../core/dist/jobs/office-publish/publish.js';
 import { setFaultHook } from '../../../core/dist/faults/index.js';
 
 type CfxConfig = App['config'];

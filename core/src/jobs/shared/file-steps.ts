@@ -4,9 +4,9 @@ import { open } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { ErrorCodes, FormatError, TransportError, errorMessage, isCfxError, type Logger, type Transport } from '../api/index.js';
-import type { Store } from '../store/index.js';
-import { dataPaths } from '../app/paths.js';
+import { ErrorCodes, FormatError, TransportError, errorMessage, isCfxError, type Logger, type Transport } from '../../api/index.js';
+import type { Store } from '../../store/index.js';
+import { dataPaths } from '../../app/paths.js';
 import { safeLocalName } from './names.js';
 
 /*

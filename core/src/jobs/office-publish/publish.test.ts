@@ -4,13 +4,13 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { FormatError, TransportError, type BackOffice, type BackOfficeExport, type Format, type PendingExportsOptions, type PriceRecord } from '../api/index.js';
-import { configFromObject } from '../config/index.js';
-import { setFaultHook } from '../faults/index.js';
-import type { CfxConfig } from '../config/types.js';
-import { Store } from '../store/index.js';
-import { MemoryTransport } from '../testing/memory-transport.js';
-import { silentLogger } from '../util/logger.js';
+import { FormatError, TransportError, type BackOffice, type BackOfficeExport, type Format, type PendingExportsOptions, type PriceRecord } from '../../api/index.js';
+import { configFromObject } from '../../config/index.js';
+import { setFaultHook } from '../../faults/index.js';
+import type { CfxConfig } from '../../config/types.js';
+import { Store } from '../../store/index.js';
+import { MemoryTransport } from '../../testing/memory-transport.js';
+import { silentLogger } from '../../util/logger.js';
 import { Publish, PUBLISH_JOB } from './publish.js';
 
 const root = mkdtempSync(join(tmpdir(), 'cfx-publish-'));

@@ -1,13 +1,13 @@
 import { createReadStream, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
-import { CfxError, ErrorCodes, TransportError, type Format, type Logger, type RemoteEntry, type SkippedInput, type Transport } from '../api/index.js';
-import type { CfxConfig } from '../config/types.js';
-import type { Store } from '../store/index.js';
-import { dataPaths, localDate } from '../app/paths.js';
-import type { PriceOrder } from '../config/types.js';
-import { fault } from '../faults/index.js';
-import { expandTemplate, isMarkerName, isTempName, naturalCompare, safeLocalName } from './names.js';
-import { deleteRemote, downloadToStaging, formatProblem, quarantineFile } from './file-steps.js';
+import { CfxError, ErrorCodes, TransportError, type Format, type Logger, type RemoteEntry, type SkippedInput, type Transport } from '../../api/index.js';
+import type { CfxConfig } from '../../config/types.js';
+import type { Store } from '../../store/index.js';
+import { dataPaths, localDate } from '../../app/paths.js';
+import type { PriceOrder } from '../../config/types.js';
+import { fault } from '../../faults/index.js';
+import { expandTemplate, isMarkerName, isTempName, naturalCompare, safeLocalName } from '../shared/names.js';
+import { deleteRemote, downloadToStaging, formatProblem, quarantineFile } from '../shared/file-steps.js';
 
 export type FileOutcome =
   | {

@@ -1,12 +1,12 @@
 import { mkdir, mkdirSync, writeFile, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { join, posix } from 'node:path';
-import { CfxError, ErrorCodes, errorMessage, type Format, type Logger, type Sale, type Transport } from '../api/index.js';
-import type { CfxConfig } from '../config/types.js';
-import type { Store, SaleRecord } from '../store/index.js';
-import { dataPaths } from '../app/paths.js';
-import { fault } from '../faults/index.js';
-import { expandTemplate, safeLocalName } from './names.js';
+import { CfxError, ErrorCodes, errorMessage, type Format, type Logger, type Sale, type Transport } from '../../api/index.js';
+import type { CfxConfig } from '../../config/types.js';
+import type { Store, SaleRecord } from '../../store/index.js';
+import { dataPaths } from '../../app/paths.js';
+import { fault } from '../../faults/index.js';
+import { expandTemplate, safeLocalName } from '../shared/names.js';
 
 export interface PushProgress {
   done: number;

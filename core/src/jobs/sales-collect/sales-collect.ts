@@ -14,15 +14,15 @@ import {
   type RemoteEntry,
   type Sale,
   type Transport,
-} from '../api/index.js';
-import type { App } from '../app/app.js';
-import { dataPaths, localDate } from '../app/paths.js';
-import { TERMINAL_ID_PATTERN } from '../config/schema.js';
-import type { CfxConfig } from '../config/types.js';
-import type { CollectInput, DeliveryBatch, Store } from '../store/index.js';
-import { fault } from '../faults/index.js';
-import { archiveFile, deleteRemote, downloadToStaging, formatProblem, quarantineFile } from './file-steps.js';
-import { expandTemplate, isMarkerName, isTempName, safeLocalName } from './names.js';
+} from '../../api/index.js';
+import type { App } from '../../app/app.js';
+import { dataPaths, localDate } from '../../app/paths.js';
+import { TERMINAL_ID_PATTERN } from '../../config/schema.js';
+import type { CfxConfig } from '../../config/types.js';
+import type { CollectInput, DeliveryBatch, Store } from '../../store/index.js';
+import { fault } from '../../faults/index.js';
+import { archiveFile, deleteRemote, downloadToStaging, formatProblem, quarantineFile } from '../shared/file-steps.js';
+import { expandTemplate, isMarkerName, isTempName, safeLocalName } from '../shared/names.js';
 
 /** A sale file is small (one sale); anything bigger than this is not one and is quarantined. */
 export const MAX_SALE_FILE_BYTES = 16 * 1024 * 1024;

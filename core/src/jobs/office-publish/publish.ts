@@ -14,14 +14,14 @@ import {
   type PriceFileMode,
   type PriceRecord,
   type Transport,
-} from '../api/index.js';
-import type { App } from '../app/app.js';
-import { dataPaths, localDate } from '../app/paths.js';
-import type { CfxConfig } from '../config/types.js';
-import { fault } from '../faults/index.js';
-import type { Store } from '../store/index.js';
-import { formatProblem, stageStream } from './file-steps.js';
-import { expandTemplate, safeLocalName } from './names.js';
+} from '../../api/index.js';
+import type { App } from '../../app/app.js';
+import { dataPaths, localDate } from '../../app/paths.js';
+import type { CfxConfig } from '../../config/types.js';
+import { fault } from '../../faults/index.js';
+import type { Store } from '../../store/index.js';
+import { formatProblem, stageStream } from '../shared/file-steps.js';
+import { expandTemplate, safeLocalName } from '../shared/names.js';
 
 /*
  * Publish (office → terminals): the back office's goods/price exports are validated, uploaded to

@@ -1,6 +1,6 @@
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { dataPaths, localDate } from '../app/paths.js';
+import { dataPaths, localDate } from '../../app/paths.js';
 
 /** Removes archive day folders older than keepDays; returns the folders removed. */
 export function pruneArchive(dataDir: string, keepDays: number, now = new Date()): string[] {

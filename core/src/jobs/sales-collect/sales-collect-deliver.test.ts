@@ -6,11 +6,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { CfxError, ErrorCodes, type BackOffice, type DeliverOptions, type DeliveryReport, type Format, type Sale } from '../api/index.js';
-import { configFromObject } from '../config/index.js';
-import { Store } from '../store/index.js';
-import { MemoryTransport } from '../testing/memory-transport.js';
-import { silentLogger } from '../util/logger.js';
+import { CfxError, ErrorCodes, type BackOffice, type DeliverOptions, type DeliveryReport, type Format, type Sale } from '../../api/index.js';
+import { configFromObject } from '../../config/index.js';
+import { Store } from '../../store/index.js';
+import { MemoryTransport } from '../../testing/memory-transport.js';
+import { silentLogger } from '../../util/logger.js';
 import { HELD_BACK_JOB, SalesCollect } from './sales-collect.js';
 
 const root = mkdtempSync(join(tmpdir(), 'cfx-deliver-'));

@@ -4,12 +4,12 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { FormatError, TransportError, type BackOffice, type DeliverOptions, type Format, type Sale } from '../api/index.js';
-import { configFromObject } from '../config/index.js';
-import type { CfxConfig } from '../config/types.js';
-import { Store } from '../store/index.js';
-import { MemoryTransport } from '../testing/memory-transport.js';
-import { silentLogger } from '../util/logger.js';
+import { FormatError, TransportError, type BackOffice, type DeliverOptions, type Format, type Sale } from '../../api/index.js';
+import { configFromObject } from '../../config/index.js';
+import type { CfxConfig } from '../../config/types.js';
+import { Store } from '../../store/index.js';
+import { MemoryTransport } from '../../testing/memory-transport.js';
+import { silentLogger } from '../../util/logger.js';
 import { canonicalJson, SalesCollect } from './sales-collect.js';
 
 const root = mkdtempSync(join(tmpdir(), 'cfx-collect-'));
