@@ -59,12 +59,12 @@ export class Terminal extends EventEmitter {
 
   /** uploads the backlog now */
   async push(): Promise<PushResult> {
-    return (await this.service.salesPush()).flush();
+    return (await this.service.app.jobs.run('sales.push', { trigger: 'api' })).output as PushResult;
   }
 
   /** re-uploads the sales of a period (local dates, inclusive) */
   async resend(from: string, to: string): Promise<PushResult> {
-    return (await this.service.salesPush()).resend(from, to);
+    return (await this.service.app.jobs.run('sales.resend', { trigger: 'api', params: { from, to } })).output as PushResult;
   }
 
   get catalog(): { get(code: string): Product | undefined; byBarcode(barcode: string): Product | undefined; search(q: string, limit?: number): Product[]; count(): number } {

@@ -9,6 +9,7 @@ import { Store } from '../store/index.js';
 import { createLogger, silentLogger } from '../util/logger.js';
 import { Services } from '../di/services.js';
 import { wireCore } from '../di/wiring.js';
+import { JobExecutor } from '../scheduler/executor.js';
 
 export interface OpenOptions {
   configFile: string;
@@ -27,6 +28,7 @@ export interface OpenOptions {
 export class App {
   private transportP?: Promise<Transport>;
   private servicesRef: Services | undefined;
+  private jobsRef: JobExecutor | undefined;
 
   private constructor(
     readonly config: CfxConfig,
@@ -76,6 +78,11 @@ export class App {
     return (this.servicesRef ??= wireCore(this, new Services()));
   }
 
+  /** runs jobs by id (core's and plugins'), recording each run once */
+  get jobs(): JobExecutor {
+    return (this.jobsRef ??= new JobExecutor(this));
+  }
+
   get store(): Store {
     if (!this.storeRef) throw new Error('this command opened no store');
     return this.storeRef;
@@ -110,6 +117,7 @@ export class App {
   }
 
   async close(): Promise<void> {
+    await this.jobsRef?.close();
     // every connection this app opened, the shared one included
     await Promise.all(this.opened.splice(0).map((t) => t.close().catch(() => undefined)));
     await this.host.dispose();

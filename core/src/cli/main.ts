@@ -233,30 +233,17 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
   return exitCode;
 }
 
-/** `stop` (a signal) aborts the remote call in flight: a price file is applied whole or not at all */
+/** `stop` (a signal): the file in flight is finished (applied whole or not at all), no other is started */
 async function pullOnce(app: App, io: Io, json: boolean, stop: AbortSignal): Promise<PullResult> {
   const c = app.config;
   if (c.role !== 'terminal') throw new CfxError(ErrorCodes.USAGE, 'cfx pull is for the terminal role (this config has role: office)');
-  const transport = await app.transport();
-  const format = await app.host.format(c.prices.format, c.prices.options);
   const progress = json ? undefined : progressReporter(io.err);
-  const pull = new PricePull({ config: c, store: app.store, transport, format, logger: app.logger, signal: stop, ...(progress ? { onProgress: (p: PullProgress) => progress.update(p) } : {}) });
-  const runId = app.store.startRun('prices.pull');
   try {
-    const first = await pull.listReady();
-    // "complete" means the size held still across two listings: look once more after a poll interval
-    if (first.waiting.length) await sleep(Math.max(c.prices.pollMs, c.prices.stableMs), undefined, { signal: stop });
-    const result = await pull.cycle();
+    // the job records the run; the office's resend requests in the inbox are served like under `cfx run`
+    const s = await app.jobs.run('prices.pull', { trigger: 'cli', signal: stop, ...(progress ? { progress: (p: Record<string, unknown>) => progress.update(p as unknown as PullProgress) } : {}) });
+    return s.output as PullResult;
+  } finally {
     progress?.done();
-    // the office may ask for a resend through the inbox; `cfx pull` honours it like `cfx run`
-    if (result.requests.length) await new Service(app).handleResendRequests(pull, result, stop);
-    const q = result.files.filter((f) => f.result === 'quarantined' || (f.result === 'applied' && f.warnings?.length)).length;
-    app.store.finishRun(runId, { result: q ? 'partial' : 'ok', files: result.files.length, bytes: result.bytes, details: { files: result.files.map(pullFileDetails) } });
-    return result;
-  } catch (e) {
-    progress?.done();
-    app.store.finishRun(runId, { result: 'failed', error: { code: isCfxError(e) ? (e as CfxError).code : ErrorCodes.INTERNAL, message: errorMessage(e) } });
-    throw e;
   }
 }
 

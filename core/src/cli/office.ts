@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { CfxError, ErrorCodes } from '../api/index.js';
-import { runCollect, type CollectRunResult } from '../jobs/sales-collect/sales-collect.js';
-import { runPublish, type PublishResult } from '../jobs/office-publish/publish.js';
+import type { CollectRunResult } from '../jobs/sales-collect/sales-collect.js';
+import type { PublishResult } from '../jobs/office-publish/publish.js';
 import type { CliContext } from './context.js';
 import { Exit } from './exit.js';
 import { money, printJson, println, table, type Io } from './output.js';
@@ -33,7 +33,7 @@ export function registerOfficeCommands(program: Command, ctx: CliContext): void 
       const app = ctx.open('rw');
       try {
         await interruptible(ctx, app, 'cfx publish', async (stop) => {
-          const r = await runPublish(app, { signal: stop });
+          const r = (await app.jobs.run('office.publish', { trigger: 'cli', signal: stop })).output as PublishResult;
           if (ctx.json()) printJson(io.out, r);
           else printPublish(io, r);
           if (r.quarantined) ctx.setExit(Exit.REJECTED);
@@ -56,7 +56,7 @@ export function registerOfficeCommands(program: Command, ctx: CliContext): void 
       const app = ctx.open('rw');
       try {
         await interruptible(ctx, app, 'cfx collect', async (stop) => {
-          const r = await runCollect(app, { stop, ...(o.redeliver ? { redeliver: { from: p.from!, to: p.to! } } : {}) });
+          const r = (await app.jobs.run('sales.collect', { trigger: 'cli', signal: stop, ...(o.redeliver ? { params: { redeliver: { from: p.from!, to: p.to! } } } : {}) })).output as CollectRunResult;
           if (ctx.json()) printJson(io.out, collectJson(r));
           else printCollect(io, r);
           if (r.collect.quarantined || r.delivery.heldBack) ctx.setExit(Exit.REJECTED);

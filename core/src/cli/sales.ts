@@ -68,18 +68,15 @@ export function registerSalesCommands(program: Command, ctx: CliContext): void {
         await interruptible(ctx, app, 'cfx push', async (stop) => {
           const push = await svc.salesPush();
           const bar = ctx.json() ? undefined : countBar(io.err, 'pushing sales');
-          const pending = app.store.countPending();
-          let r;
+          let r: { pending: number; sent: number; bytes: number };
           try {
-            push.onProgress = bar ? (p) => bar.update(p.done, p.total) : undefined;
-            r = await push.flush(undefined, { stop });
+            const s = await app.jobs.run('sales.push', { trigger: 'cli', signal: stop, ...(bar ? { progress: (p: Record<string, unknown>) => bar.update(p.done as number, p.total as number) } : {}) });
+            r = s.output as typeof r;
           } finally {
             bar?.done();
           }
-          const runId = app.store.startRun('sales.push');
-          app.store.finishRun(runId, { result: 'ok', files: r.sent, bytes: r.bytes });
-          if (ctx.json()) printJson(io.out, { pending, sent: r.sent, bytes: r.bytes, left: app.store.countPending() });
-          else println(io.out, `uploaded ${r.sent} of ${pending} pending sale(s) to ${push.dir}`);
+          if (ctx.json()) printJson(io.out, { pending: r.pending, sent: r.sent, bytes: r.bytes, left: app.store.countPending() });
+          else println(io.out, `uploaded ${r.sent} of ${r.pending} pending sale(s) to ${push.dir}`);
         });
       }),
     );
@@ -103,16 +100,13 @@ export function registerSalesCommands(program: Command, ctx: CliContext): void {
           return;
         }
         const bar = ctx.json() ? undefined : countBar(io.err, 'resending');
-        push.onProgress = bar ? (p) => bar.update(p.done, p.total) : undefined;
         await interruptible(ctx, app, 'cfx resend', async (stop) => {
-          const runId = app.store.startRun('sales.resend', { from, to });
           try {
-            const r = await push.resend(from, to, { stop });
-            app.store.finishRun(runId, { result: 'ok', files: r.sent, bytes: r.bytes });
+            const s = await app.jobs.run('sales.resend', { trigger: 'cli', signal: stop, params: { from, to }, ...(bar ? { progress: (p: Record<string, unknown>) => bar.update(p.done as number, p.total as number) } : {}) });
+            const r = s.output as { sent: number; bytes: number; names: string[] };
             if (ctx.json()) printJson(io.out, { from, to, sent: r.sent, bytes: r.bytes, names: r.names });
             else println(io.out, `resent ${r.sent} sale(s) of ${from} … ${to} to ${push.dir}`);
           } catch (e) {
-            app.store.finishRun(runId, { result: 'failed', error: { code: (e as CfxError).code ?? ErrorCodes.INTERNAL, message: (e as Error).message } });
             ctx.setExit(Exit.FAILED);
             throw e;
           } finally {

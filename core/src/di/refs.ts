@@ -1,5 +1,8 @@
 import { createToken } from '../api/tokens.js';
+import type { App } from '../app/app.js';
 import type { CfxConfig } from '../config/types.js';
+import type { SalesPush } from '../jobs/sales-push/sales-push.js';
+import type { JobExecutor } from '../scheduler/executor.js';
 import type { PluginHost } from '../host/index.js';
 import type { Store } from '../store/index.js';
 
@@ -13,4 +16,10 @@ export const coreRefs = Object.freeze({
   /** the local store; its repositories are reached through it */
   store: createToken<Store>('core.internal.store'),
   host: createToken<PluginHost>('core.internal.host'),
+  /** the opened deployment, for core jobs that still take it whole (collect, publish) */
+  app: createToken<App>('core.internal.app'),
+  /** runs jobs by id and records their runs (a job that starts another: the pull serving a resend request) */
+  jobs: createToken<JobExecutor>('core.internal.jobs'),
+  /** the terminal's one sales push (its connections), shared by sales.push, sales.resend, the library and the admin API */
+  salesPush: createToken<() => Promise<SalesPush>>('core.internal.salesPush'),
 });

@@ -2,6 +2,7 @@ import { coreServices, type BackOfficeFactory, type CatalogReader, type Deployme
 import type { App } from '../app/app.js';
 import type { CfxConfig } from '../config/types.js';
 import { fault } from '../faults/index.js';
+import { SalesPush } from '../jobs/sales-push/sales-push.js';
 import { systemClock } from '../util/clock.js';
 import { coreRefs } from './refs.js';
 import { Services } from './services.js';
@@ -41,7 +42,21 @@ export function wireCore(app: App, services = new Services()): Services {
     get: (id, options) => app.host.format(id, options ?? (id === c.prices.format ? c.prices.options : id === c.sales.format ? c.sales.options : {})),
   };
   const backoffice: BackOfficeFactory = { open: () => app.host.backoffice(c.backoffice.use, c.backoffice.options) };
+  // made once; a failure (a plugin that did not activate) is tried again by the next caller
+  let push: Promise<SalesPush> | undefined;
+  const salesPush = (): Promise<SalesPush> =>
+    (push ??= (async () => {
+      const format = await formats.get(c.sales.format, c.sales.options);
+      const conns = await Promise.all(Array.from({ length: c.sales.connections }, () => transports.open('sales.push')));
+      return new SalesPush({ config: c, store: app.store, transports: conns, format, logger: app.logger });
+    })().catch((e) => {
+      push = undefined;
+      throw e;
+    }));
   return services
+    .value(coreRefs.app, app)
+    .factory(coreRefs.jobs, () => app.jobs)
+    .value(coreRefs.salesPush, salesPush)
     .value(coreRefs.config, c)
     .value(coreRefs.host, app.host)
     .factory(coreRefs.store, () => app.store)

@@ -29,6 +29,7 @@ export interface RunOptions {
   signal?: AbortSignal;
   params?: Record<string, unknown>;
   record?: RecordPolicy;
+  progress?: JobRunContext['progress'];
 }
 
 const COMMAND: RecordPolicy = { success: 'always', failure: true, live: true };
@@ -100,7 +101,7 @@ export class JobExecutor {
     const signal = opts.signal ?? new AbortController().signal;
     try {
       const runner = await this.runner(id);
-      const s = await runner.run({ signal, trigger: opts.trigger, ...(opts.params ? { params: opts.params } : {}) });
+      const s = await runner.run({ signal, trigger: opts.trigger, ...(opts.params ? { params: opts.params } : {}), ...(opts.progress ? { progress: opts.progress } : {}) });
       const finish = { result: s.result === 'idle' ? 'ok' : s.result, files: s.files ?? 0, bytes: s.bytes ?? 0, ...(s.details ? { details: s.details } : {}) } as const;
       if (liveId !== undefined) runs.finishRun(liveId, finish);
       else if (s.result !== 'idle' || record.success === 'always') runs.addFinishedRun(id, finish, { startedAt, finishedAt: clock.now() });

@@ -7,7 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TransportError, type Format, type PriceRecord, type Transport } from '../api/index.js';
+import { coreServices, TransportError, type Format, type PriceRecord, type Transport } from '../api/index.js';
+import { wireCore } from '../di/wiring.js';
+import { JobExecutor } from './executor.js';
 import type { App } from '../app/app.js';
 import { AdminMetrics } from '../admin/metrics.js';
 import { collectStatus } from '../cli/status.js';
@@ -91,8 +93,11 @@ function terminal() {
     logger: silentLogger(),
     transport: async () => transport,
     newTransport: async () => transport,
-    host: { format: async () => format, list: () => [] },
+    host: { format: async () => format, list: () => [], knownJobs: () => [] },
   } as unknown as App;
+  // the app's services as core wires them, with the test's clock: runs are recorded by the job executor
+  const services = wireCore(app).value(coreServices.clock, { now: () => new Date(clock.ms) });
+  Object.assign(app, { services, jobs: new JobExecutor(app) });
   const svc = new Service(app, { now: () => new Date(clock.ms) });
   return {
     config,

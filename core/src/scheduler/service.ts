@@ -1,12 +1,9 @@
 import cron from 'node-cron';
-import { CfxError, ErrorCodes, errorMessage, isCfxError, type CfxError as CfxErrorT } from '../api/index.js';
+import { coreServices, errorMessage } from '../api/index.js';
 import type { App } from '../app/app.js';
-import { PricePull, pullFileDetails, type PullResult } from '../jobs/prices-pull/price-pull.js';
-import { pruneArchive } from '../jobs/archive-prune/prune.js';
-import { SalesPush, parseResendRequest } from '../jobs/sales-push/sales-push.js';
-import { runCollect } from '../jobs/sales-collect/sales-collect.js';
-import { fault } from '../faults/index.js';
-import { drainSpool, recordSales, type RecordOutcome } from '../sales/intake.js';
+import { coreRefs } from '../di/refs.js';
+import type { SalesPush } from '../jobs/sales-push/sales-push.js';
+import { recordSales, type RecordOutcome } from '../sales/intake.js';
 import { JobLoop } from './loop.js';
 
 /**
@@ -31,7 +28,6 @@ export class Service {
   private readonly loops: JobLoop[] = [];
   private readonly tasks: { stop(): unknown }[] = [];
   private salesLoop: JobLoop | undefined;
-  private pushP: Promise<SalesPush> | undefined;
   private started = false;
   private stopping = false;
   /** the push job (terminal role) and its single flight: see pushSingle */
@@ -40,6 +36,7 @@ export class Service {
   private pushAgain = false;
   private wakeQueued = false;
   private readonly now: () => Date;
+  private readonly stopSignal = new AbortController();
   /** when the current (or last) run of each job began: a failure reported by its loop is logged from then */
   private readonly runStarted = new Map<string, Date>();
   /** when each job's heartbeat was last written (this.now() ms); absent: write at the next success */
@@ -49,7 +46,8 @@ export class Service {
     readonly app: App,
     opts: ServiceOptions = {},
   ) {
-    this.now = opts.now ?? (() => new Date());
+    // time comes from the clock ref, so a test that fixes it moves the service's run times too
+    this.now = opts.now ?? (() => app.services.resolve(coreServices.clock).now());
   }
 
   /** the start of a run of `job`, remembered for its run row */
@@ -57,21 +55,6 @@ export class Service {
     const at = this.now();
     this.runStarted.set(job, at);
     return at;
-  }
-
-  private recordRun(job: string, result: 'ok' | 'failed' | 'partial', extra: { files?: number; bytes?: number; error?: unknown; details?: Record<string, unknown> } = {}, startedAt = this.runStarted.get(job)): void {
-    // one journal write (synchronous=FULL: one sync) for a run that is already over; after every push
-    this.app.store.addFinishedRun(
-      job,
-      {
-        result,
-        ...(extra.files !== undefined ? { files: extra.files } : {}),
-        ...(extra.bytes !== undefined ? { bytes: extra.bytes } : {}),
-        ...(extra.details ? { details: extra.details } : {}),
-        ...(extra.error !== undefined ? { error: { code: isCfxError(extra.error) ? (extra.error as CfxErrorT).code : ErrorCodes.INTERNAL, message: errorMessage(extra.error) } } : {}),
-      },
-      { ...(startedAt ? { startedAt } : {}), finishedAt: this.now() },
-    );
   }
 
   /**
@@ -95,22 +78,13 @@ export class Service {
   private failed(job: string): (e: unknown, first: boolean) => void {
     return (e, first) => {
       this.contactWritten.delete(job);
-      if (first) this.recordRun(job, 'failed', { error: e });
+      if (first) this.app.jobs.recordFailure(job, e, this.runStarted.get(job));
     };
   }
 
-  /** the push and its connections, made once (concurrent first callers share the same promise) */
+  /** the push and its connections, made once (one for the jobs, the library and the admin API) */
   salesPush(): Promise<SalesPush> {
-    this.pushP ??= (async () => {
-      const c = this.app.config;
-      const format = await this.app.host.format(c.sales.format, c.sales.options);
-      const transports = await Promise.all(Array.from({ length: c.sales.connections }, () => this.app.newTransport()));
-      return new SalesPush({ config: c, store: this.app.store, transports, format, logger: this.app.logger });
-    })().catch((e) => {
-      this.pushP = undefined; // a plugin that failed to activate is tried again on the next run
-      throw e;
-    });
-    return this.pushP;
+    return this.app.services.resolve(coreRefs.salesPush)();
   }
 
   /** journals a sale (or an array) and wakes the push; resolves once durably journaled */
@@ -164,97 +138,35 @@ export class Service {
     return run;
   }
 
-  /** the office's resend requests found in the inbox: resend each period, then delete the request */
-  async handleResendRequests(pull: PricePull, r: PullResult, stop?: AbortSignal): Promise<void> {
-    for (const name of r.requests) {
-      const period = parseResendRequest(name);
-      if (!period) continue;
-      if (stop?.aborted) return;
-      const startedAt = this.now();
-      const push = await this.salesPush();
-      const res = await push.resend(period.from, period.to, stop ? { stop } : {});
-      // stopped half-way: the request stays in the inbox and the next pull resends the whole period
-      if (stop?.aborted) return;
-      this.recordRun('sales.resend', 'ok', { files: res.sent, bytes: res.bytes, details: { ...period, requestedBy: name } }, startedAt);
-      fault('sales.resend:request-served');
-      await pull.deleteRequest(name);
-    }
+  /**
+   * A job's run from a poll loop: recorded only when it did something (an idle poll writes no row),
+   * its failures by the loop (the first of a series), its contact with the server as a heartbeat.
+   */
+  private poll(job: string): () => Promise<void> {
+    return async () => {
+      this.begin(job);
+      const s = await this.app.jobs.run(job, { trigger: 'poll', signal: this.stopSignal.signal, record: { success: 'active', failure: false } });
+      if (s.contacted) this.contact(job);
+    };
   }
 
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
     const { config: c, logger } = this.app;
-    const jobs: Record<string, () => Promise<unknown>> = {
-      'archive.prune': async () => {
-        const removed = pruneArchive(c.dataDir, c.archive.keepDays);
-        logger.info({ removed: removed.length, keepDays: c.archive.keepDays }, 'archive pruned');
-      },
-    };
+    // plugins are reached inside the jobs, not here: a plugin that fails to activate fails its
+    // job (retried with back-off, shown in status), never the whole service
+    const loopOf = (job: string, everyMs: number, run: () => Promise<void>) => new JobLoop(job, everyMs, run, logger, this.failed(job));
     if (c.role === 'terminal') {
-      // plugins are reached inside the jobs, not here: a plugin that fails to activate fails its
-      // job (retried with back-off, shown in status), never the whole service
-      let pull: PricePull | undefined;
-      const pullOnce = async () => {
-        this.begin('prices.pull');
-        pull ??= new PricePull({ config: c, store: this.app.store, transport: await this.app.transport(), format: await this.app.host.format(c.prices.format, c.prices.options), logger });
-        const r = await pull.cycle();
-        this.contact('prices.pull');
-        if (r.files.length) {
-          const q = r.files.filter((f) => f.result === 'quarantined' || (f.result === 'applied' && f.warnings?.length)).length;
-          this.recordRun('prices.pull', q ? 'partial' : 'ok', { files: r.files.length, bytes: r.bytes, details: { files: r.files.map(pullFileDetails) } });
-        }
-        await this.handleResendRequests(pull, r);
-      };
-      jobs['prices.pull'] = pullOnce;
-      this.loops.push(new JobLoop('prices.pull', c.prices.pollMs, pullOnce, logger, this.failed('prices.pull')));
-
-      const pushOnce = async () => {
-        this.begin('sales.push');
-        if (c.sales.spool) drainSpool(this.app.store, c.terminal!, c.sales.spool, c.dataDir, logger);
-        if (this.app.store.countPending() === 0) return;
-        const r = await (await this.salesPush()).flush();
-        this.contact('sales.push');
-        if (r.sent) this.recordRun('sales.push', 'ok', { files: r.sent, bytes: r.bytes });
-      };
-      this.pushJob = pushOnce;
-      const pushNow = () => this.pushSingle();
-      jobs['sales.push'] = pushNow;
+      this.loops.push(loopOf('prices.pull', c.prices.pollMs, this.poll('prices.pull')));
+      this.pushJob = this.poll('sales.push');
       // the sales loop also looks at the journal every poll interval: sales journaled by another
       // process (cfx sale add, the spool dir) are picked up without a nudge
-      this.salesLoop = new JobLoop('sales.push', c.prices.pollMs, pushNow, logger, this.failed('sales.push'));
+      this.salesLoop = loopOf('sales.push', c.prices.pollMs, () => this.pushSingle());
       this.loops.push(this.salesLoop);
     }
     if (c.role === 'office') {
-      const { runPublish, PUBLISH_JOB } = await import('../jobs/office-publish/publish.js');
-      const collectOnce = async () => {
-        this.begin('sales.collect');
-        const r = await runCollect(this.app, { record: false });
-        this.contact('sales.collect');
-        if (r.collect.files.length || r.delivery.sales || r.delivery.heldBack) {
-          this.recordRun('sales.collect', r.collect.quarantined || r.delivery.heldBack ? 'partial' : 'ok', {
-            files: r.collect.files.length,
-            bytes: r.collect.bytes,
-            details: { stored: r.collect.stored, duplicates: r.collect.duplicates, quarantined: r.collect.quarantined, deliveredSales: r.delivery.sales, ...(r.delivery.heldBack ? { heldBack: r.delivery.heldBack } : {}) },
-          });
-        }
-      };
-      jobs['sales.collect'] = collectOnce;
-      this.loops.push(new JobLoop('sales.collect', Math.max(c.prices.pollMs, OFFICE_POLL_MS), collectOnce, logger, this.failed('sales.collect')));
-
-      // publish: the back office's goods exports (1C's goods file + flag) to the terminals, polled like the sales
-      const publishOnce = async () => {
-        this.begin(PUBLISH_JOB);
-        const r = await runPublish(this.app, { record: false });
-        if (r.published || r.quarantined) {
-          this.recordRun(PUBLISH_JOB, r.quarantined ? 'partial' : 'ok', {
-            files: r.published,
-            bytes: r.bytes,
-            details: { exports: r.exports, published: r.published, quarantined: r.quarantined, outcomes: r.outcomes.map((o) => ({ terminal: o.terminal, result: o.result, ...(o.result === 'published' ? { name: o.name } : {}) })) },
-          });
-        }
-      };
-      jobs[PUBLISH_JOB] = publishOnce;
+      this.loops.push(loopOf('sales.collect', Math.max(c.prices.pollMs, OFFICE_POLL_MS), this.poll('sales.collect')));
       // a back office without exports (generic) gets no publish loop; one that cannot even be created gets it (its runs say why)
       let exportsGoods = true;
       try {
@@ -264,14 +176,15 @@ export class Service {
       } catch {
         /* reported by the loops' runs */
       }
-      if (exportsGoods) this.loops.push(new JobLoop(PUBLISH_JOB, Math.max(c.prices.pollMs, OFFICE_POLL_MS), publishOnce, logger, this.failed(PUBLISH_JOB)));
+      if (exportsGoods) this.loops.push(loopOf('office.publish', Math.max(c.prices.pollMs, OFFICE_POLL_MS), this.poll('office.publish')));
     }
     for (const s of c.schedule) {
-      const job = jobs[s.job];
-      if (!job) throw new CfxError(ErrorCodes.CONFIG_INVALID, `schedule: unknown job "${s.job}" (available: ${Object.keys(jobs).join(', ')})`);
+      // checked at config load against the known jobs; a plugin job's roles are checked here, at once
+      const run = s.job === 'sales.push' && this.pushJob ? () => this.pushSingle() : () => this.app.jobs.run(s.job, { trigger: 'schedule', signal: this.stopSignal.signal, record: { success: 'always', failure: true } });
+      if (s.job !== 'sales.push') await this.app.jobs.runner(s.job);
       this.tasks.push(
         cron.schedule(s.cron, () => {
-          job().catch((e) => logger.error({ job: s.job, err: errorMessage(e) }, 'scheduled job failed'));
+          run().catch((e) => logger.error({ job: s.job, err: errorMessage(e) }, 'scheduled job failed'));
         }),
       );
     }
@@ -285,6 +198,8 @@ export class Service {
     // no new API calls while the jobs wind down; a running resend started there is waited for
     if (this.app.config.admin) await (await import('../admin/index.js')).stopAdmin(this);
     this.stopping = true;
+    // a running job finishes its step (the signal is its stop, not an abort of the call in flight)
+    this.stopSignal.abort();
     for (const t of this.tasks.splice(0)) t.stop();
     await Promise.all(this.loops.splice(0).map((l) => l.stop()));
     await this.pushRun?.catch(() => undefined); // one started by a new sale, outside the loop

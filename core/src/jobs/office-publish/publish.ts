@@ -91,6 +91,8 @@ export interface PublishDeps {
   backoffice: BackOffice;
   logger: Logger;
   signal?: AbortSignal;
+  /** finish the export in flight, start no other (a signal to the command) */
+  stop?: AbortSignal;
 }
 
 const kvRejected = (terminal: string) => `publish.rejected.${terminal}`;
@@ -125,7 +127,7 @@ export class Publish {
    * at the end (the next cycle publishes that one again).
    */
   async cycle(): Promise<PublishResult> {
-    const { backoffice, config, signal, logger } = this.deps;
+    const { backoffice, config, signal, stop, logger } = this.deps;
     const result: PublishResult = { exports: 0, published: 0, quarantined: 0, bytes: 0, outcomes: [] };
     if (!backoffice.pendingExports) return result;
     const exports = await backoffice.pendingExports({ terminals: config.terminals, ...(signal ? { signal } : {}) });
@@ -133,7 +135,7 @@ export class Publish {
     this.closeUnoffered(exports);
     let firstError: unknown;
     for (const e of exports) {
-      if (signal?.aborted) break;
+      if (signal?.aborted || stop?.aborted) break;
       try {
         const o = await this.publishOne(e);
         result.outcomes.push(o);
@@ -350,42 +352,28 @@ export class Publish {
 }
 
 /**
- * One publish run as `cfx publish` (and the office's `cfx run`) does it, recorded as an
- * `office.publish` row in `runs` unless `record: false` (the service records only runs that did
- * something).
+ * One publish run (the office.publish job: `cfx publish` and the office's `cfx run`); the job
+ * executor records it. `stop`: finish the export in flight, start no other. `strict`: a back office
+ * that exports no goods is a usage error (a command asked for a publish), not an idle run.
  */
-export async function runPublish(app: App, opts: { signal?: AbortSignal; record?: boolean } = {}): Promise<PublishResult> {
+export async function runPublish(app: App, opts: { signal?: AbortSignal; stop?: AbortSignal; strict?: boolean } = {}): Promise<PublishResult> {
   const c = app.config;
   if (c.role !== 'office') throw new CfxError(ErrorCodes.USAGE, `cfx publish is for the office role (this config has role: ${c.role})`);
-  const store = app.store;
-  const recording = opts.record !== false;
-  const runId = recording ? store.startRun(PUBLISH_JOB) : 0;
   let bo: BackOffice | undefined;
   try {
     bo = await app.host.backoffice(c.backoffice.use, c.backoffice.options);
-    if (!bo.pendingExports && recording) throw new CfxError(ErrorCodes.USAGE, `back office "${bo.id}" has nothing to publish (it does not export goods)`);
+    if (!bo.pendingExports && opts.strict) throw new CfxError(ErrorCodes.USAGE, `back office "${bo.id}" has nothing to publish (it does not export goods)`);
     const job = new Publish({
       config: c,
-      store,
+      store: app.store,
       transport: () => app.transport(),
       format: (id, options) => app.host.format(id, options),
       backoffice: bo,
       logger: app.logger,
       ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(opts.stop ? { stop: opts.stop } : {}),
     });
-    const r = await job.cycle();
-    if (recording) {
-      store.finishRun(runId, {
-        result: r.quarantined ? 'partial' : 'ok',
-        files: r.published,
-        bytes: r.bytes,
-        details: { exports: r.exports, published: r.published, quarantined: r.quarantined, outcomes: r.outcomes.map((o) => ({ terminal: o.terminal, result: o.result, ...(o.result === 'published' ? { name: o.name } : {}) })) },
-      });
-    }
-    return r;
-  } catch (e) {
-    if (recording) store.finishRun(runId, { result: 'failed', error: { code: isCfxError(e) ? (e as CfxError).code : ErrorCodes.INTERNAL, message: errorMessage(e) } });
-    throw e;
+    return await job.cycle();
   } finally {
     await bo?.close?.().catch(() => undefined);
   }

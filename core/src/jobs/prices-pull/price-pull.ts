@@ -62,6 +62,8 @@ export interface PricePullDeps {
   format: Format;
   logger: Logger;
   signal?: AbortSignal;
+  /** asks the cycle to stop after the file in flight (a signal to the command): that file is finished, no other is started */
+  stop?: AbortSignal;
   onProgress?: (p: PullProgress) => void;
 }
 
@@ -125,7 +127,14 @@ export class PricePull {
   /** flags already reported as not trusted (logged once per flag) */
   private readonly distrusted = new Set<string>();
 
-  constructor(private readonly deps: PricePullDeps) {}
+  constructor(private deps: PricePullDeps) {}
+
+  /** what one run brings (the job's runner is made once, its runs come and go) */
+  forRun(o: Pick<PricePullDeps, 'stop' | 'onProgress'>): this {
+    const { stop: _s, onProgress: _p, ...rest } = this.deps;
+    this.deps = { ...rest, ...(o.stop ? { stop: o.stop } : {}), ...(o.onProgress ? { onProgress: o.onProgress } : {}) };
+    return this;
+  }
 
   get dir(): string {
     const c = this.deps.config;
@@ -216,7 +225,7 @@ export class PricePull {
     for (const f of this.orphanFlags.splice(0)) await this.deleteRemote(posix.join(this.dir, f));
     const result: PullResult = { dir: this.dir, files: [], waiting, requests, bytes: 0 };
     for (const entry of ready) {
-      if (this.deps.signal?.aborted) break;
+      if (this.deps.signal?.aborted || this.deps.stop?.aborted) break;
       const outcome = await this.takeFile(entry);
       this.flags.delete(entry.name);
       this.flaggedAs.delete(entry.name);

@@ -349,22 +349,22 @@ export interface CollectRunResult {
   collect: CollectResult;
   delivery: DeliverResult;
   redelivery?: DeliverResult & { from: string; to: string };
+  /** a signal stopped the run after the file in flight */
+  interrupted?: boolean;
 }
 
 /**
- * One office run as `cfx collect` (and the office's `cfx run`) does it: a collect cycle, then the
- * delivery, then an optional re-delivery of a period; recorded as a `sales.collect` row in `runs`.
+ * One office run (the sales.collect job: `cfx collect` and the office's `cfx run`): a collect
+ * cycle, then the delivery, then an optional re-delivery of a period; the job executor records it.
  * Collected sales are delivered even when the cycle failed half-way (the error is thrown after).
  */
 export async function runCollect(
   app: App,
-  opts: { redeliver?: { from: string; to: string }; signal?: AbortSignal; /** see SalesCollectDeps.stop */ stop?: AbortSignal; /** false: the caller records runs (the service skips idle polls) */ record?: boolean } = {},
+  opts: { redeliver?: { from: string; to: string }; signal?: AbortSignal; /** see SalesCollectDeps.stop */ stop?: AbortSignal } = {},
 ): Promise<CollectRunResult> {
   const c = app.config;
   if (c.role !== 'office') throw new CfxError(ErrorCodes.USAGE, `cfx collect is for the office role (this config has role: ${c.role})`);
   const store = app.store;
-  const recording = opts.record !== false;
-  const runId = recording ? store.startRun('sales.collect', opts.redeliver ? { redeliver: opts.redeliver } : undefined) : 0;
   let bo: BackOffice | undefined;
   try {
     const transport = await app.transport();
@@ -384,26 +384,8 @@ export async function runCollect(
     const out: CollectRunResult = { collect, delivery };
     const interrupted = opts.stop?.aborted === true;
     if (opts.redeliver && !interrupted) out.redelivery = { ...(await job.redeliver(opts.redeliver.from, opts.redeliver.to)), ...opts.redeliver };
-    if (recording) store.finishRun(runId, {
-      result: collect.quarantined || delivery.heldBack ? 'partial' : 'ok',
-      files: collect.files.length,
-      bytes: collect.bytes,
-      details: {
-        stored: collect.stored,
-        duplicates: collect.duplicates,
-        quarantined: collect.quarantined,
-        deliveredBatches: delivery.batches.length,
-        deliveredSales: delivery.sales,
-        ...(delivery.heldBack ? { heldBack: delivery.heldBack } : {}),
-        ...(interrupted ? { interrupted: true } : {}),
-        ...(out.redelivery ? { redelivered: { from: out.redelivery.from, to: out.redelivery.to, batches: out.redelivery.batches.length, sales: out.redelivery.sales } } : {}),
-        files: collect.files.map((f) => ({ name: f.name, result: f.result })),
-      },
-    });
+    if (interrupted) out.interrupted = true;
     return out;
-  } catch (e) {
-    if (recording) store.finishRun(runId, { result: 'failed', error: { code: isCfxError(e) ? (e as CfxError).code : ErrorCodes.INTERNAL, message: errorMessage(e) } });
-    throw e;
   } finally {
     await bo?.close?.().catch(() => undefined);
   }
