@@ -21,6 +21,7 @@ export type {
   KvStore,
   InboxEntry,
   ListProductsOptions,
+  SaleColumns,
   SaleRecord,
   OutboxEntry,
   SentMark,

@@ -76,15 +76,20 @@ export interface InboxLog {
 
 // ---- journal.db: the till's journal and outbox, runs, quarantine, the office's collected sales and batches, kv
 
-export interface SaleRecord {
+/** what a journaled sale (`sales`) and a collected one (`collected`) both have */
+export interface SaleColumns {
   terminalId: string;
   saleId: string;
   time: string;
   localDate: string;
   kind: SaleKind;
   total: number;
+  /** the canonical serialisation */
   body: string;
   sha256: string;
+}
+
+export interface SaleRecord extends SaleColumns {
   recordedAt: string;
 }
 
@@ -222,16 +227,8 @@ export interface CollectOutcome {
   duplicateKeys: string[];
 }
 
-export interface CollectedSale {
+export interface CollectedSale extends SaleColumns {
   id: number;
-  terminalId: string;
-  saleId: string;
-  time: string;
-  localDate: string;
-  kind: SaleKind;
-  total: number;
-  body: string;
-  sha256: string;
   fileName: string;
   receivedAt: string;
   /** batch of its first delivery; absent: not handed to the back office yet */

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { CfxError, ErrorCodes } from '../api/errors.js';
 import type { SaleKind } from '../api/model.js';
-import type { CollectedSale } from './repositories.js';
+import type { CollectedSale, SaleColumns } from './repositories.js';
 
 /** What the repositories share besides the connection: a row's type, row → object of tables read by two of them, checks. */
 
@@ -21,7 +21,7 @@ export function checkDate(d: string, what: string): void {
 }
 
 /** the columns a journaled sale (sales) and a collected one (collected) share */
-export const saleColumns = (r: Row) => ({
+export const saleColumns = (r: Row): SaleColumns => ({
   terminalId: r.terminal_id as string,
   saleId: r.sale_id as string,
   time: r.time as string,
