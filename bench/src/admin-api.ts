@@ -166,7 +166,7 @@ function runCli(args: string[], cwd: string): Promise<{ code: number | null; out
   });
 }
 
-// ---- the peer: Store.listProducts' reads (core/src/store/store.ts, CATALOG_SEARCH_SQL) on its own connection
+// ---- the peer: the catalog search's reads (core/src/store/catalog.ts, CATALOG_SEARCH_SQL) on its own connection
 
 const MAX_CHAR = '\u{10FFFF}';
 const SEARCH = {

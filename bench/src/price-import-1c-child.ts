@@ -35,8 +35,8 @@ try {
   const c0 = process.cpuUsage();
   const { outcome, cycles, start, end } = await pullUntilApplied(pull, fileName);
   const cpu = process.cpuUsage(c0);
-  const products = app.store.catalogCount();
-  const samples = Object.fromEntries(codes.split(',').filter(Boolean).map((c) => [c, app.store.getProduct(c) ?? null]));
+  const products = app.store.catalog.count();
+  const samples = Object.fromEntries(codes.split(',').filter(Boolean).map((c) => [c, app.store.catalog.get(c) ?? null]));
   process.stdout.write(
     JSON.stringify({
       ok: true,

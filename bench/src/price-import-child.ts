@@ -5,8 +5,6 @@ import { performance } from 'node:perf_hooks';
 import { App, PricePull, silentLogger, type Format } from '@cfx/core';
 import { pullUntilApplied, vmHwmKb } from './common.js';
 
-type Store = ConstructorParameters<typeof PricePull>[0]['store'];
-
 const [configFile, fileName] = process.argv.slice(2);
 if (!configFile || !fileName) {
   process.stderr.write('usage: price-import-child <cfx.yaml> <file>\n');
@@ -38,30 +36,26 @@ try {
     },
   });
   const store = app.store;
-  const timedStore = new Proxy(store, {
-    get(target, prop, recv) {
-      const v = Reflect.get(target, prop, recv);
-      if (prop === 'beginPriceApply') {
-        return (...a: unknown[]) => {
-          const tx = (v as (...x: unknown[]) => { commit(): unknown }).apply(target, a);
-          const commit = tx.commit.bind(tx);
-          tx.commit = () => {
-            marks.commitStart = performance.now();
-            memBeforeCommit = process.memoryUsage();
-            const r = commit();
-            marks.commitEnd = performance.now();
-            return r;
-          };
-          return tx;
-        };
-      }
-      return typeof v === 'function' ? (v as (...x: unknown[]) => unknown).bind(target) : v;
-    },
-  }) as Store;
+  // the apply's commit: patched on the repository itself, so it is timed whether the pull calls
+  // store.priceImport.begin or the store's old beginPriceApply (a delegate to it)
+  const imports = store.priceImport;
+  const begin = imports.begin.bind(imports);
+  imports.begin = (...a: Parameters<typeof begin>) => {
+    const tx = begin(...a);
+    const commit = tx.commit.bind(tx);
+    tx.commit = (...c: Parameters<typeof commit>) => {
+      marks.commitStart = performance.now();
+      memBeforeCommit = process.memoryUsage();
+      const r = commit(...c);
+      marks.commitEnd = performance.now();
+      return r;
+    };
+    return tx;
+  };
 
-  // the statements of the commit (TS-private, a plain property at runtime): time the barcode
+  // the statements of the commit (TS-private, a plain property of the price import at runtime): time the barcode
   // rebuild and the count, so the rest of the commit is the COMMIT itself (WAL write + fsync + checkpoint)
-  const st = (store as unknown as { priceStatements?: Record<string, { run?: (...a: unknown[]) => unknown; get?: (...a: unknown[]) => unknown }> }).priceStatements;
+  const st = (imports as unknown as { statements?: Record<string, { run?: (...a: unknown[]) => unknown; get?: (...a: unknown[]) => unknown }> }).statements;
   const timeStmt = (name: string, method: 'run' | 'get', from: string, to: string) => {
     const stmt = st?.[name];
     const f = stmt?.[method];
@@ -81,13 +75,13 @@ try {
   // what-if knob for diagnosis (never set by the bench itself): pragmas for the catalog writer,
   // e.g. CFX_BENCH_PRAGMAS="cache_size=-32768" to see what a smaller page cache does to speed and RSS
   const pragmas = process.env.CFX_BENCH_PRAGMAS?.split(';').map((x) => x.trim()).filter(Boolean) ?? [];
-  const writer = (store as unknown as { catalogWriter?: { pragma(s: string): unknown } }).catalogWriter;
+  const writer = (store as unknown as { db?: { catalogWriter?: { pragma(s: string): unknown } } }).db?.catalogWriter;
   for (const p of pragmas) writer?.pragma(p);
 
-  const pull = new PricePull({ config: app.config, store: timedStore, transport, format: timedFormat, logger: app.logger });
+  const pull = new PricePull({ config: app.config, store, transport, format: timedFormat, logger: app.logger });
   const { outcome, cycles, start, end } = await pullUntilApplied(pull, fileName);
   const ru = process.resourceUsage();
-  const products = app.store.catalogCount();
+  const products = store.catalog.count();
   process.stdout.write(
     JSON.stringify({
       ok: true,

@@ -70,10 +70,10 @@ export class Terminal extends EventEmitter {
   get catalog(): { get(code: string): Product | undefined; byBarcode(barcode: string): Product | undefined; search(q: string, limit?: number): Product[]; count(): number } {
     const s = this.app.store;
     return {
-      get: (code) => s.getProduct(code),
-      byBarcode: (b) => s.findByBarcode(b),
-      search: (q, limit = 50) => s.listProducts({ q, limit }),
-      count: () => s.catalogCount(),
+      get: (code) => s.catalog.get(code),
+      byBarcode: (b) => s.catalog.findByBarcode(b),
+      search: (q, limit = 50) => s.catalog.list({ q, limit }),
+      count: () => s.catalog.count(),
     };
   }
 

@@ -31,7 +31,7 @@ export class AdminMetrics {
     config: CfxConfig,
   ) {
     const registers = [this.registry];
-    this.floor = store.listRuns({ limit: 1 })[0]?.id ?? 0;
+    this.floor = store.runs.list({ limit: 1 })[0]?.id ?? 0;
     this.files = new Counter({ name: 'cfx_job_files_total', help: 'files moved by finished runs, per job', labelNames: ['job'], registers });
     this.bytes = new Counter({ name: 'cfx_job_bytes_total', help: 'bytes moved by finished runs, per job', labelNames: ['job'], registers });
     this.runs = new Counter({ name: 'cfx_job_runs_total', help: 'finished runs, per job and result (ok, partial, failed)', labelNames: ['job', 'result'], registers });
@@ -57,7 +57,7 @@ export class AdminMetrics {
       collect() {
         this.reset();
         for (const job of JOBS) {
-          const at = s.lastRun(job, 'ok')?.finishedAt;
+          const at = s.runs.last(job, 'ok')?.finishedAt;
           if (at) this.set({ job }, Date.parse(at) / 1000);
         }
       },
@@ -69,16 +69,16 @@ export class AdminMetrics {
       registers,
       collect() {
         this.reset();
-        for (const [job, at] of Object.entries(s.lastContacts())) this.set({ job }, Date.parse(at) / 1000);
+        for (const [job, at] of Object.entries(s.runs.lastContacts())) this.set({ job }, Date.parse(at) / 1000);
       },
     });
     if (config.role === 'terminal') {
-      new Gauge({ name: 'cfx_sales_pending', help: 'journaled sales not yet on the server', registers, collect() { this.set(s.countPending()); } });
+      new Gauge({ name: 'cfx_sales_pending', help: 'journaled sales not yet on the server', registers, collect() { this.set(s.journal.countPending()); } });
     } else {
-      new Gauge({ name: 'cfx_collected_undelivered', help: 'collected sales not yet delivered to the back office', registers, collect() { this.set(s.collectedCounts().undelivered); } });
+      new Gauge({ name: 'cfx_collected_undelivered', help: 'collected sales not yet delivered to the back office', registers, collect() { this.set(s.collected.counts().undelivered); } });
     }
-    new Gauge({ name: 'cfx_quarantine_files', help: 'files in quarantine (not retried)', registers, collect() { this.set(s.listQuarantine({ state: 'quarantined' }).length); } });
-    new Gauge({ name: 'cfx_catalog_products', help: 'products in the local catalog', registers, collect() { this.set(s.catalogCount()); } });
+    new Gauge({ name: 'cfx_quarantine_files', help: 'files in quarantine (not retried)', registers, collect() { this.set(s.quarantine.list({ state: 'quarantined' }).length); } });
+    new Gauge({ name: 'cfx_catalog_products', help: 'products in the local catalog', registers, collect() { this.set(s.catalog.count()); } });
     const info = new Gauge({ name: 'cfx_info', help: 'always 1; labels: role, terminal, plugin API version', labelNames: ['role', 'terminal', 'api'], registers });
     info.set({ role: config.role, terminal: config.terminal ?? '', api: API_VERSION }, 1);
     collectDefaultMetrics({ register: this.registry, prefix: 'cfx_' });
@@ -86,7 +86,7 @@ export class AdminMetrics {
 
   /** counts the runs finished since the last scrape */
   private sync(): void {
-    const recent = this.store.listRuns({ limit: WINDOW });
+    const recent = this.store.runs.list({ limit: WINDOW });
     let oldest = Infinity;
     for (const r of recent) {
       oldest = Math.min(oldest, r.id);

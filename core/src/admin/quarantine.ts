@@ -34,7 +34,7 @@ export interface RetryOutcome {
  */
 export async function retryQuarantined(svc: Pick<Service, 'app'>, id: number, opts: { force?: boolean } = {}): Promise<RetryOutcome> {
   const { store, config, logger } = svc.app;
-  const entry = store.listQuarantine().find((q) => q.id === id);
+  const entry = store.quarantine.list().find((q) => q.id === id);
   if (!entry) throw new ApiError(404, ErrorCodes.USAGE, `no quarantined file with id ${id}`, 'id');
   if (entry.state !== 'quarantined') throw new ApiError(409, ErrorCodes.USAGE, `quarantined file ${id} (${entry.fileName}) was already ${entry.state}`, 'id');
   let outcome: RetryOutcome;
@@ -44,8 +44,8 @@ export async function retryQuarantined(svc: Pick<Service, 'app'>, id: number, op
   // "apply it anyway": a full price file refused by a guard (empty, or removing too much) is let
   // through once, for exactly these bytes; a changed file meets the guards again
   const forced = opts.force === true && entry.job === 'prices.pull' && entry.reason.code === ErrorCodes.FULL_FILE_REFUSED && typeof entry.reason.sha256 === 'string';
-  if (forced) store.kvSet(forceKey(entry.reason.sha256 as string), new Date().toISOString());
-  store.setQuarantineState(id, 'retried');
+  if (forced) store.kv.set(forceKey(entry.reason.sha256 as string), new Date().toISOString());
+  store.quarantine.setState(id, 'retried');
   if (forced) outcome.forced = true;
   logger.info({ ...outcome }, 'quarantined file sent back for processing');
   return outcome;

@@ -36,7 +36,7 @@ export class BackgroundResend {
     if (this.current) throw new ApiError(409, ErrorCodes.USAGE, `a resend is already running (run ${(this.current as { runId: number }).runId})`);
     const total = push.planResend(from, to).length;
     const base = { from, to, requestedBy };
-    const runId = store.startRun('sales.resend', { ...base, progress: { done: 0, total } });
+    const runId = store.runs.start('sales.resend', { ...base, progress: { done: 0, total } });
     logger.info({ runId, from, to, total, requestedBy }, 'resend started from the admin API');
 
     let last: PushProgress | undefined;
@@ -47,7 +47,7 @@ export class BackgroundResend {
       if (now - writtenAt < PROGRESS_EVERY_MS) return;
       writtenAt = now;
       try {
-        store.updateRunDetails(runId, { ...base, progress: { done: p.done, total: p.total } });
+        store.runs.updateDetails(runId, { ...base, progress: { done: p.done, total: p.total } });
       } catch (e) {
         logger.warn({ runId, err: errorMessage(e) }, 'could not record the resend progress');
       }
@@ -64,13 +64,13 @@ export class BackgroundResend {
     }
     const done = work.then(
       (r) => {
-        store.finishRun(runId, { result: 'ok', files: r.sent, bytes: r.bytes, details: { ...base, progress: { done: r.sent, total: Math.max(total, r.sent) } } });
+        store.runs.finish(runId, { result: 'ok', files: r.sent, bytes: r.bytes, details: { ...base, progress: { done: r.sent, total: Math.max(total, r.sent) } } });
         logger.info({ runId, sent: r.sent }, 'resend finished');
       },
       (e: unknown) => {
         const code = isCfxError(e) ? (e as CfxError).code : ErrorCodes.INTERNAL;
         try {
-          store.finishRun(runId, { result: 'failed', error: { code, message: errorMessage(e) }, details: { ...base, progress: { done: last?.done ?? 0, total: last?.total ?? total } } });
+          store.runs.finish(runId, { result: 'failed', error: { code, message: errorMessage(e) }, details: { ...base, progress: { done: last?.done ?? 0, total: last?.total ?? total } } });
         } catch (e2) {
           logger.error({ runId, err: errorMessage(e2) }, 'could not record the failed resend');
         }

@@ -107,20 +107,20 @@ export function buildAdminApp(svc: Service, admin: AdminConfig): { app: FastifyI
   const LANG_QS = { type: 'object', additionalProperties: false, properties: { lang: { enum: [...LANGS] } } } as const;
   const html = (reply: FastifyReply, body: string) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(body);
   const json = (reply: FastifyReply, body: unknown, code = 200) => reply.code(code).header('cache-control', 'no-store').send(body);
-  const problems = () => store().listQuarantine({ state: 'quarantined' });
+  const problems = () => store().quarantine.list({ state: 'quarantined' });
 
   // ---- the page
   app.get<{ Querystring: { lang?: Lang } }>('/', { schema: { querystring: LANG_QS } }, async (req, reply) => {
     const lang = langOf(req);
     void reply.header('content-language', lang).header('vary', 'Accept-Language');
     void reply.header('content-security-policy', "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
-    return html(reply, renderPage({ lang, L: LABELS[lang], status: collectStatus(svc.app), runs: store().listRuns({ limit: 20 }), quarantine: problems(), tokenRequired: admin.token !== undefined }));
+    return html(reply, renderPage({ lang, L: LABELS[lang], status: collectStatus(svc.app), runs: store().runs.list({ limit: 20 }), quarantine: problems(), tokenRequired: admin.token !== undefined }));
   });
   app.get('/app.js', async (_req, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(APP_JS));
   app.get('/app.css', async (_req, reply) => reply.type('text/css; charset=utf-8').header('cache-control', 'no-cache').send(APP_CSS));
   app.get('/favicon.ico', async (_req, reply) => reply.code(204).send());
   app.get<{ Querystring: { lang?: Lang } }>('/ui/cards', { schema: { querystring: LANG_QS } }, async (req, reply) => html(reply, renderCards(collectStatus(svc.app), LABELS[langOf(req)])));
-  app.get<{ Querystring: { lang?: Lang } }>('/ui/log', { schema: { querystring: LANG_QS } }, async (req, reply) => html(reply, renderLog(store().listRuns({ limit: 20 }), LABELS[langOf(req)])));
+  app.get<{ Querystring: { lang?: Lang } }>('/ui/log', { schema: { querystring: LANG_QS } }, async (req, reply) => html(reply, renderLog(store().runs.list({ limit: 20 }), LABELS[langOf(req)])));
   app.get<{ Querystring: { lang?: Lang } }>('/ui/quarantine', { schema: { querystring: LANG_QS } }, async (req, reply) => html(reply, renderQuarantine(problems(), LABELS[langOf(req)])));
 
   // ---- the API
@@ -133,11 +133,11 @@ export function buildAdminApp(svc: Service, admin: AdminConfig): { app: FastifyI
   app.get<{ Querystring: { limit: number; job?: string } }>(
     '/api/runs',
     { schema: { querystring: { type: 'object', additionalProperties: false, properties: { limit: { type: 'integer', minimum: 1, maximum: 1000, default: 50 }, job: JOB } } } },
-    async (req, reply) => json(reply, { runs: store().listRuns({ limit: req.query.limit, ...(req.query.job ? { job: req.query.job } : {}) }) }),
+    async (req, reply) => json(reply, { runs: store().runs.list({ limit: req.query.limit, ...(req.query.job ? { job: req.query.job } : {}) }) }),
   );
 
   app.get<{ Params: { id: number } }>('/api/runs/:id', { schema: { params: ID } }, async (req, reply) => {
-    const run: RunRecord | undefined = store().getRun(req.params.id);
+    const run: RunRecord | undefined = store().runs.get(req.params.id);
     if (!run) throw new ApiError(404, ErrorCodes.USAGE, `no run with id ${req.params.id}`, 'id');
     return json(reply, run);
   });
@@ -164,8 +164,8 @@ export function buildAdminApp(svc: Service, admin: AdminConfig): { app: FastifyI
       if (c.role === 'terminal') {
         // which sales still wait for the upload: only looked up when asked (a filter, or rows to show)
         const flag = req.query.pending !== undefined || limit > 0;
-        const pendingKeys = flag ? new Set(s.pendingOutbox(10_000_000).map((o) => `${o.terminalId}/${o.saleId}`)) : undefined;
-        let rows = s.salesBetween(from, to).map((r) => ({ r, pending: pendingKeys?.has(`${r.terminalId}/${r.saleId}`) ?? false }));
+        const pendingKeys = flag ? new Set(s.journal.pendingOutbox(10_000_000).map((o) => `${o.terminalId}/${o.saleId}`)) : undefined;
+        let rows = s.journal.salesBetween(from, to).map((r) => ({ r, pending: pendingKeys?.has(`${r.terminalId}/${r.saleId}`) ?? false }));
         if (req.query.pending !== undefined) rows = rows.filter((x) => x.pending === req.query.pending);
         const total = rows.reduce((t, x) => t + x.r.total, 0);
         return json(reply, {
@@ -177,7 +177,7 @@ export function buildAdminApp(svc: Service, admin: AdminConfig): { app: FastifyI
           sales: rows.slice(0, limit).map(({ r, pending }) => ({ terminalId: r.terminalId, saleId: r.saleId, time: r.time, localDate: r.localDate, kind: r.kind, total: money(r.total), pending, recordedAt: r.recordedAt })),
         });
       }
-      const rows = s.listCollected({ from, to, ...(req.query.pending ? { pending: true } : {}) }).filter((r) => (req.query.pending === false ? r.deliveredAt !== undefined : true));
+      const rows = s.collected.list({ from, to, ...(req.query.pending ? { pending: true } : {}) }).filter((r) => (req.query.pending === false ? r.deliveredAt !== undefined : true));
       return json(reply, {
         from: req.query.from ?? null,
         to: req.query.to ?? null,
@@ -204,7 +204,7 @@ export function buildAdminApp(svc: Service, admin: AdminConfig): { app: FastifyI
       const { limit, offset } = req.query;
       const q = (req.query.q ?? '').trim();
       // one row more than asked tells whether there is a next page, without counting a big catalog
-      const items = store().listProducts({ limit: limit + 1, offset, ...(q ? { q } : {}) });
+      const items = store().catalog.list({ limit: limit + 1, offset, ...(q ? { q } : {}) });
       return json(reply, {
         q,
         offset,
@@ -235,7 +235,7 @@ export function buildAdminApp(svc: Service, admin: AdminConfig): { app: FastifyI
   app.get<{ Querystring: { state: QuarantineState | 'all' } }>(
     '/api/quarantine',
     { schema: { querystring: { type: 'object', additionalProperties: false, properties: { state: { enum: ['quarantined', 'retried', 'deleted', 'all'], default: 'quarantined' } } } } },
-    async (req, reply) => json(reply, { files: store().listQuarantine(req.query.state === 'all' ? {} : { state: req.query.state }) }),
+    async (req, reply) => json(reply, { files: store().quarantine.list(req.query.state === 'all' ? {} : { state: req.query.state }) }),
   );
 
   // the page's "retry" is a person's decision after reading the reason: it applies a refused full file anyway

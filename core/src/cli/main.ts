@@ -187,16 +187,16 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
       const app = open('ro');
       try {
         const s = app.store;
-        const one = o.code !== undefined ? s.getProduct(o.code) : o.barcode !== undefined ? s.findByBarcode(o.barcode) : undefined;
+        const one = o.code !== undefined ? s.catalog.get(o.code) : o.barcode !== undefined ? s.catalog.findByBarcode(o.barcode) : undefined;
         if ((o.code !== undefined || o.barcode !== undefined) && !one) {
           throw new CfxError(ErrorCodes.USAGE, `no product with ${o.code !== undefined ? `code ${o.code}` : `barcode ${o.barcode}`}`);
         }
-        const items = one ? [one] : s.listProducts({ limit: o.limit, offset: o.offset, ...(o.search ? { q: o.search } : {}) });
+        const items = one ? [one] : s.catalog.list({ limit: o.limit, offset: o.offset, ...(o.search ? { q: o.search } : {}) });
         const view = items.map((p) => ({ ...p, price: money(p.price), ...(p.stock !== undefined ? { stock: milli(p.stock) } : {}) }));
-        if (g().json) printJson(io.out, one ? view[0] : { total: s.catalogCount(), offset: o.offset, items: view });
+        if (g().json) printJson(io.out, one ? view[0] : { total: s.catalog.count(), offset: o.offset, items: view });
         else {
           println(io.out, table(view.map((p) => [p.code, p.barcodes.join(','), p.name, p.price, p.enabled === false ? 'disabled' : '']), ['CODE', 'BARCODES', 'NAME', 'PRICE', '']));
-          if (!one) println(io.out, `${items.length} of ${s.catalogCount()} products`);
+          if (!one) println(io.out, `${items.length} of ${s.catalog.count()} products`);
         }
       } finally {
         void app.close();

@@ -78,7 +78,7 @@ export function registerOfficeCommands(program: Command, ctx: CliContext): void 
       try {
         const s = app.store;
         if (app.config.role === 'office') {
-          const rows = s.listCollected({ ...p, ...(o.pending ? { pending: true } : {}) }).map((c) => ({
+          const rows = s.collected.list({ ...p, ...(o.pending ? { pending: true } : {}) }).map((c) => ({
             terminal: c.terminalId,
             saleId: c.saleId,
             time: c.time,
@@ -96,8 +96,8 @@ export function registerOfficeCommands(program: Command, ctx: CliContext): void 
             println(io.out, `${rows.length} sale(s)`);
           }
         } else {
-          const pending = new Set(s.pendingOutbox(Number.MAX_SAFE_INTEGER).map((e) => `${e.terminalId}\u0000${e.saleId}`));
-          const rows = s
+          const pending = new Set(s.journal.pendingOutbox(Number.MAX_SAFE_INTEGER).map((e) => `${e.terminalId}\u0000${e.saleId}`));
+          const rows = s.journal
             .salesBetween(p.from ?? '0000-01-01', p.to ?? '9999-12-31')
             .map((r) => ({ terminal: r.terminalId, saleId: r.saleId, time: r.time, localDate: r.localDate, kind: r.kind, total: money(r.total), sent: !pending.has(`${r.terminalId}\u0000${r.saleId}`) }))
             .filter((r) => !o.pending || !r.sent);

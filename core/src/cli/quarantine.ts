@@ -15,7 +15,7 @@ export function registerQuarantineCommands(program: Command, ctx: CliContext): v
     .action((o: { all?: boolean }) => {
       const app = ctx.open('ro');
       try {
-        const files = app.store.listQuarantine(o.all ? {} : { state: 'quarantined' });
+        const files = app.store.quarantine.list(o.all ? {} : { state: 'quarantined' });
         if (ctx.json()) printJson(io.out, { files });
         else if (files.length === 0) println(io.out, 'no quarantined files');
         else {

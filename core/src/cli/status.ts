@@ -107,21 +107,21 @@ export function collectStatus(app: App): StatusReport {
   if (!existsSync(join(c.dataDir, 'journal.db')) || !existsSync(join(c.dataDir, 'catalog.db'))) return report;
   const s = Store.open(c.dataDir, { readonly: true });
   try {
-    const q = s.listQuarantine({ state: 'quarantined' });
+    const q = s.quarantine.list({ state: 'quarantined' });
     report.store = 'ok';
-    const last = s.lastInbox();
-    const warnings = s.recentInbox(10).flatMap((e) => inboxWarning(e) ?? []);
-    report.catalog = { products: s.catalogCount(), ...(last ? { lastFile: last } : {}), ...(warnings.length ? { warnings } : {}) };
-    if (c.role === 'terminal') report.sales = { pending: s.countPending() };
-    else report.collected = s.collectedCounts();
+    const last = s.inbox.last();
+    const warnings = s.inbox.recent(10).flatMap((e) => inboxWarning(e) ?? []);
+    report.catalog = { products: s.catalog.count(), ...(last ? { lastFile: last } : {}), ...(warnings.length ? { warnings } : {}) };
+    if (c.role === 'terminal') report.sales = { pending: s.journal.countPending() };
+    else report.collected = s.collected.counts();
     report.quarantine = { count: q.length, files: q.slice(0, 20) };
     const jobs = ['prices.pull', 'sales.push', 'sales.resend', 'sales.collect', 'office.publish'];
     report.lastRuns = {};
     for (const j of jobs) {
-      const last = s.lastRun(j);
-      if (last) report.lastRuns[j] = { last, lastOk: s.lastRun(j, 'ok') ?? null };
+      const last = s.runs.last(j);
+      if (last) report.lastRuns[j] = { last, lastOk: s.runs.last(j, 'ok') ?? null };
     }
-    report.lastContact = s.lastContacts();
+    report.lastContact = s.runs.lastContacts();
     report.reachability = reachabilityOf(c.role, report.lastRuns, report.lastContact);
   } finally {
     s.close();

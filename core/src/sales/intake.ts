@@ -26,7 +26,7 @@ export function recordSales(store: Store, terminalId: string, input: unknown): R
       throw e;
     }
   });
-  return sales.map((s) => ({ saleId: s.saleId, status: store.recordSale(s, saleLocalDate(s), canonicalSaleBody(s)), total: s.total }));
+  return sales.map((s) => ({ saleId: s.saleId, status: store.journal.recordSale(s, saleLocalDate(s), canonicalSaleBody(s)), total: s.total }));
 }
 
 /**
@@ -59,7 +59,7 @@ export function drainSpool(store: Store, terminalId: string, spoolDir: string, d
       const q = join(p.quarantine, `${new Date().toISOString().replace(/[:.]/g, '-')}_${n}`);
       renameSync(file, q);
       writeFileSync(`${q}.reason.json`, JSON.stringify({ file: n, code: e instanceof CfxError ? e.code : ErrorCodes.SALE_INVALID, message: errorMessage(e), ...(e instanceof CfxError ? e.details : {}) }, null, 2) + '\n');
-      store.addQuarantine({ job: 'sales.spool', fileName: n, localPath: q, reason: { message: errorMessage(e) } });
+      store.quarantine.add({ job: 'sales.spool', fileName: n, localPath: q, reason: { message: errorMessage(e) } });
       logger.warn({ file: n, err: errorMessage(e) }, 'spooled sale rejected');
     }
   }

@@ -1,9 +1,30 @@
 export { Store } from './store.js';
+export { StoreConnection, type StoreOptions, type StorePaths } from './connection.js';
+export { SqliteCatalog } from './catalog.js';
+export { SqlitePriceImport } from './price-import.js';
+export { SqliteInboxLog } from './inbox-log.js';
+export { SqliteSalesJournal } from './sales-journal.js';
+export { SqliteRunLog } from './runs.js';
+export { SqliteQuarantineLog } from './quarantine.js';
+export { SqliteCollectedSales } from './collected.js';
+export { SqliteDeliveryBatches } from './batches.js';
+export { SqliteKv } from './kv.js';
 export type {
-  StoreOptions,
-  StorePaths,
+  Catalog,
+  PriceImport,
+  InboxLog,
+  SalesJournal,
+  RunLog,
+  QuarantineLog,
+  CollectedSales,
+  DeliveryBatches,
+  KvStore,
   InboxEntry,
   ListProductsOptions,
+  SaleColumns,
+  SaleRecord,
+  OutboxEntry,
+  SentMark,
   RunResult,
   RunError,
   RunRecord,
@@ -11,8 +32,6 @@ export type {
   QuarantineState,
   NewQuarantine,
   QuarantineEntry,
-  SaleRecord,
-  OutboxEntry,
   CollectInput,
   CollectedFile,
   CollectOutcome,
@@ -20,5 +39,6 @@ export type {
   ListCollectedOptions,
   BatchState,
   DeliveryBatch,
-} from './store.js';
+  NewBatchesOptions,
+} from './repositories.js';
 export type { PriceApply, InboxFile, PriceApplyResult, FullFileGuard, CommitInfo } from './price-apply.js';
