@@ -21,11 +21,11 @@ export function deploymentInfo(c: CfxConfig): DeploymentInfo {
 
 /** a kv view under `prefix`: a plugin's job sees and writes only its own keys */
 export function prefixedKv(app: App, prefix: string): KeyValueStore {
-  const store = () => app.store;
+  const kv = () => app.store.kv;
   return Object.freeze({
-    get: (k: string) => store().kvGet(prefix + k),
-    set: (k: string, v: string) => store().kvSet(prefix + k, v),
-    delete: (k: string) => void store().kvDelete(prefix + k),
+    get: (k: string) => kv().get(prefix + k),
+    set: (k: string, v: string) => kv().set(prefix + k, v),
+    delete: (k: string) => void kv().delete(prefix + k),
   });
 }
 
@@ -60,6 +60,15 @@ export function wireCore(app: App, services = new Services()): Services {
     .value(coreRefs.config, c)
     .value(coreRefs.host, app.host)
     .factory(coreRefs.store, () => app.store)
+    .factory(coreRefs.catalog, () => app.store.catalog)
+    .factory(coreRefs.priceImport, () => app.store.priceImport)
+    .factory(coreRefs.inboxLog, () => app.store.inbox)
+    .factory(coreRefs.salesJournal, () => app.store.journal)
+    .factory(coreRefs.runs, () => app.store.runs)
+    .factory(coreRefs.quarantine, () => app.store.quarantine)
+    .factory(coreRefs.collected, () => app.store.collected)
+    .factory(coreRefs.batches, () => app.store.batches)
+    .factory(coreRefs.kv, () => app.store.kv)
     .value(coreServices.deployment, deploymentInfo(c))
     .value(coreServices.logger, app.logger)
     .value(coreServices.clock, systemClock)
@@ -69,12 +78,12 @@ export function wireCore(app: App, services = new Services()): Services {
     .value(coreServices.formats, formats)
     .value(coreServices.backoffice, backoffice)
     .factory(coreServices.catalog, (): CatalogReader => {
-      const s = app.store;
+      const cat = app.store.catalog;
       return Object.freeze({
-        count: () => s.catalogCount(),
-        getProduct: (code: string) => s.getProduct(code),
-        findByBarcode: (b: string) => s.findByBarcode(b),
-        listProducts: (o?: { q?: string; limit?: number; offset?: number }) => s.listProducts(o),
+        count: () => cat.count(),
+        getProduct: (code: string) => cat.get(code),
+        findByBarcode: (b: string) => cat.findByBarcode(b),
+        listProducts: (o?: { q?: string; limit?: number; offset?: number }) => cat.list(o),
       });
     })
     .factory(coreServices.kv, () => prefixedKv(app, 'core.'));

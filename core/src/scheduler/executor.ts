@@ -11,6 +11,7 @@ import {
   type RunSummary,
 } from '../api/index.js';
 import type { App } from '../app/app.js';
+import { coreRefs } from '../di/refs.js';
 import { prefixedKv } from '../di/wiring.js';
 import { CORE_JOB_CONTRIBUTIONS } from '../jobs/index.js';
 
@@ -95,21 +96,21 @@ export class JobExecutor {
   private async runOnce(id: string, opts: RunOptions): Promise<RunSummary> {
     const record = opts.record ?? COMMAND;
     const clock = this.app.services.resolve(coreServices.clock);
-    const runs = this.app.store;
+    const runs = this.app.services.resolve(coreRefs.runs);
     const startedAt = clock.now();
-    const liveId = record.live ? runs.startRun(id, opts.params) : undefined;
+    const liveId = record.live ? runs.start(id, opts.params) : undefined;
     const signal = opts.signal ?? new AbortController().signal;
     try {
       const runner = await this.runner(id);
       const s = await runner.run({ signal, trigger: opts.trigger, ...(opts.params ? { params: opts.params } : {}), ...(opts.progress ? { progress: opts.progress } : {}) });
       const finish = { result: s.result === 'idle' ? 'ok' : s.result, files: s.files ?? 0, bytes: s.bytes ?? 0, ...(s.details ? { details: s.details } : {}) } as const;
-      if (liveId !== undefined) runs.finishRun(liveId, finish);
-      else if (s.result !== 'idle' || record.success === 'always') runs.addFinishedRun(id, finish, { startedAt, finishedAt: clock.now() });
+      if (liveId !== undefined) runs.finish(liveId, finish);
+      else if (s.result !== 'idle' || record.success === 'always') runs.addFinished(id, finish, { startedAt, finishedAt: clock.now() });
       return s;
     } catch (e) {
       const error = { code: isCfxError(e) ? (e as CfxError).code : ErrorCodes.INTERNAL, message: errorMessage(e) };
-      if (liveId !== undefined) runs.finishRun(liveId, { result: 'failed', error });
-      else if (record.failure) runs.addFinishedRun(id, { result: 'failed', error }, { startedAt, finishedAt: clock.now() });
+      if (liveId !== undefined) runs.finish(liveId, { result: 'failed', error });
+      else if (record.failure) runs.addFinished(id, { result: 'failed', error }, { startedAt, finishedAt: clock.now() });
       throw e;
     }
   }
@@ -118,7 +119,7 @@ export class JobExecutor {
   recordFailure(id: string, e: unknown, startedAt?: Date): void {
     const clock = this.app.services.resolve(coreServices.clock);
     const error = { code: isCfxError(e) ? (e as CfxError).code : ErrorCodes.INTERNAL, message: errorMessage(e) };
-    this.app.store.addFinishedRun(id, { result: 'failed', error }, { ...(startedAt ? { startedAt } : {}), finishedAt: clock.now() });
+    this.app.services.resolve(coreRefs.runs).addFinished(id, { result: 'failed', error }, { ...(startedAt ? { startedAt } : {}), finishedAt: clock.now() });
   }
 
   async close(): Promise<void> {
