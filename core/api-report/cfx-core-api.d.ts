@@ -79,6 +79,15 @@ export interface BackOfficeProvider {
     create(options: Record<string, unknown>, ctx?: BackOfficeCreateContext): BackOffice | Promise<BackOffice>;
 }
 
+// ---- api/clock.d.ts
+/**
+ * Where "now" comes from (service ref `coreServices.clock`). Every job, the store and the scheduler
+ * read time through it, so a test can fix "today" for resend periods, day boundaries and pruning.
+ */
+export interface Clock {
+    now(): Date;
+}
+
 // ---- api/disposable.d.ts
 /** VS Code style: whatever a plugin registers, it gets back a handle to undo it. */
 export interface Disposable {
@@ -257,6 +266,67 @@ export * from './tokens.js';
 export * from './version.js';
 export type { Logger } from './logger.js';
 export type { FaultHook } from './faults.js';
+export type { Clock } from './clock.js';
+export * from './job.js';
+export * from './services.js';
+
+// ---- api/job.d.ts
+import type { ServiceToken } from './tokens.js';
+export type JobRole = 'terminal' | 'office';
+/** A job's dependencies: service refs by the names the factory receives them under. */
+export type Deps = Readonly<Record<string, ServiceToken<unknown>>>;
+/** The values of a deps record, resolved by core. */
+export type Resolved<D extends Deps> = {
+    readonly [K in keyof D]: D[K] extends ServiceToken<infer T> ? T : never;
+};
+/**
+ * What one run of a job did. Core records it once (runs table, `cfx status`, metrics, the admin
+ * page's exchange log); a job never writes run rows itself. A run that throws is recorded as failed
+ * with the error's code.
+ */
+export interface RunSummary {
+    /** ok; partial: done, but some input was quarantined, skipped or held back; idle: there was nothing to do */
+    result: 'ok' | 'partial' | 'idle';
+    files?: number;
+    bytes?: number;
+    /** small, JSON-safe facts shown in the exchange log (counts, names) */
+    details?: Record<string, unknown>;
+    /** the job reached the server in this run (a heartbeat for "server reachable"), even if idle */
+    contacted?: boolean;
+    /** the job's own result for the command that ran it (printed by the CLI); not recorded */
+    output?: unknown;
+}
+export interface JobRunContext {
+    signal: AbortSignal;
+    /** who asked: a poll loop, a cron entry, a CLI command or the admin API */
+    trigger: 'poll' | 'schedule' | 'cli' | 'api';
+    /** what the caller asked for, when the job takes parameters (a resend's period) */
+    params?: Record<string, unknown>;
+    /** progress for a person watching (the CLI's progress bar); optional */
+    progress?(p: Record<string, unknown>): void;
+}
+export interface JobRunner {
+    run(ctx: JobRunContext): Promise<RunSummary>;
+    /** releases what `create` opened (connections); called when the service stops */
+    close?(): Promise<void>;
+}
+/**
+ * A job, contributed by core or by a plugin (`contributes.jobs` in its manifest, `ctx.registerJob`
+ * in `activate()`): what `schedule[].job` names. Core resolves `deps` from the service catalogue
+ * (`coreServices`), calls `create` once per process, and runs the runner on a cron entry, a poll
+ * loop or a command — never two runs of one job at once.
+ */
+export interface JobContribution<D extends Deps = Deps> {
+    /** lower-case, dotted: `stock.upload` */
+    id: string;
+    /** the roles it may run in; a `schedule:` entry for another role is a config error */
+    roles: readonly JobRole[];
+    description?: string;
+    deps: D;
+    create(deps: Resolved<D>): JobRunner | Promise<JobRunner>;
+}
+/** Typed helper: the factory's argument is inferred from `deps`. */
+export declare function defineJob<D extends Deps>(job: JobContribution<D>): JobContribution<D>;
 
 // ---- api/logger.d.ts
 import type { Logger as PinoLogger } from 'pino';
@@ -355,6 +425,7 @@ import type { Logger } from './logger.js';
 import type { TransportProvider } from './transport.js';
 import type { FormatProvider } from './format.js';
 import type { BackOfficeProvider } from './backoffice.js';
+import type { JobContribution } from './job.js';
 /** JSON Schema object (ajv, draft 2020-12 subset); `x-secret: true` marks values to redact. */
 export type JsonSchema = Record<string, unknown>;
 /**
@@ -367,13 +438,15 @@ export interface PluginManifest {
         transports?: string[];
         formats?: string[];
         backoffices?: string[];
+        /** job ids (`stock.upload`) the plugin registers with `ctx.registerJob`; `schedule:` may name them */
+        jobs?: string[];
     };
     /** per contribution id (scheme / format id / backoffice id): schema of its options */
     configSchema?: Record<string, JsonSchema>;
     /** module to import for activation, relative to the package; defaults to the package's main */
     main?: string;
 }
-export type ContributionKind = 'transport' | 'format' | 'backoffice';
+export type ContributionKind = 'transport' | 'format' | 'backoffice' | 'job';
 /** What `activate` gets. Frozen: a plugin cannot reach into the host through it. */
 export interface PluginContext {
     readonly pluginId: string;
@@ -388,6 +461,12 @@ export interface PluginContext {
     registerTransport(provider: TransportProvider): Disposable;
     registerFormat(provider: FormatProvider): Disposable;
     registerBackOffice(provider: BackOfficeProvider): Disposable;
+    /**
+     * A job `schedule:` entries can run (declared in `contributes.jobs`). Its deps are resolved from the
+     * service catalogue (`coreServices`); core runs it behind the same guard as other plugin calls and
+     * records each run from its summary.
+     */
+    registerJob(job: JobContribution<any>): Disposable;
 }
 /** The module a plugin's main exports. */
 export interface PluginModule {
@@ -395,6 +474,80 @@ export interface PluginModule {
     deactivate?(): void | Promise<void>;
 }
 export type PluginState = 'inactive' | 'active' | 'failed' | 'refused';
+
+// ---- api/services.d.ts
+import type { BackOffice } from './backoffice.js';
+import type { Clock } from './clock.js';
+import type { FaultHook } from './faults.js';
+import type { Format } from './format.js';
+import type { Logger } from './logger.js';
+import type { Product } from './model.js';
+import type { Transport } from './transport.js';
+/** Opens connections to the configured server. */
+export interface TransportFactory {
+    /** a new connection the caller owns (and closes); `purpose` names it in logs */
+    open(purpose: string): Promise<Transport>;
+}
+/** Formats by id, with the config's options when none are given. */
+export interface FormatFactory {
+    get(id: string, options?: Record<string, unknown>): Promise<Format>;
+}
+/** The configured back office (office role). */
+export interface BackOfficeFactory {
+    /** a back-office adapter the caller owns (and closes) */
+    open(): Promise<BackOffice>;
+}
+/** The last committed catalog, read-only. */
+export interface CatalogReader {
+    count(): number;
+    getProduct(code: string): Product | undefined;
+    findByBarcode(barcode: string): Product | undefined;
+    listProducts(opts?: {
+        q?: string;
+        limit?: number;
+        offset?: number;
+    }): Product[];
+}
+/** Small durable state; a plugin's job sees only its own keys. */
+export interface KeyValueStore {
+    get(key: string): string | undefined;
+    set(key: string, value: string): void;
+    delete(key: string): void;
+}
+/** What a job may know about the deployment (no secrets). */
+export interface DeploymentInfo {
+    role: 'terminal' | 'office';
+    /** terminal role: this terminal's id */
+    terminal?: string;
+    /** office role: the terminals it serves */
+    terminals: readonly string[];
+    dataDir: string;
+    prices: {
+        dir: string;
+        format: string;
+    };
+    sales: {
+        dir: string;
+        format: string;
+    };
+}
+/**
+ * The service catalogue (Backstage-style refs): what a job or core component declares in `deps`.
+ * Core registers an implementation for each in one wiring file (core/src/di/wiring.ts); a test
+ * overrides any of them (a fixed clock, a fault hook, a fake repository). Core's own jobs also use
+ * core-internal refs (the store's repositories: core/src/di/refs.ts); plugins get these narrow ones.
+ */
+export declare const coreServices: Readonly<{
+    deployment: import("./tokens.js").ServiceToken<DeploymentInfo>;
+    logger: import("./tokens.js").ServiceToken<Logger>;
+    clock: import("./tokens.js").ServiceToken<Clock>;
+    faults: import("./tokens.js").ServiceToken<FaultHook>;
+    transports: import("./tokens.js").ServiceToken<TransportFactory>;
+    formats: import("./tokens.js").ServiceToken<FormatFactory>;
+    backoffice: import("./tokens.js").ServiceToken<BackOfficeFactory>;
+    catalog: import("./tokens.js").ServiceToken<CatalogReader>;
+    kv: import("./tokens.js").ServiceToken<KeyValueStore>;
+}>;
 
 // ---- api/tokens.d.ts
 /**
@@ -465,7 +618,7 @@ export interface TransportProvider {
  * The plugin API version (semver). Plugins declare `engines.cfx` as a range on it with the
  * major pinned; minor versions only add, a new major breaks.
  */
-export declare const API_VERSION = "1.0.0";
+export declare const API_VERSION = "1.1.0";
 export declare const API_MAJOR = 1;
 
 // ==================== @cfx/core/testing — the conformance kit and the test host
@@ -670,9 +823,9 @@ import { type Logger, type Transport } from '../api/index.js';
 import type { App } from '../app/app.js';
 import { type CfxConfig } from '../config/index.js';
 import { PluginHost } from '../host/index.js';
-import { type FileOutcome } from '../jobs/price-pull.js';
-import { type PushResult } from '../jobs/sales-push.js';
-import { type CollectRunResult } from '../jobs/sales-collect.js';
+import { type FileOutcome } from '../jobs/prices-pull/price-pull.js';
+import { type PushResult } from '../jobs/sales-push/sales-push.js';
+import { type CollectRunResult } from '../jobs/sales-collect/sales-collect.js';
 import { type RecordOutcome } from '../sales/intake.js';
 import { Store } from '../store/index.js';
 export interface TestHostOptions {
