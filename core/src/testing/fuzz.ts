@@ -74,12 +74,15 @@ const GENERAL_TOKENS = [
 
 const utf8 = (s: string): Uint8Array => Buffer.from(s, 'utf8');
 
-/** the words of the seeds (split at separators, the separators kept) and the general list */
+/** where a seed splits into words: the separators of CSV, ATOL and XML (kept as words of their own) */
+const SEPARATORS = /([;,\t\r\n<>"=/ ])/;
+
+/** the words of the seeds and the general list */
 function dictionary(target: DecoderFuzzTarget): Uint8Array[] {
   const words = new Set<string>([...GENERAL_TOKENS, ...(target.tokens ?? [])]);
   for (const seed of target.seeds) {
     const text = Buffer.from(seed).toString('latin1');
-    for (const w of text.split(/([;,\t\r\n<>"=/ ])/)) if (w.length > 0 && w.length <= 64) words.add(w);
+    for (const w of text.split(SEPARATORS)) if (w.length > 0 && w.length <= 64) words.add(w);
     if (words.size > 4000) break;
   }
   // seed words go back as the bytes they were (latin1 keeps every byte: cp1251 stays cp1251)
@@ -89,6 +92,8 @@ function dictionary(target: DecoderFuzzTarget): Uint8Array[] {
 type Mutation =
   | { op: 'set'; at: number; byte: number }
   | { op: 'insert'; at: number; word: number }
+  /** one word (between separators) replaced: a value changes, the structure around it stays */
+  | { op: 'replace'; at: number; word: number }
   | { op: 'delete'; at: number; length: number }
   | { op: 'repeat'; at: number; length: number; times: number }
   | { op: 'truncate'; at: number }
@@ -106,6 +111,13 @@ function mutate(seed: Uint8Array, ms: Mutation[], words: Uint8Array[]): Uint8Arr
       case 'insert':
         b = Buffer.concat([b.subarray(0, at), words[m.word % words.length]!, b.subarray(at)]);
         break;
+      case 'replace': {
+        const parts = b.toString('latin1').split(SEPARATORS);
+        const i = at % parts.length;
+        parts[i] = Buffer.from(words[m.word % words.length]!).toString('latin1');
+        b = Buffer.from(parts.join(''), 'latin1');
+        break;
+      }
       case 'delete':
         b = Buffer.concat([b.subarray(0, at), b.subarray(at + m.length)]);
         break;
@@ -142,13 +154,15 @@ export function decoderInputs(target: DecoderFuzzTarget): fc.Arbitrary<FuzzInput
   const mutation: fc.Arbitrary<Mutation> = fc.oneof(
     fc.record({ op: fc.constant('set' as const), at: nat, byte: fc.integer({ min: 0, max: 255 }) }),
     fc.record({ op: fc.constant('insert' as const), at: nat, word: fc.nat() }),
+    fc.record({ op: fc.constant('replace' as const), at: nat, word: fc.nat() }),
+    fc.record({ op: fc.constant('replace' as const), at: nat, word: fc.nat() }),
     fc.record({ op: fc.constant('delete' as const), at: nat, length: fc.integer({ min: 1, max: 64 }) }),
     fc.record({ op: fc.constant('repeat' as const), at: nat, length: fc.integer({ min: 1, max: 64 }), times: fc.integer({ min: 2, max: 20 }) }),
     fc.record({ op: fc.constant('truncate' as const), at: nat }),
     fc.record({ op: fc.constant('swapLines' as const), a: fc.nat(), b: fc.nat() }),
   );
   const seeds = target.seeds.length > 0 ? target.seeds : [new Uint8Array()];
-  const mutated = fc.tuple(fc.nat({ max: seeds.length - 1 }), fc.array(mutation, { minLength: 1, maxLength: 8 })).map(([i, ms]) => mutate(seeds[i]!, ms, words));
+  const mutated = fc.tuple(fc.nat({ max: seeds.length - 1 }), fc.array(mutation, { minLength: 1, maxLength: 5 })).map(([i, ms]) => mutate(seeds[i]!, ms, words));
   const soup = fc.array(fc.nat({ max: words.length - 1 }), { maxLength: 200 }).map((ix) => Buffer.concat(ix.map((i) => words[i]!)));
   const random = fc.uint8Array({ maxLength: 2048 });
   const bytes = fc.oneof({ arbitrary: mutated, weight: 6 }, { arbitrary: soup, weight: 3 }, { arbitrary: random, weight: 1 });
