@@ -15,12 +15,15 @@ import { adminBench, renderAdminBench, type AdminBenchResult } from './admin-api
 import { sftpDownloadBench, renderSftpDownload, type SftpDownloadResult } from './sftp-download.js';
 import { sftpFlushBench, renderSftpFlush, type SftpFlushResult } from './sftp-flush.js';
 import { priceImport1cBench, renderPriceImport1c, type PriceImport1cResult } from './price-import-1c.js';
+import { fuzzBench, renderFuzz, type FuzzBenchResult } from './fuzz-decoders.js';
 
-const BENCHES = ['price', 'poll', 'sales', 'admin', 'sftp', '1c'] as const;
+const BENCHES = ['price', 'poll', 'sales', 'admin', 'sftp', '1c', 'fuzz'] as const;
+/** benches that need no servers */
+const STANDALONE: readonly string[] = ['fuzz'];
 type Bench = (typeof BENCHES)[number];
 
 const USAGE = `usage: node bench/dist/run.js [--only LIST] [--rounds N] [--rows N] [--orders name,code] [--seconds S] [--samples N]
-                              [--scenarios sibling,inbox] [--items N] [--mib N] [--profile] [--keep]
+                              [--scenarios sibling,inbox] [--items N] [--mib N] [--cases N] [--seed N] [--profile] [--keep]
   --only       comma-separated benches to run (default: all, in this order):
                  price  1M-row price CSV pulled over FTP and applied, vs sqlite3 .import
                  poll   CPU of an idle 1 s poll and new-file latency, vs lftp
@@ -29,6 +32,7 @@ const USAGE = `usage: node bench/dist/run.js [--only LIST] [--rounds N] [--rows 
                         POST /api/sales throughput vs \`cfx sale add\` per process
                  sftp   100 MiB SFTP download vs curl sftp://; backlog flush over SFTP vs sftp -b
                  1c     100k-item 1C goods file (ATOL, cp1251) pulled and applied vs the CSV path
+                 fuzz   every decoder fed 100k random and mutated inputs (fast-check); no servers
   --rounds     rounds of the price/sftp/1c/sales-flush benches, cfx and the peer interleaved
                (default 3 for price, 5 for the others)
   --rows       rows of the generated price file (default 1000000; the 1c bench: 100000)
@@ -39,10 +43,12 @@ const USAGE = `usage: node bench/dist/run.js [--only LIST] [--rounds N] [--rows 
   --scenarios  where the 1,000 unrelated files are: sibling (default first), inbox
   --items      catalog size of the admin bench (default 1000000)
   --mib        size of the SFTP download (default 100)
+  --cases      fuzz: inputs per decoder (default 100000)
+  --seed       fuzz: the fast-check seed (default a fixed one, as in the tests)
   --profile    write V8 CPU profiles of the cfx children to .bench-out/prof/ (summarise one with
                node bench/dist/profile-summary.js <file>); profiling inflates the poll CPU figure
   --keep       keep deployments, databases and remote dirs for inspection
-Needs the real servers: sudo bash test/servers/start.sh`;
+Needs the real servers (but for fuzz): sudo bash test/servers/start.sh`;
 
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
@@ -66,7 +72,7 @@ async function main(): Promise<number> {
     process.stderr.write(`--orders takes name and/or code\n`);
     return 2;
   }
-  servers(); // fail early and clearly when the servers are not started
+  if ([...only].some((b) => !STANDALONE.includes(b))) servers(); // fail early and clearly when the servers are not started
 
   const startedAt = new Date();
   const env = { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, memGb: Math.round(totalmem() / 2 ** 30), loadavgAtStart: loadavg() };
@@ -109,6 +115,12 @@ async function main(): Promise<number> {
     process.stdout.write('\n');
   }
 
+  let fuzz: FuzzBenchResult | undefined;
+  if (want('fuzz')) {
+    fuzz = await fuzzBench({ cases: intArg(args, 'cases', 100_000), ...(args.has('seed') ? { seed: intArg(args, 'seed', 0) } : {}) });
+    process.stdout.write('\n');
+  }
+
   process.stdout.write('==== report ====\n');
   if (price) process.stdout.write(renderPriceImport(price) + '\n');
   if (poll) process.stdout.write(renderPoll(poll) + '\n');
@@ -118,10 +130,11 @@ async function main(): Promise<number> {
   if (sftpDownload) process.stdout.write(renderSftpDownload(sftpDownload) + '\n');
   if (sftpFlush) process.stdout.write(renderSftpFlush(sftpFlush) + '\n');
   if (price1c) process.stdout.write(renderPriceImport1c(price1c) + '\n');
+  if (fuzz) process.stdout.write(renderFuzz(fuzz) + '\n');
 
   const dir = join(OUT_DIR, 'bench');
   mkdirSync(dir, { recursive: true });
-  const json = JSON.stringify({ startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), env: { ...env, loadavgAtEnd: loadavg() }, args: Object.fromEntries(args), price, poll, salesFlush, salesLatency, admin, sftpDownload, sftpFlush, price1c }, null, 2) + '\n';
+  const json = JSON.stringify({ startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), env: { ...env, loadavgAtEnd: loadavg() }, args: Object.fromEntries(args), price, poll, salesFlush, salesLatency, admin, sftpDownload, sftpFlush, price1c, fuzz }, null, 2) + '\n';
   writeFileSync(join(dir, 'latest.json'), json);
   writeFileSync(join(dir, `${startedAt.toISOString().replace(/[:.]/g, '-')}.json`), json);
   process.stdout.write(`\nJSON: ${join(dir, 'latest.json')}\n`);

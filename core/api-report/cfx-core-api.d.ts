@@ -748,6 +748,120 @@ export declare function measureStreamingDecode(f: Format, o: {
  */
 export declare function describeFormatConformance(name: string, opts: FormatConformanceOptions): void;
 
+// ---- testing/fuzz-worker.d.ts
+export {};
+
+// ---- testing/fuzz.d.ts
+import { Readable } from 'node:stream';
+import fc from 'fast-check';
+import type { DecodeContext, Format } from '../api/format.js';
+/** one decoder under fuzz, as a module's `fuzzTargets()` lists it (see fuzzDecoderIsolated) */
+export interface DecoderFuzzTarget {
+    /** e.g. `csv prices` */
+    name: string;
+    /** every record of one input: the decoder with its options and limits; abort on `signal` */
+    decode(input: Readable, signal: AbortSignal): AsyncIterable<unknown> | Promise<AsyncIterable<unknown>>;
+    /** real-looking inputs (fixtures, files the format's encoder writes) the mutations start from */
+    seeds: Uint8Array[];
+    /** format-specific words spliced in (keywords, markup); a general list is always used too */
+    tokens?: string[];
+    /**
+     * the memory bound: `head`, then `unit` repeated without end, must be refused (CFX_E_FORMAT_LIMIT
+     * or _INVALID) before more than `limit` bytes past the head are read, plus the stream's read-ahead
+     */
+    endless?: {
+        head: Uint8Array;
+        unit: Uint8Array;
+        limit: number;
+    }[];
+}
+export interface FuzzOptions {
+    /** cases per target (default 1000) */
+    numRuns?: number;
+    /** fast-check seed; default a fixed one (the same cases every run), CFX_FUZZ_SEED overrides */
+    seed?: number;
+    /** one case's deadline, ms (default 2000): a decoder that has not ended by then hangs */
+    deadlineMs?: number;
+}
+export interface FuzzFailure {
+    /** `hang`: no end within the deadline; `error`: an error other than a FormatError; `unbounded`: an endless input read past its limit */
+    kind: 'hang' | 'error' | 'unbounded';
+    message: string;
+    /** the (shrunk) input, base64, and how it was cut into chunks */
+    input?: {
+        base64: string;
+        preview: string;
+        chunks: number[];
+    };
+}
+export interface FuzzReport {
+    target: string;
+    cases: number;
+    /** inputs decoded to the end / refused with a FormatError */
+    decoded: number;
+    refused: number;
+    ms: number;
+    seed: number;
+    failures: FuzzFailure[];
+    /** per `endless` case: bytes read past the head when it was refused */
+    endless: {
+        read: number;
+        limit: number;
+        code: string;
+    }[];
+}
+/** one case: the bytes and the sizes they arrive in (cycled; a decoder must not care where chunks end) */
+export interface FuzzInput {
+    bytes: Uint8Array;
+    chunks: number[];
+}
+/** inputs: a seed mutated a few times (most), a soup of words, or random bytes */
+export declare function decoderInputs(target: DecoderFuzzTarget): fc.Arbitrary<FuzzInput>;
+export type CaseOutcome = {
+    kind: 'decoded';
+    records: number;
+} | {
+    kind: 'refused';
+    code: string;
+} | {
+    kind: 'hang';
+} | {
+    kind: 'error';
+    error: unknown;
+};
+/** Decodes one input to its end under a deadline; what happened. */
+export declare function decodeCase(target: DecoderFuzzTarget, input: FuzzInput, deadlineMs: number): Promise<CaseOutcome>;
+/** `head` then `unit` without end: bytes read past the head when the decoder gave up */
+export declare function endlessCase(target: DecoderFuzzTarget, e: NonNullable<DecoderFuzzTarget['endless']>[number], deadlineMs: number): Promise<{
+    read: number;
+    outcome: CaseOutcome;
+}>;
+/**
+ * Fuzzes one decoder in this thread: `numRuns` inputs (fast-check, shrunk on failure to a small
+ * input), then each `endless` input. `onCase` sees every input before it is decoded.
+ */
+export declare function fuzzDecoder(target: DecoderFuzzTarget, opts?: FuzzOptions & {
+    onCase?: (input: FuzzInput) => void;
+}): Promise<FuzzReport>;
+/**
+ * Fuzzes the target named `target` of the module `module` (a URL whose `fuzzTargets()` lists
+ * targets) in a worker thread, watched from here: a decoder stuck in a loop that never yields
+ * (which no timer in its own thread can interrupt) is stopped and reported as a hang with the
+ * input it was given.
+ */
+export declare function fuzzDecoderIsolated(module: string | URL, target: string, opts?: FuzzOptions): Promise<FuzzReport>;
+/** A target's decode() for a format's price decoder: the records, `skipped` read at the end like the core does. */
+export declare function priceDecoder(format: Format, ctx: Omit<DecodeContext, 'signal'>): DecoderFuzzTarget['decode'];
+/** A target's decode() for a format's sales decoder. */
+export declare function salesDecoder(format: Format, ctx: Omit<DecodeContext, 'signal'>): DecoderFuzzTarget['decode'];
+/** A failure as a test message: what, and the input to replay (`Buffer.from(base64, 'base64')`). */
+export declare function renderFuzzFailures(r: FuzzReport): string;
+/**
+ * node:test suite: every target of `module` (a URL exporting `fuzzTargets()`) fuzzed in its own
+ * worker; a test fails with the (shrunk) input to replay.
+ */
+export declare function describeDecoderFuzz(module: URL, opts?: FuzzOptions): void;
+
 // ---- testing/heap.d.ts
 /** `global.gc` without `--expose-gc` on the command line (the flag can be set at run time; a new context then sees `gc`). */
 export declare function getGc(): (() => void) | undefined;

@@ -7,9 +7,10 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Service, type App } from '@cfx/core';
+import { Service } from '@cfx/core';
 import { realServers, freshRemoteDir, ftpRootPath, onServer, type ServersEnv } from './helpers/servers.js';
-import { terminalDeployment, openApp, officeClient, cfxProcess, type Deployment } from './helpers/deploy.js';
+import { terminalDeployment, openApp, officeClient, cfxProcess } from './helpers/deploy.js';
+import { TOKEN, assertError, call, runningTerminal as runningTerminalOn, type Res, type Terminal } from './helpers/admin.js';
 import { runCli } from './helpers/cli.js';
 import { saleJson, SwitchableRelay } from './helpers/sales.js';
 
@@ -18,69 +19,7 @@ const FILE_STARTED_S = Math.floor(Date.now() / 1000);
 const servers = await realServers();
 const skip = 'skip' in servers ? servers.skip : false;
 const env = servers as ServersEnv;
-
-const TOKEN = 'test-token-0123456789abcdef';
-
-interface Terminal extends Deployment {
-  salesDir: string;
-  port: number;
-  base: string;
-  app: App;
-  svc: Service;
-  stop(): Promise<void>;
-}
-
-/** a terminal with the admin API on a free loopback port, running in this process like `cfx run` */
-async function runningTerminal(opts: { token?: string; extra?: string } = {}): Promise<Terminal> {
-  const remote = freshRemoteDir('admin');
-  const port = await SwitchableRelay.freePort();
-  const admin = `admin:\n  listen: "127.0.0.1:${port}"\n${opts.token ? `  token: "${opts.token}"\n` : ''}`;
-  const d = terminalDeployment({ server: env.ftpUrl, remoteBase: remote, extra: `sales: { dir: ${remote}/sales, format: csv }\n${admin}${opts.extra ?? ''}` });
-  const app = openApp(d);
-  const svc = new Service(app);
-  await svc.start();
-  return {
-    ...d,
-    salesDir: `${remote}/sales`,
-    port,
-    base: `http://127.0.0.1:${port}`,
-    app,
-    svc,
-    async stop() {
-      await svc.stop();
-      await app.close();
-    },
-  };
-}
-
-interface Res {
-  status: number;
-  headers: Headers;
-  text: string;
-  json: any;
-}
-
-async function call(t: { base: string }, method: string, path: string, opts: { body?: unknown; raw?: string; type?: string; token?: string; headers?: Record<string, string> } = {}): Promise<Res> {
-  const headers: Record<string, string> = { ...opts.headers };
-  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-  let body: string | undefined;
-  if (opts.body !== undefined) {
-    body = JSON.stringify(opts.body);
-    headers['content-type'] = 'application/json';
-  } else if (opts.raw !== undefined) {
-    body = opts.raw;
-    headers['content-type'] = opts.type ?? 'application/json';
-  }
-  const res = await fetch(t.base + path, { method, headers, ...(body !== undefined ? { body } : {}) });
-  const text = await res.text();
-  let json: any;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, headers: res.headers, text, json };
-}
+const runningTerminal = (opts: Parameters<typeof runningTerminalOn>[1] = {}) => runningTerminalOn(env, opts);
 
 /** a request with headers fetch() will not send (Host) */
 function rawGet(port: number, path: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
@@ -93,14 +32,6 @@ function rawGet(port: number, path: string, headers: Record<string, string>): Pr
     req.on('error', reject);
     req.end();
   });
-}
-
-/** the error shape every failure has, with the field named when it is the input's fault */
-function assertError(r: Res, status: number, code: string, field?: string): void {
-  assert.equal(r.status, status, r.text);
-  assert.equal(r.json?.error?.code, code, r.text);
-  assert.equal(typeof r.json.error.message, 'string');
-  if (field !== undefined) assert.equal(r.json.error.field, field, r.text);
 }
 
 async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, ms = 15_000): Promise<T> {

@@ -123,8 +123,13 @@ export const APP_JS = String.raw`(function () {
       });
     });
   }
+  // the page's parts; beyond loopback they need the token like every other call
   function fragment(path) {
-    return fetch(withLang(path), { cache: 'no-store', headers: { 'Accept': 'text/html' } }).then(function (res) {
+    var headers = { 'Accept': 'text/html' };
+    var tok = getToken();
+    if (tok) headers['Authorization'] = 'Bearer ' + tok;
+    return fetch(withLang(path), { cache: 'no-store', headers: headers }).then(function (res) {
+      if (res.status === 401 && tok) askToken(T.tokenRejected);
       if (!res.ok) throw new Error(res.status + ' ' + res.statusText);
       return res.text();
     });
@@ -148,6 +153,7 @@ export const APP_JS = String.raw`(function () {
           $('token-input').value = '';
           $('token-panel').hidden = true;
           say($('token-message'), '');
+          if (boot.shell) refresh();
         } else askToken(T.tokenRejected);
       }, function (e) { say($('token-message'), fill(T.failed, { message: e.message }), 'error'); });
     });
@@ -159,7 +165,8 @@ export const APP_JS = String.raw`(function () {
   // ---- status cards, exchange log, quarantine: server-rendered parts, refreshed
   var refreshing = false;
   function refresh() {
-    if (refreshing) return Promise.resolve();
+    // without a token the shell's parts would only be refused: wait for one
+    if (refreshing || (boot.shell && !getToken())) return Promise.resolve();
     refreshing = true;
     return Promise.all([fragment('/ui/cards'), fragment('/ui/log'), fragment('/ui/quarantine')]).then(function (parts) {
       $('cards').innerHTML = parts[0];
@@ -175,6 +182,8 @@ export const APP_JS = String.raw`(function () {
     }).then(function () { refreshing = false; });
   }
   setInterval(refresh, boot.refreshMs);
+  // the shell came without data (beyond loopback): fill it in at once when a token is kept
+  if (boot.shell && getToken()) refresh();
 
   // ---- quarantine: retry
   $('quarantine-body').addEventListener('click', function (ev) {

@@ -47,3 +47,25 @@ export function originAllowed(origin: string | undefined, hostHeader: string | u
     return false;
   }
 }
+
+/** wrong tokens one address may present per window before every token from it is refused (429) */
+export const TOKEN_ATTEMPTS_MAX = 10;
+export const TOKEN_ATTEMPTS_WINDOW_MS = 60_000;
+
+/**
+ * Routes answered without the token even off loopback: the page's shell (no data in it), its
+ * script and stylesheet, and `/api/auth` (how the page checks a token; a wrong one still counts).
+ */
+export const OPEN_ROUTES: ReadonlySet<string> = new Set(['/', '/app.js', '/app.css', '/favicon.ico', '/api/auth']);
+
+/**
+ * Which calls need the token: with none configured, none (loopback only — config refuses anything
+ * else); on loopback, state-changing calls; beyond loopback, every call but the open routes (an
+ * unknown route too, so routes cannot be probed).
+ */
+export function tokenNeeded(admin: { loopback: boolean; token?: string }, method: string, route: string | undefined): boolean {
+  if (admin.token === undefined) return false;
+  const write = method !== 'GET' && method !== 'HEAD' && method !== 'OPTIONS';
+  if (write) return true;
+  return !admin.loopback && !(route !== undefined && OPEN_ROUTES.has(route));
+}

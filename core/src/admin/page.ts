@@ -123,6 +123,11 @@ export interface PageInput {
   runs: RunRecord[];
   quarantine: QuarantineEntry[];
   tokenRequired: boolean;
+  /**
+   * the page without data (no terminal, server, cards, log or quarantine): what a browser gets
+   * beyond loopback before it sends the token; the script fills the parts in with it
+   */
+  shell?: boolean;
 }
 
 /** JSON safe inside a <script> element */
@@ -131,7 +136,8 @@ const scriptJson = (v: unknown): string => JSON.stringify(v).replace(/</g, '\\u0
 export function renderPage(p: PageInput): string {
   const { L, status: st } = p;
   const who = st.role === 'terminal' ? `${L.terminal} ${st.terminal ?? ''}` : L.office;
-  const boot = { lang: p.lang, role: st.role, tokenRequired: p.tokenRequired, refreshMs: REFRESH_MS, t: L };
+  const shell = p.shell === true;
+  const boot = { lang: p.lang, role: st.role, tokenRequired: p.tokenRequired, shell, refreshMs: REFRESH_MS, t: L };
   const terminal = st.role === 'terminal';
   return `<!doctype html>
 <html lang="${p.lang}">
@@ -146,7 +152,7 @@ export function renderPage(p: PageInput): string {
 <body>
 <header>
   <h1>${esc(L.title)}</h1>
-  <p class="who"><span id="who">${esc(who)}</span> · <span id="server-url">${esc(st.server)}</span></p>
+  ${shell ? '' : `<p class="who"><span id="who">${esc(who)}</span> · <span id="server-url">${esc(st.server)}</span></p>`}
   <p class="refreshed" id="refreshed" role="status"></p>
 </header>
 
@@ -162,7 +168,7 @@ export function renderPage(p: PageInput): string {
 
 <main>
 <div class="cards" id="cards">
-${renderCards(st, L)}
+${shell ? '' : renderCards(st, L)}
 </div>
 
 ${
@@ -192,7 +198,7 @@ ${
 <section class="panel" id="log">
   <h2>${esc(L.log)} <small>${esc(fill(L.autoRefresh, { n: REFRESH_MS / 1000 }))}</small></h2>
   <div id="log-body">
-${renderLog(p.runs, L)}
+${shell ? '' : renderLog(p.runs, L)}
   </div>
 </section>
 
@@ -200,7 +206,7 @@ ${renderLog(p.runs, L)}
   <h2>${esc(L.quarantine)}</h2>
   <p class="help">${esc(L.quarantineHelp)}</p>
   <div id="quarantine-body">
-${renderQuarantine(p.quarantine, L)}
+${shell ? '' : renderQuarantine(p.quarantine, L)}
   </div>
   <p class="msg" id="quarantine-message" role="alert"></p>
 </section>

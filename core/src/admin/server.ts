@@ -1,4 +1,5 @@
 import { Ajv } from 'ajv';
+import rateLimit from '@fastify/rate-limit';
 import { fastify, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { CfxError, ErrorCodes, errorMessage } from '../api/index.js';
 import { collectStatus } from '../cli/status.js';
@@ -6,7 +7,7 @@ import type { AdminConfig } from '../config/index.js';
 import type { Service } from '../scheduler/service.js';
 import type { QuarantineState, RunRecord } from '../store/index.js';
 import { APP_CSS, APP_JS } from './assets.js';
-import { bearerMatches, hostAllowed, originAllowed } from './auth.js';
+import { TOKEN_ATTEMPTS_MAX, TOKEN_ATTEMPTS_WINDOW_MS, bearerMatches, hostAllowed, originAllowed, tokenNeeded } from './auth.js';
 import { ApiError, DATE_PATTERN, fromFastifyError, toApiError } from './http-errors.js';
 import { LABELS, LANGS, pickLang, type Lang } from './i18n.js';
 import { AdminMetrics } from './metrics.js';
@@ -46,8 +47,10 @@ export interface AdminServer {
 
 /**
  * The local HTTP API and admin page of a running cfx (`admin:` in cfx.yaml), on fastify with
- * JSON-schema-validated routes. Reads need nothing; every state-changing call (POST) needs the
- * bearer token when one is configured, and a non-loopback address is refused without one.
+ * JSON-schema-validated routes. On loopback reads need nothing and every state-changing call (POST)
+ * needs the bearer token when one is configured. Beyond loopback a token is required (refused
+ * without one) and every call needs it, reads included, but the page's empty shell and assets;
+ * wrong tokens are counted per address and refused with 429 past TOKEN_ATTEMPTS_MAX per window.
  */
 export function buildAdminApp(svc: Service, admin: AdminConfig): { app: FastifyInstance; resend: BackgroundResend } {
   const { config: c, logger } = svc.app;
@@ -87,20 +90,46 @@ export function buildAdminApp(svc: Service, admin: AdminConfig): { app: FastifyI
     void reply.code(404).send({ error: { code: ErrorCodes.USAGE, message: `no such route: ${req.method} ${req.url.split('?')[0]}` } });
   });
 
-  // ---- who may call: loopback names only on a loopback listener; POSTs same-origin and with the token
+  // ---- who may call: loopback names only on a loopback listener; POSTs same-origin; the token
+  // where tokenNeeded() says. Beyond loopback wrong tokens are rate-limited per address
+  // (@fastify/rate-limit's counter, consumed only by a failure); on loopback every caller is
+  // 127.0.0.1, so a limit there would let any local program lock the till out of POST /api/sales.
+  if (!admin.loopback) void app.register(rateLimit, { global: false, max: TOKEN_ATTEMPTS_MAX, timeWindow: TOKEN_ATTEMPTS_WINDOW_MS });
+  let attempts: ReturnType<FastifyInstance['createRateLimit']> | undefined;
+  const limiter = () => (admin.loopback ? undefined : (attempts ??= app.createRateLimit()));
   app.addHook('onRequest', async (req, reply) => {
     void reply.header('x-content-type-options', 'nosniff').header('x-frame-options', 'DENY').header('referrer-policy', 'no-referrer');
     if (!hostAllowed(admin.loopback, req.headers.host)) {
       throw new ApiError(403, ErrorCodes.USAGE, `this admin API answers on ${admin.listen} only (Host: ${req.headers.host ?? 'none'})`);
     }
-    if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return;
-    if (!originAllowed(req.headers.origin, req.headers.host)) {
+    const read = req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS';
+    if (!read && !originAllowed(req.headers.origin, req.headers.host)) {
       throw new ApiError(403, ErrorCodes.USAGE, `a call from another origin (${req.headers.origin}) is refused`);
     }
-    if (admin.token && !bearerMatches(admin.token, req.headers.authorization)) {
-      void reply.header('www-authenticate', 'Bearer realm="cfx"');
-      throw new ApiError(401, ErrorCodes.USAGE, req.headers.authorization ? 'the admin token is wrong' : 'this call needs the admin token: Authorization: Bearer <admin.token>', 'authorization');
+    if (admin.token === undefined) return;
+    const route = req.routeOptions?.url;
+    const needed = tokenNeeded(admin, req.method, route);
+    const given = req.headers.authorization !== undefined;
+    // a token checked here: a needed one, or the page's check of one (/api/auth answers either way)
+    const checked = needed || (given && route === '/api/auth');
+    if (!checked) return;
+    const limit = limiter();
+    const now = limit ? await limit(req, { increment: false }) : undefined;
+    // TOKEN_ATTEMPTS_MAX failures spent: refused before the comparison, so guessing stops there
+    if (now && !now.isAllowed && now.remaining === 0) {
+      const wait = Math.max(1, now.ttlInSeconds);
+      void reply.header('retry-after', String(wait));
+      throw new ApiError(429, ErrorCodes.USAGE, `too many wrong admin tokens from ${req.ip}: every token from there is refused for ${wait} s`, 'authorization');
     }
+    if (bearerMatches(admin.token, req.headers.authorization)) return;
+    if (given) {
+      // never the token itself: what was called, from where, how many tries are left
+      const after = limit ? await limit(req) : undefined;
+      logger.warn({ ip: req.ip, method: req.method, url: req.url.split('?')[0], ...(after && !after.isAllowed ? { attemptsLeft: Math.max(0, after.remaining) } : {}) }, 'admin API: wrong token');
+    }
+    if (!needed) return;
+    void reply.header('www-authenticate', 'Bearer realm="cfx"');
+    throw new ApiError(401, ErrorCodes.USAGE, given ? 'the admin token is wrong' : `this call needs the admin token: Authorization: Bearer <admin.token>${read ? ` (every call does: ${admin.listen} is not a loopback address)` : ''}`, 'authorization');
   });
 
   const langOf = (req: FastifyRequest<{ Querystring: { lang?: Lang } }>): Lang => req.query.lang ?? pickLang(req.headers['accept-language']);
@@ -114,7 +143,12 @@ export function buildAdminApp(svc: Service, admin: AdminConfig): { app: FastifyI
     const lang = langOf(req);
     void reply.header('content-language', lang).header('vary', 'Accept-Language');
     void reply.header('content-security-policy', "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
-    return html(reply, renderPage({ lang, L: LABELS[lang], status: collectStatus(svc.app), runs: store().runs.list({ limit: 20 }), quarantine: problems(), tokenRequired: admin.token !== undefined }));
+    // beyond loopback a browser's first request carries no token: it gets the page without data
+    const shell = tokenNeeded(admin, 'GET', undefined) && !bearerMatches(admin.token!, req.headers.authorization);
+    return html(
+      reply,
+      renderPage({ lang, L: LABELS[lang], status: collectStatus(svc.app), runs: shell ? [] : store().runs.list({ limit: 20 }), quarantine: shell ? [] : problems(), tokenRequired: admin.token !== undefined, shell }),
+    );
   });
   app.get('/app.js', async (_req, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(APP_JS));
   app.get('/app.css', async (_req, reply) => reply.type('text/css; charset=utf-8').header('cache-control', 'no-cache').send(APP_CSS));

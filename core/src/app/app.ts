@@ -19,6 +19,8 @@ export interface OpenOptions {
   /** how the store is needed: read-write (jobs), read-only (status), or not at all */
   store?: 'rw' | 'ro' | false;
   strictPlugins?: boolean;
+  /** config warnings (a secret written in the file) are errors (`cfx config check --strict`) */
+  strictConfig?: boolean;
 }
 
 /**
@@ -60,7 +62,7 @@ export class App {
       plugins: rawPlugins,
       strict: o.strictPlugins ?? true,
     });
-    const config = loadConfig(file, { env, pluginSchemas: host.schemas() });
+    const config = loadConfig(file, { env, pluginSchemas: host.schemas(), ...(o.strictConfig ? { strict: true } : {}) });
     const logger =
       o.logger ??
       createLogger({

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Command, CommanderError, Option } from 'commander';
 import { CfxError, ErrorCodes, errorMessage, isCfxError } from '../api/index.js';
 import { App } from '../app/app.js';
-import { initTemplate, redactConfig, redactUrl } from '../config/index.js';
+import { configWarnings, initTemplate, redactConfig, redactUrl, renderProblems } from '../config/index.js';
 import { PluginHost } from '../host/index.js';
 import { registerQuarantineCommands } from './quarantine.js';
 import { PricePull, pullFileDetails, type PullProgress, type PullResult } from '../jobs/prices-pull/price-pull.js';
@@ -99,16 +99,19 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
   const config = program.command('config').description('configuration commands');
   config
     .command('check')
-    .description('validate the config file: exit 0 with a summary, or exit 2 with every problem as "path: message"')
+    .description('validate the config file: exit 0 with a summary (and any warning, e.g. a secret written in the file), or exit 2 with every problem as "path: message"')
     .option('--print', 'also print the resolved config with secrets redacted')
-    .action((o: { print?: boolean }) => {
-      const app = App.open({ configFile: cfgPath(), env: io.env, store: false, logger: silentLogger() });
+    .option('--strict', 'warnings are errors (exit 2): e.g. a password or token written in the file instead of ${ENV}')
+    .action((o: { print?: boolean; strict?: boolean }) => {
+      const app = App.open({ configFile: cfgPath(), env: io.env, store: false, logger: silentLogger(), ...(o.strict ? { strictConfig: true } : {}) });
       const c = app.config;
       const red = redactConfig(c, app.host.schemas());
-      if (g().json) printJson(io.out, { ok: true, file: c.file, config: red });
+      const warnings = configWarnings(c);
+      if (g().json) printJson(io.out, { ok: true, file: c.file, warnings, config: red });
       else {
+        if (warnings.length) println(io.err, renderProblems(warnings).split('\n').map((l) => `warning: ${l}`).join('\n'));
         const who = c.role === 'terminal' ? `terminal ${c.terminal}` : `office for ${c.terminals.length} terminal(s)`;
-        println(io.out, `${c.file}: OK — ${who}, server ${redactUrl(c.server)}, prices ${c.prices.format} every ${c.prices.pollMs} ms from ${c.prices.dir}, sales ${c.sales.format} to ${c.sales.dir}`);
+        println(io.out, `${c.file}: OK${warnings.length ? ` (${warnings.length} warning${warnings.length === 1 ? '' : 's'})` : ''} — ${who}, server ${redactUrl(c.server)}, prices ${c.prices.format} every ${c.prices.pollMs} ms from ${c.prices.dir}, sales ${c.sales.format} to ${c.sales.dir}`);
         if (o.print) printJson(io.out, red);
       }
     });
@@ -208,6 +211,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     .description('the service: poll prices (prices.poll, default 1s), run the cron jobs of "schedule"; SIGINT/SIGTERM finish the current step and exit 0')
     .action(async () => {
       const app = open('rw');
+      for (const w of configWarnings(app.config)) app.logger.warn({ key: w.path, ...(w.line !== undefined ? { line: w.line } : {}) }, `config: ${w.path}: ${w.message}`);
       set(await runDaemon(app));
     });
 

@@ -5,6 +5,8 @@ export {
   parseConfig,
   configFromObject,
   formatProblems,
+  renderProblems,
+  configWarnings,
   DEFAULTS,
   parseAdminListen,
   isLoopbackHost,

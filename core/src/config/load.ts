@@ -8,6 +8,7 @@ import type { JsonSchema } from '../api/plugin.js';
 import { expandEnv, type PathSeg } from './env.js';
 import { redactUrlsIn } from './redact.js';
 import { CORE_SECTIONS } from './schema.js';
+import { literalSecrets } from './secrets.js';
 import type { BackOfficeConfig, CfxConfig, Role, ScheduleEntry } from './types.js';
 import { tryParseDuration, tryParseSize } from './units.js';
 import { suggest, urlScheme, validateCore, validatePluginSection, type RawProblem } from './validator.js';
@@ -42,6 +43,20 @@ export interface LoadConfigOptions {
   /** where `${NAME}` values come from; default process.env */
   env?: NodeJS.ProcessEnv;
   pluginSchemas?: PluginSchemas;
+  /** warnings (a secret written in the file) are errors too (`cfx config check --strict`) */
+  strict?: boolean;
+}
+
+/** what a valid config still should not do, by config object (see configWarnings) */
+const WARNINGS = new WeakMap<CfxConfig, ConfigProblem[]>();
+
+/**
+ * The warnings of a loaded config: a secret written in the file instead of `${ENV}` (the key,
+ * and the variable to use). Kept beside the config, not in it: the config object is what the
+ * file says, and is printed as such.
+ */
+export function configWarnings(cfg: CfxConfig): ConfigProblem[] {
+  return WARNINGS.get(cfg) ?? [];
 }
 
 export interface ParseConfigOptions extends LoadConfigOptions {
@@ -200,6 +215,7 @@ interface BuildOptions {
   baseDir: string;
   env?: NodeJS.ProcessEnv;
   pluginSchemas?: PluginSchemas;
+  strict?: boolean;
 }
 
 function build(input: unknown, opts: BuildOptions, lineAt: (p: PathSeg[], atKey: boolean) => number | undefined): CfxConfig {
@@ -216,6 +232,9 @@ function build(input: unknown, opts: BuildOptions, lineAt: (p: PathSeg[], atKey:
     fail();
   }
 
+  // before expansion: afterwards a password from the environment and one in the file look alike
+  const literal = literalSecrets(input as Record<string, unknown>);
+  if (opts.strict) problems.push(...literal);
   const expanded = expandEnv(input, opts.env ?? process.env);
   const envPaths = expanded.problems.map((p) => p.path);
   const missingEnv = [...new Set(expanded.problems.flatMap((p) => (p.variable ? [p.variable] : [])))];
@@ -307,7 +326,9 @@ function build(input: unknown, opts: BuildOptions, lineAt: (p: PathSeg[], atKey:
   }
 
   if (problems.length > 0) throw invalid(problems, opts.file, lineAt, missingEnv);
-  return normalise(r, opts);
+  const cfg = normalise(r, opts);
+  if (literal.length > 0) WARNINGS.set(cfg, located(literal, lineAt));
+  return cfg;
 }
 
 function resolveLocal(baseDir: string, p: string): string {
@@ -365,15 +386,19 @@ function normalise(r: Record<string, any>, opts: BuildOptions): CfxConfig {
   return cfg;
 }
 
-function invalid(raw: RawProblem[], file: string | undefined, lineAt: (p: PathSeg[], atKey: boolean) => number | undefined, missingEnv: string[] = []): CfxError {
+/** problems with their dotted path and line, in file order (those without a line, missing top-level keys, first) */
+function located(raw: RawProblem[], lineAt: (p: PathSeg[], atKey: boolean) => number | undefined): ConfigProblem[] {
   const problems: ConfigProblem[] = raw.map((p) => {
     const line = p.path.length > 0 ? lineAt(p.path, p.atKey ?? false) : undefined;
     let message = p.message;
     if (p.wantedString && line !== undefined) message += ' (put the value in quotes)';
     return { path: dotted(p.path), message, ...(line !== undefined ? { line } : {}) };
   });
-  // in file order; problems without a line (missing top-level keys) first
-  const ordered = problems.map((p, i) => ({ p, i })).sort((a, b) => (a.p.line ?? 0) - (b.p.line ?? 0) || a.i - b.i).map((x) => x.p);
+  return problems.map((p, i) => ({ p, i })).sort((a, b) => (a.p.line ?? 0) - (b.p.line ?? 0) || a.i - b.i).map((x) => x.p);
+}
+
+function invalid(raw: RawProblem[], file: string | undefined, lineAt: (p: PathSeg[], atKey: boolean) => number | undefined, missingEnv: string[] = []): CfxError {
+  const ordered = located(raw, lineAt);
   const n = ordered.length;
   return new CfxError(
     ErrorCodes.CONFIG_INVALID,
