@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import iconv from 'iconv-lite';
+import Database from 'better-sqlite3';
 import { API_VERSION } from '@cfx/core/api';
 import { createTestHost, describeFormatConformance, SAMPLE_PRODUCTS, type TestHost } from '@cfx/core/testing';
 import { createCsvFormat } from '@cfx/format-csv';
@@ -447,4 +448,86 @@ log: { level: info, file: ./cfx.log }
 it('the plugin API report is up to date (core/api-report/cfx-core-api.d.ts)', () => {
   const r = run(process.execPath, [join(REPO, 'scripts', 'update-api-report.mjs'), '--check'], REPO);
   assert.equal(r.code, 0, `${r.out}\nThe public plugin API changed. If intended: npm run build && node scripts/update-api-report.mjs`);
+});
+
+// ------------------------------------------------------------------------------------------------
+// 6. a job plugin, scaffolded and built unchanged, runs on a cron entry of `cfx run` and is recorded once per run
+describe('cfx plugin new job stock.upload', () => {
+  const dir = join(work, 'job');
+  const bin = join(REPO, 'core', 'bin', 'cfx.js');
+  const cli = (args: string[], cwd: string) => run(process.execPath, [bin, ...args], cwd);
+
+  it('scaffolds a job plugin whose own test passes unchanged; cfx plugins check accepts it', async () => {
+    const r = await runCli(['plugin', 'new', 'job', 'stock.upload', '--dir', dir, '--core', CORE, '--json'], { cwd: work });
+    assert.equal(r.code, 0, r.err + r.out);
+    assert.deepEqual(r.json().files.sort(), ['.gitignore', 'README.md', 'package.json', 'src/index.ts', 'test/job.test.ts', 'test/manifest.test.ts', 'tsconfig.json']);
+    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+    assert.deepEqual(pkg.cfx, { apiVersion: 1, contributes: { jobs: ['stock.upload'] } });
+    assert.equal(pkg.engines.cfx, '^1.1.0');
+    mkdirSync(join(dir, 'node_modules', '@cfx'), { recursive: true });
+    mkdirSync(join(dir, 'node_modules', '@types'), { recursive: true });
+    symlinkSync(CORE, join(dir, 'node_modules', '@cfx', 'core'), 'dir');
+    symlinkSync(join(REPO, 'node_modules', '@types', 'node'), join(dir, 'node_modules', '@types', 'node'), 'dir');
+    const build = run(process.execPath, [TSC, '-p', dir], dir);
+    assert.equal(build.code, 0, `the scaffold builds:\n${build.out}`);
+    const t = nodeTest(dir);
+    assert.equal(t.code, 0, t.out.slice(-3000));
+    assert.match(t.out, /# pass 2\b/);
+    const check = await runCli(['plugins', 'check', dir], { cwd: work });
+    assert.equal(check.code, 0, check.out + check.err);
+  });
+
+  it('an unknown job in schedule fails cfx config check with exit 2 naming it and the path', () => {
+    const d = join(work, 'job-unknown');
+    mkdirSync(d);
+    writeFileSync(join(d, 'cfx.yaml'), `role: terminal\nterminal: box-1\ndataDir: ./data\nserver: memory://x\nplugins: [${dir}]\nschedule:\n  - { job: stock.uplaod, cron: "0 3 * * *" }\n`);
+    const r = cli(['config', 'check'], d);
+    assert.equal(r.code, 2, r.out);
+    assert.match(r.out, /schedule\.0\.job: unknown job "stock\.uplaod" \(did you mean "stock\.upload"\?\)/);
+  });
+
+  it('runs every second under cfx run; each run is one row in cfx status --json lastRuns, with the summary it returned', async () => {
+    const d = join(work, 'job-run');
+    mkdirSync(d);
+    writeFileSync(
+      join(d, 'cfx.yaml'),
+      `role: terminal\nterminal: box-1\ndataDir: ./data\nserver: memory://job-run\nplugins: [${dir}]\nprices: { poll: 1h }\nschedule:\n  - { job: stock.upload, cron: "* * * * * *" }\nlog: { level: info, file: ./cfx.log }\n`,
+    );
+    const daemon = spawn(process.execPath, [bin, 'run'], { cwd: d, env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    daemon.stdout.on('data', (c) => (out += c));
+    daemon.stderr.on('data', (c) => (out += c));
+    const exited = new Promise<number | null>((r) => daemon.on('close', (code) => r(code)));
+    const status = () => JSON.parse(cli(['status', '--json'], d).stdout);
+    try {
+      let st: any;
+      for (let i = 0; ; i++) {
+        if (daemon.exitCode !== null) assert.fail(`cfx run exited (${daemon.exitCode}):\n${out}`);
+        st = existsSync(join(d, 'data', 'journal.db')) ? status() : undefined;
+        if (st?.lastRuns?.['stock.upload']?.last?.details?.previous) break; // the second run: it saw the first
+        if (i > 300) assert.fail(`timed out waiting for two runs of stock.upload:\n${out}`);
+        await sleep(100);
+      }
+      const last = st.lastRuns['stock.upload'].last;
+      assert.equal(last.result, 'ok');
+      assert.equal(last.details.products, 0);
+      assert.match(last.details.previous, /^\d{4}-\d{2}-\d{2}T/);
+    } finally {
+      daemon.kill('SIGTERM');
+      assert.equal(await exited, 0, out);
+    }
+    // once per run: as many rows as the job logged runs (its own log line), each with its summary
+    const ran = readFileSync(join(d, 'cfx.log'), 'utf8').split('\n').filter((l) => l.includes('"msg":"stock.upload ran"')).length;
+    const db = new Database(join(d, 'data', 'journal.db'), { readonly: true });
+    try {
+      const rows = db.prepare("SELECT result, details FROM runs WHERE job = 'stock.upload'").all() as { result: string; details: string }[];
+      assert.ok(ran >= 2, `ran ${ran} times`);
+      assert.equal(rows.length, ran);
+      assert.deepEqual([...new Set(rows.map((r) => r.result))], ['ok']);
+      assert.ok(rows.every((r) => JSON.parse(r.details).products === 0));
+    } finally {
+      db.close();
+    }
+    assert.equal(JSON.parse(cli(['status', '--json'], d).stdout).lastRuns['prices.pull'], undefined, 'an idle poll records nothing');
+  });
 });

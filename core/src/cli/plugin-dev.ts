@@ -53,7 +53,7 @@ export interface ScaffoldResult {
 export function scaffoldPlugin(o: { kind: string; id: string; dir: string; packageName?: string; core?: string; force?: boolean }): ScaffoldResult {
   if (!(PLUGIN_KINDS as readonly string[]).includes(o.kind)) throw new CfxError(ErrorCodes.USAGE, `unknown plugin kind "${o.kind}" (one of: ${PLUGIN_KINDS.join(', ')})`);
   const kind = o.kind as PluginKind;
-  if (!ID_RE.test(o.id)) throw new CfxError(ErrorCodes.USAGE, `"${o.id}" cannot be a ${kind === 'transport' ? 'URL scheme' : `${kind} id`}: lower-case letters, digits, + . - , starting with a letter`);
+  if (!(kind === 'job' ? JOB_ID_RE : ID_RE).test(o.id)) throw new CfxError(ErrorCodes.USAGE, `"${o.id}" cannot be a ${kind === 'transport' ? 'URL scheme' : `${kind} id`}: lower-case letters, digits${kind === 'job' ? ', words joined by . _ -' : ', + . -'}, starting with a letter`);
   const packageName = o.packageName ?? `cfx-${kind}-${o.id}`;
   if (!/^(@[a-z0-9][a-z0-9._-]*\/)?[a-z0-9][a-z0-9._-]*$/.test(packageName) || packageName.startsWith('@cfx/')) {
     throw new CfxError(ErrorCodes.USAGE, `"${packageName}" is not a usable npm package name${packageName.startsWith('@cfx/') ? ' (@cfx/ is cfx\'s own scope)' : ''}`);
@@ -325,7 +325,7 @@ export function registerPluginDevCommands(program: Command, ctx: CliContext): vo
   plugin
     .command('new')
     .description('scaffold a plugin package (manifest, TypeScript config, src/index.ts with the contract stubbed, a conformance test that fails until the TODOs are done, README)')
-    .addArgument(new Argument('<kind>', 'transport, format or backoffice').choices(PLUGIN_KINDS))
+    .addArgument(new Argument('<kind>', 'transport, format, backoffice or job').choices(PLUGIN_KINDS))
     .argument('<name>', 'the contribution id: URL scheme (transport), format id or back-office id')
     .option('--dir <dir>', 'where to write it (default ./<name>)')
     .option('--package <name>', 'npm package name (default cfx-<kind>-<name>)')

@@ -1,8 +1,8 @@
 // The files `cfx plugin new` writes. Kept apart from the command so they read as the files they become.
 import { API_MAJOR } from '../api/index.js';
 
-export type PluginKind = 'transport' | 'format' | 'backoffice';
-export const PLUGIN_KINDS: readonly PluginKind[] = ['transport', 'format', 'backoffice'];
+export type PluginKind = 'transport' | 'format' | 'backoffice' | 'job';
+export const PLUGIN_KINDS: readonly PluginKind[] = ['transport', 'format', 'backoffice', 'job'];
 
 /** the versions a scaffold builds with (those cfx itself is built and tested with) */
 export const SCAFFOLD_TYPESCRIPT = '5.9.3';
@@ -28,10 +28,13 @@ export function pascal(id: string): string {
     .join('');
 }
 
-const KEY = { transport: 'transports', format: 'formats', backoffice: 'backoffices' } as const;
+const KEY = { transport: 'transports', format: 'formats', backoffice: 'backoffices', job: 'jobs' } as const;
 
-function configSchema(v: ScaffoldVars): Record<string, unknown> {
+function configSchema(v: ScaffoldVars): Record<string, unknown> | undefined {
   switch (v.kind) {
+    case 'job':
+      // a job's own settings live in pluginOptions.<plugin id> (ctx.config in activate)
+      return undefined;
     case 'transport':
       return {
         type: 'object',
@@ -81,11 +84,12 @@ export function packageJson(v: ScaffoldVars): string {
       check: 'cfx plugins check .',
       prepack: 'tsc -p tsconfig.json',
     },
-    engines: { node: '>=20', cfx: `^${API_MAJOR}.0.0` },
+    // jobs came with plugin API 1.1
+    engines: { node: '>=20', cfx: v.kind === 'job' ? `^${API_MAJOR}.1.0` : `^${API_MAJOR}.0.0` },
     cfx: {
       apiVersion: API_MAJOR,
       contributes: { [KEY[v.kind]]: [v.id] },
-      configSchema: { [v.id]: configSchema(v) },
+      ...(configSchema(v) ? { configSchema: { [v.id]: configSchema(v) } } : {}),
     },
     peerDependencies: { '@cfx/core': `>=${v.coreVersion}` },
     devDependencies: { '@cfx/core': v.coreSpec, '@types/node': SCAFFOLD_TYPES_NODE, typescript: SCAFFOLD_TYPESCRIPT },
@@ -348,6 +352,69 @@ describeBackOfficeConformance('${v.id}', {
 `;
 }
 
+function jobIndex(v: ScaffoldVars): string {
+  const C = pascal(v.id);
+  return `// ${v.packageName}: the ${v.id} job for cfx.
+import { coreServices, defineJob, type PluginContext } from '@cfx/core/api';
+
+/**
+ * The ${v.id} job: what a \`schedule:\` entry runs (\`- { job: ${v.id}, cron: "0 3 * * *" }\`).
+ * deps are service refs from the catalogue (docs/plugins.md): core resolves them, a test passes
+ * fakes. A run returns a summary, and core records it once (cfx status --json: lastRuns). Throw to
+ * fail the run; core records the error's code.
+ *
+ * As scaffolded it counts the catalog and remembers when it last ran: replace the body of run().
+ */
+export const ${C}Job = defineJob({
+  id: '${v.id}',
+  roles: ['terminal', 'office'],
+  description: 'TODO: say what ${v.id} does',
+  deps: { catalog: coreServices.catalog, kv: coreServices.kv, clock: coreServices.clock, logger: coreServices.logger },
+  create({ catalog, kv, clock, logger }) {
+    return {
+      async run() {
+        const products = catalog.count();
+        const previous = kv.get('lastRun');
+        kv.set('lastRun', clock.now().toISOString());
+        logger.info({ products, previous }, '${v.id} ran');
+        return { result: 'ok', details: { products, previous: previous ?? null } };
+      },
+    };
+  },
+});
+
+/** Called once, on first use of the job. Register exactly what package.json's cfx.contributes declares. */
+export function activate(ctx: PluginContext): void {
+  ctx.registerJob(${C}Job);
+}
+
+export function deactivate(): void {}
+`;
+}
+
+function jobTest(v: ScaffoldVars): string {
+  const C = pascal(v.id);
+  return `// The job with fake deps: a fixed clock, an in-memory kv, a catalog of three products.
+import { it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { CatalogReader, KeyValueStore, Logger } from '@cfx/core/api';
+import { ${C}Job } from '../src/index.js';
+
+it('counts the catalog and remembers its last run', async () => {
+  const kv = new Map<string, string>();
+  const store: KeyValueStore = { get: (k) => kv.get(k), set: (k, v) => void kv.set(k, v), delete: (k) => void kv.delete(k) };
+  const catalog = { count: () => 3 } as unknown as CatalogReader;
+  const logger = { info() {}, warn() {}, error() {}, debug() {}, child: () => logger } as unknown as Logger;
+  let now = new Date('2025-03-15T03:00:00.000Z');
+  const runner = await ${C}Job.create({ catalog, kv: store, clock: { now: () => now }, logger });
+  const signal = new AbortController().signal;
+  assert.deepEqual(await runner.run({ signal, trigger: 'schedule' }), { result: 'ok', details: { products: 3, previous: null } });
+  now = new Date('2025-03-16T03:00:00.000Z');
+  assert.deepEqual(await runner.run({ signal, trigger: 'schedule' }), { result: 'ok', details: { products: 3, previous: '2025-03-15T03:00:00.000Z' } });
+});
+`;
+}
+
 function manifestTest(v: ScaffoldVars): string {
   return `// activate() registers exactly what package.json declares (cfx plugins check does the same, and more).
 import { it } from 'node:test';
@@ -358,7 +425,7 @@ import { activate } from '../src/index.js';
 
 it('activate registers what cfx.contributes declares', async () => {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
-  const got = { transports: [] as string[], formats: [] as string[], backoffices: [] as string[] };
+  const got = { transports: [] as string[], formats: [] as string[], backoffices: [] as string[], jobs: [] as string[] };
   const none = { dispose() {} };
   await activate({
     pluginId: pkg.name,
@@ -367,6 +434,7 @@ it('activate registers what cfx.contributes declares', async () => {
     registerTransport: (p: { schemes: string[] }) => (got.transports.push(...p.schemes), none),
     registerFormat: (p: { id: string }) => (got.formats.push(p.id), none),
     registerBackOffice: (p: { id: string }) => (got.backoffices.push(p.id), none),
+    registerJob: (j: { id: string }) => (got.jobs.push(j.id), none),
   } as unknown as PluginContext);
   assert.deepEqual(got.${KEY[v.kind]}, pkg.cfx.contributes.${KEY[v.kind]});
 });
@@ -374,13 +442,15 @@ it('activate registers what cfx.contributes declares', async () => {
 }
 
 function readme(v: ScaffoldVars): string {
-  const what = v.kind === 'transport' ? `the \`${v.id}://\` transport` : v.kind === 'format' ? `the \`${v.id}\` file format` : `the \`${v.id}\` back office`;
+  const what = v.kind === 'transport' ? `the \`${v.id}://\` transport` : v.kind === 'format' ? `the \`${v.id}\` file format` : v.kind === 'job' ? `the \`${v.id}\` job` : `the \`${v.id}\` back office`;
   const use =
     v.kind === 'transport'
       ? `server: ${v.id}://user:\${MY_PASSWORD}@host/\nserverOptions: {}`
       : v.kind === 'format'
         ? `prices: { format: ${v.id} }\nsales: { format: ${v.id} }`
-        : `backoffice:\n  use: ${v.id}\n  options: { outDir: ./to-back-office }`;
+        : v.kind === 'job'
+          ? `schedule:\n  - { job: ${v.id}, cron: "0 3 * * *" }`
+          : `backoffice:\n  use: ${v.id}\n  options: { outDir: ./to-back-office }`;
   return `# ${v.packageName}
 
 A cfx plugin contributing ${what}. Made with \`cfx plugin new ${v.kind} ${v.id}\`.
@@ -417,7 +487,9 @@ export function scaffoldFiles(v: ScaffoldVars): Record<string, string> {
       ? [transportIndex(v), transportTest(v), 'conformance.test.ts']
       : v.kind === 'format'
         ? [formatIndex(v), formatTest(v), 'conformance.test.ts']
-        : [backofficeIndex(v), backofficeTest(v), 'conformance.test.ts'];
+        : v.kind === 'job'
+          ? [jobIndex(v), jobTest(v), 'job.test.ts']
+          : [backofficeIndex(v), backofficeTest(v), 'conformance.test.ts'];
   return {
     'package.json': packageJson(v),
     'tsconfig.json': TSCONFIG,

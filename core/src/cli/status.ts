@@ -115,7 +115,8 @@ export function collectStatus(app: App): StatusReport {
     if (c.role === 'terminal') report.sales = { pending: s.journal.countPending() };
     else report.collected = s.collected.counts();
     report.quarantine = { count: q.length, files: q.slice(0, 20) };
-    const jobs = ['prices.pull', 'sales.push', 'sales.resend', 'sales.collect', 'office.publish'];
+    // every job this deployment knows, core's and the plugins' (contributes.jobs)
+    const jobs = app.host.knownJobs().map((j) => j.id);
     report.lastRuns = {};
     for (const j of jobs) {
       const last = s.runs.last(j);

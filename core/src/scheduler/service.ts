@@ -37,6 +37,8 @@ export class Service {
   private wakeQueued = false;
   private readonly now: () => Date;
   private readonly stopSignal = new AbortController();
+  /** cron runs in flight */
+  private readonly scheduled = new Set<Promise<unknown>>();
   /** when the current (or last) run of each job began: a failure reported by its loop is logged from then */
   private readonly runStarted = new Map<string, Date>();
   /** when each job's heartbeat was last written (this.now() ms); absent: write at the next success */
@@ -184,7 +186,12 @@ export class Service {
       if (s.job !== 'sales.push') await this.app.jobs.runner(s.job);
       this.tasks.push(
         cron.schedule(s.cron, () => {
-          run().catch((e) => logger.error({ job: s.job, err: errorMessage(e) }, 'scheduled job failed'));
+          if (this.stopping) return;
+          // waited for by stop(): a run in flight is finished and recorded before the process ends
+          const p: Promise<unknown> = run()
+            .catch((e) => logger.error({ job: s.job, err: errorMessage(e) }, 'scheduled job failed'))
+            .finally(() => this.scheduled.delete(p));
+          this.scheduled.add(p);
         }),
       );
     }
@@ -203,5 +210,6 @@ export class Service {
     for (const t of this.tasks.splice(0)) t.stop();
     await Promise.all(this.loops.splice(0).map((l) => l.stop()));
     await this.pushRun?.catch(() => undefined); // one started by a new sale, outside the loop
+    await Promise.all([...this.scheduled]);
   }
 }
