@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PluginHost } from './host.js';
 import { silentLogger } from '../util/logger.js';
-import { ErrorCodes, PluginError, TransportError } from '../api/index.js';
+import { API_VERSION, ErrorCodes, PluginError, TransportError } from '../api/index.js';
 
 interface FakePlugin {
   name: string;
@@ -54,7 +54,7 @@ describe('plugin host', () => {
     const dir = plugin({ name: 'cfx-future', engines: '^2.0.0', contributes: { transports: ['future'] } });
     assert.throws(() => host([dir]), (e: any) => {
       assert.equal(e.code, ErrorCodes.PLUGIN_ENGINE);
-      assert.match(e.message, /cfx-future: engines\.cfx "\^2\.0\.0" does not match this cfx's plugin API 1\.0\.0/);
+      assert.ok(e.message.includes(`cfx-future: engines.cfx "^2.0.0" does not match this cfx's plugin API ${API_VERSION}`), e.message);
       return true;
     });
     assert.equal(marker(dir), false, 'plugin code must not be imported');

@@ -17,11 +17,11 @@ export const pricesPullJob = defineJob({
   id: 'prices.pull',
   roles: ['terminal'],
   description: 'take the complete price files from the inbox, apply, archive, delete them remotely',
-  deps: { config: coreRefs.config, store: coreRefs.store, jobs: coreRefs.jobs, transports: coreServices.transports, formats: coreServices.formats, logger: coreServices.logger },
-  async create({ config, store, jobs, transports, formats, logger }) {
+  deps: { config: coreRefs.config, store: coreRefs.store, jobs: coreRefs.jobs, transports: coreServices.transports, formats: coreServices.formats, logger: coreServices.logger, clock: coreServices.clock },
+  async create({ config, store, jobs, transports, formats, logger, clock }) {
     const transport = await transports.open('prices.pull');
     const format = await formats.get(config.prices.format, config.prices.options);
-    const pull = new PricePull({ config, store, transport, format, logger });
+    const pull = new PricePull({ config, store, transport, format, logger, clock });
     return {
       async run(ctx) {
         pull.forRun({ stop: ctx.signal, ...(ctx.progress ? { onProgress: (p: PullProgress) => ctx.progress!({ ...p }) } : {}) });

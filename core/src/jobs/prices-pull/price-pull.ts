@@ -1,6 +1,6 @@
 import { createReadStream, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
-import { CfxError, ErrorCodes, TransportError, type Format, type Logger, type RemoteEntry, type SkippedInput, type Transport } from '../../api/index.js';
+import { CfxError, ErrorCodes, TransportError, type Clock, type Format, type Logger, type RemoteEntry, type SkippedInput, type Transport } from '../../api/index.js';
 import type { CfxConfig } from '../../config/types.js';
 import type { Store } from '../../store/index.js';
 import { dataPaths, localDate } from '../../app/paths.js';
@@ -62,6 +62,8 @@ export interface PricePullDeps {
   format: Format;
   logger: Logger;
   signal?: AbortSignal;
+  /** "now" for stability and the archive's day folder (the clock ref; the wall clock by default) */
+  clock?: Clock;
   /** asks the cycle to stop after the file in flight (a signal to the command): that file is finished, no other is started */
   stop?: AbortSignal;
   onProgress?: (p: PullProgress) => void;
@@ -136,6 +138,10 @@ export class PricePull {
     return this;
   }
 
+  private now(): Date {
+    return this.deps.clock ? this.deps.clock.now() : new Date();
+  }
+
   get dir(): string {
     const c = this.deps.config;
     return expandTemplate(c.prices.dir, { terminal: c.terminal });
@@ -155,7 +161,7 @@ export class PricePull {
     const files = new Map(entries.filter((e) => e.type === 'file').map((e) => [e.name, e]));
     // an open delivery whose file is no longer listed was deleted before a crash could confirm it
     for (const open of store.inboxOpenAll()) if (!files.has(open.name)) store.inboxConfirm(open.id);
-    const now = Date.now();
+    const now = this.now().getTime();
     const ready: RemoteEntry[] = [];
     const waiting: string[] = [];
     const requests: string[] = [];
@@ -390,9 +396,10 @@ export class PricePull {
   /** where the copy of a new delivery goes; chosen before the apply and recorded with it */
   private archivePath(local: string): string {
     // the same name twice a day is normal (a fixed-name office): keep every copy
-    const dir = join(dataPaths(this.deps.config.dataDir).archivePrices, localDate());
+    const at = this.now();
+    const dir = join(dataPaths(this.deps.config.dataDir).archivePrices, localDate(at));
     const target = join(dir, local);
-    return existsSync(target) ? join(dir, `${Date.now()}_${local}`) : target;
+    return existsSync(target) ? join(dir, `${at.getTime()}_${local}`) : target;
   }
 
   /** moves the staged copy to its archive path; repeated after a crash, it keeps one copy */
