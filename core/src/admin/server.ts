@@ -1,3 +1,4 @@
+import { formatMoney as money } from '../text/fixed.js';
 import { Ajv } from 'ajv';
 import rateLimit from '@fastify/rate-limit';
 import { fastify, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -23,7 +24,7 @@ const ID = { type: 'object', additionalProperties: false, required: ['id'], prop
 const SALES_BODY_LIMIT = 16 * 1024 * 1024;
 const BODY_LIMIT = 64 * 1024;
 
-const money = (minor: number): string => `${minor < 0 ? '-' : ''}${Math.trunc(Math.abs(minor) / 100)}.${String(Math.abs(minor) % 100).padStart(2, '0')}`;
+
 const milli = (m: number): string => `${m < 0 ? '-' : ''}${Math.trunc(Math.abs(m) / 1000)}.${String(Math.abs(m) % 1000).padStart(3, '0')}`;
 
 /** a real calendar date (the schema checked the shape) */

@@ -27,16 +27,5 @@ export function table(rows: string[][], header: string[]): string {
   return all.map((r) => r.map((c, i) => (i === r.length - 1 ? c : (c ?? '').padEnd(widths[i]!))).join('  ')).join('\n');
 }
 
-/** minor units → "350.00" (money is never a float, not even for display) */
-export function money(minor: number): string {
-  const neg = minor < 0;
-  const a = Math.abs(minor);
-  return `${neg ? '-' : ''}${Math.trunc(a / 100)}.${String(a % 100).padStart(2, '0')}`;
-}
-
-/** thousandths → "1.500" */
-export function milli(q: number): string {
-  const neg = q < 0;
-  const a = Math.abs(q);
-  return `${neg ? '-' : ''}${Math.trunc(a / 1000)}.${String(a % 1000).padStart(3, '0')}`;
-}
+/** minor units → "350.00", thousandths → "1.500": the one formatter, from text/ */
+export { formatMoney as money, formatMilli as milli } from '../text/fixed.js';

@@ -1,7 +1,9 @@
+import { parseFixed } from '../text/fixed.js';
+
 /**
- * Decimal text → integer units, exactly (no floats on the way): "350,00" → 35000 with 2 places,
- * "1.5" → 1500 with 3 places. Returns undefined for anything that is not a plain decimal with at
- * most `places` fraction digits.
+ * Decimal text (or a JSON number) → integer units, exactly: "350,00" → 35000 with 2 places, "1.5" →
+ * 1500 with 3 places, through the one decimal parser (`parseFixed`). Trailing zeros beyond `places`
+ * are fine ("1.0000" is a whole thousandth); anything else that is not a plain decimal → undefined.
  */
 export function parseDecimal(v: unknown, places: number): number | undefined {
   let s: string;
@@ -9,13 +11,11 @@ export function parseDecimal(v: unknown, places: number): number | undefined {
     if (!Number.isFinite(v)) return undefined;
     s = String(v);
     if (/e/i.test(s)) return undefined;
-  } else if (typeof v === 'string') s = v.trim().replace(',', '.');
+  } else if (typeof v === 'string') s = v.trim();
   else return undefined;
-  const m = /^([+-]?)(\d+)(?:\.(\d*))?$/.exec(s);
-  if (!m) return undefined;
-  const frac = m[3] ?? '';
-  if (frac.length > places && !/^0*$/.test(frac.slice(places))) return undefined;
-  const n = Number(m[2]!) * 10 ** places + Number((frac + '0'.repeat(places)).slice(0, places) || '0');
-  if (!Number.isSafeInteger(n)) return undefined;
-  return m[1] === '-' ? -n : n;
+  // a plain decimal: digits before the point (".5" is not one), at most one point or comma
+  if (!/^[+-]?\d+(?:[.,]\d*)?$/.test(s)) return undefined;
+  s = s.replace(/([.,]\d*?)0+$/, '$1').replace(/[.,]$/, '');
+  const n = parseFixed(s, places, 'auto');
+  return typeof n === 'number' ? n : undefined;
 }

@@ -1,3 +1,4 @@
+import { formatMoney as money } from '../text/fixed.js';
 import { Ajv, type ErrorObject } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { CfxError, ErrorCodes, type Payment, type Sale, type SaleLine } from '../api/index.js';
@@ -83,7 +84,7 @@ function invalid(problems: SaleProblem[], saleId?: string): CfxError {
   return new CfxError(ErrorCodes.SALE_INVALID, `sale${saleId ? ` ${saleId}` : ''} rejected:\n${problems.map((p) => `  ${p.field}: ${p.message}`).join('\n')}`, { details: { problems, ...(saleId ? { saleId } : {}) } });
 }
 
-const money = (m: number) => `${m < 0 ? '-' : ''}${Math.trunc(Math.abs(m) / 100)}.${String(Math.abs(m) % 100).padStart(2, '0')}`;
+
 
 /**
  * Validates a till's sale JSON and turns it into the canonical Sale: integer minor units and

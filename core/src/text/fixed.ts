@@ -60,3 +60,9 @@ export function formatFixed(v: number, scale: number, point: string): string {
   const p = POW10[scale]!, a = Math.abs(v), frac = a % p;
   return `${v < 0 ? '-' : ''}${(a - frac) / p}${point}${String(frac).padStart(scale, '0')}`;
 }
+
+/** minor units → "350.00": the one money formatter (display, JSON, messages); never through a float */
+export const formatMoney = (minor: number): string => formatFixed(minor, 2, '.');
+
+/** thousandths → "1.500" */
+export const formatMilli = (q: number): string => formatFixed(q, 3, '.');
