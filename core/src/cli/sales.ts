@@ -75,7 +75,7 @@ export function registerSalesCommands(program: Command, ctx: CliContext): void {
           } finally {
             bar?.done();
           }
-          if (ctx.json()) printJson(io.out, { pending: r.pending, sent: r.sent, bytes: r.bytes, left: app.store.countPending() });
+          if (ctx.json()) printJson(io.out, { pending: r.pending, sent: r.sent, bytes: r.bytes, left: app.store.journal.countPending() });
           else println(io.out, `uploaded ${r.sent} of ${r.pending} pending sale(s) to ${push.dir}`);
         });
       }),

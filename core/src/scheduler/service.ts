@@ -70,7 +70,7 @@ export class Service {
     // a failed write waits for the next period too: a broken disk must not log once a poll
     this.contactWritten.set(job, at.getTime());
     try {
-      this.app.store.recordContact(job, at);
+      this.app.store.runs.recordContact(job, at);
     } catch (e) {
       this.app.logger.warn({ job, err: errorMessage(e) }, 'could not record the heartbeat');
     }
