@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { coreServices, TransportError, type Format, type PriceRecord, type Transport } from '../api/index.js';
 import { wireCore } from '../di/wiring.js';
 import { JobExecutor } from './executor.js';
+import { CORE_JOBS } from '../host/host.js';
 import type { App } from '../app/app.js';
 import { AdminMetrics } from '../admin/metrics.js';
 import { collectStatus } from '../cli/status.js';
@@ -93,7 +94,7 @@ function terminal() {
     logger: silentLogger(),
     transport: async () => transport,
     newTransport: async () => transport,
-    host: { format: async () => format, list: () => [], knownJobs: () => [] },
+    host: { format: async () => format, list: () => [], knownJobs: () => Object.keys(CORE_JOBS).map((id) => ({ id, plugin: 'core' })) },
   } as unknown as App;
   // the app's services as core wires them, with the test's clock: runs are recorded by the job executor
   const services = wireCore(app).value(coreServices.clock, { now: () => new Date(clock.ms) });
