@@ -138,7 +138,8 @@ function printCollect(io: Io, r: CollectRunResult): void {
 }
 
 function printPublish(io: Io, r: PublishResult): void {
-  if (r.exports === 0) println(io.out, 'nothing to publish: the back office has no new goods file');
+  if (r.exports === 0 && r.waiting.length === 0) println(io.out, 'nothing to publish: the back office has no new goods file');
+  for (const w of r.waiting) println(io.out, `waiting      ${w.fileName}${w.terminal ? ` (terminal ${w.terminal})` : ''}  ${w.reason}${w.since ? ` (since ${w.since})` : ''}`);
   for (const o of r.outcomes) {
     if (o.result === 'published') println(io.out, `published    ${o.source} → ${o.remote}  ${o.mode}, ${o.records} records, ${o.bytes} bytes${o.converted ? ' (converted)' : ''}; acknowledged`);
     else if (o.result === 'quarantined') println(io.out, `QUARANTINED  ${o.source} (terminal ${o.terminal})  ${[o.reason.line !== undefined ? `line ${String(o.reason.line)}` : '', o.reason.field ? `field ${String(o.reason.field)}` : '', o.reason.message].filter(Boolean).join(', ')} → ${o.quarantined}; not acknowledged`);

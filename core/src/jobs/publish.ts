@@ -14,6 +14,7 @@ import {
   type PriceFileMode,
   type PriceRecord,
   type Transport,
+  type WaitingExport,
 } from '../api/index.js';
 import type { App } from '../app/app.js';
 import { dataPaths, localDate } from '../app/paths.js';
@@ -79,6 +80,8 @@ export interface PublishResult {
   quarantined: number;
   bytes: number;
   outcomes: PublishOutcome[];
+  /** exports the back office holds back, and why (not an error: e.g. a package still being written) */
+  waiting: WaitingExport[];
 }
 
 export interface PublishDeps {
@@ -126,9 +129,9 @@ export class Publish {
    */
   async cycle(): Promise<PublishResult> {
     const { backoffice, config, signal, logger } = this.deps;
-    const result: PublishResult = { exports: 0, published: 0, quarantined: 0, bytes: 0, outcomes: [] };
+    const result: PublishResult = { exports: 0, published: 0, quarantined: 0, bytes: 0, outcomes: [], waiting: [] };
     if (!backoffice.pendingExports) return result;
-    const exports = await backoffice.pendingExports({ terminals: config.terminals, ...(signal ? { signal } : {}) });
+    const exports = await backoffice.pendingExports({ terminals: config.terminals, onWaiting: (w) => result.waiting.push(w), ...(signal ? { signal } : {}) });
     result.exports = exports.length;
     this.closeUnoffered(exports);
     let firstError: unknown;
@@ -379,7 +382,7 @@ export async function runPublish(app: App, opts: { signal?: AbortSignal; record?
         result: r.quarantined ? 'partial' : 'ok',
         files: r.published,
         bytes: r.bytes,
-        details: { exports: r.exports, published: r.published, quarantined: r.quarantined, outcomes: r.outcomes.map((o) => ({ terminal: o.terminal, result: o.result, ...(o.result === 'published' ? { name: o.name } : {}) })) },
+        details: { exports: r.exports, published: r.published, quarantined: r.quarantined, ...(r.waiting.length ? { waiting: r.waiting } : {}), outcomes: r.outcomes.map((o) => ({ terminal: o.terminal, result: o.result, ...(o.result === 'published' ? { name: o.name } : {}) })) },
       });
     }
     return r;

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { isCfxError, type BackOffice, type Sale } from '@cfx/core/api';
+import { isCfxError, type BackOffice, type Sale, type WaitingExport } from '@cfx/core/api';
 import { describeBackOfficeConformance } from '@cfx/core/testing';
 import { createOneCBackOffice, type OneCOptions, type OneCState } from './adapter.js';
 import { decodeReport } from './report.js';
@@ -266,9 +266,12 @@ describe('1c back office: goods exports and their acknowledgement', () => {
     assert.deepEqual(cat.codes, { '1': 1, '2': 1, '3': 1, '4': 0 });
     assert.deepEqual([cat.lastFile.mode, cat.lastFile.records], ['full', 4]);
     assert.deepEqual(await e.bo.pendingExports!({ terminals: ['box-1'] }), []);
-    // a stale flag next to a loaded file is no export either
+    // a stale flag next to a loaded file is no export either, and it says so
     writeFileSync(join(e.dir('box-1'), 'atolimp.flg'), '');
-    assert.deepEqual(await e.bo.pendingExports!({ terminals: ['box-1'] }), []);
+    const waiting: WaitingExport[] = [];
+    assert.deepEqual(await e.bo.pendingExports!({ terminals: ['box-1'], onWaiting: (w) => waiting.push(w) }), []);
+    assert.deepEqual(waiting.map((w) => [w.terminal, w.fileName]), [['box-1', join(e.dir('box-1'), 'atolimp.txt')]]);
+    assert.match(waiting[0]!.reason, /^already loaded by the register \(line 2 is "@"\)/);
   });
 
   it('a delta updates the catalog codes; 1C rewriting the file during the publish is not acknowledged', async () => {

@@ -456,7 +456,9 @@ export function createOneCBackOffice(options: OneCOptions, ctx: Partial<BackOffi
       try {
         const h = readGoodsHeader(buf, t.goods);
         if (h.state === '@') {
-          log?.debug({ terminal, file: t.goods }, 'the goods file was already loaded (line 2 is "@"): nothing to publish');
+          // a register (or cfx) loaded it: 1C's flag left behind is not a new export
+          log?.debug({ terminal, file: t.goods }, 'the goods file was already loaded by the register (line 2 is "@"): nothing to publish');
+          opts?.onWaiting?.({ terminal, fileName: t.goods, reason: 'already loaded by the register (line 2 is "@"): not published again; 1C writes "#" there with its next export' });
           continue;
         }
         stateOffset = h.stateOffset;
