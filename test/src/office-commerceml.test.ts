@@ -5,7 +5,7 @@
 // is quarantined naming the file and line, and 1C's files stay where they are.
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, silentLogger } from '@cfx/core';
@@ -145,5 +145,141 @@ log: { level: info, file: ./cfx.log }
     const st = await cli(office, 'status', '--json');
     assert.equal(st.code, 0, st.err);
     assert.deepEqual(st.json().quarantine.files.map((f: { job: string; fileName: string }) => [f.job, f.fileName]), [['office.publish', 'import.xml']]);
+  });
+});
+
+// issue 17: 1C УТ 11's split export (import___/offers___/prices___/rests___, a GUID each), the
+// office's price type for terminals of every format, incomplete packages, CommerceML 3, and an
+// offers file with names only reaching a terminal.
+const SPLIT_DIR = new URL('../../plugins/backoffice-1c/fixtures/commerceml-split/', import.meta.url);
+const SPLIT = readdirSync(SPLIT_DIR).sort();
+const P1 = '5e000000-0000-4000-8000-000000000011';
+const P2 = '5e000000-0000-4000-8000-000000000012';
+const P3 = '5e000000-0000-4000-8000-000000000013';
+
+function deployment(label: string, role: 'office' | 'terminal', yaml: string): Deployment {
+  const d = { dir: mkdtempSync(join(tmpdir(), `cfx-${label}-`)), config: '' };
+  d.config = join(d.dir, 'cfx.yaml');
+  writeFileSync(d.config, `role: ${role}\ndataDir: ./data\nserver: ${env.ftpUrl}\ntimeout: 10s\nlog: { level: info, file: ./cfx.log }\n${yaml}`);
+  return d;
+}
+
+describe('office publishes 1C УТ 11\'s split CommerceML packages with its price type (real vsftpd)', { skip }, () => {
+  const offices: Record<string, { office: Deployment; box: Deployment; base: string; webdata: string }> = {};
+  before(() => {
+    for (const format of ['csv', 'xml', 'atol'] as const) {
+      const base = freshRemoteDir(`office-split-${format}`);
+      const office = deployment(`office-split-${format}`, 'office', `terminals: [box-1]
+prices: { dir: "${base}/{terminal}", format: ${format} }
+sales: { dir: ${base}/sales, format: csv }
+backoffice:
+  use: 1c
+  options:
+    exchangeDir: ./1c/{terminal}
+    checkCodes: numeric
+    commerceml: { dir: ./1c/webdata, stableMs: 200, incompleteAfter: 30m, format: { priceType: Розничная } }
+`);
+      const box = deployment(`box-split-${format}`, 'terminal', `terminal: box-1
+prices: { dir: "${base}/{terminal}", format: ${format}, poll: 200ms }
+sales: { dir: ${base}/sales, format: csv }
+`);
+      offices[format] = { office, box, base, webdata: join(office.dir, '1c', 'webdata') };
+    }
+  });
+
+  const oneCExportsSplit = (webdata: string, names = SPLIT) => {
+    mkdirSync(webdata, { recursive: true });
+    for (const n of names) cpSync(new URL(n, SPLIT_DIR), join(webdata, n));
+  };
+
+  it('while prices___ is missing: cfx publish says which part and since when, exit 0, nothing uploaded; once it is there, published', async () => {
+    const { office, base, webdata } = offices.csv!;
+    oneCExportsSplit(webdata, SPLIT.filter((f) => !f.startsWith('prices___')));
+    const r = await cli(office, 'publish');
+    assert.equal(r.code, 0, r.err + r.out);
+    assert.doesNotMatch(r.out, /nothing to publish/);
+    assert.match(r.out, /waiting {6}import___.*\(terminal box-1\) {2}CommerceML export incomplete: prices___\*\.xml missing .*\(since \d{4}-\d{2}-\d{2}T/);
+    const j = (await cli(office, 'publish', '--json')).json();
+    assert.deepEqual([j.exports, j.published, j.waiting.length], [0, 0, 1]);
+    assert.deepEqual(onServer(`${base}/box-1`), []);
+    assert.equal(ls(webdata).filter((f) => f.endsWith('.xml')).length, 5, '1C\'s files wait where they are');
+    cpSync(new URL(SPLIT.find((f) => f.startsWith('prices___'))!, SPLIT_DIR), join(webdata, SPLIT.find((f) => f.startsWith('prices___'))!));
+  });
+
+  for (const format of ['csv', 'xml', 'atol'] as const) {
+    it(`the package joined by offer Ид reaches the ${format} terminal with the retail price (the first ТипЦены is wholesale)`, async () => {
+      const { office, box, base, webdata } = offices[format]!;
+      if (format !== 'csv') oneCExportsSplit(webdata);
+      const r = await cli(office, 'publish', '--json');
+      assert.equal(r.code, 0, r.err + r.out);
+      const o = r.json().outcomes[0];
+      assert.deepEqual([o.result, o.mode, o.records, o.converted], ['published', 'delta', 3, format !== 'xml']);
+      assert.equal(o.source.split('+').length, 6, 'the six files as one export');
+      assert.deepEqual(ls(webdata).filter((f) => !f.startsWith('.')), ['processed']);
+      assert.equal(onServer(`${base}/box-1`).length, 1);
+      const pull = await cli(box, 'pull', '--json');
+      assert.equal(pull.code, 0, pull.err + pull.out);
+      assert.deepEqual(pull.json().files.map((f: { result: string; records: number }) => [f.result, f.records]), [['applied', 3]]);
+      assert.deepEqual(onServer(`${base}/box-1`), []);
+      const app = App.open({ configFile: box.config, env: {}, store: 'ro', logger: silentLogger() });
+      try {
+        const got = [P1, P2, P3].map((c) => app.store.getProduct(c)).map((p) => [p?.name, p?.price, p?.stock, p?.barcodes]);
+        assert.deepEqual(got, [
+          ['Билет взрослый', 35000, 120000, ['4601234567893']],
+          ['Билет детский', 17550, 40000, ['4601234567800']],
+          ['Программка', 5000, 500000, ['2000000000015']],
+        ]);
+      } finally {
+        await app.close();
+      }
+    });
+  }
+
+  it('a package missing a part for longer than incompleteAfter is quarantined (exit 3), once; 1C\'s files stay', async () => {
+    const { office, base, webdata } = offices.xml!;
+    const names = SPLIT.filter((f) => !f.startsWith('offers___'));
+    oneCExportsSplit(webdata, names);
+    const old = new Date(Date.now() - 31 * 60_000);
+    for (const n of names) utimesSync(join(webdata, n), old, old);
+    const r = await cli(office, 'publish', '--json');
+    assert.equal(r.code, 3, r.err + r.out);
+    const q = r.json().outcomes[0];
+    assert.equal(q.result, 'quarantined');
+    assert.match(q.reason.message, /incomplete: offers___\*\.xml missing since/);
+    assert.equal(q.reason.field, 'offers___*.xml');
+    const again = await cli(office, 'publish', '--json');
+    assert.deepEqual([again.code, again.json().outcomes[0].result], [0, 'rejected-before']);
+    assert.deepEqual(onServer(`${base}/box-1`), []);
+    assert.equal(ls(webdata).filter((f) => f.endsWith('.xml')).length, 5);
+    const st = (await cli(office, 'status', '--json')).json();
+    assert.equal(st.quarantine.files.length, 1);
+  });
+
+  it('a CommerceML 3 export is refused naming the namespace, and quarantined as the file itself', async () => {
+    const { office, base } = offices.atol!;
+    const web3 = join(office.dir, '1c', 'webdata');
+    mkdirSync(web3, { recursive: true });
+    const imp3 = Buffer.from(IMPORT.toString('utf8').replace('urn:1C.ru:commerceml_2', 'urn:1C.ru:commerceml_3').replace('ВерсияСхемы="2.07"', 'ВерсияСхемы="3.1"'));
+    writeFileSync(join(web3, 'import.xml'), imp3);
+    writeFileSync(join(web3, 'offers.xml'), OFFERS);
+    const r = await cli(office, 'publish', '--json');
+    assert.equal(r.code, 3, r.err + r.out);
+    const q = r.json().outcomes[0];
+    assert.deepEqual([q.result, q.source, q.reason.field, q.reason.code], ['quarantined', 'import.xml', 'namespace', 'CFX_E_FORMAT_UNSUPPORTED']);
+    assert.ok(readFileSync(q.quarantined).equals(imp3));
+    assert.deepEqual(onServer(`${base}/box-1`), []);
+  });
+
+  it('an offers file with names only, put straight into an xml terminal\'s inbox: quarantined naming the offers, exit 3 — not "applied, 0 records"', async () => {
+    const { box, base } = offices.xml!;
+    const offersOnly = readFileSync(new URL(SPLIT.find((f) => f.startsWith('offers___'))!, SPLIT_DIR));
+    mkdirSync(ftpRootPath(`${base}/box-1`, env), { recursive: true });
+    writeFileSync(ftpRootPath(`${base}/box-1/offers___names.xml`, env), offersOnly);
+    const pull = await cli(box, 'pull', '--json');
+    assert.equal(pull.code, 3, pull.err + pull.out);
+    const f = pull.json().files[0];
+    assert.equal(f.result, 'quarantined');
+    assert.match(f.reason.message, /none of the 3 offers has a price, so there is nothing to apply: ".*" \(Билет взрослый\)/);
+    assert.deepEqual(onServer(`${base}/box-1`), ['rejected']);
   });
 });

@@ -475,7 +475,7 @@ export function createOneCBackOffice(options: OneCOptions, ctx: Partial<BackOffi
         ack: () => ack(t, buf, sha, stateOffset),
       });
     }
-    if (cml) out.push(...(await cml.pendingExports(terminals, opts?.signal)));
+    if (cml) out.push(...(await cml.pendingExports(terminals, opts)));
     return out;
   }
 

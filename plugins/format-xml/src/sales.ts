@@ -11,7 +11,7 @@ import { FormatError, type DecodeContext, type EncodeContext, type Payment, type
 import type { ResolvedOptions } from './options.js';
 import { limitsFor } from './prices.js';
 import { bool, Collector, kid, kids, textOf, type XNode } from './tree.js';
-import { CML_NS, pump, SafeXmlReader } from './xml-reader.js';
+import { checkRoot, CML_NS, pump, SafeXmlReader } from './xml-reader.js';
 import { el } from './xml-writer.js';
 
 export const SCHEMA_VERSION = '2.08';
@@ -153,7 +153,7 @@ export async function* decodeSales(input: Readable, ctx: DecodeContext, o: Resol
   const reader: SafeXmlReader = new SafeXmlReader(file, limitsFor(o, ctx), {
     open: (e, depth) => {
       if (docs.active) return docs.open(e);
-      if (depth === 1 && !(e.cml && e.local === ROOT)) throw reader.error(`not a CommerceML document: the root element is <${e.local}>, not <${ROOT}>`, ROOT, undefined, e.line, e.column);
+      if (depth === 1) checkRoot(e, reader);
       if (depth === 2 && e.cml && e.local === 'Документ') docs.start(e);
     },
     close: () => {
