@@ -5,7 +5,7 @@
 // (plugins/backoffice-1c/src/testing/one-c-reader.ts) and marks it "@" as 1C does.
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -125,6 +125,20 @@ async function addSales(t: Terminal, sales: Record<string, unknown>[]): Promise<
   assert.equal(add.code, 0, add.err + add.out);
   const push = await cli(t, 'push');
   assert.equal(push.code, 0, push.err + push.out);
+}
+
+/** a file put on the server as its FTP user would (owned by the owner of the test root: the server may delete it) */
+function putOnServer(remote: string, bytes: Uint8Array): string {
+  const owner = statSync(ftpRootPath('/cfx-test', env));
+  const dir = ftpRootPath(remote.slice(0, remote.lastIndexOf('/')), env);
+  if (!existsSync(dir)) {
+    mkdirSync(dir, { recursive: true });
+    chownSync(dir, owner.uid, owner.gid);
+  }
+  const path = ftpRootPath(remote, env);
+  writeFileSync(path, bytes);
+  chownSync(path, owner.uid, owner.gid);
+  return path;
 }
 
 const onServer = (dir: string) => {
@@ -406,5 +420,43 @@ describe('a Frontol goods file with one line per barcode, through the office to 
     const bc = await barcodes();
     assert.deepEqual([bc['101'], bc['102'], bc['ТП008316']], [['4820000001011'], ['4820000009999'], ['4607001234561', '4607001234578']]);
     assert.deepEqual(bc['103'], ['4820000001059', '4820000001066', '4820000001073'], 'items not in the file keep theirs');
+  });
+
+  it('a Frontol report whose last receipt has no closing line stays on the server (never "already collected" and deleted); taken once closed', async () => {
+    const REPORT = readFileSync(new URL('../../plugins/backoffice-1c/fixtures/atol/report-frontol-open.txt', import.meta.url));
+    const sales = `${o.base}/sales`;
+    putOnServer(`${sales}/box-1_frontol.txt`, REPORT);
+    const r = await cli(o, 'collect');
+    assert.equal(r.code, 0, r.err + r.out);
+    assert.match(r.out, /waiting {6}box-1_frontol\.txt {2}.*receipt 12 \(workplace\/shift\/document 1\/8\/12, opened on line 10\) has no closing line \(55 or 56\) yet.*; left on the server/);
+    assert.doesNotMatch(r.out, /already collected/);
+    assert.deepEqual(onServer(sales), ['box-1_frontol.txt'], 'never deleted unread');
+    const none = (await cli(o, 'sales', '--json')).json();
+    assert.deepEqual(none.sales, []);
+
+    // the register closes receipt 12 and writes its report again
+    const closed = Buffer.concat([REPORT, Buffer.from('809;17.03.2025;9:02:20;55;1;12;3;;;;1;64,00;0;8;;;;;;;;;;;;1/8/12;;;;;;;;;;;;;;;;;;;\r\n', 'latin1')]);
+    putOnServer(`${sales}/box-1_frontol.txt`, closed);
+    const taken = await cli(o, 'collect', '--json');
+    assert.equal(taken.code, 0, taken.err + taken.out);
+    assert.deepEqual([taken.json().counts.stored, taken.json().files[0].result], [2, 'collected']);
+    assert.deepEqual(onServer(sales), []);
+    const imp = read1CReport(report(o, 'box-1'));
+    assert.deepEqual(imp.positions.map((p) => [p.document, p.code, p.qty, p.amount]), [[11, '101', 2000, 8600], [11, '104', 25, 975], [12, '105', 1000, 6400]]);
+  });
+
+  it('a report whose receipt stays open longer than openReceiptWait (1 h) is quarantined, exit 3, moved to rejected/', async () => {
+    oneCImports(o, 'box-1');
+    const REPORT = readFileSync(new URL('../../plugins/backoffice-1c/fixtures/atol/report-frontol-open.txt', import.meta.url));
+    const sales = `${o.base}/sales`;
+    const path = putOnServer(`${sales}/box-1_frontol-2.txt`, REPORT);
+    const old = new Date(Date.now() - 2 * 3_600_000);
+    utimesSync(path, old, old);
+    const r = await cli(o, 'collect', '--json');
+    assert.equal(r.code, 3, r.err + r.out);
+    const f = r.json().files[0];
+    assert.equal(f.result, 'quarantined');
+    assert.match(f.reason.message, /receipt 12 .* has no closing line \(55 or 56\), and the file has not changed for/);
+    assert.deepEqual(onServer(sales), ['rejected']);
   });
 });

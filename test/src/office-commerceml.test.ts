@@ -5,7 +5,7 @@
 // is quarantined naming the file and line, and 1C's files stay where they are.
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, silentLogger } from '@cfx/core';
@@ -281,5 +281,43 @@ sales: { dir: ${base}/sales, format: csv }
     assert.equal(f.result, 'quarantined');
     assert.match(f.reason.message, /none of the 3 offers has a price, so there is nothing to apply: ".*" \(Билет взрослый\)/);
     assert.deepEqual(onServer(`${base}/box-1`), ['rejected']);
+  });
+});
+
+// a web shop's orders file (1C-Bitrix: windows-1251, 2.03, quantities as 1.0000) with one empty
+// Документ among the orders: that one is quarantined on its own, the orders are collected
+describe('office collects an orders file with one empty Документ (real vsftpd)', { skip }, () => {
+  it('two orders stored and delivered, the empty document quarantined on its own (exit 3), the file gone from the server', async () => {
+    const base = freshRemoteDir('office-orders');
+    const office = deployment('office-orders', 'office', `terminals: [box-1]
+prices: { dir: "${base}/{terminal}", format: xml }
+sales: { dir: ${base}/sales, format: xml }
+backoffice:
+  use: generic
+  options: { outDir: ./out }
+`);
+    const owner = statSync(ftpRootPath('/cfx-test', env));
+    const dir = ftpRootPath(`${base}/sales`, env);
+    mkdirSync(dir, { recursive: true });
+    chownSync(dir, owner.uid, owner.gid);
+    const file = join(dir, 'box-1_orders-20250316.xml');
+    writeFileSync(file, readFileSync(new URL('../../plugins/format-xml/fixtures/orders-bitrix-cp1251.xml', import.meta.url)));
+    chownSync(file, owner.uid, owner.gid);
+
+    const r = await cli(office, 'collect', '--json');
+    assert.equal(r.code, 3, r.err + r.out);
+    const j = r.json();
+    assert.deepEqual([j.counts.stored, j.counts.quarantined, j.files[0].result], [2, 1, 'collected']);
+    const part = j.files[0].rejectedParts[0];
+    assert.deepEqual([part.part, part.reason.line, part.reason.field], ['Документ 2', 26, 'ХозОперация']);
+    assert.match(readFileSync(part.quarantined, 'utf8'), /<Документ\/>/);
+    assert.deepEqual(onServer(`${base}/sales`), [], 'the file was read: archived and deleted');
+    assert.deepEqual(j.delivered.batches.map((b: { terminal: string; sales: number }) => [b.terminal, b.sales]), [['box-1', 2]]);
+    const sold = (await cli(office, 'sales', '--json')).json().sales;
+    assert.deepEqual(sold.map((x: { saleId: string; total: string }) => [x.saleId, x.total]), [['box-1_B-101', '700.00'], ['box-1_B-102', '201.00']]);
+    const st = (await cli(office, 'status', '--json')).json();
+    assert.deepEqual(st.quarantine.files.map((q: { job: string; fileName: string }) => [q.job, q.fileName]), [['sales.collect', 'box-1_orders-20250316.xml#Документ 2']]);
+    const text = (await cli(office, 'collect')).out;
+    assert.match(text, /no sale files/);
   });
 });

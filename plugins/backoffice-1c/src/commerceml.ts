@@ -17,6 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CfxError, ErrorCodes, FormatError, type BackOfficeExport, type Logger, type PendingExportsOptions } from '@cfx/core/api';
 import { checkCommerceMLSyntax, createXmlFormat, joinCommerceML, readCommerceMLHead, xmlOptionsSchema, type XmlFormatOptions } from '@cfx/format-xml';
 import { exists, readJson, removeIfExists, withDirLock, writeJson } from './adapter-files.js';
+import { durationMs, durationSchema, durationText, type Duration } from './duration.js';
 
 export interface CommerceMLOptions {
   /** the folder 1C exports into; `{terminal}` for one per terminal, without it one folder feeds every terminal; relative: to the config file's dir */
@@ -30,7 +31,7 @@ export interface CommerceMLOptions {
   /** default 2000 */
   stableMs?: number;
   /** an export still missing a part this long after its oldest file was written is quarantined: `90s`, `30m`, `2h` or milliseconds (default `1h`) */
-  incompleteAfter?: string | number;
+  incompleteAfter?: Duration;
   /** where published exports go, a folder inside `dir` (default `processed`) */
   processedDir?: string;
   /** `xml` format options to read the export with (priceType, warehouse, encoding, limits) */
@@ -38,7 +39,6 @@ export interface CommerceMLOptions {
 }
 
 const NAME = { type: 'string', minLength: 1, pattern: '^[^/\\\\]+$' } as const;
-const DURATION = /^(\d+)\s*(ms|s|m|h)$/;
 
 /** the `commerceml` part of the `1c` options schema */
 export const commercemlOptionsSchema = {
@@ -51,7 +51,7 @@ export const commercemlOptionsSchema = {
     offersFile: NAME,
     flagFile: NAME,
     stableMs: { type: 'integer', minimum: 0, maximum: 600000 },
-    incompleteAfter: { anyOf: [{ type: 'integer', minimum: 0 }, { type: 'string', pattern: '^\\d+\\s*(ms|s|m|h)$' }] },
+    incompleteAfter: durationSchema,
     processedDir: NAME,
     format: xmlOptionsSchema,
   },
@@ -118,14 +118,6 @@ function sig(path: string): string | undefined {
   }
 }
 
-function durationMs(v: string | number | undefined): number | undefined {
-  if (v === undefined) return DEFAULT_INCOMPLETE_AFTER;
-  if (typeof v === 'number') return Number.isSafeInteger(v) && v >= 0 ? v : undefined;
-  const m = typeof v === 'string' ? DURATION.exec(v.trim()) : null;
-  if (!m) return undefined;
-  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
-}
-
 const natural = (a: string, b: string) => a.localeCompare(b, 'en', { numeric: true });
 
 export interface CommerceMLSource {
@@ -141,7 +133,7 @@ export function createCommerceMLSource(o: CommerceMLOptions, ctx: { baseDir: str
   }
   const stableMs = o.stableMs ?? 2000;
   if (!Number.isSafeInteger(stableMs) || stableMs < 0) throw bad(`stableMs must be an integer >= 0, not ${JSON.stringify(o.stableMs)}`);
-  const incompleteAfter = durationMs(o.incompleteAfter);
+  const incompleteAfter = durationMs(o.incompleteAfter, DEFAULT_INCOMPLETE_AFTER);
   if (incompleteAfter === undefined) throw bad(`incompleteAfter must be a duration like 90s, 30m, 2h or milliseconds, not ${JSON.stringify(o.incompleteAfter)}`);
   const importRe = patternRe(o.importFile ?? 'import*.xml');
   const offersRe = patternRe(o.offersFile ?? 'offers*.xml');
@@ -339,11 +331,11 @@ export function createCommerceMLSource(o: CommerceMLOptions, ctx: { baseDir: str
     if (Date.now() - oldest < incompleteAfter) {
       log?.debug({ dir: f.dir, files: p.name, missing: p.missing, since }, 'a CommerceML export without all its parts: waiting');
       for (const terminal of f.terminals) {
-        opts?.onWaiting?.({ terminal, fileName: p.name, reason: `CommerceML export incomplete: ${what} (in ${f.dir}); quarantined if still missing ${incompleteAfter / 60_000} min after its first file`, since });
+        opts?.onWaiting?.({ terminal, fileName: p.name, reason: `CommerceML export incomplete: ${what} (in ${f.dir}); quarantined if still missing ${durationText(incompleteAfter)} after its first file`, since });
       }
       return undefined;
     }
-    const error = new FormatError(`the CommerceML export is incomplete: ${what} since ${since} (incompleteAfter ${incompleteAfter / 60_000} min); 1C's files stay in ${f.dir}`, { file: p.parts[0]!.name, field: p.missing.join(', ') });
+    const error = new FormatError(`the CommerceML export is incomplete: ${what} since ${since} (incompleteAfter ${durationText(incompleteAfter)}); 1C's files stay in ${f.dir}`, { file: p.parts[0]!.name, field: p.missing.join(', ') });
     log?.warn({ dir: f.dir, files: p.name, missing: p.missing, since }, 'a CommerceML export has been missing a part too long: quarantined, 1C\'s files stay where they are');
     return refused(f, p, error, undefined);
   };

@@ -6,11 +6,12 @@
 import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import type { Readable } from 'node:stream';
-import { formatFixed, parseFixed } from '@cfx/core/text';
+import { formatFixed } from '@cfx/core/text';
 import { FormatError, type DecodeContext, type EncodeContext, type Payment, type PaymentKind, type Sale, type SaleKind, type SaleLine } from '@cfx/core/api';
+import { exactFixed } from './numbers.js';
 import type { ResolvedOptions } from './options.js';
 import { limitsFor } from './prices.js';
-import { bool, Collector, kid, kids, textOf, type XNode } from './tree.js';
+import { bool, Collector, kid, kids, nodeXml, textOf, type XNode } from './tree.js';
 import { checkRoot, CML_NS, pump, SafeXmlReader } from './xml-reader.js';
 import { el } from './xml-writer.js';
 
@@ -150,10 +151,14 @@ export async function* decodeSales(input: Readable, ctx: DecodeContext, o: Resol
   const file = ctx.fileName;
   const ready: Sale[] = [];
   let count = 0;
+  let root = '';
   const reader: SafeXmlReader = new SafeXmlReader(file, limitsFor(o, ctx), {
     open: (e, depth) => {
       if (docs.active) return docs.open(e);
-      if (depth === 1) checkRoot(e, reader);
+      if (depth === 1) {
+        checkRoot(e, reader);
+        root = `<${ROOT} xmlns="${CML_NS}"${Object.entries(e.attrs).map(([k, v]) => ` ${k}="${v.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;')}"`).join('')}>`;
+      }
       if (depth === 2 && e.cml && e.local === 'Документ') docs.start(e);
     },
     close: () => {
@@ -161,7 +166,17 @@ export async function* decodeSales(input: Readable, ctx: DecodeContext, o: Resol
         const d = docs.close();
         if (d) {
           count++;
-          ready.push(toSale(d, file, reader));
+          let sale: Sale;
+          try {
+            sale = toSale(d, file, reader);
+          } catch (e) {
+            // one bad order among good ones (an empty Документ): set aside on its own when the caller takes parts
+            if (!(e instanceof FormatError) || !ctx.reject) throw e;
+            const id = textOf(d, 'Ид');
+            ctx.reject({ label: `Документ ${count}${id !== undefined ? ` ${id}` : ''}`, error: e, content: Buffer.from(`<?xml version="1.0" encoding="UTF-8"?>\n${root}\n${nodeXml(d)}\n</${ROOT}>\n`, 'utf8') });
+            return;
+          }
+          ready.push(sale);
         }
       }
     },
@@ -204,7 +219,7 @@ function toSale(d: XNode, file: string, reader: SafeXmlReader): Sale {
     return [v, n];
   };
   const num = (v: string, scale: number, at: XNode, field: string) => {
-    const r = parseFixed(v, scale, '.');
+    const r = exactFixed(v, scale, '.');
     if (typeof r === 'string') throw err(`${field} "${v}" ${r}`, at, field);
     return r;
   };
