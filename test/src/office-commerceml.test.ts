@@ -9,6 +9,10 @@ import { chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rea
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, silentLogger } from '@cfx/core';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { read1COrders } from '../../plugins/backoffice-1c/dist/testing/one-c-orders-reader.js';
+import { saleJson } from './helpers/sales.js';
 import { realServers, freshRemoteDir, ftpRootPath, type ServersEnv } from './helpers/servers.js';
 import { runCli } from './helpers/cli.js';
 
@@ -153,6 +157,7 @@ log: { level: info, file: ./cfx.log }
 // offers file with names only reaching a terminal.
 const SPLIT_DIR = new URL('../../plugins/backoffice-1c/fixtures/commerceml-split/', import.meta.url);
 const SPLIT = readdirSync(SPLIT_DIR).sort();
+const XSD = new URL('../../plugins/format-xml/fixtures/commerceml-2.08-document-subset.xsd', import.meta.url);
 const P1 = '5e000000-0000-4000-8000-000000000011';
 const P2 = '5e000000-0000-4000-8000-000000000012';
 const P3 = '5e000000-0000-4000-8000-000000000013';
@@ -177,7 +182,8 @@ backoffice:
   options:
     exchangeDir: ./1c/{terminal}
     checkCodes: numeric
-    commerceml: { dir: ./1c/webdata, stableMs: 200, incompleteAfter: 30m, format: { priceType: Розничная } }
+    salesTo: ${format === 'atol' ? 'auto' : 'orders'}
+    commerceml: { dir: ./1c/webdata, stableMs: 200, incompleteAfter: 30m, format: { priceType: Розничная, currency: UAH } }
 `);
       const box = deployment(`box-split-${format}`, 'terminal', `terminal: box-1
 prices: { dir: "${base}/{terminal}", format: ${format}, poll: 200ms }
@@ -232,6 +238,47 @@ sales: { dir: ${base}/sales, format: csv }
       } finally {
         await app.close();
       }
+    });
+  }
+
+  for (const format of ['csv', 'xml', 'atol'] as const) {
+    it(`a sale at the ${format} terminal of products published from CommerceML reaches 1C as an orders file: schema-valid, read by the test 1C reader; nothing held back`, async () => {
+      const { office, box } = offices[format]!;
+      const file = join(box.dir, 'sale.json');
+      writeFileSync(file, JSON.stringify([saleJson(1, '2025-03-17', {
+        lines: [
+          { code: P1, barcode: '4601234567893', name: 'Билет взрослый', qty: '2', price: '350.00', amount: '700.00' },
+          { code: P3, name: 'Программка', qty: '1', price: '50.00', amount: '50.00' },
+        ],
+        payments: [{ kind: 'cash', amount: '750.00' }],
+      })]));
+      for (const args of [['sale', 'add', file], ['push']]) {
+        const r = await cli(box, ...args);
+        assert.equal(r.code, 0, r.err + r.out);
+      }
+      const r = await cli(office, 'collect', '--json');
+      assert.equal(r.code, 0, r.err + r.out);
+      assert.deepEqual([r.json().counts.stored, r.json().delivered.sales, r.json().delivered.heldBack], [1, 1, undefined]);
+      const exchange = join(office.dir, '1c', 'box-1');
+      const orders = ls(exchange).filter((f) => /^orders-.*\.xml$/.test(f));
+      assert.equal(orders.length, 1);
+      assert.ok(!existsSync(join(exchange, 'attention')), 'nothing waits in attention/');
+      assert.ok(!existsSync(join(exchange, 'atolexp.txt')), 'no ATOL report: 1C\'s register import cannot take GUID codes');
+      const path = join(exchange, orders[0]!);
+      const read = read1COrders(readFileSync(path));
+      assert.deepEqual(read.map((o) => [o.id, o.operation, o.sum, o.lines.map((l) => [l.id, l.name, l.qty, l.price, l.sum])]), [
+        ['box-1_S000001', 'Заказ товара', 75000, [[P1, 'Билет взрослый', 2000, 35000, 70000], [P3, 'Программка', 1000, 5000, 5000]]],
+      ]);
+      assert.match(readFileSync(path, 'utf8'), /<Валюта>UAH<\/Валюта>/);
+      const lint = spawnSync('xmllint', ['--noout', '--nonet', '--schema', fileURLToPath(XSD), path], { encoding: 'utf8' });
+      if (lint.error && (lint.error as NodeJS.ErrnoException).code === 'ENOENT') {
+        if (process.env.CI) assert.fail('xmllint is missing on CI: test/servers/install.sh installs libxml2-utils');
+      } else assert.equal(lint.status, 0, `${lint.stdout}${lint.stderr}`);
+      // collected again (a resend): nothing new for 1C
+      assert.equal((await cli(box, 'resend', '--from', '2025-03-17', '--to', '2025-03-17')).code, 0);
+      const again = await cli(office, 'collect', '--json');
+      assert.deepEqual([again.code, again.json().counts.duplicates, again.json().delivered.batches.length], [0, 1, 0]);
+      assert.equal(ls(exchange).filter((f) => /^orders-.*\.xml$/.test(f)).length, 1);
     });
   }
 
