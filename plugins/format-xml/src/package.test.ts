@@ -3,22 +3,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
-import { ErrorCodes, FormatError, type PriceRecord } from '@cfx/core/api';
+import { ErrorCodes, type PriceRecord } from '@cfx/core/api';
 import { combineCommerceML, createXmlFormat, joinCommerceML, readCommerceMLHead, checkCommerceMLSyntax, type XmlFormatOptions } from './index.js';
-import { bytes, decode, fixtureText, JOINED, products } from './test-support.js';
+import { bytes, decode, failure, fixtureText, JOINED, products } from './test-support.js';
 
 const IMPORT = fixtureText('import.xml');
 const OFFERS = fixtureText('offers.xml');
-
-async function failure(run: () => Promise<unknown>): Promise<FormatError> {
-  try {
-    await run();
-  } catch (e) {
-    assert.ok(e instanceof FormatError, `not a FormatError: ${String(e)}`);
-    return e;
-  }
-  return assert.fail('no error');
-}
 
 const part = (fileName: string, text: string) => ({ fileName, input: Readable.from([bytes(text)]) });
 

@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { ErrorCodes, FormatError, type RejectedPart, type Sale } from '@cfx/core/api';
 import { SAMPLE_SALES } from '@cfx/core/testing';
 import { createXmlFormat, documentId, type XmlFormatOptions } from './index.js';
-import { bytes, fixture, ID1, ID2, SUBSET_XSD, xmllint } from './test-support.js';
+import { bytes, failure, fixture, ID1, ID2, SUBSET_XSD, xmllint } from './test-support.js';
 
 async function decodeSales(input: Uint8Array | string, fileName = 'box-1_S1.xml', options: XmlFormatOptions = {}): Promise<Sale[]> {
   const out: Sale[] = [];
@@ -188,16 +188,6 @@ describe('xml decodeSales: an orders file of a web shop (fixture orders-bitrix-c
     assert.equal(e.location.field, 'Количество');
   });
 });
-
-async function failure(run: () => Promise<unknown>): Promise<FormatError> {
-  try {
-    await run();
-  } catch (e) {
-    assert.ok(e instanceof FormatError, String(e));
-    return e;
-  }
-  return assert.fail('no error');
-}
 
 const iconvDecode = (b: Buffer) => new TextDecoder('windows-1251').decode(b);
 
