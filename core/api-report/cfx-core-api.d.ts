@@ -19,10 +19,25 @@ export interface BackOfficeExport {
     /** called after every terminal's copy is safely on the server: acknowledge to the back office */
     ack(): Promise<void>;
 }
+/**
+ * An export the back office has seen but does not hand out now (a register already loaded it, a
+ * package still lacks a part): `cfx publish` shows it instead of "nothing to publish".
+ */
+export interface WaitingExport {
+    terminal?: string;
+    /** the back office's file(s) */
+    fileName: string;
+    /** why, for a person: what is missing or done, and what happens next */
+    reason: string;
+    /** ISO 8601: since when, when known */
+    since?: string;
+}
 /** Options of `pendingExports`. */
 export interface PendingExportsOptions extends CallOptions {
     /** the terminals the office serves (`terminals` in the config): a back office with a folder per terminal looks at theirs */
     terminals?: string[];
+    /** told of each export the back office sees but does not hand out (optional: older cores do not ask) */
+    onWaiting?(w: WaitingExport): void;
 }
 /** A sale the back office did not take because it would break its import ("needs attention"). */
 export interface HeldBackSale {
@@ -126,6 +141,8 @@ export declare const ErrorCodes: {
     readonly FORMAT_INVALID: "CFX_E_FORMAT_INVALID";
     readonly FORMAT_LIMIT: "CFX_E_FORMAT_LIMIT";
     readonly FORMAT_UNSUPPORTED: "CFX_E_FORMAT_UNSUPPORTED";
+    /** the input is not complete yet (a receipt without its closing line): leave it where it is and read it again later */
+    readonly FORMAT_INCOMPLETE: "CFX_E_FORMAT_INCOMPLETE";
     readonly STORE_VERSION: "CFX_E_STORE_VERSION";
     readonly STORE_IO: "CFX_E_STORE_IO";
     readonly FILE_TOO_LARGE: "CFX_E_FILE_TOO_LARGE";
@@ -200,6 +217,7 @@ export interface FaultHook {
 
 // ---- api/format.d.ts
 import type { Readable } from 'node:stream';
+import type { FormatError } from './errors.js';
 import type { PriceRecord, PriceFileMode, Sale } from './model.js';
 export interface DecodeContext {
     /** remote or local file name: some formats take the mode from it (`*.full.csv`) */
@@ -209,6 +227,23 @@ export interface DecodeContext {
     signal?: AbortSignal;
     /** limits the core enforces through the format */
     maxLineLength?: number;
+    /** when the file was last written, as its server tells it (sales collect): a format that waits for incomplete input (FORMAT_INCOMPLETE) may give up after a while */
+    modifiedAt?: Date;
+    /**
+     * Given by the sales collect: a part of the file the format cannot read (one order document of
+     * several) is handed here and the rest is read on; the core quarantines the part on its own.
+     * Without it, a bad part fails the whole file as before.
+     */
+    reject?(part: RejectedPart): void;
+}
+/** A part of an input a decoder set aside (DecodeContext.reject): quarantined on its own. */
+export interface RejectedPart {
+    /** names the part within the file (`Документ 2`), for the quarantine copy and messages */
+    label: string;
+    /** why: file, line, field and message */
+    error: FormatError;
+    /** the part as read, kept as the quarantine copy */
+    content: Uint8Array;
 }
 export interface PriceDecoding {
     /** full replaces the catalog, delta upserts; known after the header, before any record */

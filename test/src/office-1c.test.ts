@@ -5,7 +5,7 @@
 // (plugins/backoffice-1c/src/testing/one-c-reader.ts) and marks it "@" as 1C does.
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -125,6 +125,20 @@ async function addSales(t: Terminal, sales: Record<string, unknown>[]): Promise<
   assert.equal(add.code, 0, add.err + add.out);
   const push = await cli(t, 'push');
   assert.equal(push.code, 0, push.err + push.out);
+}
+
+/** a file put on the server as its FTP user would (owned by the owner of the test root: the server may delete it) */
+function putOnServer(remote: string, bytes: Uint8Array): string {
+  const owner = statSync(ftpRootPath('/cfx-test', env));
+  const dir = ftpRootPath(remote.slice(0, remote.lastIndexOf('/')), env);
+  if (!existsSync(dir)) {
+    mkdirSync(dir, { recursive: true });
+    chownSync(dir, owner.uid, owner.gid);
+  }
+  const path = ftpRootPath(remote, env);
+  writeFileSync(path, bytes);
+  chownSync(path, owner.uid, owner.gid);
+  return path;
 }
 
 
@@ -326,5 +340,116 @@ describe('1C writes goods file X, then Y, then X again (real vsftpd)', { skip },
     assert.deepEqual(await pull(offline), names.map((n) => [n, 'applied']), 'applied in publish order');
     assert.deepEqual(await items(offline), X_ITEMS);
     assert.deepEqual(await items(online), X_ITEMS);
+  });
+});
+
+// Frontol-style goods files (issue 17, case 1): one line per barcode, the code repeated; barcode
+// commands; a file line 2 of which is already "@" is reported, not silently passed over.
+describe('a Frontol goods file with one line per barcode, through the office to a terminal (real vsftpd)', { skip }, () => {
+  const LINES = readFileSync(new URL('../../plugins/backoffice-1c/fixtures/atol/goods-frontol-lines.txt', import.meta.url));
+  const BARCODES = readFileSync(new URL('../../plugins/backoffice-1c/fixtures/atol/goods-delta-barcodes.txt', import.meta.url));
+  let o: Office;
+  let box: Terminal;
+  before(() => {
+    o = officeDeployment();
+    box = terminal(o, 'box-1');
+  });
+
+  const barcodes = async () => {
+    const app = App.open({ configFile: box.config, env: {}, store: 'ro', logger: silentLogger() });
+    try {
+      return Object.fromEntries(['101', '102', '103', '104', '105', 'ТП008316'].map((c) => [c, app.store.getProduct(c)?.barcodes]));
+    } finally {
+      await app.close();
+    }
+  };
+
+  it('every line\'s barcode reaches the terminal: 11 barcodes of 5 items, each scannable', async () => {
+    oneCExportsGoods(o, 'box-1', LINES);
+    const r = await cli(o, 'publish', '--json');
+    assert.equal(r.code, 0, r.err + r.out);
+    const out = r.json().outcomes.find((x: { terminal: string }) => x.terminal === 'box-1');
+    assert.deepEqual([out.result, out.mode, out.records, out.converted], ['published', 'delta', 10, false]);
+    assert.deepEqual(onServer(`${o.base}/box-1`), [out.name], 'uploaded as it is, no temp name left');
+
+    const pull = await cli(box, 'pull', '--json');
+    assert.equal(pull.code, 0, pull.err + pull.out);
+    assert.deepEqual(pull.json().files.map((f: { result: string; records: number; skipped?: unknown }) => [f.result, f.records, f.skipped]), [['applied', 10, undefined]]);
+    assert.deepEqual(onServer(`${o.base}/box-1`), [], 'taken from the inbox');
+    const bc = await barcodes();
+    assert.deepEqual(bc['101'], ['4820000001011', '4820000001028', '4820000001035', '4820000001097']);
+    assert.deepEqual(bc['103'], ['4820000001059', '4820000001066', '4820000001073']);
+    assert.equal(Object.values(bc).reduce((n, b) => n + (b?.length ?? 0), 0), 11);
+    for (const code of ['4820000001028', '4820000001066', '2000000001043']) {
+      const hit = await cli(box, 'catalog', '--barcode', code, '--json');
+      assert.equal(hit.code, 0, `${code}: ${hit.err}`);
+      assert.ok(hit.json().barcodes.includes(code), `${code} finds its item`);
+    }
+    const cat = (await cli(box, 'catalog', '--code', '101', '--json')).json();
+    assert.deepEqual([cat.price, cat.stock], ['43.00', '10.000'], 'the last line of a code gives its fields');
+  });
+
+  it('a goods file already loaded ("@" on line 2) with a stale flag: cfx publish says so, uploads nothing, exit 0', async () => {
+    writeFileSync(join(o.exchange('box-1'), 'atolimp.flg'), '');
+    const r = await cli(o, 'publish');
+    assert.equal(r.code, 0, r.err + r.out);
+    assert.match(r.out, /waiting {6}.*atolimp\.txt \(terminal box-1\) {2}already loaded by the register \(line 2 is "@"\)/);
+    assert.doesNotMatch(r.out, /nothing to publish/);
+    const j = (await cli(o, 'publish', '--json')).json();
+    assert.deepEqual([j.exports, j.published, j.waiting.map((w: { terminal: string }) => w.terminal)], [0, 0, ['box-1']]);
+    assert.deepEqual(onServer(`${o.base}/box-1`), []);
+    assert.ok(existsSync(join(o.exchange('box-1'), 'atolimp.flg')), '1C\'s flag is left alone');
+  });
+
+  it('DELETEBARCODESBYWARECODE then the items: their barcodes are exactly the file\'s; one the file cannot carry is counted, exit 3 at the terminal', async () => {
+    oneCExportsGoods(o, 'box-1', BARCODES);
+    const r = await cli(o, 'publish', '--json');
+    assert.equal(r.code, 0, r.err + r.out);
+    const pull = await cli(box, 'pull', '--json');
+    assert.equal(pull.code, 3, 'no silent success: a line was skipped; ' + pull.err + pull.out);
+    const f = pull.json().files[0];
+    assert.deepEqual([f.result, f.records, f.skipped.count, f.skipped.lines], ['applied', 4, 1, [6]]);
+    assert.match(f.skipped.reasons[0], /DELETEBARCODESBYWARECODE of an item without a line after it/);
+    const bc = await barcodes();
+    assert.deepEqual([bc['101'], bc['102'], bc['ТП008316']], [['4820000001011'], ['4820000009999'], ['4607001234561', '4607001234578']]);
+    assert.deepEqual(bc['103'], ['4820000001059', '4820000001066', '4820000001073'], 'items not in the file keep theirs');
+  });
+
+  it('a Frontol report whose last receipt has no closing line stays on the server (never "already collected" and deleted); taken once closed', async () => {
+    const REPORT = readFileSync(new URL('../../plugins/backoffice-1c/fixtures/atol/report-frontol-open.txt', import.meta.url));
+    const sales = `${o.base}/sales`;
+    putOnServer(`${sales}/box-1_frontol.txt`, REPORT);
+    const r = await cli(o, 'collect');
+    assert.equal(r.code, 0, r.err + r.out);
+    assert.match(r.out, /waiting {6}box-1_frontol\.txt {2}.*receipt 12 \(workplace\/shift\/document 1\/8\/12, opened on line 10\) has no closing line \(55 or 56\) yet.*; left on the server/);
+    assert.doesNotMatch(r.out, /already collected/);
+    assert.deepEqual(onServer(sales), ['box-1_frontol.txt'], 'never deleted unread');
+    const none = (await cli(o, 'sales', '--json')).json();
+    assert.deepEqual(none.sales, []);
+
+    // the register closes receipt 12 and writes its report again
+    const closed = Buffer.concat([REPORT, Buffer.from('809;17.03.2025;9:02:20;55;1;12;3;;;;1;64,00;0;8;;;;;;;;;;;;1/8/12;;;;;;;;;;;;;;;;;;;\r\n', 'latin1')]);
+    putOnServer(`${sales}/box-1_frontol.txt`, closed);
+    const taken = await cli(o, 'collect', '--json');
+    assert.equal(taken.code, 0, taken.err + taken.out);
+    assert.deepEqual([taken.json().counts.stored, taken.json().files[0].result], [2, 'collected']);
+    assert.deepEqual(onServer(sales), []);
+    const imp = read1CReport(report(o, 'box-1'));
+    assert.deepEqual(imp.positions.map((p) => [p.document, p.code, p.qty, p.amount]), [[11, '101', 2000, 8600], [11, '104', 25, 975], [12, '105', 1000, 6400]]);
+  });
+
+  it('a report whose receipt stays open longer than openReceiptWait (1 h) is quarantined, exit 3, moved to rejected/', async () => {
+    oneCImports(o, 'box-1');
+    const REPORT = readFileSync(new URL('../../plugins/backoffice-1c/fixtures/atol/report-frontol-open.txt', import.meta.url));
+    const sales = `${o.base}/sales`;
+    const path = putOnServer(`${sales}/box-1_frontol-2.txt`, REPORT);
+    const old = new Date(Date.now() - 2 * 3_600_000);
+    utimesSync(path, old, old);
+    const r = await cli(o, 'collect', '--json');
+    assert.equal(r.code, 3, r.err + r.out);
+    const f = r.json().files[0];
+    assert.equal(f.result, 'quarantined');
+    assert.match(f.reason.message, /receipt 12 .* has no closing line \(55 or 56\), and the file has not changed for/);
+    assert.deepEqual(onServer(sales), ['rejected']);
   });
 });

@@ -15,10 +15,26 @@ export interface BackOfficeExport {
   ack(): Promise<void>;
 }
 
+/**
+ * An export the back office has seen but does not hand out now (a register already loaded it, a
+ * package still lacks a part): `cfx publish` shows it instead of "nothing to publish".
+ */
+export interface WaitingExport {
+  terminal?: string;
+  /** the back office's file(s) */
+  fileName: string;
+  /** why, for a person: what is missing or done, and what happens next */
+  reason: string;
+  /** ISO 8601: since when, when known */
+  since?: string;
+}
+
 /** Options of `pendingExports`. */
 export interface PendingExportsOptions extends CallOptions {
   /** the terminals the office serves (`terminals` in the config): a back office with a folder per terminal looks at theirs */
   terminals?: string[];
+  /** told of each export the back office sees but does not hand out (optional: older cores do not ask) */
+  onWaiting?(w: WaitingExport): void;
 }
 
 /** A sale the back office did not take because it would break its import ("needs attention"). */

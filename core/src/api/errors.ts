@@ -32,6 +32,8 @@ export const ErrorCodes = {
   FORMAT_INVALID: 'CFX_E_FORMAT_INVALID',
   FORMAT_LIMIT: 'CFX_E_FORMAT_LIMIT',
   FORMAT_UNSUPPORTED: 'CFX_E_FORMAT_UNSUPPORTED',
+  /** the input is not complete yet (a receipt without its closing line): leave it where it is and read it again later */
+  FORMAT_INCOMPLETE: 'CFX_E_FORMAT_INCOMPLETE',
   // store
   STORE_VERSION: 'CFX_E_STORE_VERSION',
   STORE_IO: 'CFX_E_STORE_IO',

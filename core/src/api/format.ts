@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { FormatError } from './errors.js';
 import type { PriceRecord, PriceFileMode, Sale } from './model.js';
 
 export interface DecodeContext {
@@ -9,6 +10,24 @@ export interface DecodeContext {
   signal?: AbortSignal;
   /** limits the core enforces through the format */
   maxLineLength?: number;
+  /** when the file was last written, as its server tells it (sales collect): a format that waits for incomplete input (FORMAT_INCOMPLETE) may give up after a while */
+  modifiedAt?: Date;
+  /**
+   * Given by the sales collect: a part of the file the format cannot read (one order document of
+   * several) is handed here and the rest is read on; the core quarantines the part on its own.
+   * Without it, a bad part fails the whole file as before.
+   */
+  reject?(part: RejectedPart): void;
+}
+
+/** A part of an input a decoder set aside (DecodeContext.reject): quarantined on its own. */
+export interface RejectedPart {
+  /** names the part within the file (`Документ 2`), for the quarantine copy and messages */
+  label: string;
+  /** why: file, line, field and message */
+  error: FormatError;
+  /** the part as read, kept as the quarantine copy */
+  content: Uint8Array;
 }
 
 export interface PriceDecoding {

@@ -135,7 +135,10 @@ function printCollect(io: Io, r: CollectRunResult): void {
   const c = r.collect;
   if (c.files.length === 0) println(io.out, `no sale files in ${c.dirs.join(', ')}`);
   for (const f of c.files) {
-    if (f.result === 'collected') println(io.out, `collected    ${f.name}  ${f.stored} new, ${f.duplicates} duplicate(s) → ${f.archived}`);
+    if (f.result === 'collected') {
+      println(io.out, `collected    ${f.name}  ${f.stored} new, ${f.duplicates} duplicate(s) → ${f.archived}`);
+      for (const p of f.rejectedParts ?? []) println(io.out, `QUARANTINED  ${f.name}#${p.part}  ${[p.reason.line !== undefined ? `line ${String(p.reason.line)}` : '', p.reason.field ? `field ${String(p.reason.field)}` : '', p.reason.message].filter(Boolean).join(', ')} → ${p.quarantined}`);
+    } else if (f.result === 'waiting') println(io.out, `waiting      ${f.name}  ${f.reason}; left on the server`);
     else println(io.out, `QUARANTINED  ${f.name}  ${[f.reason.line !== undefined ? `line ${String(f.reason.line)}` : '', f.reason.field ? `field ${String(f.reason.field)}` : '', f.reason.message].filter(Boolean).join(', ')} → ${f.quarantined}`);
   }
   println(io.out, `files ${c.files.length}, sales stored ${c.stored}, duplicates ${c.duplicates}, quarantined ${c.quarantined}`);
@@ -150,7 +153,8 @@ function printCollect(io: Io, r: CollectRunResult): void {
 }
 
 function printPublish(io: Io, r: PublishResult): void {
-  if (r.exports === 0) println(io.out, 'nothing to publish: the back office has no new goods file');
+  if (r.exports === 0 && r.waiting.length === 0) println(io.out, 'nothing to publish: the back office has no new goods file');
+  for (const w of r.waiting) println(io.out, `waiting      ${w.fileName}${w.terminal ? ` (terminal ${w.terminal})` : ''}  ${w.reason}${w.since ? ` (since ${w.since})` : ''}`);
   for (const o of r.outcomes) {
     if (o.result === 'published') println(io.out, `published    ${o.source} → ${o.remote}  ${o.mode}, ${o.records} records, ${o.bytes} bytes${o.converted ? ' (converted)' : ''}; acknowledged`);
     else if (o.result === 'quarantined') println(io.out, `QUARANTINED  ${o.source} (terminal ${o.terminal})  ${[o.reason.line !== undefined ? `line ${String(o.reason.line)}` : '', o.reason.field ? `field ${String(o.reason.field)}` : '', o.reason.message].filter(Boolean).join(', ')} → ${o.quarantined}; not acknowledged`);

@@ -2,12 +2,15 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Readable } from 'node:stream';
-import { isCfxError, type BackOffice, type Sale } from '@cfx/core/api';
+import { isCfxError, type BackOffice, type Sale, type WaitingExport } from '@cfx/core/api';
 import { describeBackOfficeConformance } from '@cfx/core/testing';
 import { createOneCBackOffice, type OneCOptions, type OneCState } from './adapter.js';
 import { decodeReport } from './report.js';
+import { read1COrders } from './testing/one-c-orders-reader.js';
 import { read1CReport, totalsByCode } from './testing/one-c-reader.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/atol/${name}`, import.meta.url));
@@ -266,9 +269,12 @@ describe('1c back office: goods exports and their acknowledgement', () => {
     assert.deepEqual(cat.codes, { '1': 1, '2': 1, '3': 1, '4': 0 });
     assert.deepEqual([cat.lastFile.mode, cat.lastFile.records], ['full', 4]);
     assert.deepEqual(await e.bo.pendingExports!({ terminals: ['box-1'] }), []);
-    // a stale flag next to a loaded file is no export either
+    // a stale flag next to a loaded file is no export either, and it says so
     writeFileSync(join(e.dir('box-1'), 'atolimp.flg'), '');
-    assert.deepEqual(await e.bo.pendingExports!({ terminals: ['box-1'] }), []);
+    const waiting: WaitingExport[] = [];
+    assert.deepEqual(await e.bo.pendingExports!({ terminals: ['box-1'], onWaiting: (w) => waiting.push(w) }), []);
+    assert.deepEqual(waiting.map((w) => [w.terminal, w.fileName]), [['box-1', join(e.dir('box-1'), 'atolimp.txt')]]);
+    assert.match(waiting[0]!.reason, /^already loaded by the register \(line 2 is "@"\)/);
   });
 
   it('a delta updates the catalog codes; 1C rewriting the file during the publish is not acknowledged', async () => {
@@ -375,5 +381,110 @@ describeBackOfficeConformance('1c (1C importing each report)', {
     mkdirSync(join(k.base, '1c', 'box-1'), { recursive: true });
     writeFileSync(join(k.base, '1c', 'box-1', 'atolimp.txt'), fixture('goods-full.txt'));
     writeFileSync(join(k.base, '1c', 'box-1', 'atolimp.flg'), '');
+  },
+});
+
+// issue 17: sales of products published from CommerceML (1C's GUIDs as codes) go to 1C as a
+// CommerceML orders file per batch instead of waiting in attention/
+const GUID1 = '5e000000-0000-4000-8000-000000000011';
+const GUID2 = '5e000000-0000-4000-8000-000000000012';
+const XSD = fileURLToPath(new URL('../../format-xml/fixtures/commerceml-2.08-document-subset.xsd', import.meta.url));
+
+function xmllintOk(file: string): boolean | undefined {
+  const r = spawnSync('xmllint', ['--noout', '--nonet', '--schema', XSD, file], { encoding: 'utf8' });
+  if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+  assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+  return true;
+}
+
+const ordersIn = (e: Env, t: string) => ls(e.dir(t)).filter((f) => /^orders-.*\.xml$/.test(f));
+const ls = (d: string) => (existsSync(d) ? readdirSync(d).sort() : []);
+
+describe('1c back office: salesTo orders / auto (CommerceML orders files for 1C)', () => {
+  it('orders: a batch is one orders file of 2.08 documents that 1C (the test reader) and the schema accept; no report', async () => {
+    const e = env({ salesTo: 'orders', commerceml: { dir: './webdata', format: { currency: 'UAH' } } });
+    const sales = [mkSale('box-1', 1, [GUID1, GUID2]), { ...mkSale('box-1', 2, [GUID1]), kind: 'return' as const }];
+    assert.deepEqual(await deliver(e, 'box-1', sales, 'B1'), { heldBack: [] });
+    assert.deepEqual(ordersIn(e, 'box-1'), ['orders-B1.xml']);
+    assert.equal(e.report('box-1'), undefined);
+    const file = join(e.dir('box-1'), 'orders-B1.xml');
+    const orders = read1COrders(readFileSync(file));
+    assert.deepEqual(orders.map((o) => [o.id, o.number, o.date, o.operation, o.sum, o.lines.map((l) => [l.id, l.qty, l.sum])]), [
+      ['box-1_S000001', '1', '2025-03-15', 'Заказ товара', 105000, [[GUID1, 1000, 35000], [GUID2, 2000, 70000]]],
+      ['box-1_S000002', '2', '2025-03-15', 'Возврат товара', 35000, [[GUID1, 1000, 35000]]],
+    ]);
+    assert.match(readFileSync(file, 'utf8'), /<Валюта>UAH<\/Валюта>/);
+    xmllintOk(file);
+    assert.deepEqual(e.state('box-1').batches.B1!.orders, { file, saleIds: ['S000001', 'S000002'], landed: true });
+  });
+
+  it('orders: exactly once — the same batch again writes nothing, also after 1C took the file; a crash before the file landed writes the very same file', async () => {
+    const e = env({ salesTo: 'orders' });
+    const sales = [mkSale('box-1', 1, [GUID1])];
+    await deliver(e, 'box-1', sales, 'B1');
+    const file = join(e.dir('box-1'), 'orders-B1.xml');
+    const bytes = readFileSync(file);
+    rmSync(file); // 1C imported and removed it
+    await deliver(e, 'box-1', sales, 'B1');
+    assert.deepEqual(ordersIn(e, 'box-1'), [], 'not written again: 1C would import it twice');
+    // a crash after the intent, before the file was in place
+    const st = e.state('box-1');
+    writeFileSync(join(e.dir('box-1'), '.cfx', 'state.json'), JSON.stringify({ ...st, batches: { B1: { ...st.batches.B1!, orders: { ...st.batches.B1!.orders!, landed: false } } } }));
+    await deliver(e, 'box-1', sales, 'B1');
+    assert.ok(readFileSync(file).equals(bytes), 'byte for byte');
+    assert.equal(e.state('box-1').batches.B1!.orders!.landed, true);
+  });
+
+  it('auto: numeric codes into the ATOL report, GUID codes into the orders file, nothing held back; while 1C has not imported the report the batch waits whole', async () => {
+    const e = env({ salesTo: 'auto', checkCodes: 'numeric' });
+    await deliver(e, 'box-1', [mkSale('box-1', 1), mkSale('box-1', 2, [GUID1]), mkSale('box-1', 3)], 'B1');
+    assert.deepEqual(documentsOf(read1CReport(e.report('box-1'))), [1, 3]);
+    assert.deepEqual(read1COrders(readFileSync(join(e.dir('box-1'), 'orders-B1.xml'))).map((o) => o.id), ['box-1_S000002']);
+    assert.ok(!existsSync(join(e.dir('box-1'), 'attention')));
+    await rejects(deliver(e, 'box-1', [mkSale('box-1', 4), mkSale('box-1', 5, [GUID2])], 'B2'), /has not imported the previous report yet/);
+    assert.deepEqual(ordersIn(e, 'box-1'), ['orders-B1.xml'], 'nothing of the waiting batch written');
+    e.imported('box-1');
+    await deliver(e, 'box-1', [mkSale('box-1', 4), mkSale('box-1', 5, [GUID2])], 'B2');
+    assert.deepEqual(ordersIn(e, 'box-1'), ['orders-B1.xml', 'orders-B2.xml']);
+    assert.deepEqual(documentsOf(read1CReport(e.report('box-1'))), [4]);
+  });
+
+  it('what an orders document cannot carry is held back (attention), the rest delivered; ordersDir puts the files elsewhere', async () => {
+    const e = env({ salesTo: 'orders', ordersDir: './orders/{terminal}' });
+    const bad = { ...mkSale('box-1', 2, [GUID1]), lines: [{ code: '', qty: 1000, price: 100, amount: 100 }], total: 100, payments: [{ kind: 'cash' as const, amount: 100 }] };
+    const r = await deliver(e, 'box-1', [mkSale('box-1', 1, [GUID1]), bad], 'B1');
+    assert.deepEqual((r as { heldBack: { saleId: string; field: string }[] }).heldBack.map((h) => [h.saleId, h.field]), [['S000002', 'lines[0].code']]);
+    assert.deepEqual(ls(join(e.base, 'orders', 'box-1')), ['orders-B1.xml']);
+    assert.deepEqual(ls(join(e.dir('box-1'), 'attention')).length, 1);
+  });
+});
+
+const documentsOf = (imp: ReturnType<typeof read1CReport>) => [...new Set(imp.positions.map((p) => p.document))];
+
+// the kit's exactly-once rules over the orders files, 1C importing (and removing) each file
+const orderKit = new Map<BackOffice, { base: string; imported: { terminal: string; saleId: string }[] }>();
+describeBackOfficeConformance('1c (salesTo: orders, 1C importing each orders file)', {
+  create: () => {
+    const base = join(kitRoot, `o${++kitN}`);
+    const bo = createOneCBackOffice({ exchangeDir: './1c/{terminal}', salesTo: 'orders', terminals: { 'box-1': {} } }, { baseDir: base });
+    orderKit.set(bo, { base, imported: [] });
+    return bo;
+  },
+  delivered: async (bo) => {
+    const k = orderKit.get(bo)!;
+    for (const t of ls(join(k.base, '1c'))) {
+      for (const f of ls(join(k.base, '1c', t)).filter((n) => /^orders-.*\.xml$/.test(n))) {
+        const path = join(k.base, '1c', t, f);
+        for (const o of read1COrders(readFileSync(path))) k.imported.push({ terminal: t, saleId: o.id.slice(t.length + 1) });
+        rmSync(path);
+      }
+    }
+    return [...k.imported];
+  },
+  seedExports: (bo) => {
+    const { base } = orderKit.get(bo)!;
+    mkdirSync(join(base, '1c', 'box-1'), { recursive: true });
+    writeFileSync(join(base, '1c', 'box-1', 'atolimp.txt'), fixture('goods-full.txt'));
+    writeFileSync(join(base, '1c', 'box-1', 'atolimp.flg'), '');
   },
 });

@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import {
   CfxError,
   ErrorCodes,
+  FormatError,
   type BackOffice,
   type BackOfficeCreateContext,
   type BackOfficeExport,
@@ -14,6 +15,7 @@ import {
   type PendingExportsOptions,
   type Sale,
 } from '@cfx/core/api';
+import { encodeOrders } from '@cfx/format-xml';
 import { commercemlOptionsSchema, createCommerceMLSource, type CommerceMLOptions } from './commerceml.js';
 import { exists, readIfExists, readJson, removeIfExists, withDirLock, writeDurably, writeInPlace, writeJson } from './adapter-files.js';
 import { decodeGoods, readGoodsHeader } from './goods.js';
@@ -70,6 +72,15 @@ export interface OneCOptions {
   terminals?: Record<string, OneCTerminalOptions>;
   /** also publish 1C's CommerceML export (import.xml + offers.xml) from this folder (commerceml.ts) */
   commerceml?: CommerceMLOptions;
+  /**
+   * where collected sales go: `report` (default) the ATOL report of 1C's register exchange;
+   * `orders` a CommerceML 2.08 orders file per batch (1C's exchange with a site); `auto` the
+   * report, and the orders file for sales whose item codes the report cannot carry (not numbers:
+   * products published from a CommerceML export have 1C's GUIDs as codes)
+   */
+  salesTo?: 'report' | 'orders' | 'auto';
+  /** the folder orders files go to; `{terminal}` expands; relative: to the config file's dir; default the terminal's exchangeDir */
+  ordersDir?: string;
 }
 
 const FILE_NAME = { type: 'string', minLength: 1, pattern: '^[^/\\\\]+$' } as const;
@@ -90,6 +101,8 @@ export const oneCOptionsSchema = {
     checkCodes: { enum: ['catalog', 'numeric'] },
     format: atolOptionsSchema,
     commerceml: commercemlOptionsSchema,
+    salesTo: { enum: ['report', 'orders', 'auto'] },
+    ordersDir: { type: 'string', minLength: 1 },
     terminals: {
       type: 'object',
       additionalProperties: {
@@ -114,8 +127,10 @@ interface HeldBackEntry {
 }
 
 interface BatchEntry {
-  /** the report that holds the batch's sales; null: every sale was held back, no report */
+  /** the report that holds the batch's sales; null: every sale was held back (or went to the orders file), no report */
   report: number | null;
+  /** the orders file of the batch's sales that went as CommerceML: recorded before it is written, landed once it is */
+  orders?: { file: string; saleIds: string[]; landed: boolean };
   heldBack: HeldBackEntry[];
   /** the attention file of the held-back sales */
   attention?: string;
@@ -171,6 +186,7 @@ interface TerminalSetup {
   catalogFile: string;
   lockFile: string;
   attentionDir: string;
+  ordersDir: string;
 }
 
 export interface OneCHooks {
@@ -238,6 +254,11 @@ export function createOneCBackOffice(options: OneCOptions, ctx: Partial<BackOffi
   }
   const checkCodes = options.checkCodes ?? 'catalog';
   if (checkCodes !== 'catalog' && checkCodes !== 'numeric') throw bad(`checkCodes must be catalog or numeric, not ${JSON.stringify(checkCodes)}`);
+  const salesTo = options.salesTo ?? 'report';
+  if (!['report', 'orders', 'auto'].includes(salesTo)) throw bad(`salesTo must be report, orders or auto, not ${JSON.stringify(salesTo)}`);
+  if (options.ordersDir !== undefined && (typeof options.ordersDir !== 'string' || options.ordersDir === '')) throw bad('ordersDir must be a folder');
+  // the orders documents name the currency and the customer as the CommerceML source is read with
+  const ordersFormat = { ...options.commerceml?.format };
   // options are checked now, not at the first delivery
   resolveOptions(options.format ?? {});
   for (const o of Object.values(options.terminals ?? {})) resolveOptions({ ...options.format, ...o.format, ...(o.databaseId !== undefined ? { databaseId: o.databaseId } : {}) });
@@ -273,6 +294,7 @@ export function createOneCBackOffice(options: OneCOptions, ctx: Partial<BackOffi
       catalogFile: join(dir, STATE_DIR, 'catalog.json'),
       lockFile: join(dir, STATE_DIR, 'lock'),
       attentionDir: join(dir, ATTENTION_DIR),
+      ordersDir: options.ordersDir === undefined ? dir : resolve(baseDir, options.ordersDir.replace(/\{terminal\}/g, terminal)),
     };
     setups.set(terminal, s);
     return s;
@@ -325,6 +347,30 @@ export function createOneCBackOffice(options: OneCOptions, ctx: Partial<BackOffi
     return enc.bytes;
   };
 
+  /** what the orders file cannot carry in a sale (no item code, a name too long for a requisite, …) */
+  const ordersProblem = (sale: Sale): HeldBackEntry | undefined => {
+    try {
+      encodeOrders([sale], ordersFormat);
+      return undefined;
+    } catch (e) {
+      if (!(e instanceof FormatError)) throw e;
+      return { saleId: String(sale?.saleId), field: e.location.field ?? 'sale', reason: `${String(e.details.reason ?? e.message)}; held back: a CommerceML orders document cannot carry it` };
+    }
+  };
+
+  const writeOrders = (t: TerminalSetup, file: string, sales: Sale[]): void => {
+    writeDurably(file, encodeOrders(sales, ordersFormat));
+    log?.info({ terminal: t.terminal, file, sales: sales.length }, 'orders file written for 1C (CommerceML)');
+  };
+
+  /** an orders file alone (no report): intent recorded by the caller, then the file, then landed */
+  const landOrders = (t: TerminalSetup, st: OneCState, entry: BatchEntry, sales: Sale[]): void => {
+    if (!entry.orders) return;
+    writeOrders(t, entry.orders.file, sales);
+    entry.orders.landed = true;
+    writeJson(t.stateFile, st);
+  };
+
   async function deliverSales(terminal: string, sales: Sale[], opts?: DeliverOptions): Promise<DeliveryReport> {
     opts?.signal?.throwIfAborted();
     const t = setup(terminal);
@@ -344,6 +390,13 @@ export function createOneCBackOffice(options: OneCOptions, ctx: Partial<BackOffi
     const known = st.batches[batchId];
 
     if (known) {
+      if (known.orders && !known.orders.landed) {
+        // recorded, then a crash or a failed call before it was in place: the very same file
+        const ids = new Set(known.orders.saleIds);
+        writeOrders(t, known.orders.file, sales.filter((s) => ids.has(s.saleId)));
+        known.orders.landed = true;
+        writeJson(t.stateFile, st);
+      }
       const done = (): DeliveryReport => {
         if (scan?.state === '#') flagDone(t);
         return { heldBack: publicHeld(known) };
@@ -367,19 +420,23 @@ export function createOneCBackOffice(options: OneCOptions, ctx: Partial<BackOffi
       return { heldBack: publicHeld(known) };
     }
 
-    const catalog = checkCodes === 'catalog' ? readJson<OneCCatalog>(t.catalogFile) : undefined;
-    if (checkCodes === 'catalog' && !catalog) log?.warn({ terminal: t.terminal }, 'no goods file was published to this terminal by cfx yet: item codes are only checked to be numbers');
+    const catalog = checkCodes === 'catalog' && salesTo !== 'orders' ? readJson<OneCCatalog>(t.catalogFile) : undefined;
+    if (checkCodes === 'catalog' && salesTo !== 'orders' && !catalog) log?.warn({ terminal: t.terminal }, 'no goods file was published to this terminal by cfx yet: item codes are only checked to be numbers');
     const deliverable: Sale[] = [];
+    const toOrders: Sale[] = [];
     const heldBack: HeldBackEntry[] = [];
     const heldSales: { problem: HeldBackEntry; sale: Sale }[] = [];
     for (const s of sales) {
-      const p = problemOf(t, s, catalog);
+      const asOrder = salesTo === 'orders' || (salesTo === 'auto' && s.lines?.some((l) => typeof l.code === 'string' && l.code !== '' && !/^\d+$/.test(l.code)));
+      const p = asOrder ? ordersProblem(s) : problemOf(t, s, catalog);
       if (p) {
         heldBack.push(p);
         heldSales.push({ problem: p, sale: s });
-      } else deliverable.push(s);
+      } else if (asOrder) toOrders.push(s);
+      else deliverable.push(s);
     }
     const entry: BatchEntry = { report: null, heldBack, at: new Date().toISOString() };
+    if (toOrders.length) entry.orders = { file: join(t.ordersDir, `orders-${batchId}.xml`), saleIds: toOrders.map((s) => s.saleId), landed: false };
     if (heldBack.length && !(deliverable.length && scan?.state === '#')) {
       // kept aside before anything else: a held-back sale is never only in memory
       entry.attention = join(t.attentionDir, `${batchId}.json`);
@@ -392,13 +449,14 @@ export function createOneCBackOffice(options: OneCOptions, ctx: Partial<BackOffi
       });
       for (const h of heldBack) log?.warn({ terminal: t.terminal, batch: batchId, saleId: h.saleId, field: h.field, file: entry.attention }, `sale held back, needs attention: ${h.reason}`);
     }
+    // 1C has not loaded the last report: nothing may touch the file (see docs/backoffice-1c.md); the batch waits whole
+    if (deliverable.length && scan?.state === '#') throw waitingError(t, scan);
     if (deliverable.length === 0) {
       remember(st, batchId, entry);
       writeJson(t.stateFile, st);
+      landOrders(t, st, entry, toOrders);
       return { heldBack: publicHeld(entry) };
     }
-    // 1C has not loaded the last report: nothing may touch the file (see docs/backoffice-1c.md)
-    if (scan?.state === '#') throw waitingError(t, scan);
 
     // numbering goes on from the state, and never below what the current report file holds
     const firstTransaction = Math.max(st.nextTransaction, (scan?.maxTransaction ?? 0) + 1);
@@ -408,9 +466,11 @@ export function createOneCBackOffice(options: OneCOptions, ctx: Partial<BackOffi
     entry.report = reportNumber;
     remember(st, batchId, entry);
     const next: OneCState = { ...st, nextTransaction: enc.nextTransaction, reportNumber, last };
-    // 1. the intent (a crash after it writes the same report again), 2. the report, 3. landed
+    // 1. the intent (a crash after it writes the same files again), 2. the orders and the report, 3. landed
     writeJson(t.stateFile, next);
+    if (entry.orders) writeOrders(t, entry.orders.file, toOrders);
     writeDurably(t.report, enc.bytes);
+    if (entry.orders) entry.orders.landed = true;
     writeJson(t.stateFile, { ...next, last: { ...last, landed: true } });
     flagDone(t);
     log?.info({ terminal: t.terminal, batch: batchId, report: reportNumber, sales: deliverable.length, heldBack: heldBack.length, transactions: `${firstTransaction}-${enc.nextTransaction - 1}`, file: t.report }, 'sales report written for 1C');
@@ -456,7 +516,9 @@ export function createOneCBackOffice(options: OneCOptions, ctx: Partial<BackOffi
       try {
         const h = readGoodsHeader(buf, t.goods);
         if (h.state === '@') {
-          log?.debug({ terminal, file: t.goods }, 'the goods file was already loaded (line 2 is "@"): nothing to publish');
+          // a register (or cfx) loaded it: 1C's flag left behind is not a new export
+          log?.debug({ terminal, file: t.goods }, 'the goods file was already loaded by the register (line 2 is "@"): nothing to publish');
+          opts?.onWaiting?.({ terminal, fileName: t.goods, reason: 'already loaded by the register (line 2 is "@"): not published again; 1C writes "#" there with its next export' });
           continue;
         }
         stateOffset = h.stateOffset;
@@ -473,7 +535,7 @@ export function createOneCBackOffice(options: OneCOptions, ctx: Partial<BackOffi
         ack: () => ack(t, buf, sha, stateOffset),
       });
     }
-    if (cml) out.push(...(await cml.pendingExports(terminals, opts?.signal)));
+    if (cml) out.push(...(await cml.pendingExports(terminals, opts)));
     return out;
   }
 

@@ -40,6 +40,17 @@ const L = (m: Record<number, string>, n = 33) => {
   return f.join(';');
 };
 const stripLines = (rs: PriceRecord[]) => rs.map(({ line: _l, ...r }) => r);
+/** the catalog after the records, applied in order the way the store does (an upsert replaces the product) */
+function applied(rs: PriceRecord[]): Map<string, Product> {
+  const m = new Map<string, Product>();
+  for (const r of rs) {
+    if (r.op === 'clear') m.clear();
+    else if (r.op === 'upsert') m.set(r.product.code, r.product);
+    else if (r.op === 'delete') m.delete(r.code);
+    else if (m.has(r.code)) m.set(r.code, { ...m.get(r.code)!, enabled: false });
+  }
+  return m;
+}
 
 /** fixtures/README.md: group 100 (not a product), items 1-3, code 4 disabled; a full file */
 const FIXTURE_RECORDS: PriceRecord[] = [
@@ -169,7 +180,7 @@ describe('atol goods: the fixtures', () => {
 });
 
 describe('atol goods: commands and fields', () => {
-  it('a delta with every command: upserts, deletes per code, partial and unknown commands skipped with warnings', async () => {
+  it('a delta with every command: upserts, deletes per code, barcode commands applied where the file carries them, the rest skipped with warnings', async () => {
     const text = [
       '##@@&&',
       '#',
@@ -180,7 +191,7 @@ describe('atol goods: commands and fields', () => {
       '12',
       '13;',
       '$$$ADDBARCODES',
-      '999;10;;1',
+      '999;14;;1',
       '$$$DELETEBARCODESBYWARECODE',
       '10',
       '$$$ADDPRICES',
@@ -201,23 +212,104 @@ describe('atol goods: commands and fields', () => {
       { op: 'upsert', line: 5, product: { code: '11', barcodes: [], name: 'Сир ваговий', price: 28990, weighed: true, groupCode: '7', extras: { flags: '1,1,1' } } },
       { op: 'delete', line: 7, code: '12' },
       { op: 'delete', line: 8, code: '13' },
-      { op: 'upsert', line: 18, product: { code: '14', barcodes: [], name: 'Кава', price: 4500 } },
+      // ADDBARCODES before the item's line: merged into it
+      { op: 'upsert', line: 18, product: { code: '14', barcodes: ['999'], name: 'Кава', price: 4500 } },
       { op: 'upsert', line: 20, product: { code: '15', barcodes: [], name: 'Какао', price: 123450, weighed: false, enabled: false, extras: { flags: '0,0,1' } } },
     ]);
+    // DELETEBARCODESBYWARECODE of 10, whose line came before it: the model cannot carry it, counted
     assert.deepEqual(warnings.map((w) => [w.line, w.command]), [
-      [9, 'ADDBARCODES'],
-      [11, 'DELETEBARCODESBYWARECODE'],
       [13, 'ADDPRICES'],
       [15, 'ADDTAXRATES'],
+      [12, 'DELETEBARCODESBYWARECODE'],
     ]);
-    assert.match(warnings[3]!.message, /unknown command \$\$\$ADDTAXRATES/);
-    assert.deepEqual(seen, ['ADDBARCODES', 'DELETEBARCODESBYWARECODE', 'ADDPRICES', 'ADDTAXRATES']);
-    // one per command, its data lines with it
+    assert.match(warnings[1]!.message, /unknown command \$\$\$ADDTAXRATES/);
+    assert.match(warnings[2]!.message, /barcodes of "10" cannot be removed/);
+    assert.deepEqual(seen, ['ADDPRICES', 'ADDTAXRATES', 'DELETEBARCODESBYWARECODE']);
     assert.deepEqual(skipped, {
-      count: 4,
-      lines: [9, 11, 13, 15],
-      reasons: ['$$$ADDBARCODES (a partial update of items)', '$$$DELETEBARCODESBYWARECODE (a partial update of items)', '$$$ADDPRICES (a partial update of items)', 'unknown command $$$ADDTAXRATES'],
+      count: 3,
+      lines: [12, 13, 15],
+      reasons: ['$$$ADDPRICES (prices of price lists)', 'unknown command $$$ADDTAXRATES', '$$$DELETEBARCODESBYWARECODE of an item without a line after it (its barcodes stay)'],
     });
+  });
+
+  it('Frontol\'s one line per barcode: the lines of a code add barcodes (fixture goods-frontol-lines.txt)', async () => {
+    const { mode, records, skipped } = await decode(fixture('goods-frontol-lines.txt'));
+    assert.equal(mode, 'delta');
+    assert.equal(records.length, 10, 'one upsert a line: the last one of a code has all its barcodes');
+    assert.deepEqual(skipped, { count: 0, lines: [], reasons: [] });
+    const catalog = applied(records);
+    assert.deepEqual([...catalog.values()].map((p) => [p.code, p.barcodes, p.price, p.stock, p.weighed]), [
+      ['101', ['4820000001011', '4820000001028', '4820000001035', '4820000001097'], 4300, 10000, false],
+      ['102', ['4820000001042'], 3120, 5000, false],
+      ['103', ['4820000001059', '4820000001066', '4820000001073'], 2700, 20000, false],
+      ['104', ['2000000001043', '2000000001050'], 38990, 3250, true],
+      ['105', ['4820000001080'], 6400, 7000, false],
+    ]);
+    assert.equal(catalog.get('103')!.name, 'Хліб житній');
+    assert.equal([...catalog.values()].reduce((n, p) => n + p.barcodes.length, 0), 11);
+  });
+
+  it('103 barcodes over 66 codes, the lines of a code not next to each other: all 103 reach the catalog', async () => {
+    const lines = ['##@@&&', '#', '$$$ADDQUANTITY'];
+    const want = new Map<string, string[]>();
+    for (let k = 0; k < 103; k++) {
+      // codes 1..66, the first 37 twice, in an order that never repeats a code on the next line
+      const code = String(k < 66 ? k + 1 : ((k - 66) * 7) % 37 + 1);
+      const bc = `48200${String(k).padStart(8, '0')}`;
+      want.set(code, [...(want.get(code) ?? []), bc]);
+      lines.push(`${code};${bc};Товар ${code};;1,00`);
+    }
+    const catalog = applied((await decode(cp1251(lines.join('\r\n')))).records);
+    assert.equal(catalog.size, 66);
+    assert.equal([...catalog.values()].reduce((n, p) => n + p.barcodes.length, 0), 103);
+    for (const [code, bcs] of want) assert.deepEqual(catalog.get(code)!.barcodes, bcs, code);
+  });
+
+  it('5000 codes, each again after all the others, barcodes of every shape: every line\'s barcodes kept, in order', async () => {
+    const lines = ['##@@&&', '#', '$$$ADDQUANTITY'];
+    const codes = Array.from({ length: 5000 }, (_, k) => (k % 5 === 0 ? `A-${k}` : k % 7 === 0 ? `0${k}` : String(k + 1)));
+    const first = (k: number) => (k % 3 === 0 ? `0${4820000000000 + k}` : String(4820000000000 + k));
+    const second = (k: number) => (k % 4 === 0 ? `X${k},${2000000000000 + k}` : String(2000000000000 + k));
+    codes.forEach((c, k) => lines.push(`${c};${first(k)};Товар ${k};;1`));
+    // a deleted code starts afresh; another gets none the second time
+    lines.push('$$$DELETEWARESBYWARECODE', codes[11]!, '$$$ADDQUANTITY');
+    codes.forEach((c, k) => lines.push(`${c};${k === 12 ? '' : second(k)};Товар ${k};;2`));
+    const catalog = applied((await decode(Buffer.from(lines.join('\n')))).records);
+    assert.equal(catalog.size, 5000);
+    codes.forEach((c, k) => {
+      const want = k === 11 ? second(k).split(',') : k === 12 ? [first(k)] : [first(k), ...second(k).split(',')];
+      assert.deepEqual(catalog.get(c)!.barcodes, want, c);
+    });
+  });
+
+  it('DELETEBARCODESBYWARECODE then the items: exactly the barcodes of the file; ADDBARCODES merged into a later line; an item not in the file counted (fixture goods-delta-barcodes.txt)', async () => {
+    const { mode, records, skipped, warnings } = await decode(fixture('goods-delta-barcodes.txt'));
+    assert.equal(mode, 'delta');
+    assert.deepEqual(records.map((r) => r.line), [8, 9, 10, 14]);
+    const catalog = applied(records);
+    assert.deepEqual([...catalog.values()].map((p) => [p.code, p.barcodes, p.price]), [
+      ['101', ['4820000001011'], 4400],
+      ['ТП008316', ['4607001234561', '4607001234578'], 44900],
+      ['102', ['4820000009999'], 3190],
+    ]);
+    assert.deepEqual(skipped, { count: 1, lines: [6], reasons: ['$$$DELETEBARCODESBYWARECODE of an item without a line after it (its barcodes stay)'] });
+    assert.match(warnings[0]!.message, /"777"/);
+  });
+
+  it('barcode commands and a full file: a removal for an item the file does not bring back is moot; an ADDBARCODES without its item is counted', async () => {
+    const text = ['##@@&&', '#', '$$$DELETEALLWARES', '$$$DELETEBARCODESBYWARECODE', '5', '$$$ADDBARCODES', '4820000000017;6', '$$$ADDQUANTITY', '7;4820000000024;Кава;;45', ''].join('\n');
+    const { mode, records, skipped } = await decode(Buffer.from(text));
+    assert.equal(mode, 'full');
+    assert.deepEqual(stripLines(records), [{ op: 'clear' }, { op: 'upsert', product: { code: '7', barcodes: ['4820000000024'], name: 'Кава', price: 4500 } }]);
+    assert.deepEqual(skipped, { count: 1, lines: [7], reasons: ['$$$ADDBARCODES for an item without a line after it (not added)'] });
+    const missing = await decodeUntilError(Buffer.from('##@@&&\n#\n$$$ADDBARCODES\n4820000000017\n'));
+    assert.deepEqual(missing.error.location, { file: 'bad.txt', line: 4, field: 'code', column: 2 });
+  });
+
+  it('an ADDQUANTITY followed at once by an empty DELETEBARCODESBYWARECODE (a Frontol quirk) is just the items', async () => {
+    const { records, skipped } = await decode(Buffer.from('##@@&& \r\n#\r\n$$$ADDQUANTITY\r\n$$$DELETEBARCODESBYWARECODE\r\n$$$ADDQUANTITY\r\n1;4820000000017;a;;1\r\n'));
+    assert.deepEqual(stripLines(records), [{ op: 'upsert', product: { code: '1', barcodes: ['4820000000017'], name: 'a', price: 100 } }]);
+    assert.equal(skipped.count, 0);
   });
 
   it('an unknown command is skipped input: counted with its line, through the atol format too', async () => {

@@ -66,6 +66,10 @@ const enum Block {
   Items,
   /** DELETEWARESBYWARECODE: one code per line */
   DeleteCodes,
+  /** DELETEBARCODESBYWARECODE: one code per line */
+  DeleteBarcodes,
+  /** ADDBARCODES: barcode;code per line **[U]** */
+  AddBarcodes,
   /** a known command the model cannot carry, or an unknown one: its lines are skipped */
   Skip,
 }
@@ -80,14 +84,149 @@ const commandName = (raw: string) => raw.trim().replace(/;+$/, '').trim().toUppe
 function blockOf(name: string): Block {
   if (ITEM_COMMANDS.has(name) || DELETE_ONLY.has(name)) return Block.Items;
   if (name === 'DELETEWARESBYWARECODE') return Block.DeleteCodes;
+  if (name === 'DELETEBARCODESBYWARECODE') return Block.DeleteBarcodes;
+  if (name === 'ADDBARCODES') return Block.AddBarcodes;
   return Block.Skip;
 }
-/** known commands whose lines are partial updates of items: the canonical model has no such record */
-const PARTIAL_COMMANDS: Record<string, string> = {
-  ADDBARCODES: 'adds barcodes to items',
-  DELETEBARCODESBYWARECODE: 'removes the barcodes of items',
-  ADDPRICES: 'adds prices to items',
+/** known commands the model has no record for at all */
+const UNCARRIED_COMMANDS: Record<string, string> = {
+  ADDPRICES: 'prices of price lists; the model has one price per item',
 };
+
+/**
+ * A flat copy: V8 makes a substring of 13+ characters a view of its parent, and a barcode kept
+ * in `seen` would pin the whole 32 KiB text chunk it was cut from.
+ */
+const own = (s: string): string => (s.length < 13 ? s : Buffer.from(s, 'utf8').toString('utf8'));
+
+/** digits without a leading zero, up to 15: exact as a double (below 2^53) */
+function digitsValue(b: string, max: number): number | undefined {
+  const n = b.length;
+  if (n === 0 || n > max) return undefined;
+  let c = b.charCodeAt(0);
+  if (c <= 48 || c > 57) return undefined;
+  let v = c - 48;
+  for (let k = 1; k < n; k++) {
+    c = b.charCodeAt(k);
+    if (c < 48 || c > 57) return undefined;
+    v = v * 10 + (c - 48);
+  }
+  return v;
+}
+
+/**
+ * code -> the barcodes its lines in this file have brought so far. Frontol writes one line per
+ * barcode and its register adds each line's barcodes to the item, so a repeated code upserts the
+ * union — which needs every code of the file remembered. Made for that to cost little on a
+ * 100k-line file: a code of up to 9 digits (1C's are integers) goes into an open-addressing table
+ * of typed arrays, with an item's one numeric barcode (EAN-13, 1C's weighed codes) as a number in
+ * it, so the usual line adds no heap object for the garbage collector to copy (a JS Map made the
+ * 1C bench ~30% slower); anything else goes into a Map as an own copy of the text (a slice would
+ * pin the 32 KiB chunk it was cut from).
+ *
+ * A value: 0 no barcodes, > 0 the one numeric barcode, < 0 the `,`-joined barcodes in texts[-v].
+ */
+class BarcodesByCode {
+  /** 0 empty, -1 deleted, else the code */
+  private keys = new Int32Array(1 << 12);
+  private vals = new Float64Array(1 << 12);
+  /** slots taken (deleted ones included, until a grow) */
+  private used = 0;
+  private readonly other = new Map<string, number>();
+  private readonly texts: string[] = [''];
+
+  private slot(k: number): number {
+    const mask = this.keys.length - 1;
+    let h = Math.imul(k, 0x9e3779b1) >>> 0 & mask;
+    let free = -1;
+    for (;;) {
+      const x = this.keys[h]!;
+      if (x === k) return h;
+      if (x === 0) return free >= 0 ? free : h;
+      if (x === -1 && free < 0) free = h;
+      h = (h + 1) & mask;
+    }
+  }
+
+  private value(v: number | undefined): string[] | undefined {
+    if (v === undefined) return undefined;
+    if (v === 0) return [];
+    return v > 0 ? [String(v)] : this.texts[-v]!.split(',');
+  }
+
+  has(code: string): boolean {
+    return this.get(code) !== undefined;
+  }
+
+  get(code: string): string[] | undefined {
+    const k = digitsValue(code, 9);
+    if (k === undefined) return this.value(this.other.get(code));
+    const h = this.slot(k);
+    return this.keys[h] === k ? this.value(this.vals[h]) : undefined;
+  }
+
+  set(code: string, bc: readonly string[]): void {
+    let v = bc.length === 1 ? (digitsValue(bc[0]!, 15) ?? 0) : 0;
+    if (v === 0 && bc.length) {
+      v = -this.texts.length;
+      this.texts.push(own(bc.join(',')));
+    }
+    const k = digitsValue(code, 9);
+    if (k === undefined) {
+      this.other.set(own(code), v);
+      return;
+    }
+    let h = this.slot(k);
+    if (this.keys[h] !== k) {
+      if (this.keys[h] === 0 && ++this.used * 2 > this.keys.length) {
+        this.grow();
+        h = this.slot(k);
+      }
+      this.keys[h] = k;
+    }
+    this.vals[h] = v;
+  }
+
+  delete(code: string): void {
+    const k = digitsValue(code, 9);
+    if (k === undefined) {
+      this.other.delete(code);
+      return;
+    }
+    const h = this.slot(k);
+    if (this.keys[h] === k) this.keys[h] = -1;
+  }
+
+  clear(): void {
+    this.keys.fill(0);
+    this.used = 0;
+    this.other.clear();
+    this.texts.length = 1;
+  }
+
+  private grow(): void {
+    const keys = this.keys, vals = this.vals;
+    this.keys = new Int32Array(keys.length * 2);
+    this.vals = new Float64Array(keys.length * 2);
+    this.used = 0;
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!;
+      if (k <= 0) continue;
+      const h = this.slot(k);
+      this.keys[h] = k;
+      this.vals[h] = vals[i]!;
+      this.used++;
+    }
+  }
+}
+
+/** `a` with the items of `b` it lacks appended, in order */
+function union(a: readonly string[], b: readonly string[]): string[] {
+  if (a.length === 0) return b as string[];
+  const out = [...a];
+  for (const x of b) if (!out.includes(x)) out.push(x);
+  return out;
+}
 
 /**
  * The goods-file state machine. Fed line by line; pushes PriceRecords to `out`. Throws FormatError
@@ -109,6 +248,12 @@ class GoodsParser {
   private readonly thousands: boolean;
   /** every warning is input passed over: PriceDecoding.skipped */
   readonly skips = new SkipCounter();
+  /** code -> the barcodes its lines in this file brought so far: a repeated code adds barcodes */
+  private readonly seen = new BarcodesByCode();
+  /** ADDBARCODES for a code whose item line is still to come: merged into that line */
+  private readonly addLater = new Map<string, { barcodes: string[]; line: number }>();
+  /** DELETEBARCODESBYWARECODE for a code whose item line is still to come: that line brings its only barcodes */
+  private readonly clearLater = new Map<string, number>();
 
   constructor(
     o: ResolvedOptions,
@@ -134,15 +279,28 @@ class GoodsParser {
         if (this.mode === undefined) this.decide('delta');
         const r = this.item(s, start, end, line);
         if (r) {
+          if (r.op === 'upsert') this.barcodesOf(r.product);
           this.out.push(r);
           this.dirty = true;
         }
       } else if (this.block === Block.DeleteCodes) {
         this.decide('delta');
-        const e = s.indexOf(';', start);
-        const code = s.slice(start, e < 0 || e > end ? end : e).trim();
-        if (code === '') throw this.error('the code to delete is empty', line, 1, 'code');
+        const code = this.field(s, start, end, 1, line, 'code', 'the code to delete');
+        this.seen.delete(code);
+        this.clearLater.delete(code);
         this.out.push({ op: 'delete', code, line });
+      } else if (this.block === Block.DeleteBarcodes) {
+        const code = this.field(s, start, end, 1, line, 'code', 'the code whose barcodes go');
+        // the item's next line in this file starts afresh; without one the store's item keeps them (see finish)
+        if (this.seen.has(code)) this.seen.set(code, []);
+        this.addLater.delete(code);
+        this.clearLater.set(code, line);
+      } else if (this.block === Block.AddBarcodes) {
+        const barcodes = splitList(this.field(s, start, end, 1, line, 'barcode', 'the barcode'));
+        const code = this.field(s, start, end, 2, line, 'code', 'the code the barcode is for');
+        const a = this.addLater.get(code);
+        if (a) a.barcodes = union(a.barcodes, barcodes.map(own));
+        else this.addLater.set(code, { barcodes: barcodes.map(own), line });
       }
       return;
     }
@@ -162,6 +320,55 @@ class GoodsParser {
     if (this.phase === 'signature') throw new FormatError(`not an ATOL goods file: it is empty, line 1 must be ${GOODS_SIGNATURE}`, { file: this.file, line: 1 });
     if (this.phase === 'state') throw new FormatError('the file ends after line 1: line 2 must be "#" or "@"', { file: this.file, line: 2 });
     this.decide('delta');
+    // barcode commands no item line of this file took up: the model has no barcode-only record
+    for (const [code, line] of this.clearLater) {
+      // a full file cleared every item: one it does not bring back has no barcodes to remove
+      if (this.mode === 'full' && !this.seen.has(code)) continue;
+      this.pass({ line, command: 'DELETEBARCODESBYWARECODE', message: `$$$DELETEBARCODESBYWARECODE: the barcodes of "${code}" cannot be removed without a line of that item after it in the file (the price model has no barcode-only update); they stay` }, '$$$DELETEBARCODESBYWARECODE of an item without a line after it (its barcodes stay)');
+    }
+    for (const [code, a] of this.addLater) {
+      this.pass({ line: a.line, command: 'ADDBARCODES', message: `$$$ADDBARCODES: ${a.barcodes.join(', ')} cannot be added to "${code}" without a line of that item after it in the file (the price model has no barcode-only update)` }, '$$$ADDBARCODES for an item without a line after it (not added)');
+    }
+    this.skips.skipped.lines.sort((a, b) => a - b);
+  }
+
+  /**
+   * The item's barcodes after this line: what earlier lines of the code (and ADDBARCODES before
+   * it) brought, then this line's — a register adds a line's barcodes to the item.
+   */
+  private barcodesOf(p: Product): void {
+    const code = p.code;
+    const before = this.seen.get(code);
+    if (before === undefined && this.addLater.size === 0) {
+      // the usual line: a code not seen before in this file
+      this.seen.set(code, p.barcodes);
+      if (this.clearLater.size) this.clearLater.delete(code);
+      return;
+    }
+    let bc = before ?? [];
+    const add = this.addLater.get(code);
+    if (add) {
+      bc = union(bc, add.barcodes);
+      this.addLater.delete(code);
+    }
+    bc = union(bc, p.barcodes);
+    this.clearLater.delete(code);
+    p.barcodes = bc;
+    this.seen.set(code, bc);
+  }
+
+  /** field `k` (1-based) of a data line, trimmed; empty is an error */
+  private field(s: string, start: number, end: number, k: number, line: number, name: string, what: string): string {
+    let p = start;
+    for (let i = 1; i < k; i++) {
+      const e = s.indexOf(';', p);
+      if (e < 0 || e >= end) throw this.error(`${what} is missing`, line, k, name);
+      p = e + 1;
+    }
+    const e = s.indexOf(';', p);
+    const v = s.slice(p, e < 0 || e > end ? end : e).trim();
+    if (v === '') throw this.error(`${what} is empty`, line, k, name);
+    return v;
   }
 
   private decide(mode: PriceFileMode): void {
@@ -179,6 +386,10 @@ class GoodsParser {
         this.decide('full');
         this.out.push({ op: 'clear', line });
         this.dirty = false;
+        // the items are gone: their barcodes and pending barcode commands with them
+        this.seen.clear();
+        this.addLater.clear();
+        this.clearLater.clear();
         return;
       case 'DELETEALLBARCODES':
       case 'DELETEALLBACODES':
@@ -191,9 +402,9 @@ class GoodsParser {
         return;
     }
     if (this.block !== Block.Skip) return;
-    const partial = PARTIAL_COMMANDS[name];
+    const uncarried = UNCARRIED_COMMANDS[name];
     // one skip per command: its data lines go with it
-    if (partial) this.pass({ line, command: name, message: `$$$${name} ${partial}; the price model has no partial update, its lines are skipped` }, `$$$${name} (a partial update of items)`);
+    if (uncarried) this.pass({ line, command: name, message: `$$$${name}: ${uncarried}; its lines are skipped` }, `$$$${name} (${uncarried.split(';')[0]})`);
     else this.pass({ line, command: name, message: `unknown command $$$${name}: its lines are skipped` }, `unknown command $$$${name}`);
   }
 
@@ -382,7 +593,7 @@ export function readGoodsHeader(buf: Uint8Array, fileName?: string): GoodsHeader
       const cmd = commandName(t.slice(3));
       if (cmd === 'DELETEALLWARES') mode = 'full';
       else block = blockOf(cmd);
-    } else if (block !== Block.Skip) mode = 'delta';
+    } else if (block === Block.Items || block === Block.DeleteCodes) mode = 'delta';
   }
   return { state, stateOffset, mode };
 }

@@ -50,7 +50,7 @@ export function createAtolFormat(options: AtolFormatOptions = {}, hooks: AtolFor
     },
     encodePrices: (records, mode, ctx) => encodeGoods(records, mode, opts(ctx), ctx.signal),
     encodeSale: (sale, ctx) => encodeSaleFragment(sale, opts(ctx)),
-    decodeSales: (input, ctx) => decodeSalesWith(input, opts(ctx), { fileName: ctx.fileName, signal: ctx.signal, maxLineLength: ctx.maxLineLength }),
+    decodeSales: (input, ctx) => decodeSalesWith(input, opts(ctx), { fileName: ctx.fileName, signal: ctx.signal, maxLineLength: ctx.maxLineLength, modifiedAt: ctx.modifiedAt }),
   };
 }
 

@@ -1,4 +1,5 @@
 import { CfxError, ErrorCodes } from '@cfx/core/api';
+import { durationMs, durationSchema, type Duration } from './duration.js';
 import type { DecimalMode } from './numbers.js';
 import type { TextEncoding } from './text.js';
 
@@ -42,6 +43,12 @@ export interface AtolFormatOptions {
   terminal?: string;
   /** reading sales without a cfx trailer: the offset of the register's clock (`+02:00`, `Z`); default `local` */
   utcOffset?: string;
+  /**
+   * reading a report: a receipt without its closing line (55/56) leaves the file on the server
+   * until it is closed; once the file is older than this it is quarantined instead (`90s`, `30m`,
+   * `2h` or milliseconds; default `1h`)
+   */
+  openReceiptWait?: Duration;
 }
 
 export interface ResolvedOptions {
@@ -66,6 +73,7 @@ export interface ResolvedOptions {
   keepCancelled: boolean;
   terminal: string | undefined;
   utcOffset: string;
+  openReceiptWaitMs: number;
 }
 
 const count = { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER } as const;
@@ -93,6 +101,7 @@ export const atolOptionsSchema = {
     cancelled: { enum: ['drop', 'keep'] },
     terminal: { type: 'string', minLength: 1 },
     utcOffset: { type: 'string', pattern: '^(local|Z|[+-]\\d{2}:\\d{2})$' },
+    openReceiptWait: durationSchema,
   },
 } as const;
 
@@ -131,6 +140,8 @@ export function resolveOptions(input: AtolFormatOptions | Record<string, unknown
   if (terminal !== undefined && (typeof terminal !== 'string' || terminal === '')) throw bad('terminal must be a non-empty string');
   const utcOffset = o.utcOffset ?? 'local';
   if (typeof utcOffset !== 'string' || !OFFSET_RE.test(utcOffset)) throw bad(`utcOffset ${JSON.stringify(utcOffset)} is not local, Z or ±hh:mm`);
+  const openReceiptWaitMs = durationMs(o.openReceiptWait, 3_600_000);
+  if (openReceiptWaitMs === undefined) throw bad(`openReceiptWait ${JSON.stringify(o.openReceiptWait)} is not a duration like 90s, 30m, 2h or milliseconds`);
   return {
     encoding,
     writeEncoding: encoding === 'utf-8' ? 'utf-8' : 'cp1251',
@@ -152,5 +163,6 @@ export function resolveOptions(input: AtolFormatOptions | Record<string, unknown
     keepCancelled: oneOf('cancelled', o.cancelled, ['drop', 'keep'] as const, 'drop') === 'keep',
     terminal,
     utcOffset,
+    openReceiptWaitMs,
   };
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import iconv from 'iconv-lite';
-import { FormatError, type Sale } from '@cfx/core/api';
+import { ErrorCodes, FormatError, type Sale } from '@cfx/core/api';
 import { createAtolFormat, decodeReport, encodeReport, encodeSaleFragment, readReportHeader, reportProblem, type SalesDecodeOptions } from './index.js';
 import { OneCImportError, read1CReport, totalsByCode } from './testing/one-c-reader.js';
 
@@ -264,7 +264,7 @@ describe('atol report: fragments (encodeSale / decodeSales)', () => {
     assert.match((await decodeError(text.replace('#cfx;sale;345;{', '#cfx;sale;345;['))).message, /trailer/);
   });
 
-  it('storno (12) removes the last line of its document; 56 drops a document; unclosed documents of a report are dropped', async () => {
+  it('storno (12) removes the last line of its document; 56 drops a document; a report with a document not closed yet is not complete', async () => {
     const L = (txn: number, type: number, doc: number, more: Record<number, string> = {}) => {
       const f = new Array<string>(44).fill('');
       Object.assign(f, { 0: String(txn), 1: '01.02.2025', 2: '8:05:09', 3: String(type), 4: '1', 5: String(doc), 12: '0', 13: '3' });
@@ -278,9 +278,51 @@ describe('atol report: fragments (encodeSale / decodeSales)', () => {
       L(10, 42, 3), item(11, 3, '5', '1', '1,00'),
       L(12, 61, 4),
     ].join('\r\n');
-    const sales = await decodeAll(Buffer.from(text));
-    assert.deepEqual(sales.map((s) => [s.receiptNo, s.time, s.lines.map((l) => [l.code, l.qty])]), [[1, '2025-02-01T08:05:09+02:00', [['5', 1000], ['7', 500]]]]);
+    const open = await decodeError(text);
+    assert.deepEqual([open.code, open.location.line, open.location.field], [ErrorCodes.FORMAT_INCOMPLETE, 13, 'type']);
+    // closed: read
+    const closed = text.replace(L(12, 61, 4), `${L(12, 55, 3)}\r\n${L(13, 61, 4)}`);
+    const sales = await decodeAll(Buffer.from(closed));
+    assert.deepEqual(sales.map((s) => [s.receiptNo, s.time, s.lines.map((l) => [l.code, l.qty])]), [[1, '2025-02-01T08:05:09+02:00', [['5', 1000], ['7', 500]]], [3, '2025-02-01T08:05:09+02:00', [['5', 1000]]]]);
+    // 1C itself skips the open one
     assert.deepEqual(read1CReport(Buffer.from(text)).positions.map((p) => [p.document, p.code]), [[1, '5'], [1, '7']]);
+  });
+
+  it('Frontol\'s report with a receipt still open (fixture report-frontol-open.txt): FORMAT_INCOMPLETE while the file is young, a FormatError naming it once older than openReceiptWait', async () => {
+    const fmt = createAtolFormat({ utcOffset: '+02:00' });
+    const read = async (modifiedAt?: Date, options: Record<string, unknown> = {}) => {
+      const out: Sale[] = [];
+      for await (const s of fmt.decodeSales!(Readable.from([fixture('report-frontol-open.txt')]), { fileName: 'box-1_frontol.txt', options, ...(modifiedAt ? { modifiedAt } : {}) })) out.push(s);
+      return out;
+    };
+    const fails = async (...a: Parameters<typeof read>) => {
+      try {
+        await read(...a);
+      } catch (e) {
+        assert.ok(e instanceof FormatError, String(e));
+        return e;
+      }
+      return assert.fail('read');
+    };
+    for (const young of [undefined, new Date(Date.now() - 59 * 60_000)]) {
+      const e = await fails(young);
+      assert.equal(e.code, ErrorCodes.FORMAT_INCOMPLETE);
+      assert.equal(e.location.line, 10);
+      assert.match(e.message, /receipt 12 \(workplace\/shift\/document 1\/8\/12, opened on line 10\) has no closing line \(55 or 56\) yet/);
+    }
+    const old = await fails(new Date(Date.now() - 61 * 60_000));
+    assert.equal(old.code, ErrorCodes.FORMAT_INVALID);
+    assert.match(old.message, /receipt 12 .* has no closing line \(55 or 56\), and the file has not changed for 61 min \(openReceiptWait 1 h\)/);
+    assert.equal((await fails(new Date(Date.now() - 3 * 60_000), { openReceiptWait: '2m' })).code, ErrorCodes.FORMAT_INVALID);
+    // closed by the register: both receipts, one-digit hours and the 45 line read as Frontol writes them
+    const text = iconv.decode(fixture('report-frontol-open.txt'), 'cp1251');
+    const closedLine = text.trimEnd().split('\r\n').at(-1)!.replace(/^808;/, '809;').replace(';11;1;12;3;105;;64,00;1;64,00;', ';55;1;12;3;;;;1;64,00;');
+    const sales: Sale[] = [];
+    for await (const s of fmt.decodeSales!(Readable.from([iconv.encode(`${text}${closedLine}\r\n`, 'cp1251')]), { fileName: 'box-1_frontol.txt', options: {} })) sales.push(s);
+    assert.deepEqual(sales.map((s) => [s.terminalId, s.receiptNo, s.time, s.total, s.lines.map((l) => [l.code, l.qty, l.amount])]), [
+      ['box-1', 11, '2025-03-17T08:56:44+02:00', 9575, [['101', 2000, 8600], ['104', 25, 975]]],
+      ['box-1', 12, '2025-03-17T09:02:11+02:00', 6400, [['105', 1000, 6400]]],
+    ]);
   });
 
   it('bad lines fail naming line and field', async () => {

@@ -1,6 +1,7 @@
 import { basename } from 'node:path';
 import type { Readable } from 'node:stream';
-import { FormatError } from '@cfx/core/api';
+import { ErrorCodes, FormatError } from '@cfx/core/api';
+import { durationText } from './duration.js';
 import type { Payment, PaymentKind, Sale, SaleKind, SaleLine } from '@cfx/core/api';
 import { Fields, LineReader, lineLimit, type LineSink } from './lines.js';
 import { fixedAt, formatFixed, formatQty, parseFixed } from './numbers.js';
@@ -296,7 +297,7 @@ function offsetOf(o: string, y: number, mo: number, d: number, h: number, mi: nu
 export async function* decodeSalesWith(
   input: Readable,
   o: ResolvedOptions,
-  ctx: { fileName: string | undefined; signal: AbortSignal | undefined; maxLineLength: number | undefined },
+  ctx: { fileName: string | undefined; signal: AbortSignal | undefined; maxLineLength: number | undefined; modifiedAt?: Date | undefined },
 ): AsyncGenerator<Sale> {
   const file = ctx.fileName;
   const reader = new LineReader(lineLimit(o.maxLineLength, ctx.maxLineLength), file);
@@ -474,6 +475,7 @@ export async function* decodeSalesWith(
   }
   reader.push('', true, sink);
   if (phase === 'start') throw err('the file is empty', 1);
+  if (!fragment && open.size) throw openReceipt([...open.values()][0]!, open.size, o, ctx.modifiedAt, file);
   yield* ready.splice(0);
   if (!fragment) return;
   if (open.size) {
@@ -490,6 +492,20 @@ export async function* decodeSalesWith(
     if (diff) throw err(`the cfx trailer of document ${c.doc} disagrees with its transactions: ${diff}`, t.line);
     yield t.sale;
   }
+}
+
+/**
+ * A report with a receipt the register has not closed yet (a 42 without its 55/56): 1C would skip
+ * it, but then it is lost — the register writes it again once closed. So the file is not complete:
+ * it stays on the server (FORMAT_INCOMPLETE) until it is, or until it has not changed for
+ * `openReceiptWait`, when it is a broken file (quarantined) naming the receipt.
+ */
+function openReceipt(d: OpenDoc, count: number, o: ResolvedOptions, modifiedAt: Date | undefined, file: string | undefined): FormatError {
+  const what = `receipt ${d.doc} (workplace/shift/document ${d.key}, opened on line ${d.firstLine}${count > 1 ? `, and ${count - 1} more` : ''}) has no closing line (55 or 56)`;
+  const at = { file, line: d.firstLine, field: 'type', column: R.type };
+  const age = modifiedAt ? Date.now() - modifiedAt.getTime() : undefined;
+  if (age !== undefined && age >= o.openReceiptWaitMs) return new FormatError(`${what}, and the file has not changed for ${durationText(age - (age % 60_000))} (openReceiptWait ${durationText(o.openReceiptWaitMs)})`, at);
+  return new FormatError(`${what} yet: the report is read again once the register has closed it`, at, { code: ErrorCodes.FORMAT_INCOMPLETE });
 }
 
 /** what differs between the sale read from the transaction lines and the trailer's (signs aside) */

@@ -6,7 +6,7 @@
 import { Readable } from 'node:stream';
 import { ErrorCodes, FormatError } from '@cfx/core/api';
 import { resolveOptions, type XmlFormatOptions } from './options.js';
-import { CML_NS, pump, SafeXmlReader } from './xml-reader.js';
+import { checkRoot, CML_NS, pump, SafeXmlReader } from './xml-reader.js';
 import { escAttr, escText } from './xml-writer.js';
 
 const ROOT = 'КоммерческаяИнформация';
@@ -36,7 +36,7 @@ export function combineCommerceML(parts: CombinePart[], options: XmlFormatOption
       const reader: SafeXmlReader = new SafeXmlReader(part.fileName, { encoding: o.encoding, maxBytes: o.maxBytes, maxDepth: o.maxDepth, maxTextLength: o.maxTextLength }, {
         open: (e, depth) => {
           if (depth === 1) {
-            if (!(e.cml && e.local === ROOT)) throw reader.error(`not a CommerceML document: the root element is <${e.local}>, not <${ROOT}>`, ROOT, undefined, e.line, e.column);
+            checkRoot(e, reader);
             if (!rootWritten) {
               rootWritten = true;
               out += `<${ROOT} xmlns="${CML_NS}"${Object.entries(e.attrs).map(([k, v]) => ` ${k}="${escAttr(v, k)}"`).join('')}>`;

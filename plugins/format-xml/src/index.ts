@@ -7,8 +7,9 @@ import { decodeSales, encodeSale } from './sales.js';
 
 export { xmlOptionsSchema, type XmlFormatOptions, type XmlEncoding } from './options.js';
 export { combineCommerceML, type CombinePart } from './combine.js';
+export { checkCommerceMLSyntax, joinCommerceML, readCommerceMLHead, type CommerceMLHead, type PricePart } from './package.js';
 export { PRICE_REQ, PRICE_TYPE_ID, PRICE_FORMED_AT } from './price-writer.js';
-export { documentId, REQ as SALE_REQUISITES, SCHEMA_VERSION } from './sales.js';
+export { documentId, encodeOrders, REQ as SALE_REQUISITES, SCHEMA_VERSION } from './sales.js';
 export { CML_NS } from './xml-reader.js';
 
 /**

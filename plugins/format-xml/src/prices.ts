@@ -11,12 +11,13 @@
 // - a Каталог alone has no prices (refused: FORMAT_UNSUPPORTED); a Каталог after the offers is
 //   refused too (the offers were already handed out).
 import type { Readable } from 'node:stream';
-import { parseFixed, SkipCounter } from '@cfx/core/text';
+import { SkipCounter } from '@cfx/core/text';
 import { ErrorCodes, FormatError, type DecodeContext, type PriceDecoding, type PriceFileMode, type PriceRecord, type Product } from '@cfx/core/api';
 import type { ResolvedOptions } from './options.js';
+import { exactFixed } from './numbers.js';
 import { PRICE_REQ } from './price-writer.js';
 import { bool, Collector, kid, kids, textOf, type XNode } from './tree.js';
-import { pump, SafeXmlReader, type XmlElement } from './xml-reader.js';
+import { checkRoot, pump, SafeXmlReader, type XmlElement } from './xml-reader.js';
 
 const ROOT = 'КоммерческаяИнформация';
 const OFFER_SECTIONS = new Set(['ПакетПредложений', 'ИзмененияПакетаПредложений']);
@@ -54,9 +55,45 @@ export function limitsFor(o: ResolvedOptions, ctx: DecodeContext) {
   return { encoding: o.encoding, maxBytes: o.maxBytes, maxDepth: o.maxDepth, maxTextLength: LIMIT_TEXT_IN_LINE(o, ctx) };
 }
 
+/** one `Цена` of an offer, as read (checked when it is the one taken) */
+interface PriceText {
+  type: string | undefined;
+  value: string | undefined;
+  file: string;
+  line: number;
+  column: number;
+}
+
+/** what one `Предложение` says; in a package join, what all its parts said, later parts winning */
+interface OfferData {
+  id: string;
+  file: string;
+  line: number;
+  column: number;
+  deleted: boolean;
+  disable: boolean;
+  req: Map<string, string[]> | undefined;
+  prices: PriceText[];
+  stock: number | undefined;
+  name: string | undefined;
+  barcodes: string[];
+  article: string | undefined;
+  unit: Unit;
+  group: string | undefined;
+  tax: string | undefined;
+}
+
+interface TypeEntry {
+  id: string;
+  name: string | undefined;
+}
+
+/** how many offers an "all of them skipped" error names */
+const NAMED = 3;
+
 class PriceReader {
-  readonly reader: SafeXmlReader;
-  private readonly items: Collector;
+  reader!: SafeXmlReader;
+  private items!: Collector;
   /** element names from the root down, outside a collected item ('' for foreign elements) */
   private path: string[] = [];
   private collecting: string | undefined;
@@ -84,33 +121,63 @@ class PriceReader {
   private offersLine = 0;
   private offersDelta = false;
   private offersDone = false;
-  private priceTypes: { id: string; name: string | undefined }[] = [];
-  private warehouses: { id: string; name: string | undefined }[] = [];
+  /** ТипыЦен / Склады of the current offers package */
+  private priceTypes: TypeEntry[] = [];
+  private warehouses: TypeEntry[] = [];
+  /** ТипыЦен / Склады of a Классификатор (CommerceML 2.07+ declares them there too) and, in a join, of every package */
+  private readonly declaredTypes: TypeEntry[] = [];
+  private readonly declaredWarehouses: TypeEntry[] = [];
   /** per offers section: undefined = the first Цена of each offer */
   private priceTypeId: string | undefined;
   private warehouseId: string | undefined;
   private sectionReady = false;
+  /** the configured price type is declared nowhere: it can only be an ИдТипаЦены (checked at the end) */
+  private undeclaredType = false;
+  private matchedType = false;
+  /** ИдТипаЦены met in offers (the first few): what the error of an undeclared type lists */
+  private readonly typesMet = new Set<string>();
 
-  constructor(file: string, private readonly o: ResolvedOptions, ctx: DecodeContext) {
-    this.reader = new SafeXmlReader(file, limitsFor(o, ctx), {
+  /** offers read, and records they gave: an input with offers that gives none is an error, never "0 records" */
+  private offerCount = 0;
+  private given = 0;
+  private readonly skippedOffers: string[] = [];
+
+  /** a package join: offers of every part merged by Ид, handed out once all parts are read */
+  private readonly pending: Map<string, OfferData> | undefined;
+
+  constructor(file: string, private readonly o: ResolvedOptions, private readonly ctx: DecodeContext, join = false) {
+    this.pending = join ? new Map() : undefined;
+    this.startPart(file);
+  }
+
+  /** the next document (a part of a package): its own reader, the state so far */
+  startPart(file: string): void {
+    this.reader = new SafeXmlReader(file, limitsFor(this.o, this.ctx), {
       open: (el, depth) => this.open(el, depth),
       close: () => this.close(),
       text: (t) => {
         if (this.items.active) this.items.text(t);
       },
     });
-    this.items = new Collector(this.reader, LIMIT_TEXT_IN_LINE(o, ctx));
+    this.items = new Collector(this.reader, LIMIT_TEXT_IN_LINE(this.o, this.ctx));
+    this.path = [];
+    this.collecting = undefined;
   }
 
   private err(message: string, at: { line: number; column?: number }, field?: string, code?: typeof ErrorCodes.FORMAT_UNSUPPORTED | typeof ErrorCodes.FORMAT_LIMIT): FormatError {
     return this.reader.error(message, field, code, at.line, at.column);
   }
 
+  /** an error in the part an offer came from (a join reports after its part was read) */
+  private errIn(file: string, message: string, at: { line: number; column?: number }, field: string): FormatError {
+    return new FormatError(message, { file, line: at.line, ...(at.column !== undefined ? { column: at.column } : {}), field });
+  }
+
   private open(el: XmlElement, depth: number): void {
     if (this.items.active) return this.items.open(el);
     const name = el.cml ? el.local : '';
     if (depth === 1) {
-      if (name !== ROOT) throw this.err(`not a CommerceML document: the root element is <${el.local}>, not <${ROOT}>`, el, ROOT);
+      checkRoot(el, this.reader);
       this.path.push(name);
       return;
     }
@@ -119,7 +186,7 @@ class PriceReader {
     if (parent === undefined) return;
     if (depth === 2) {
       if (name === 'Каталог') {
-        if (this.offersSeen) throw this.err('a Каталог after the offers (ПакетПредложений): put the catalog first', el, 'Каталог', ErrorCodes.FORMAT_UNSUPPORTED);
+        if (this.offersSeen && !this.pending) throw this.err('a Каталог after the offers (ПакетПредложений): put the catalog first', el, 'Каталог', ErrorCodes.FORMAT_UNSUPPORTED);
         this.catalogSeen = true;
         this.catalogLine ||= el.line;
         if (bool(el.attrs['СодержитТолькоИзменения'])) this.catalogDelta = true;
@@ -162,14 +229,23 @@ class PriceReader {
         if (bool(textOf(n))) this.offersDelta = true;
         return;
       case PRICE_TYPE:
-        this.priceTypes.push({ id: textOf(n, 'Ид') ?? '', name: textOf(n, 'Наименование') });
-        return;
+      case PRICE_TYPE_2:
+        return this.declare(this.priceTypes, this.pending ? this.declaredTypes : undefined, n);
+      case CLASSIFIER_PRICE_TYPE:
+        return this.declare(this.declaredTypes, undefined, n);
       case WAREHOUSE:
-        this.warehouses.push({ id: textOf(n, 'Ид') ?? '', name: textOf(n, 'Наименование') });
-        return;
+      case WAREHOUSE_2:
+        return this.declare(this.warehouses, this.pending ? this.declaredWarehouses : undefined, n);
+      case CLASSIFIER_WAREHOUSE:
+        return this.declare(this.declaredWarehouses, undefined, n);
       default:
         return this.offer(n);
     }
+  }
+
+  private declare(list: TypeEntry[], also: TypeEntry[] | undefined, n: XNode): void {
+    const e = { id: own(textOf(n, 'Ид') ?? '')!, name: own(textOf(n, 'Наименование')) };
+    for (const l of also ? [list, also] : [list]) if (!l.some((x) => x.id === e.id)) l.push(e);
   }
 
   private share(x: Shared): number {
@@ -213,96 +289,166 @@ class PriceReader {
     if (this.mode !== undefined) return;
     this.mode = this.catalogDelta || this.offersDelta ? 'delta' : 'full';
     if (this.mode === 'full') this.out.push({ op: 'clear', line: this.catalogLine || this.offersLine || 1 });
+    this.given += this.pendingDeletes.length;
     this.out.push(...this.pendingDeletes);
     this.pendingDeletes = [];
+  }
+
+  /** `want` (an Ид or a name, any case) among `list`; a list that is empty takes it as an Ид */
+  private pick(want: string | undefined, list: TypeEntry[], what: string, field: string, line: number): string | undefined {
+    if (want === undefined) return undefined;
+    if (list.length === 0) return want;
+    const w = want.toLowerCase();
+    const hit = list.find((t) => t.id === want) ?? list.find((t) => t.name?.toLowerCase() === w);
+    if (!hit) throw this.err(`${what} "${want}" is not among ${list.map((t) => `"${t.name ?? t.id}" (${t.id})`).join(', ')}`, { line }, field);
+    return hit.id;
   }
 
   private prepareSection(): void {
     if (this.sectionReady) return;
     this.sectionReady = true;
-    const pick = (want: string | undefined, list: { id: string; name: string | undefined }[], what: string, field: string): string | undefined => {
-      if (want === undefined) return undefined;
-      if (list.length === 0) return want;
-      const w = want.toLowerCase();
-      const hit = list.find((t) => t.id === want) ?? list.find((t) => t.name?.toLowerCase() === w);
-      if (!hit) throw this.err(`${what} "${want}" is not among ${list.map((t) => `"${t.name ?? t.id}" (${t.id})`).join(', ')}`, { line: this.offersLine }, field);
-      return hit.id;
-    };
-    this.priceTypeId = pick(this.o.priceType, this.priceTypes, 'price type', 'ТипыЦен') ?? this.priceTypes[0]?.id;
-    this.warehouseId = pick(this.o.warehouse, this.warehouses, 'warehouse', 'Склады');
+    const warehouses = this.warehouses.length ? this.warehouses : this.declaredWarehouses;
+    this.warehouseId = this.pick(this.o.warehouse, warehouses, 'warehouse', 'Склады', this.offersLine);
+    if (this.pending) return; // the price type is chosen once every part is read
+    this.choosePriceType(this.priceTypes.length ? this.priceTypes : this.declaredTypes);
+  }
+
+  private choosePriceType(types: TypeEntry[]): void {
+    this.priceTypeId = this.pick(this.o.priceType, types, 'price type', 'ТипыЦен', this.offersLine) ?? types[0]?.id;
+    this.undeclaredType = this.o.priceType !== undefined && types.length === 0;
   }
 
   private offer(n: XNode): void {
     this.prepareSection();
+    const d = this.offerData(n);
+    if (this.pending) return this.merge(d);
     this.resolveMode();
+    this.take(d);
+  }
+
+  private offerData(n: XNode): OfferData {
     const id = textOf(n, 'Ид');
     if (id === undefined) throw this.err('a Предложение without Ид', n, 'Ид');
-    if (isDeleted(n)) {
-      this.out.push({ op: 'delete', code: id, line: n.line });
-      return;
-    }
-    const hash = id.indexOf('#');
-    const base = hash >= 0 ? id.slice(0, hash) : id;
-    if (this.deleted.has(id) || this.deleted.has(base)) return;
+    const file = this.reader.file;
     const req = cfxRequisites(n);
-    if (req?.get(PRICE_REQ.op)?.[0] === 'disable') {
-      this.out.push({ op: 'disable', code: id, line: n.line });
+    const prices: PriceText[] = kids(kid(n, 'Цены'), 'Цена').map((c) => {
+      const at = kid(c, 'ЦенаЗаЕдиницу') ?? c;
+      return { type: textOf(c, 'ИдТипаЦены'), value: textOf(c, 'ЦенаЗаЕдиницу'), file, line: at.line, column: at.column };
+    });
+    return {
+      id,
+      file,
+      line: n.line,
+      column: n.column,
+      deleted: isDeleted(n),
+      disable: req?.get(PRICE_REQ.op)?.[0] === 'disable',
+      req,
+      prices,
+      stock: this.stockOf(n),
+      name: textOf(n, 'Наименование'),
+      barcodes: barcodesOf(n),
+      article: textOf(n, 'Артикул'),
+      unit: unitOf(n),
+      group: textOf(kid(n, 'Группы'), 'Ид'),
+      tax: taxOf(n),
+    };
+  }
+
+  /** a join: what this part says of the offer over what earlier parts said */
+  private merge(d: OfferData): void {
+    const was = this.pending!.get(d.id);
+    const keep = <T>(v: T | undefined, old: T | undefined) => (v !== undefined ? v : old);
+    const prices = was ? [...was.prices.filter((p) => !d.prices.some((q) => q.type === p.type)), ...d.prices] : d.prices;
+    const m: OfferData = {
+      id: was?.id ?? own(d.id)!,
+      file: was?.file ?? d.file,
+      line: was?.line ?? d.line,
+      column: was?.column ?? d.column,
+      deleted: d.deleted || (was?.deleted ?? false),
+      disable: d.disable || (was?.disable ?? false),
+      req: keep(d.req, was?.req),
+      prices: prices.map((p) => ({ ...p, type: own(p.type), value: own(p.value) })),
+      stock: keep(d.stock, was?.stock),
+      name: own(keep(d.name, was?.name)),
+      barcodes: d.barcodes.length ? d.barcodes.map((b) => own(b)!) : (was?.barcodes ?? []),
+      article: own(keep(d.article, was?.article)),
+      unit: { unit: own(keep(d.unit.unit, was?.unit.unit)), okei: own(keep(d.unit.okei, was?.unit.okei)) },
+      group: own(keep(d.group, was?.group)),
+      tax: own(keep(d.tax, was?.tax)),
+    };
+    this.pending!.set(m.id, m);
+    if (this.pending!.size > this.o.maxItems) throw this.errIn(d.file, `the package holds more than ${this.o.maxItems} offers (maxItems)`, d, 'Предложение');
+  }
+
+  /** one offer -> its record (or a skip) */
+  private take(d: OfferData): void {
+    this.offerCount++;
+    if (d.deleted) {
+      this.given++;
+      this.out.push({ op: 'delete', code: d.id, line: d.line });
       return;
     }
-    const price = this.priceOf(n);
+    const hash = d.id.indexOf('#');
+    const base = hash >= 0 ? d.id.slice(0, hash) : d.id;
+    if (this.deleted.has(d.id) || this.deleted.has(base)) return;
+    if (d.disable) {
+      this.given++;
+      this.out.push({ op: 'disable', code: d.id, line: d.line });
+      return;
+    }
+    const price = this.priceOf(d);
     if (price === undefined) {
       // no price of this type: not on sale, but an operator should see how many were left out
-      this.skips.skip(n.line, this.priceTypeId === undefined ? 'offer without a price' : `offer without a price of type ${this.priceTypeId}`);
+      this.skips.skip(d.line, this.priceTypeId === undefined ? 'offer without a price' : `offer without a price of type ${this.priceTypeId}`);
+      if (this.skippedOffers.length < NAMED) this.skippedOffers.push(`"${d.id}"${d.name !== undefined ? ` (${d.name})` : ''}`);
       return;
     }
-    const stock = this.stockOf(n);
-    const name = textOf(n, 'Наименование');
-    const bc = barcodesOf(n);
-    const article = textOf(n, 'Артикул');
-    const u = unitOf(n);
-    const c = this.entry(id) ?? (hash >= 0 ? this.entry(base) : undefined);
+    const c = this.entry(d.id) ?? (hash >= 0 ? this.entry(base) : undefined);
     let p: Product;
     if (c) {
       // the offer of a characteristic (product#characteristic) names it better than its product does
-      const pname = (hash >= 0 ? (name ?? c.name) : (c.name ?? name)) ?? '';
-      const barcodes = bc.length ? bc : c.barcodes;
-      p = { code: id, barcodes, name: pname, price };
-      setDefined(p, 'article', article ?? c.article);
-      setUnit(p, { unit: c.unit ?? u.unit, okei: c.okei ?? u.okei });
+      const pname = (hash >= 0 ? (d.name ?? c.name) : (c.name ?? d.name)) ?? '';
+      const barcodes = d.barcodes.length ? d.barcodes : c.barcodes;
+      p = { code: d.id, barcodes, name: pname, price };
+      setDefined(p, 'article', d.article ?? c.article);
+      setUnit(p, { unit: c.unit ?? d.unit.unit, okei: c.okei ?? d.unit.okei });
       setDefined(p, 'groupCode', c.group);
       setDefined(p, 'taxGroup', c.tax);
     } else {
-      if (name === undefined) {
-        throw this.err(this.catalogSeen ? `offer "${id}" has no Наименование and its product is not in the catalog` : `offer "${id}" has no Наименование (decode it together with its catalog: see combineCommerceML)`, n, 'Наименование');
+      if (d.name === undefined) {
+        const msg = this.catalogSeen
+          ? `offer "${d.id}" has no Наименование and its product is not in the catalog`
+          : `offer "${d.id}" has no Наименование (decode it together with its catalog: see combineCommerceML)`;
+        throw this.errIn(d.file, msg, d, 'Наименование');
       }
-      p = { code: id, barcodes: bc, name, price };
-      setDefined(p, 'article', article);
-      setUnit(p, u);
+      p = { code: d.id, barcodes: d.barcodes, name: d.name, price };
+      setDefined(p, 'article', d.article);
+      setUnit(p, d.unit);
       // an offers-only package (what cfx writes) carries them in the offer itself
-      setDefined(p, 'groupCode', textOf(kid(n, 'Группы'), 'Ид'));
-      setDefined(p, 'taxGroup', taxOf(n));
+      setDefined(p, 'groupCode', d.group);
+      setDefined(p, 'taxGroup', d.tax);
     }
-    if (stock !== undefined) p.stock = stock;
-    if (req) applyRequisites(p, req);
-    this.out.push({ op: 'upsert', product: p, line: n.line });
+    if (d.stock !== undefined) p.stock = d.stock;
+    if (d.req) applyRequisites(p, d.req);
+    this.given++;
+    this.out.push({ op: 'upsert', product: p, line: d.line });
   }
 
-  private priceOf(n: XNode): number | undefined {
-    const prices = kids(kid(n, 'Цены'), 'Цена');
+  private priceOf(d: OfferData): number | undefined {
     const want = this.priceTypeId;
-    const c = want === undefined ? prices[0] : prices.find((x) => textOf(x, 'ИдТипаЦены') === want);
+    for (const x of d.prices) if (x.type !== undefined && this.typesMet.size < 10) this.typesMet.add(x.type);
+    const c = want === undefined ? d.prices[0] : d.prices.find((x) => x.type === want);
     if (!c) return undefined;
-    const v = textOf(c, 'ЦенаЗаЕдиницу');
-    const at = kid(c, 'ЦенаЗаЕдиницу') ?? c;
-    if (v === undefined) throw this.err(`the price of offer "${textOf(n, 'Ид')}" has no ЦенаЗаЕдиницу`, at, 'ЦенаЗаЕдиницу');
-    const r = parseFixed(v, 2, 'auto');
-    if (typeof r === 'string') throw this.err(`ЦенаЗаЕдиницу "${v}" ${r}`, at, 'ЦенаЗаЕдиницу');
-    if (r < 0) throw this.err(`ЦенаЗаЕдиницу "${v}" is negative`, at, 'ЦенаЗаЕдиницу');
+    if (want !== undefined) this.matchedType = true;
+    if (c.value === undefined) throw this.errIn(c.file, `the price of offer "${d.id}" has no ЦенаЗаЕдиницу`, c, 'ЦенаЗаЕдиницу');
+    const r = exactFixed(c.value, 2);
+    if (typeof r === 'string') throw this.errIn(c.file, `ЦенаЗаЕдиницу "${c.value}" ${r}`, c, 'ЦенаЗаЕдиницу');
+    if (r < 0) throw this.errIn(c.file, `ЦенаЗаЕдиницу "${c.value}" is negative`, c, 'ЦенаЗаЕдиницу');
     return r;
   }
 
   private qty(v: string, at: XNode, field: string): number {
-    const r = parseFixed(v, 3, 'auto');
+    const r = exactFixed(v, 3);
     if (typeof r === 'string') throw this.err(`${field} "${v}" ${r}`, at, field);
     return r;
   }
@@ -329,11 +475,12 @@ class PriceReader {
       if (q !== undefined && wh === undefined) return this.qty(q, kid(r, 'Количество')!, 'Количество');
     }
     const pick = wh === undefined ? rows : rows.filter((r) => r.id === wh);
-    if (pick.length === 0) return wh === undefined ? undefined : 0;
+    // in a join, a part that says nothing of stock (the names, the prices) must not zero it
+    if (pick.length === 0) return wh === undefined || (this.pending && rows.length === 0) ? undefined : 0;
     return pick.reduce((s, r) => s + this.qty(r.qty, r.at, 'КоличествоНаСкладе'), 0);
   }
 
-  /** the document is complete: what it held decides what else goes out */
+  /** the end of a document; in a join, of every part: what it held decides what else goes out */
   finish(): void {
     if (this.offersDone) return;
     this.offersDone = true;
@@ -344,6 +491,35 @@ class PriceReader {
       throw this.err('the document holds no ПакетПредложений (offers with prices)', { line: 1 }, 'ПакетПредложений');
     }
     this.resolveMode();
+    if (this.pending) this.choosePriceType(this.declaredTypes);
+  }
+
+  /** a join: the merged offers, in the order they were first met */
+  *joined(): Generator<PriceRecord[]> {
+    for (const d of this.pending!.values()) {
+      this.take(d);
+      if (this.out.length >= 1024) yield this.out.splice(0);
+    }
+    yield this.out.splice(0);
+  }
+
+  /** after the last record: an input that had offers but gives nothing (and why) is refused, never "0 records" */
+  check(): void {
+    if (this.undeclaredType && !this.matchedType && this.typesMet.size > 0) {
+      throw this.err(
+        `price type "${this.o.priceType}" is not declared (no ТипыЦен in the package) and no price has ИдТипаЦены "${this.o.priceType}"; the prices are of type ${[...this.typesMet].map((t) => `"${t}"`).join(', ')}: set priceType to one of these Ид`,
+        { line: this.offersLine || 1 },
+        'ИдТипаЦены',
+      );
+    }
+    if (this.offerCount > 0 && this.given === 0) {
+      const what = this.priceTypeId === undefined ? 'a price' : `a price of type ${this.priceTypeId}`;
+      throw this.err(
+        `none of the ${this.offerCount} offers has ${what}, so there is nothing to apply: ${this.skippedOffers.join(', ')}${this.offerCount > this.skippedOffers.length ? ', …' : ''} (an offers file of 1C's split export holds names only: its prices are in prices*.xml)`,
+        { line: this.skips.skipped.lines[0] ?? (this.offersLine || 1) },
+        'Цены',
+      );
+    }
   }
 }
 
@@ -352,14 +528,22 @@ const CATALOG_FLAG = `${ROOT}/Каталог/СодержитТолькоИзм�
 const OFFERS_FLAG_1 = `${ROOT}/ПакетПредложений/СодержитТолькоИзменения`;
 const OFFERS_FLAG_2 = `${ROOT}/ИзмененияПакетаПредложений/СодержитТолькоИзменения`;
 const PRICE_TYPE = `${ROOT}/ПакетПредложений/ТипыЦен/ТипЦены`;
+const PRICE_TYPE_2 = `${ROOT}/ИзмененияПакетаПредложений/ТипыЦен/ТипЦены`;
+const CLASSIFIER_PRICE_TYPE = `${ROOT}/Классификатор/ТипыЦен/ТипЦены`;
 const WAREHOUSE = `${ROOT}/ПакетПредложений/Склады/Склад`;
+const WAREHOUSE_2 = `${ROOT}/ИзмененияПакетаПредложений/Склады/Склад`;
+const CLASSIFIER_WAREHOUSE = `${ROOT}/Классификатор/Склады/Склад`;
 const COLLECT = new Set([
   CATALOG_ITEM,
   CATALOG_FLAG,
   OFFERS_FLAG_1,
   OFFERS_FLAG_2,
   PRICE_TYPE,
+  PRICE_TYPE_2,
+  CLASSIFIER_PRICE_TYPE,
   WAREHOUSE,
+  WAREHOUSE_2,
+  CLASSIFIER_WAREHOUSE,
   `${ROOT}/ПакетПредложений/Предложения/Предложение`,
   `${ROOT}/ИзмененияПакетаПредложений/Предложения/Предложение`,
 ]);
@@ -484,7 +668,7 @@ async function* records(pr: PriceReader, it: AsyncIterator<unknown>, more: boole
       pr.out = [];
       for (const r of batch) yield r;
       if (failed !== undefined) throw failed;
-      if (!more) return;
+      if (!more) return pr.check();
       try {
         more = await pump(it, pr.reader, signal);
         if (!more) pr.finish();
@@ -496,4 +680,47 @@ async function* records(pr: PriceReader, it: AsyncIterator<unknown>, more: boole
   } finally {
     if (more || failed !== undefined) await stop();
   }
+}
+
+/** a document of a package, in the order to read: catalogs first, the prices after the names */
+export interface PricePart {
+  fileName: string;
+  input: Readable;
+}
+
+/**
+ * A package of several documents (1C УТ 11's split export: import with the catalog, offers with
+ * the names, prices, rests) joined by offer Ид: every part is read first (its offers merged in a
+ * map, later parts winning field by field), then the offers go out in the order first met. Memory
+ * is the catalog map plus the merged offers (a few hundred bytes an offer): meant for the office,
+ * which hands the terminals one joined package instead.
+ */
+export async function decodePriceParts(parts: PricePart[], ctx: DecodeContext, o: ResolvedOptions): Promise<PriceDecoding> {
+  if (parts.length === 0) throw new FormatError('no CommerceML document to join', { file: ctx.fileName, field: ROOT }, { code: ErrorCodes.FORMAT_INVALID });
+  let pr: PriceReader | undefined;
+  for (const [k, part] of parts.entries()) {
+    if (pr) pr.startPart(part.fileName);
+    else pr = new PriceReader(part.fileName, o, ctx, true);
+    const it = part.input[Symbol.asyncIterator]();
+    let more = true;
+    try {
+      while (more) more = await pump(it, pr.reader, ctx.signal);
+    } finally {
+      if (more) {
+        part.input.destroy();
+        for (const rest of parts.slice(k + 1)) rest.input.destroy();
+        await it.return?.();
+      }
+    }
+  }
+  pr!.finish();
+  const reader = pr!;
+  async function* all(): AsyncGenerator<PriceRecord> {
+    for (const batch of reader.joined()) {
+      ctx.signal?.throwIfAborted();
+      yield* batch;
+    }
+    reader.check();
+  }
+  return { mode: reader.mode!, records: all(), skipped: reader.skips.skipped };
 }

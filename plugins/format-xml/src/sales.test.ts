@@ -4,10 +4,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { ErrorCodes, FormatError, type Sale } from '@cfx/core/api';
+import { ErrorCodes, FormatError, type RejectedPart, type Sale } from '@cfx/core/api';
 import { SAMPLE_SALES } from '@cfx/core/testing';
 import { createXmlFormat, documentId, type XmlFormatOptions } from './index.js';
-import { bytes, fixture, ID1, ID2, SUBSET_XSD, xmllint } from './test-support.js';
+import { bytes, failure, fixture, ID1, ID2, SUBSET_XSD, xmllint } from './test-support.js';
 
 async function decodeSales(input: Uint8Array | string, fileName = 'box-1_S1.xml', options: XmlFormatOptions = {}): Promise<Sale[]> {
   const out: Sale[] = [];
@@ -155,6 +155,41 @@ describe('xml encodeSale / decodeSales', () => {
     assert.equal(dtd.location.field, 'DOCTYPE');
   });
 });
+
+describe('xml decodeSales: an orders file of a web shop (fixture orders-bitrix-cp1251.xml)', () => {
+  const ORDERS = fixture('orders-bitrix-cp1251.xml');
+  const read = async (reject?: (p: RejectedPart) => void) => {
+    const out: Sale[] = [];
+    for await (const s of createXmlFormat().decodeSales!(Readable.from([ORDERS]), { fileName: 'box-1_orders.xml', options: {}, ...(reject ? { reject } : {}) })) out.push(s);
+    return out;
+  };
+
+  it('one empty Документ is set aside on its own (as a document that reads back), the two orders are read; 1.0000 quantities are exact', async () => {
+    const parts: RejectedPart[] = [];
+    const sales = await read((p) => parts.push(p));
+    assert.deepEqual(sales.map((s) => [s.saleId, s.terminalId, s.time, s.total, s.lines.map((l) => [l.name, l.qty, l.price, l.amount])]), [
+      ['box-1_B-101', 'box-1', '2025-03-16T10:05:00', 70000, [['Билет взрослый', 2000, 35000, 70000]]],
+      ['box-1_B-102', 'box-1', '2025-03-16T11:20:30', 20100, [['Билет детский', 1000, 17550, 17550], ['Программка «Сезон»', 1000, 2550, 2550]]],
+    ]);
+    assert.deepEqual(parts.map((p) => [p.label, p.error.location.file, p.error.location.line, p.error.location.field]), [['Документ 2', 'box-1_orders.xml', 26, 'ХозОперация']]);
+    const kept = Buffer.from(parts[0]!.content).toString('utf8');
+    assert.match(kept, /^<\?xml version="1.0" encoding="UTF-8"\?>\n<КоммерческаяИнформация xmlns="urn:1C.ru:commerceml_2" ВерсияСхемы="2.03" ДатаФормирования="2025-03-16" ФорматДаты=.*>\n<Документ\/>\n<\/КоммерческаяИнформация>\n$/);
+    const again = await failure(() => decodeSales(kept));
+    assert.equal(again.location.field, 'ХозОперация', 'the part read alone fails the same way');
+  });
+
+  it('without a place to set parts aside (another caller), the empty Документ fails the file, naming its line', async () => {
+    const e = await failure(() => read());
+    assert.deepEqual([e.location.line, e.location.field], [26, 'ХозОперация']);
+  });
+
+  it('a quantity with more decimals that are not zeros is still an error', async () => {
+    const e = await failure(() => decodeSales(iconvDecode(ORDERS).replace('<Количество>2.0000</Количество>', '<Количество>2.0005</Количество>').replace('encoding="windows-1251"', 'encoding="UTF-8"')));
+    assert.equal(e.location.field, 'Количество');
+  });
+});
+
+const iconvDecode = (b: Buffer) => new TextDecoder('windows-1251').decode(b);
 
 describe('xml encodeSale: the written documents validate against the CommerceML 2.08 schema (xmllint)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'cfx-xml-xsd-'));

@@ -6,12 +6,13 @@
 import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import type { Readable } from 'node:stream';
-import { formatFixed, parseFixed } from '@cfx/core/text';
+import { formatFixed } from '@cfx/core/text';
 import { FormatError, type DecodeContext, type EncodeContext, type Payment, type PaymentKind, type Sale, type SaleKind, type SaleLine } from '@cfx/core/api';
-import type { ResolvedOptions } from './options.js';
+import { exactFixed } from './numbers.js';
+import { resolveOptions, type ResolvedOptions, type XmlFormatOptions } from './options.js';
 import { limitsFor } from './prices.js';
-import { bool, Collector, kid, kids, textOf, type XNode } from './tree.js';
-import { CML_NS, pump, SafeXmlReader } from './xml-reader.js';
+import { bool, Collector, kid, kids, nodeXml, textOf, type XNode } from './tree.js';
+import { checkRoot, CML_NS, pump, SafeXmlReader } from './xml-reader.js';
 import { el } from './xml-writer.js';
 
 export const SCHEMA_VERSION = '2.08';
@@ -81,6 +82,40 @@ function negativeReturn(sale: Sale): boolean {
 const flip = (v: number) => (v === 0 ? 0 : -v);
 
 export function encodeSale(sale: Sale, _ctx: EncodeContext, o: ResolvedOptions): Uint8Array {
+  const { body, formed } = saleDocument(sale, o);
+  return Buffer.from(wrap(body, formed), 'utf8');
+}
+
+const wrap = (documents: string, formed: string) =>
+  '<?xml version="1.0" encoding="UTF-8"?>\n' + `<${ROOT} xmlns="${CML_NS}" ВерсияСхемы="${SCHEMA_VERSION}" ДатаФормирования="${formed}">\n` + documents + `</${ROOT}>\n`;
+
+/**
+ * Several sales as one orders file, a `Документ` each (what 1C's exchange with a site imports as
+ * orders). ДатаФормирования is the latest sale's local time, so the bytes depend on the sales only:
+ * a batch written again after a crash is the same file.
+ */
+export function encodeOrders(sales: readonly Sale[], options: XmlFormatOptions = {}): Buffer {
+  const o = resolveOptions(options);
+  if (sales.length === 0) throw new FormatError('an orders file needs at least one sale', { field: 'Документ' });
+  let body = '';
+  let formed = '';
+  for (const [k, sale] of sales.entries()) {
+    let d: { body: string; formed: string };
+    try {
+      d = saleDocument(sale, o);
+    } catch (e) {
+      // which sale of the batch, for the person who has to fix it
+      if (e instanceof FormatError) throw new FormatError(`sale ${k + 1} (${String(sale?.saleId)}): ${String(e.details.reason ?? e.message)}`, e.location);
+      throw e;
+    }
+    body += d.body;
+    if (d.formed > formed) formed = d.formed;
+  }
+  return Buffer.from(wrap(body, formed), 'utf8');
+}
+
+/** one sale's `Документ` and its local date-time */
+function saleDocument(sale: Sale, o: ResolvedOptions): { body: string; formed: string } {
   if (typeof sale.saleId !== 'string' || sale.saleId === '') throw new FormatError('saleId is required', { field: 'saleId' });
   if (typeof sale.terminalId !== 'string') throw new FormatError('terminalId is required', { field: 'terminalId' });
   if (!KINDS.includes(sale.kind)) throw new FormatError(`kind "${String(sale.kind)}" is not sale, return or cancel`, { field: 'kind' });
@@ -130,9 +165,7 @@ export function encodeSale(sale: Sale, _ctx: EncodeContext, o: ResolvedOptions):
   if (neg) reqs.push(requisite(REQ.signs, ['negative']));
   if (sale.kind === 'cancel') reqs.push(requisite(REQ.cancelled, ['true']));
 
-  const xml =
-    '<?xml version="1.0" encoding="UTF-8"?>\n' +
-    `<${ROOT} xmlns="${CML_NS}" ВерсияСхемы="${SCHEMA_VERSION}" ДатаФормирования="${date}T${time}">\n` +
+  const body =
     '  <Документ>\n' +
     `    ${el('Ид', documentId(sale), 'saleId')}${el('Номер', sale.receiptNo !== undefined ? String(sale.receiptNo) : sale.saleId, 'saleId')}<Дата>${date}</Дата>\n` +
     `    <ХозОперация>${sale.kind === 'return' ? OP_RETURN : OP_SALE}</ХозОперация><Роль>Продавец</Роль><Валюта>${o.currency}</Валюта><Курс>1</Курс><Сумма>${money(s(sale.total), 'total')}</Сумма>\n` +
@@ -140,9 +173,8 @@ export function encodeSale(sale: Sale, _ctx: EncodeContext, o: ResolvedOptions):
     `    <Время>${time}</Время>\n` +
     (lines ? `    <Товары>\n${lines}    </Товары>\n` : '') +
     `    <ЗначенияРеквизитов>${reqs.join('')}</ЗначенияРеквизитов>\n` +
-    '  </Документ>\n' +
-    `</${ROOT}>\n`;
-  return Buffer.from(xml, 'utf8');
+    '  </Документ>\n';
+  return { body, formed: `${date}T${time}` };
 }
 
 /** Sales in document order: every `Документ` of the file is one sale. */
@@ -150,10 +182,14 @@ export async function* decodeSales(input: Readable, ctx: DecodeContext, o: Resol
   const file = ctx.fileName;
   const ready: Sale[] = [];
   let count = 0;
+  let root = '';
   const reader: SafeXmlReader = new SafeXmlReader(file, limitsFor(o, ctx), {
     open: (e, depth) => {
       if (docs.active) return docs.open(e);
-      if (depth === 1 && !(e.cml && e.local === ROOT)) throw reader.error(`not a CommerceML document: the root element is <${e.local}>, not <${ROOT}>`, ROOT, undefined, e.line, e.column);
+      if (depth === 1) {
+        checkRoot(e, reader);
+        root = `<${ROOT} xmlns="${CML_NS}"${Object.entries(e.attrs).map(([k, v]) => ` ${k}="${v.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;')}"`).join('')}>`;
+      }
       if (depth === 2 && e.cml && e.local === 'Документ') docs.start(e);
     },
     close: () => {
@@ -161,7 +197,17 @@ export async function* decodeSales(input: Readable, ctx: DecodeContext, o: Resol
         const d = docs.close();
         if (d) {
           count++;
-          ready.push(toSale(d, file, reader));
+          let sale: Sale;
+          try {
+            sale = toSale(d, file, reader);
+          } catch (e) {
+            // one bad order among good ones (an empty Документ): set aside on its own when the caller takes parts
+            if (!(e instanceof FormatError) || !ctx.reject) throw e;
+            const id = textOf(d, 'Ид');
+            ctx.reject({ label: `Документ ${count}${id !== undefined ? ` ${id}` : ''}`, error: e, content: Buffer.from(`<?xml version="1.0" encoding="UTF-8"?>\n${root}\n${nodeXml(d)}\n</${ROOT}>\n`, 'utf8') });
+            return;
+          }
+          ready.push(sale);
         }
       }
     },
@@ -204,7 +250,7 @@ function toSale(d: XNode, file: string, reader: SafeXmlReader): Sale {
     return [v, n];
   };
   const num = (v: string, scale: number, at: XNode, field: string) => {
-    const r = parseFixed(v, scale, '.');
+    const r = exactFixed(v, scale, '.');
     if (typeof r === 'string') throw err(`${field} "${v}" ${r}`, at, field);
     return r;
   };

@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import iconv from 'iconv-lite';
-import type { DecodeContext, PriceFileMode, PriceRecord, Product } from '@cfx/core/api';
+import assert from 'node:assert/strict';
+import { FormatError, type DecodeContext, type PriceFileMode, type PriceRecord, type Product } from '@cfx/core/api';
 import { combineCommerceML, createXmlFormat, type XmlFormatOptions } from './index.js';
 
 /** copied from ../shared/fixtures/commerceml: nothing reads outside the package at run time */
@@ -135,4 +136,15 @@ export function xmllint(file: string, xsd: string): Lint | undefined {
   const r = spawnSync('xmllint', ['--noout', '--nonet', '--schema', xsd, file], { encoding: 'utf8' });
   if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
   return { ok: r.status === 0, output: `${r.stdout}${r.stderr}` };
+}
+
+/** the FormatError `run` fails with (anything else, or no error, fails the test) */
+export async function failure(run: () => Promise<unknown>): Promise<FormatError> {
+  try {
+    await run();
+  } catch (e) {
+    assert.ok(e instanceof FormatError, `not a FormatError: ${String(e)}`);
+    return e;
+  }
+  return assert.fail('no error');
 }

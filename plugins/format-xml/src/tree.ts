@@ -92,3 +92,12 @@ export function bool(s: string | undefined): boolean {
   const v = s.trim().toLowerCase();
   return v === 'true' || v === '1' || v === 'да' || v === 'yes';
 }
+
+const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+/** the item as XML again (what was read of it: CommerceML elements, attributes, text), e.g. to keep a bad one aside */
+export function nodeXml(n: XNode): string {
+  const attrs = Object.entries(n.attrs).map(([k, v]) => ` ${k}="${esc(v)}"`).join('');
+  const inner = esc(n.text.trim() === '' ? '' : n.text) + n.kids.map(nodeXml).join('');
+  return inner === '' ? `<${n.name}${attrs}/>` : `<${n.name}${attrs}>${inner}</${n.name}>`;
+}

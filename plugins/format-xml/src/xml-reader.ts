@@ -14,6 +14,8 @@ const isCmlNs = (uri: string) => uri === '' || uri.startsWith('urn:1C.ru:commerc
 export interface XmlElement {
   /** local name, without any prefix */
   local: string;
+  /** namespace URI ('' for none) */
+  uri: string;
   /** in no namespace or a CommerceML one: the elements the decoders look at */
   cml: boolean;
   /** unprefixed attributes by name */
@@ -118,7 +120,7 @@ export class SafeXmlReader {
       if (++this.depth > limits.maxDepth) throw this.error(`elements nest deeper than ${limits.maxDepth} levels`, undefined, ErrorCodes.FORMAT_LIMIT);
       const attrs: Record<string, string> = {};
       for (const a of Object.values(t.attributes)) if (a.prefix === '' && a.name !== 'xmlns') attrs[a.local] = a.value;
-      h.open({ local: t.local, cml: isCmlNs(t.uri), attrs, line: this.startLine, column: this.startColumn }, this.depth);
+      h.open({ local: t.local, uri: t.uri, cml: isCmlNs(t.uri), attrs, line: this.startLine, column: this.startColumn }, this.depth);
     });
     p.on('closetag', () => h.close(this.depth--));
     p.on('text', (t) => h.text(t));
@@ -274,6 +276,27 @@ export class SafeXmlReader {
     const msg = e instanceof Error ? e.message : String(e);
     // saxes prefixes "line:column: "
     return this.error(`malformed XML: ${msg.replace(/^\d+:\d+: /, '')}`, undefined, ErrorCodes.FORMAT_INVALID, this.parser.line, this.parser.column + 1);
+  }
+}
+
+const ROOT = 'КоммерческаяИнформация';
+/** the CommerceML versions read: 2.03 (the oldest 1C still writes) to 2.10 */
+const VERSION = /^2\.(0[3-9]|10)$/;
+
+/**
+ * The root of a CommerceML 2 document, or a FormatError naming what is wrong with it. CommerceML
+ * 3 (`urn:1C.ru:commerceml_3`, ВерсияСхемы 3.x) moved and renamed elements: read as 2.x it would
+ * give wrong prices or none, quietly, so it is refused. No namespace (site platforms) and no
+ * ВерсияСхемы are taken as 2.x.
+ */
+export function checkRoot(e: XmlElement, reader: SafeXmlReader): void {
+  if (!(e.cml && e.local === ROOT)) throw reader.error(`not a CommerceML document: the root element is <${e.local}>, not <${ROOT}>`, ROOT, undefined, e.line, e.column);
+  if (e.uri !== '' && e.uri !== CML_NS) {
+    throw reader.error(`namespace "${e.uri}" is not CommerceML 2 (${CML_NS}): versions 2.03–2.10 are read`, 'namespace', ErrorCodes.FORMAT_UNSUPPORTED, e.line, e.column);
+  }
+  const v = e.attrs['ВерсияСхемы']?.trim();
+  if (v !== undefined && v !== '' && !VERSION.test(v)) {
+    throw reader.error(`ВерсияСхемы="${v}" is not read: CommerceML 2.03–2.10 is`, 'ВерсияСхемы', ErrorCodes.FORMAT_UNSUPPORTED, e.line, e.column);
   }
 }
 

@@ -18,7 +18,7 @@ export const officePublishJob = defineJob({
           result: !r.published && !r.quarantined ? 'idle' : r.quarantined ? 'partial' : 'ok',
           files: r.published,
           bytes: r.bytes,
-          details: { exports: r.exports, published: r.published, quarantined: r.quarantined, outcomes: r.outcomes.map((o) => ({ terminal: o.terminal, result: o.result, ...(o.result === 'published' ? { name: o.name } : {}) })) },
+          details: { exports: r.exports, published: r.published, quarantined: r.quarantined, ...(r.waiting.length ? { waiting: r.waiting } : {}), outcomes: r.outcomes.map((o) => ({ terminal: o.terminal, result: o.result, ...(o.result === 'published' ? { name: o.name } : {}) })) },
           contacted: r.exports > 0,
           output: r,
         };

@@ -14,6 +14,7 @@ import {
   type PriceFileMode,
   type PriceRecord,
   type Transport,
+  type WaitingExport,
 } from '../../api/index.js';
 import type { App } from '../../app/app.js';
 import { dataPaths, localDate } from '../../app/paths.js';
@@ -79,6 +80,8 @@ export interface PublishResult {
   quarantined: number;
   bytes: number;
   outcomes: PublishOutcome[];
+  /** exports the back office holds back, and why (not an error: e.g. a package still being written) */
+  waiting: WaitingExport[];
 }
 
 export interface PublishDeps {
@@ -128,9 +131,9 @@ export class Publish {
    */
   async cycle(): Promise<PublishResult> {
     const { backoffice, config, signal, stop, logger } = this.deps;
-    const result: PublishResult = { exports: 0, published: 0, quarantined: 0, bytes: 0, outcomes: [] };
+    const result: PublishResult = { exports: 0, published: 0, quarantined: 0, bytes: 0, outcomes: [], waiting: [] };
     if (!backoffice.pendingExports) return result;
-    const exports = await backoffice.pendingExports({ terminals: config.terminals, ...(signal ? { signal } : {}) });
+    const exports = await backoffice.pendingExports({ terminals: config.terminals, onWaiting: (w) => result.waiting.push(w), ...(signal ? { signal } : {}) });
     result.exports = exports.length;
     this.closeUnoffered(exports);
     let firstError: unknown;

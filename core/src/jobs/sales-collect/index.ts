@@ -16,7 +16,7 @@ export function collectDetails(r: CollectRunResult): Record<string, unknown> {
     ...(delivery.heldBack ? { heldBack: delivery.heldBack } : {}),
     ...(r.interrupted ? { interrupted: true } : {}),
     ...(r.redelivery ? { redelivered: { from: r.redelivery.from, to: r.redelivery.to, batches: r.redelivery.batches.length, sales: r.redelivery.sales } } : {}),
-    files: collect.files.map((f) => ({ name: f.name, result: f.result })),
+    files: collect.files.map((f) => ({ name: f.name, result: f.result, ...(f.result === 'collected' && f.rejectedParts ? { rejectedParts: f.rejectedParts.length } : {}) })),
   };
 }
 

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { FormatError, TransportError, type BackOffice, type DeliverOptions, type Format, type Sale } from '../../api/index.js';
+import { ErrorCodes, FormatError, TransportError, type BackOffice, type DeliverOptions, type Format, type Sale } from '../../api/index.js';
 import { configFromObject } from '../../config/index.js';
 import type { CfxConfig } from '../../config/types.js';
 import { Store } from '../../store/index.js';
@@ -21,6 +21,8 @@ const jsonFormat: Format = {
   id: 'json',
   extension: 'json',
   async *decodeSales(input: Readable, ctx) {
+    // {"open": true}: not complete yet; {"bad": ...}: a part to set aside when the core takes parts
+    const incomplete = (list: unknown[]) => list.some((s) => (s as { open?: boolean }).open);
     let text = '';
     for await (const c of input) text += String(c);
     let list: unknown;
@@ -30,7 +32,12 @@ const jsonFormat: Format = {
       throw new FormatError(`not JSON: ${(e as Error).message}`, { file: ctx.fileName, line: 1 });
     }
     if (!Array.isArray(list) || list.length === 0) throw new FormatError('the file holds no sale', { file: ctx.fileName });
+    if (incomplete(list)) throw new FormatError('a sale is still open', { file: ctx.fileName }, { code: ErrorCodes.FORMAT_INCOMPLETE });
     for (const [i, s] of list.entries()) {
+      if ((s as { bad?: unknown }).bad !== undefined && ctx.reject) {
+        ctx.reject({ label: `sale ${i + 1}`, error: new FormatError('a bad sale', { file: ctx.fileName, line: i + 1, field: 'bad' }), content: Buffer.from(JSON.stringify(s)) });
+        continue;
+      }
       if (typeof (s as Sale).total !== 'number') throw new FormatError('total is not a number', { file: ctx.fileName, line: i + 1, field: 'total' });
       yield s as Sale;
     }
@@ -138,6 +145,39 @@ describe('SalesCollect', () => {
     assert.deepEqual(await names(e.remote, '/sales'), ['rejected/']);
     assert.deepEqual(await names(e.remote, '/sales/rejected'), ['box-1_A.json']);
     assert.deepEqual(e.store.listQuarantine().map((x) => [x.job, x.fileName, x.remotePath]), [['sales.collect', 'box-1_A.json', '/sales/rejected/box-1_A.json']]);
+  });
+
+  it('input the format says is not complete yet (FORMAT_INCOMPLETE) stays on the server, nothing stored; read again once complete', async () => {
+    await put(e.remote, '/sales/box-1_R.json', [sale('box-1', 'R1', 1), { ...sale('box-1', 'R2', 2), open: true }]);
+    const r = await e.job().cycle();
+    assert.deepEqual(r.files.map((f) => [f.name, f.result]), [['box-1_R.json', 'waiting']]);
+    assert.match((r.files[0] as { reason: string }).reason, /still open/);
+    assert.deepEqual([r.stored, r.quarantined], [0, 0]);
+    assert.deepEqual(await names(e.remote, '/sales'), ['box-1_R.json'], 'never deleted unread');
+    assert.equal(e.store.getCollected('box-1', 'R1'), undefined);
+    assert.deepEqual(readdirSync(join(e.config.dataDir, 'staging')), []);
+    await put(e.remote, '/sales/box-1_R.json', [sale('box-1', 'R1', 1), sale('box-1', 'R2', 2)]);
+    const again = await e.job().cycle();
+    assert.deepEqual([again.files[0]!.result, again.stored], ['collected', 2]);
+    assert.deepEqual(await names(e.remote, '/sales'), []);
+  });
+
+  it('a part the format sets aside is quarantined on its own; the other sales of the file are collected; once, also when the file is read again', async () => {
+    const content = [sale('box-1', 'P1', 1), { bad: 'empty document' }, sale('box-1', 'P3', 3)];
+    await put(e.remote, '/sales/box-1_P.json', content);
+    const r = await e.job().cycle();
+    assert.deepEqual([r.files[0]!.result, r.stored, r.quarantined], ['collected', 2, 1]);
+    const parts = (r.files[0] as { rejectedParts: { part: string; reason: Record<string, unknown>; quarantined: string }[] }).rejectedParts;
+    assert.deepEqual(parts.map((p) => [p.part, p.reason.file, p.reason.line, p.reason.field]), [['sale 2', 'box-1_P.json', 2, 'bad']]);
+    assert.equal(readFileSync(parts[0]!.quarantined, 'utf8'), '{"bad":"empty document"}');
+    assert.equal(JSON.parse(readFileSync(`${parts[0]!.quarantined}.reason.json`, 'utf8')).part, 'sale 2');
+    assert.deepEqual(e.store.listQuarantine().map((q) => [q.job, q.fileName]), [['sales.collect', 'box-1_P.json#sale 2']]);
+    assert.deepEqual(await names(e.remote, '/sales'), [], 'the file is collected: archived and deleted');
+    // the same file again (a resend, or a crash before the delete): no second quarantine row
+    await put(e.remote, '/sales/box-1_P.json', content);
+    const again = await e.job().cycle();
+    assert.deepEqual([again.stored, again.duplicates, again.quarantined], [0, 2, 1]);
+    assert.equal(e.store.listQuarantine().length, 1);
   });
 
   it('quarantines a sale whose terminal does not match the file name or is not served, and a conflicting saleId', async () => {

@@ -1,4 +1,4 @@
-import { createReadStream, mkdirSync } from 'node:fs';
+import { createReadStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import {
   CfxError,
@@ -11,6 +11,7 @@ import {
   type Format,
   type HeldBackSale,
   type Logger,
+  type RejectedPart,
   type RemoteEntry,
   type Sale,
   type Transport,
@@ -27,9 +28,18 @@ import { expandTemplate, isMarkerName, isTempName, safeLocalName } from '../shar
 /** A sale file is small (one sale); anything bigger than this is not one and is quarantined. */
 export const MAX_SALE_FILE_BYTES = 16 * 1024 * 1024;
 
+/** a part of a collected file the format set aside (DecodeContext.reject), quarantined on its own */
+export interface RejectedPartOutcome {
+  part: string;
+  reason: Record<string, unknown>;
+  quarantined: string;
+}
+
 export type CollectFileOutcome =
-  | { name: string; dir: string; result: 'collected'; sales: number; stored: number; duplicates: number; bytes: number; archived: string }
-  | { name: string; dir: string; result: 'quarantined'; reason: Record<string, unknown>; quarantined: string };
+  | { name: string; dir: string; result: 'collected'; sales: number; stored: number; duplicates: number; bytes: number; archived: string; rejectedParts?: RejectedPartOutcome[] }
+  | { name: string; dir: string; result: 'quarantined'; reason: Record<string, unknown>; quarantined: string }
+  /** not complete yet (FORMAT_INCOMPLETE): left on the server, read again on the next cycle */
+  | { name: string; dir: string; result: 'waiting'; reason: string };
 
 export interface CollectResult {
   /** the remote dirs listed */
@@ -148,7 +158,8 @@ export class SalesCollect {
           result.stored += o.stored;
           result.duplicates += o.duplicates;
           result.bytes += o.bytes;
-        } else result.quarantined++;
+          result.quarantined += o.rejectedParts?.length ?? 0;
+        } else if (o.result === 'quarantined') result.quarantined++;
       }
     }
     return result;
@@ -176,9 +187,16 @@ export class SalesCollect {
     fault('sales.collect:downloaded');
 
     let sales: Sale[];
+    const rejected: RejectedPart[] = [];
     try {
-      sales = await this.decode(name, staged);
+      sales = await this.decode(name, staged, entry, rejected);
     } catch (e) {
+      if (isCfxError(e) && (e as CfxError).code === ErrorCodes.FORMAT_INCOMPLETE) {
+        // e.g. a register's report with a receipt not closed yet: never deleted unread
+        rmSync(staged, { force: true });
+        logger.info({ file: name, reason: errorMessage(e) }, 'sale file not complete yet: left on the server, read again on the next run');
+        return { name, dir, result: 'waiting', reason: errorMessage(e) };
+      }
       const reason = formatProblem(e, name, sha256);
       if (reason) return this.quarantine(dir, name, remote, staged, reason);
       throw e;
@@ -198,25 +216,45 @@ export class SalesCollect {
       throw e;
     }
     fault('sales.collect:stored');
+    // kept before the file goes: the archive holds the whole file, the quarantine the part and why
+    const parts = rejected.map((p) => this.quarantinePart(name, sha256, p));
     const archived = archiveFile(staged, join(paths.archive, 'sales-in', localDate()), local);
     fault('sales.collect:archived');
     await deleteRemote(transport, remote, signal);
     fault('sales.collect:deleted');
-    logger.info({ file: name, sales: sales.length, stored: stored.stored, duplicates: stored.duplicates }, stored.stored ? 'sale file collected' : 'sale file already collected; archived and removed from the server');
-    return { name, dir, result: 'collected', sales: sales.length, stored: stored.stored, duplicates: stored.duplicates, bytes, archived };
+    logger.info({ file: name, sales: sales.length, stored: stored.stored, duplicates: stored.duplicates, rejectedParts: parts.length }, stored.stored || parts.length ? 'sale file collected' : 'sale file already collected; archived and removed from the server');
+    return { name, dir, result: 'collected', sales: sales.length, stored: stored.stored, duplicates: stored.duplicates, bytes, archived, ...(parts.length ? { rejectedParts: parts } : {}) };
   }
 
-  private async decode(name: string, staged: string): Promise<Sale[]> {
+  private async decode(name: string, staged: string, entry: RemoteEntry, rejected: RejectedPart[]): Promise<Sale[]> {
     const { config, format, signal } = this.deps;
     if (!format.decodeSales) throw new CfxError(ErrorCodes.FORMAT_UNSUPPORTED, `format "${format.id}" cannot read sale files`);
     const out: Sale[] = [];
     const input = createReadStream(staged, { highWaterMark: 64 * 1024 });
     try {
-      for await (const s of format.decodeSales(input, { fileName: name, options: config.sales.options, maxLineLength: config.prices.maxLineBytes, ...(signal ? { signal } : {}) })) out.push(s);
+      const ctx = { fileName: name, options: config.sales.options, maxLineLength: config.prices.maxLineBytes, reject: (p: RejectedPart) => rejected.push(p), ...(entry.mtime ? { modifiedAt: entry.mtime } : {}), ...(signal ? { signal } : {}) };
+      for await (const s of format.decodeSales(input, ctx)) out.push(s);
     } finally {
       input.destroy();
     }
     return out;
+  }
+
+  /** a part the format set aside: its own quarantine copy and row (once, should a crash make the file be read again) */
+  private quarantinePart(name: string, sha256: string, p: RejectedPart): RejectedPartOutcome {
+    const { config, store, logger } = this.deps;
+    const fileName = `${name}#${p.label}`;
+    const reason = { ...formatProblem(p.error, name, sha256), part: p.label };
+    const known = store.listQuarantine().find((q) => q.job === 'sales.collect' && q.fileName === fileName && q.reason.sha256 === sha256);
+    if (known) return { part: p.label, reason, quarantined: known.localPath };
+    const qdir = dataPaths(config.dataDir).quarantine;
+    mkdirSync(qdir, { recursive: true });
+    const qfile = join(qdir, `${new Date().toISOString().replace(/[:.]/g, '-')}_${safeLocalName(fileName)}`);
+    writeFileSync(qfile, p.content);
+    writeFileSync(`${qfile}.reason.json`, JSON.stringify({ ...reason, quarantinedAt: new Date().toISOString() }, null, 2) + '\n');
+    store.addQuarantine({ job: 'sales.collect', fileName, localPath: qfile, reason });
+    logger.warn({ file: name, ...reason }, 'a part of a sale file quarantined; the rest of the file is collected');
+    return { part: p.label, reason, quarantined: qfile };
   }
 
   /** what makes a decoded file unacceptable for the office, as a quarantine reason */
