@@ -187,10 +187,12 @@ export type CaseOutcome = { kind: 'decoded'; records: number } | { kind: 'refuse
 /**
  * A decoder's refusal of its input: CFX_E_FORMAT_INVALID or _LIMIT, or a FormatError saying the
  * dialect cannot express the input (CFX_E_FORMAT_UNSUPPORTED: a DOCTYPE, an unknown encoding —
- * docs/plugins.md); the core quarantines the file for each. Anything else is a plugin failure.
+ * docs/plugins.md), or CFX_E_FORMAT_INCOMPLETE (a report whose receipt is still open: the file
+ * waits on the server); the core quarantines or keeps the file for each. Anything else is a plugin failure.
  */
 const isFormatRefusal = (e: unknown): boolean =>
-  isCfxError(e) && (e.code === ErrorCodes.FORMAT_INVALID || e.code === ErrorCodes.FORMAT_LIMIT || (e instanceof FormatError && e.code === ErrorCodes.FORMAT_UNSUPPORTED));
+  isCfxError(e) &&
+  (e.code === ErrorCodes.FORMAT_INVALID || e.code === ErrorCodes.FORMAT_LIMIT || (e instanceof FormatError && (e.code === ErrorCodes.FORMAT_UNSUPPORTED || e.code === ErrorCodes.FORMAT_INCOMPLETE)));
 
 /** Decodes one input to its end under a deadline; what happened. */
 export function decodeCase(target: DecoderFuzzTarget, input: FuzzInput, deadlineMs: number): Promise<CaseOutcome> {
