@@ -151,11 +151,27 @@ export async function encodeGoodsFile(g: GoodsSpec): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-export function applyRows(base: Catalog, full: boolean, rows: readonly Row[]): Catalog {
+/**
+ * The office's rows applied to a catalog. A csv file: a repeated code's last line wins. An ATOL goods
+ * file (`atol`): Frontol's register adds each line's barcodes to the item, so a repeated code gets
+ * the union of its lines' barcodes in this file (a delete in between starts it over).
+ */
+export function applyRows(base: Catalog, full: boolean, rows: readonly Row[], atol = false): Catalog {
   const out: Catalog = full ? new Map() : new Map(base);
+  const seen = new Map<string, string[]>();
   for (const r of rows) {
-    if (r.op === 'delete') out.delete(r.code);
-    else out.set(r.code, { name: r.p.name, price: r.p.price, barcodes: [...r.p.barcodes] });
+    if (r.op === 'delete') {
+      out.delete(r.code);
+      if (seen.has(r.code)) seen.set(r.code, []);
+      continue;
+    }
+    let barcodes = [...r.p.barcodes];
+    if (atol) {
+      const before = seen.get(r.code);
+      if (before) barcodes = [...before, ...barcodes.filter((b) => !before.includes(b))];
+      seen.set(r.code, barcodes);
+    }
+    out.set(r.code, { name: r.p.name, price: r.p.price, barcodes });
   }
   return out;
 }
@@ -241,7 +257,7 @@ export class Model {
   /** the office's intended catalog: the drained one with every waiting file applied in order */
   intended(): Catalog {
     let c = this.drained;
-    for (const f of this.pending) c = applyRows(c, f.full, f.rows);
+    for (const f of this.pending) c = applyRows(c, f.full, f.rows, f.kind === 'goods');
     return c;
   }
 
