@@ -972,9 +972,9 @@ import { type Logger, type Transport } from '../api/index.js';
 import type { App } from '../app/app.js';
 import { type CfxConfig } from '../config/index.js';
 import { PluginHost } from '../host/index.js';
-import { type FileOutcome } from '../jobs/prices-pull/price-pull.js';
-import { type PushResult } from '../jobs/sales-push/sales-push.js';
-import { type CollectRunResult } from '../jobs/sales-collect/sales-collect.js';
+import type { FileOutcome } from '../jobs/prices-pull/price-pull.js';
+import type { PushResult } from '../jobs/sales-push/sales-push.js';
+import type { CollectRunResult } from '../jobs/sales-collect/sales-collect.js';
 import { type RecordOutcome } from '../sales/intake.js';
 import { Store } from '../store/index.js';
 export interface TestHostOptions {

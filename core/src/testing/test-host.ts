@@ -8,9 +8,12 @@ import type { App } from '../app/app.js';
 import { loadConfig, type CfxConfig } from '../config/index.js';
 import { BUILTIN_PLUGINS, locatePlugin, PluginHost } from '../host/index.js';
 import { expandTemplate } from '../jobs/shared/names.js';
-import { PricePull, type FileOutcome } from '../jobs/prices-pull/price-pull.js';
-import { SalesPush, type PushResult } from '../jobs/sales-push/sales-push.js';
-import { runCollect, type CollectRunResult } from '../jobs/sales-collect/sales-collect.js';
+import type { FileOutcome, PullResult } from '../jobs/prices-pull/price-pull.js';
+import type { PushResult } from '../jobs/sales-push/sales-push.js';
+import type { CollectRunResult } from '../jobs/sales-collect/sales-collect.js';
+import { Services } from '../di/services.js';
+import { wireCore } from '../di/wiring.js';
+import { JobExecutor } from '../scheduler/executor.js';
 import { recordSales, type RecordOutcome } from '../sales/intake.js';
 import { Store } from '../store/index.js';
 import { silentLogger } from '../util/logger.js';
@@ -136,7 +139,18 @@ class TestApp {
     this.opened.push(t);
     return t;
   }
+  private servicesRef: Services | undefined;
+  private jobsRef: JobExecutor | undefined;
+  /** wired as core wires an App (core/src/di/wiring.ts): a test overrides a ref here (a fixed clock) */
+  get services(): Services {
+    return (this.servicesRef ??= wireCore(this as unknown as App));
+  }
+  /** the jobs, run and recorded as under `cfx run` and the CLI */
+  get jobs(): JobExecutor {
+    return (this.jobsRef ??= new JobExecutor(this as unknown as App));
+  }
   async close(): Promise<void> {
+    await this.jobsRef?.close();
     await Promise.all(this.opened.splice(0).map((t) => t.close().catch(() => undefined)));
     await this.host.dispose();
     this.storeRef.close();
@@ -187,8 +201,6 @@ export async function createTestHost(opts: TestHostOptions = {}): Promise<TestHo
     const inbox = config.terminal !== undefined ? expandTemplate(config.prices.dir, { terminal: config.terminal }) : config.prices.dir;
     const salesDir = expandTemplate(config.sales.dir, { terminal: config.terminal });
     let remoteP: Promise<Transport> | undefined;
-    let pull: PricePull | undefined;
-    let push: SalesPush | undefined;
     const remote = () => (remoteP ??= app.newTransport());
 
     const th: TestHost = {
@@ -222,10 +234,10 @@ export async function createTestHost(opts: TestHostOptions = {}): Promise<TestHo
         }
       },
       async pull() {
-        pull ??= new PricePull({ config, store: store!, transport: await app.transport(), format: await host!.format(config.prices.format, config.prices.options), logger });
+        // the prices.pull job, as `cfx run` polls it: until nothing waits (a size must hold still across two listings)
         const files: FileOutcome[] = [];
         for (let i = 0; i < 20; i++) {
-          const r = await pull.cycle();
+          const r = (await app.jobs.run('prices.pull', { trigger: 'poll' })).output as PullResult;
           files.push(...r.files);
           if (r.waiting.length === 0) break;
         }
@@ -236,10 +248,9 @@ export async function createTestHost(opts: TestHostOptions = {}): Promise<TestHo
         return recordSales(store!, config.terminal, input);
       },
       async push() {
-        push ??= new SalesPush({ config, store: store!, transports: [await app.transport()], format: await host!.format(config.sales.format, config.sales.options), logger });
-        return push.flush();
+        return (await app.jobs.run('sales.push', { trigger: 'api' })).output as PushResult;
       },
-      collect: () => runCollect(asApp),
+      collect: async () => (await app.jobs.run('sales.collect', { trigger: 'api' })).output as CollectRunResult,
       cli: (args) => runCliCaptured(['node', 'cfx', ...args, '-c', configFile], { env, cwd: dir }),
       async close() {
         await app.close();
