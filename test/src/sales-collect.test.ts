@@ -146,7 +146,9 @@ describe('sales collect and delivery to the generic back office (real vsftpd)', 
     const s = mkSale('box-2', 20);
     await office.drop(o.salesDir, fileName(s), encode(s));
     assert.equal((await collect(o)).code, 0);
-    const changed = { ...s, total: s.total + 100, payments: [{ kind: 'cash' as const, amount: s.total + 100 }] };
+    // another, equally valid sale under the same id: one more programme sold
+    const extra = { code: '2', name: 'Програмка', qty: 1000, price: 2000, amount: 2000 };
+    const changed = { ...s, lines: [...s.lines, extra], total: s.total + 2000, payments: [{ kind: 'cash' as const, amount: s.total + 2000 }] };
     await office.drop(o.salesDir, fileName(s), encode(changed));
     const r = await collect(o);
     assert.equal(r.code, 3);

@@ -47,9 +47,12 @@ export async function stageStream(input: Readable, file: string, opts: StageOpti
       cb(null, chunk);
     },
   });
+  const out = createWriteStream(file);
   try {
-    await pipeline(input, tap, createWriteStream(file), signal ? { signal } : {});
+    await pipeline(input, tap, out, signal ? { signal } : {});
   } catch (e) {
+    // the file may still be opening when the pipeline gives up: removed before that, it would come back
+    if (!out.closed) await new Promise<void>((resolve) => out.once('close', () => resolve()));
     if (!over) throw e;
     rmSync(file, { force: true });
     throw new CfxError(ErrorCodes.FILE_TOO_LARGE, `more than ${maxBytes} bytes: stopped reading at the limit`, { details: { limit: maxBytes, prefixSha256: hash.digest('hex') } });
