@@ -146,7 +146,9 @@ describe('sales collect and delivery to the generic back office (real vsftpd)', 
     const s = mkSale('box-2', 20);
     await office.drop(o.salesDir, fileName(s), encode(s));
     assert.equal((await collect(o)).code, 0);
-    const changed = { ...s, total: s.total + 100, payments: [{ kind: 'cash' as const, amount: s.total + 100 }] };
+    // another, equally valid sale under the same id: one more programme sold
+    const extra = { code: '2', name: 'Програмка', qty: 1000, price: 2000, amount: 2000 };
+    const changed = { ...s, lines: [...s.lines, extra], total: s.total + 2000, payments: [{ kind: 'cash' as const, amount: s.total + 2000 }] };
     await office.drop(o.salesDir, fileName(s), encode(changed));
     const r = await collect(o);
     assert.equal(r.code, 3);
@@ -154,6 +156,50 @@ describe('sales collect and delivery to the generic back office (real vsftpd)', 
     assert.deepEqual(onServer(`${o.salesDir}/rejected`, env), [fileName(s)]);
     const rows = [...outFiles(o).values()].flatMap(rowsOf);
     assert.deepEqual(rows, expectedRows(s), 'the back office has the first version only');
+  });
+
+  it('a tampered sale file (total 999999.99, qty −5 at price −1.00 for 123.45, a payment of −7.00) is quarantined naming file and field, never delivered; the rest goes on, exit 3', async () => {
+    const o = officeDeployment();
+    const good = mkSale('box-1', 31);
+    const tampered: Sale = { ...mkSale('box-1', 32), total: 99999999, lines: [{ code: '1', qty: -5000, price: -100, amount: 12345 }], payments: [{ kind: 'cash', amount: -700 }] };
+    await office.drop(o.salesDir, fileName(tampered), encode(tampered));
+    await office.drop(o.salesDir, fileName(good), encode(good));
+    const r = await collect(o);
+    assert.equal(r.code, 3, r.out + r.err);
+    const files = r.json().files as { name: string; result: string; reason?: Record<string, unknown> }[];
+    assert.deepEqual(files.map((f) => [f.name, f.result]), [[fileName(good), 'collected'], [fileName(tampered), 'quarantined']]);
+    const reason = files[1]!.reason!;
+    assert.deepEqual([reason.file, reason.saleId, reason.code], [fileName(tampered), 'S000032', 'CFX_E_SALE_INVALID']);
+    assert.deepEqual((reason.problems as { field: string }[]).map((p) => p.field).sort(), ['lines[0].price', 'lines[0].qty', 'payments[0].amount']);
+    assert.deepEqual(onServer(`${o.salesDir}/rejected`, env), [fileName(tampered)]);
+    assert.deepEqual([...outFiles(o).values()].flatMap(rowsOf), expectedRows(good), 'only the sound sale reaches the back office');
+  });
+
+  it('per-terminal sales dirs: each terminal pushes to its own dir; a file claiming box-2 found in box-1\'s dir is quarantined, not delivered as box-2\'s', async () => {
+    const base = freshRemoteDir('posing');
+    const o = deployOffice(env, { salesDir: `${base}/{terminal}/sales` });
+    const terminal = (t: string) => terminalDeployment({ server: env.ftpUrl, remoteBase: base, terminal: t, extra: 'sales: { dir: "' + base + '/{terminal}/sales", format: csv }\n' });
+    for (const [t, n] of [['box-1', 41], ['box-2', 42]] as const) {
+      const d = terminal(t);
+      writeFileSync(join(d.dir, 'sale.json'), JSON.stringify(saleJson(n)));
+      assert.equal((await runCli(['sale', 'add', 'sale.json', '-c', d.config], { cwd: d.dir })).code, 0);
+      const push = await runCli(['push', '-c', d.config], { cwd: d.dir });
+      assert.equal(push.code, 0, push.err);
+      assert.deepEqual(onServer(`${base}/${t}/sales`, env), [`${t}_S0000${n}.csv`], `${t} pushed into its own dir`);
+    }
+    // box-1 (its account, its dir) uploads a sale that says it is box-2's
+    const posing = mkSale('box-2', 43);
+    await office.drop(`${base}/box-1/sales`, fileName(posing), encode(posing));
+    const r = await collect(o);
+    assert.equal(r.code, 3, r.out + r.err);
+    const files = r.json().files as { name: string; result: string; reason?: Record<string, unknown> }[];
+    const q = files.find((f) => f.result === 'quarantined')!;
+    assert.equal(q.name, fileName(posing));
+    assert.equal(q.reason!.field, 'terminal');
+    assert.match(String(q.reason!.message), /claims terminal box-2, but it was found in .*\/box-1\/sales, terminal box-1's sales dir/);
+    assert.deepEqual(onServer(`${base}/box-1/sales/rejected`, env), [fileName(posing)]);
+    const rows = [...outFiles(o).values()].flatMap(rowsOf).map((x) => x.split(';').slice(0, 2).join(';'));
+    assert.deepEqual([...new Set(rows)].sort(), ['box-1;S000041', 'box-2;S000042']);
   });
 
   it('--redeliver --from --to writes a new batch with exactly that period', async () => {

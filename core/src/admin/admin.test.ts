@@ -134,6 +134,10 @@ test('status cards: server reachable from the last exchange, problems, escaped v
   const page = renderPage({ lang: 'uk', L: LABELS.uk, status: down, runs: [], quarantine: [], tokenRequired: true });
   assert.match(page, /<html lang="uk">/);
   assert.ok(!/<script>x/.test(page), 'the boot JSON cannot close its script element');
+  // names the server listed that are not plain: counted among the problems, quoted, escaped
+  const unsafe = renderCards(status({ unsafeNames: { count: 2, jobs: { 'prices.pull': { count: 2, names: [{ dir: '/in', name: 'x/../<b>.csv' }, { dir: '/in', name: 'a\u0001' }] } } } }), LABELS.en);
+  assert.match(unsafe, /id="card-problems"[\s\S]*prices\.pull: 2 name\(s\) on the server skipped, not plain names: &quot;x\/\.\.\/&lt;b&gt;\.csv&quot;, &quot;a\\u0001&quot;/);
+  assert.ok(!unsafe.includes('\u0001'));
 });
 
 test('metrics count the runs finished since start, per job; gauges read the store', async () => {

@@ -51,7 +51,9 @@ export function renderCards(st: StatusReport, L: Labels): string {
     .filter(([, r]) => r.last.result === 'failed')
     .map(([job, r]) => fill(L.jobFailed, { job, message: r.last.error?.message ?? '' }));
   const skipped = (st.catalog?.warnings ?? []).map((w) => fill(L.fileWarning, { file: w.name, message: w.message }));
-  const problems = [quarantined ? fill(L.inQuarantine, { n: quarantined }) : '', ...failures, ...skipped].filter(Boolean);
+  // names JSON-quoted: a control character is shown as \u0001, not passed on (esc() does the HTML)
+  const unsafe = Object.entries(st.unsafeNames?.jobs ?? {}).map(([job, u]) => fill(L.unsafeNames, { job, n: u.count, names: u.names.map((x) => JSON.stringify(x.name)).join(', ') }));
+  const problems = [quarantined ? fill(L.inQuarantine, { n: quarantined }) : '', ...failures, ...skipped, ...unsafe].filter(Boolean);
   const lfWarning = lf && st.catalog?.warnings?.find((w) => w.name === lf.name && w.appliedAt === lf.appliedAt);
   return [
     card('card-server', srv.state, L.server, L[srv.value], srvSub),

@@ -3,7 +3,7 @@ import { join, posix } from 'node:path';
 import { ErrorCodes, TransportError, errorMessage, type Transport } from '../api/index.js';
 import type { Service } from '../scheduler/service.js';
 import type { QuarantineEntry } from '../store/index.js';
-import { isTempName } from '../jobs/shared/names.js';
+import { isPlainName, isTempName, remotePath } from '../jobs/shared/names.js';
 import { forceKey } from '../jobs/prices-pull/price-pull.js';
 import { ApiError } from './http-errors.js';
 
@@ -68,16 +68,17 @@ async function backToRemote(e: QuarantineEntry, t: Transport): Promise<RetryOutc
   const rejected = e.remotePath!;
   // quarantine moved <dir>/<name> to <dir>/rejected/<name>
   const dir = posix.dirname(posix.dirname(rejected));
-  if (posix.basename(posix.dirname(rejected)) !== 'rejected' || isTempName(e.fileName) || e.fileName.includes('/')) {
+  // a name that is not a plain one never leaves quarantine through here: it would leave the dir
+  if (posix.basename(posix.dirname(rejected)) !== 'rejected' || isTempName(e.fileName) || !isPlainName(e.fileName)) {
     throw new ApiError(409, ErrorCodes.UNSAFE_NAME, `quarantined file ${e.id}: cannot tell where ${rejected} came from`, 'id');
   }
-  const target = posix.join(dir, e.fileName);
+  const target = remotePath(dir, e.fileName);
   // a newer file of the same name may be waiting: never overwrite it
   if (await exists(t, dir, e.fileName)) {
     throw new ApiError(409, ErrorCodes.TRANSPORT_ALREADY_EXISTS, `${target} is already on the server (a newer file of the same name?); retry once it has been taken`, 'id');
   }
   if (hasLocalCopy(e)) {
-    const tmp = posix.join(dir, `.${e.fileName}.retry.part`);
+    const tmp = remotePath(dir, `.${e.fileName}.retry.part`);
     await t.write(tmp, createReadStream(e.localPath));
     await t.rename(tmp, target);
     return { id: e.id, job: e.job, fileName: e.fileName, action: 'uploaded', to: target };

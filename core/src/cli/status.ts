@@ -3,6 +3,7 @@ import type { App } from '../app/app.js';
 import { redactUrl } from '../config/index.js';
 import { Store, type InboxEntry, type RunError, type RunRecord } from '../store/index.js';
 import { join } from 'node:path';
+import { unsafeNamesReport, type UnsafeNamesReport } from '../jobs/shared/unsafe-names.js';
 
 export interface StatusReport {
   role: string;
@@ -23,6 +24,8 @@ export interface StatusReport {
   /** office: sales collected from the terminals, and how many still wait for the back office */
   collected?: { collected: number; undelivered: number; assignedBatches: number };
   quarantine?: { count: number; files: unknown[] };
+  /** names in the server's latest listings that are not plain names (`x/../y`, `..`, a control character): skipped, per job; absent when none */
+  unsafeNames?: UnsafeNamesReport;
   lastRuns?: Record<string, { last: RunRecord; lastOk: RunRecord | null }>;
   /** the heartbeat of each job that talks to the server: when it last reached it (ISO), written at most once a minute while nothing changes */
   lastContact?: Record<string, string>;
@@ -117,6 +120,8 @@ export function collectStatus(app: App): StatusReport {
     report.quarantine = { count: q.length, files: q.slice(0, 20) };
     // every job this deployment knows, core's and the plugins' (contributes.jobs)
     const jobs = app.host.knownJobs().map((j) => j.id);
+    const unsafe = unsafeNamesReport(s.kv, jobs);
+    if (unsafe) report.unsafeNames = unsafe;
     report.lastRuns = {};
     for (const j of jobs) {
       const last = s.runs.last(j);
@@ -128,6 +133,12 @@ export function collectStatus(app: App): StatusReport {
     s.close();
   }
   return report;
+}
+
+/** one line about the skipped names; each JSON-quoted, so a control character shows as \u0001, never acts */
+export function unsafeNamesText(u: UnsafeNamesReport): string {
+  const jobs = Object.entries(u.jobs).map(([job, j]) => `${job}: ${j.names.map((n) => JSON.stringify(n.name)).join(', ')}${j.count > j.names.length ? `, … (${j.count})` : ''}`);
+  return `${u.count} name(s) on the server skipped, not plain names (never read, moved or deleted) — ${jobs.join('; ')}`;
 }
 
 export function renderStatus(st: StatusReport): string {
@@ -147,6 +158,7 @@ export function renderStatus(st: StatusReport): string {
   if (st.quarantine) {
     lines.push(`quarantine ${st.quarantine.count} file(s)${st.quarantine.count ? ' — see cfx status --json, dataDir/quarantine/*.reason.json' : ''}`);
   }
+  if (st.unsafeNames) lines.push(`unsafe     ${unsafeNamesText(st.unsafeNames)}`);
   for (const [job, { last, lastOk }] of Object.entries(st.lastRuns ?? {})) {
     lines.push(`${job.padEnd(10)} last ${last.result} at ${last.finishedAt ?? last.startedAt}${last.error ? ` (${last.error.message})` : ''}${lastOk && lastOk.id !== last.id ? `; last ok ${lastOk.finishedAt}` : ''}`);
   }

@@ -51,7 +51,7 @@ test('a valid config gets its defaults', () => {
       order: 'natural',
       allowEmptyFull: false,
     });
-    assert.deepEqual(cfg.sales, { dir: '/ftpbox/sales', format: 'csv', options: {}, connections: 1 });
+    assert.deepEqual(cfg.sales, { dir: '/ftpbox/sales', format: 'csv', options: {}, connections: 1, maxFileBytes: 16 * 1024 * 1024 });
     assert.deepEqual(cfg.backoffice, { use: '1c', options: {} });
     assert.deepEqual(cfg.plugins, []);
     assert.deepEqual(cfg.pluginOptions, {});

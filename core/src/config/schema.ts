@@ -61,11 +61,12 @@ export const coreSchema: JsonSchema = {
       type: 'object',
       additionalProperties: false,
       properties: {
-        dir: nonEmpty('remote sales dir'),
+        dir: nonEmpty('remote sales dir; {terminal} expands to the terminal id (one dir per terminal: the office then knows whose file it is)'),
         format: nonEmpty('format id'),
         options: anyObject('options of the format'),
         connections: { description: 'parallel uploads', type: 'integer', minimum: 1, maximum: 16 },
         spool: nonEmpty('local dir the till drops sale JSON files into'),
+        maxFileSize: size('office: largest sale file accepted (a bigger one, by its listing or by what the server sends, is quarantined)'),
       },
     },
     backoffice: {

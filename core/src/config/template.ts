@@ -50,11 +50,14 @@ prices:                             # price files: office -> tills
   # maxRemovedShare: 0.5            # quarantine a full file that would remove more than half the catalog
 
 sales:                              # sale files: tills -> office
-  dir: /ftpbox/sales                # where tills upload sales and the office collects them
+  dir: "/ftpbox/{terminal}/sales"   # where each till uploads its sales and the office collects them; with
+                                    # {terminal} every till has its own dir (and FTP account, docs/security.md),
+                                    # so the office knows whose file it is. /ftpbox/sales (shared) works but cannot tell tills apart
   format: csv                       # sale file format: csv, xml, atol
   options: {}                       # options of the format
   connections: 1                    # parallel uploads when there is a backlog (1-16)
   # spool: ./spool                  # a dir the till program drops sale JSON files into (optional)
+  maxFileSize: 16MB                 # office: a bigger sale file is quarantined (one file holds one sale)
 
 backoffice:                         # back-office adapter (office role; a till ignores it)
   use: generic                      # generic: one CSV per delivery into outDir (docs/backoffice-generic.md)

@@ -27,6 +27,7 @@ export interface PricesConfig {
 export type PriceOrder = 'natural' | 'name' | 'mtime';
 
 export interface SalesConfig {
+  /** remote sales dir; `{terminal}` expands to the terminal id (on the office: one dir per terminal) */
   dir: string;
   format: string;
   options: Record<string, unknown>;
@@ -34,6 +35,8 @@ export interface SalesConfig {
   connections: number;
   /** a dir the till drops sale JSON files into; optional */
   spool?: string;
+  /** office: largest sale file accepted, bytes (a sale file holds one sale) */
+  maxFileBytes: number;
 }
 
 export interface BackOfficeConfig {

@@ -3,6 +3,9 @@ import { Ajv, type ErrorObject } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { CfxError, ErrorCodes, type Payment, type Sale, type SaleLine } from '../api/index.js';
 import { parseDecimal } from './decimal.js';
+import { checkSale, type SaleProblem } from './sale-check.js';
+
+export { TOTAL_TOLERANCE_MINOR, type SaleProblem } from './sale-check.js';
 
 // ajv-formats is CommonJS with a default export; under NodeNext it arrives as the module object
 const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule) as unknown as (a: Ajv) => Ajv;
@@ -56,14 +59,6 @@ const ajv = new Ajv({ allErrors: true, strict: true });
 addFormats(ajv);
 const validate = ajv.compile(saleInputSchema);
 
-/** Lines and payments may differ by this much (cash rounding to 0.10 leaves up to 0.05). */
-export const TOTAL_TOLERANCE_MINOR = 5;
-
-export interface SaleProblem {
-  field: string;
-  message: string;
-}
-
 function fieldOf(e: ErrorObject): string {
   const base = e.instancePath.replace(/^\//, '').replace(/\/(\d+)/g, '[$1]').replace(/\//g, '.');
   if (e.keyword === 'required') return [base, (e.params as { missingProperty: string }).missingProperty].filter(Boolean).join('.');
@@ -84,11 +79,10 @@ function invalid(problems: SaleProblem[], saleId?: string): CfxError {
   return new CfxError(ErrorCodes.SALE_INVALID, `sale${saleId ? ` ${saleId}` : ''} rejected:\n${problems.map((p) => `  ${p.field}: ${p.message}`).join('\n')}`, { details: { problems, ...(saleId ? { saleId } : {}) } });
 }
 
-
-
 /**
  * Validates a till's sale JSON and turns it into the canonical Sale: integer minor units and
- * thousandths, the terminal id filled in, totals checked. Every problem is reported, by field.
+ * thousandths, the terminal id filled in; then the canonical rules every sale meets (`checkSale`,
+ * which the office applies again to every sale file it collects). Every problem is reported, by field.
  */
 export function parseSaleInput(input: unknown, terminalId: string): Sale {
   if (!validate(input)) {
@@ -108,14 +102,13 @@ export function parseSaleInput(input: unknown, terminalId: string): Sale {
   const i = input as Record<string, any>;
   const problems: SaleProblem[] = [];
   if (i.terminal !== undefined && i.terminal !== terminalId) problems.push({ field: 'terminal', message: `is "${i.terminal}" but this terminal is "${terminalId}"` });
+  let unreadable = false;
   const num = (v: unknown, places: number, field: string): number => {
     const n = parseDecimal(v, places);
-    if (n === undefined) {
-      problems.push({ field, message: `"${String(v)}" is not a decimal with at most ${places} decimal places` });
-      return 0;
-    }
-    if (n < 0) problems.push({ field, message: 'must not be negative (a return is kind: return with positive amounts)' });
-    return n;
+    if (n !== undefined) return n;
+    problems.push({ field, message: `"${String(v)}" is not a decimal with at most ${places} decimal places` });
+    unreadable = true;
+    return 0;
   };
   const lines: SaleLine[] = (i.lines as any[]).map((l, k) => {
     const f = `lines[${k}]`;
@@ -123,20 +116,10 @@ export function parseSaleInput(input: unknown, terminalId: string): Sale {
     const price = num(l.price, 2, `${f}.price`);
     const amount = num(l.amount, 2, `${f}.amount`);
     const discount = l.discount !== undefined ? num(l.discount, 2, `${f}.discount`) : undefined;
-    // qty is in thousandths: qty*price/1000 is the undiscounted amount, rounded half up
-    const expected = Math.round((qty * price) / 1000) - (discount ?? 0);
-    if (qty === 0) problems.push({ field: `${f}.qty`, message: 'must not be zero' });
-    else if (Math.abs(expected - amount) > 1) problems.push({ field: `${f}.amount`, message: `is ${money(amount)} but qty × price − discount is ${money(expected)}` });
     return { code: l.code, ...(l.barcode ? { barcode: l.barcode } : {}), ...(l.name ? { name: l.name } : {}), qty, price, amount, ...(discount !== undefined ? { discount } : {}) };
   });
   const payments: Payment[] = (i.payments as any[]).map((p, k) => ({ kind: p.kind, amount: num(p.amount, 2, `payments[${k}].amount`) }));
-  const total = lines.reduce((s, l) => s + l.amount, 0);
-  const paid = payments.reduce((s, p) => s + p.amount, 0);
-  if (i.kind !== 'cancel' && Math.abs(total - paid) > TOTAL_TOLERANCE_MINOR) {
-    problems.push({ field: 'payments', message: `lines total ${money(total)} but payments total ${money(paid)}` });
-  }
-  if (problems.length) throw invalid(problems, i.saleId);
-  return {
+  const sale: Sale = {
     saleId: i.saleId,
     terminalId,
     ...(i.shift !== undefined ? { shift: i.shift } : {}),
@@ -146,8 +129,12 @@ export function parseSaleInput(input: unknown, terminalId: string): Sale {
     kind: i.kind,
     lines,
     payments,
-    total,
+    total: lines.reduce((s, l) => s + l.amount, 0),
   };
+  // with a number that could not be read, the sums below would only add misleading problems
+  if (!unreadable) for (const p of checkSale(sale)) if (!problems.some((q) => q.field === p.field)) problems.push(p);
+  if (problems.length) throw invalid(problems, i.saleId);
+  return sale;
 }
 
 /** The till's local calendar date of a sale: the date part of its own timestamp (with its offset). */

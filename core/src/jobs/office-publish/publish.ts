@@ -21,8 +21,8 @@ import { dataPaths, localDate } from '../../app/paths.js';
 import type { CfxConfig } from '../../config/types.js';
 import { fault } from '../../faults/index.js';
 import type { Store } from '../../store/index.js';
-import { formatProblem, stageStream } from '../shared/file-steps.js';
-import { expandTemplate, safeLocalName } from '../shared/names.js';
+import { formatProblem, isOverLimit, stageStream } from '../shared/file-steps.js';
+import { expandTemplate, remotePath, safeLocalName } from '../shared/names.js';
 
 /*
  * Publish (office → terminals): the back office's goods/price exports are validated, uploaded to
@@ -114,6 +114,14 @@ interface OpenPublish {
   sha256: string;
 }
 
+/** the quarantine reason of an export the terminals could not take for its size */
+const tooBig = (file: string, what: string, limit: number): Record<string, unknown> => ({
+  file,
+  code: ErrorCodes.FILE_TOO_LARGE,
+  message: `file is ${what}; the terminals take at most ${limit} (prices.maxFileSize)`,
+  limit,
+});
+
 const publishName = (seq: number, uploadSha: string, ext: string) => `goods-${String(seq).padStart(8, '0')}-${uploadSha.slice(0, 12)}.${ext}`;
 
 export class Publish {
@@ -168,9 +176,18 @@ export class Publish {
     const converted = join(paths.staging, `${base}.out`);
     try {
       let src: { sha256: string; bytes: number };
+      const limit = config.prices.maxFileBytes;
       try {
-        src = await stageStream(e.open(), staged, { signal });
+        // the terminals take at most prices.maxFileSize: nothing bigger is read to the end either
+        src = await stageStream(e.open(), staged, { signal, maxBytes: limit });
       } catch (err) {
+        if (isOverLimit(err)) {
+          // what identifies it until the back office writes another: its first `limit` bytes
+          const sha256 = String(err.details.prefixSha256);
+          if (store.kvGet(kvRejected(terminal)) === sha256) return { terminal, source: e.fileName, result: 'rejected-before', sha256 };
+          writeFileSync(staged, '');
+          return this.quarantine(e, staged, sha256, tooBig(e.fileName, `more than ${limit} bytes`, limit));
+        }
         // an export the back office makes on the fly (e.g. 1C's import.xml + offers.xml combined)
         // can fail while it is read: the same quarantine as a file that fails to decode. What was
         // staged before the failure depends on buffering, so the failure itself (file, line,
@@ -185,9 +202,6 @@ export class Publish {
       if (store.kvGet(kvRejected(terminal)) === src.sha256) {
         logger.debug({ terminal, file: e.fileName }, 'this file was quarantined before and has not changed: waiting for a new one');
         return { terminal, source: e.fileName, result: 'rejected-before', sha256: src.sha256 };
-      }
-      if (src.bytes > config.prices.maxFileBytes) {
-        return this.quarantine(e, staged, src.sha256, { file: e.fileName, code: ErrorCodes.FILE_TOO_LARGE, message: `file is ${src.bytes} bytes; the terminals take at most ${config.prices.maxFileBytes} (prices.maxFileSize)` });
       }
 
       // the whole file must decode: the terminals would refuse it otherwise
@@ -207,6 +221,8 @@ export class Publish {
           upload = converted;
         }
       } catch (err) {
+        // converted to the terminals' format it grew past their limit
+        if (isOverLimit(err)) return this.quarantine(e, staged, src.sha256, tooBig(e.fileName, `converted to ${config.prices.format}, more than ${limit} bytes`, limit));
         const reason = formatProblem(err, e.fileName, src.sha256);
         if (reason) return this.quarantine(e, staged, src.sha256, reason);
         throw err;
@@ -217,8 +233,8 @@ export class Publish {
       const name = publish.name;
       fault('office.publish:recorded');
       const dir = this.inbox(terminal);
-      const remote = posix.join(dir, name);
-      const tmp = posix.join(dir, `.${name}.part`);
+      const remote = remotePath(dir, name);
+      const tmp = remotePath(dir, `.${name}.part`);
       const transport = await this.deps.transport();
       await transport.mkdir(dir, { signal });
       const body = createReadStream(upload);
@@ -330,7 +346,7 @@ export class Publish {
         }
       }
       const encoded = convert.target.encodePrices!(counted(), d.mode, { options: config.prices.options, ...(signal ? { signal } : {}) });
-      const converted = await stageStream(encoded, convert.out, { signal });
+      const converted = await stageStream(encoded, convert.out, { signal, maxBytes: config.prices.maxFileBytes });
       return { mode: d.mode, records, converted };
     } finally {
       input.destroy();

@@ -6,8 +6,9 @@ import type { Store } from '../../store/index.js';
 import { dataPaths, localDate } from '../../app/paths.js';
 import type { PriceOrder } from '../../config/types.js';
 import { fault } from '../../faults/index.js';
-import { expandTemplate, isMarkerName, isTempName, naturalCompare, safeLocalName } from '../shared/names.js';
-import { deleteRemote, downloadToStaging, formatProblem, quarantineFile } from '../shared/file-steps.js';
+import { expandTemplate, isMarkerName, isTempName, naturalCompare, remotePath, safeLocalName } from '../shared/names.js';
+import { deleteRemote, downloadToStaging, formatProblem, isOverLimit, overLimitReason, quarantineFile } from '../shared/file-steps.js';
+import { UnsafeNames } from '../shared/unsafe-names.js';
 
 export type FileOutcome =
   | {
@@ -46,6 +47,13 @@ export function pullFileDetails(f: FileOutcome): Record<string, unknown> {
 }
 
 const REQUEST_RE = /^resend-\d{8}-\d{8}\.req$/;
+
+/**
+ * The most complete files one cycle takes (the first ones in order; the rest wait for the next
+ * cycle, still in order): a cycle, and its run record listing each file, stay bounded however
+ * many files the inbox holds.
+ */
+export const MAX_FILES_PER_CYCLE = 1000;
 
 export interface PullProgress {
   file: string;
@@ -128,8 +136,12 @@ export class PricePull {
   private readonly orphanFlags: string[] = [];
   /** flags already reported as not trusted (logged once per flag) */
   private readonly distrusted = new Set<string>();
+  /** names of the listing that are not plain names: skipped, warned about once, counted in status */
+  private readonly unsafe: UnsafeNames;
 
-  constructor(private deps: PricePullDeps) {}
+  constructor(private deps: PricePullDeps) {
+    this.unsafe = new UnsafeNames(deps.store.kv, deps.logger, 'prices.pull');
+  }
 
   /** what one run brings (the job's runner is made once, its runs come and go) */
   forRun(o: Pick<PricePullDeps, 'stop' | 'onProgress'>): this {
@@ -158,7 +170,8 @@ export class PricePull {
       if (e instanceof TransportError && e.kind === 'NotFound') entries = [];
       else throw e;
     }
-    const files = new Map(entries.filter((e) => e.type === 'file').map((e) => [e.name, e]));
+    // only plain names from here on: a name like x/../../other/prices.csv is never read, moved or deleted
+    const files = new Map(this.unsafe.filter(this.dir, entries.filter((e) => e.type === 'file')).map((e) => [e.name, e]));
     // an open delivery whose file is no longer listed was deleted before a crash could confirm it
     for (const open of store.inboxOpenAll()) if (!files.has(open.name)) store.inboxConfirm(open.id);
     const now = this.now().getTime();
@@ -188,17 +201,18 @@ export class PricePull {
     for (const k of this.flaggedAs.keys()) if (!current.has(k)) this.flaggedAs.delete(k);
     // a flag whose file is gone was left by a crash or a failed delete: remove it, or it would mark
     // the next, still half-written file of the same name complete
+    const flgOfCurrent = new Set([...current].map((n) => flagNames(n)[1]));
     for (const f of files.keys()) {
       const base = f.endsWith('.done') ? f.slice(0, -'.done'.length) : f.endsWith('.flg') ? f.slice(0, -'.flg'.length) : undefined;
       if (base === undefined) continue;
-      const hasFile = f.endsWith('.done') ? current.has(base) : [...current].some((n) => flagNames(n)[1] === f);
+      const hasFile = f.endsWith('.done') ? current.has(base) : flgOfCurrent.has(f);
       if (!hasFile) {
         this.orphanFlags.push(f);
         logger.info({ file: f }, 'flag file without its data file: removing it');
       }
     }
     ready.sort(compareEntries(config.prices.order));
-    return { ready, waiting, requests: requests.sort() };
+    return { ready: ready.slice(0, MAX_FILES_PER_CYCLE), waiting, requests: requests.sort() };
   }
 
   /**
@@ -228,7 +242,7 @@ export class PricePull {
   /** One cycle: everything complete in the inbox now. Network errors propagate (retry next cycle). */
   async cycle(): Promise<PullResult> {
     const { ready, waiting, requests } = await this.listReady();
-    for (const f of this.orphanFlags.splice(0)) await this.deleteRemote(posix.join(this.dir, f));
+    for (const f of this.orphanFlags.splice(0)) await this.deleteRemote(remotePath(this.dir, f));
     const result: PullResult = { dir: this.dir, files: [], waiting, requests, bytes: 0 };
     for (const entry of ready) {
       if (this.deps.signal?.aborted || this.deps.stop?.aborted) break;
@@ -244,20 +258,30 @@ export class PricePull {
 
   private async takeFile(entry: RemoteEntry): Promise<FileOutcome> {
     const { config, store, logger, signal } = this.deps;
-    const remote = posix.join(this.dir, entry.name);
+    const remote = remotePath(this.dir, entry.name);
     const local = safeLocalName(entry.name);
     const paths = dataPaths(config.dataDir);
     mkdirSync(paths.staging, { recursive: true });
 
-    if (entry.size > config.prices.maxFileBytes) {
-      const reason = { file: entry.name, code: ErrorCodes.FILE_TOO_LARGE, message: `file is ${entry.size} bytes, the limit (prices.maxFileSize) is ${config.prices.maxFileBytes}` };
-      const q = await this.quarantine(entry.name, remote, undefined, reason);
+    const limit = config.prices.maxFileBytes;
+    if (entry.size > limit) {
+      const q = await this.quarantine(entry.name, remote, undefined, overLimitReason(entry.name, limit, 'prices.maxFileSize', { listed: entry.size }));
       await this.deleteFlag(entry.name);
       return q;
     }
 
     const staged = join(paths.staging, local);
-    const { sha256, bytes } = await this.download(remote, staged, entry.size);
+    let sha256: string;
+    let bytes: number;
+    try {
+      ({ sha256, bytes } = await this.download(remote, staged, entry.size));
+    } catch (e) {
+      // listed below the limit, sent past it: the read stopped there and nothing was kept
+      if (!isOverLimit(e)) throw e;
+      const q = await this.quarantine(entry.name, remote, undefined, overLimitReason(entry.name, limit, 'prices.maxFileSize', { listed: entry.size, stopped: true }));
+      await this.deleteFlag(entry.name);
+      return q;
+    }
     signal?.throwIfAborted();
     fault('prices.pull:staged');
 
@@ -330,7 +354,7 @@ export class PricePull {
   private async deleteFlag(name: string): Promise<boolean> {
     const flag = this.flags.get(name);
     if (!flag) return false;
-    await this.deleteRemote(posix.join(this.dir, flag));
+    await this.deleteRemote(remotePath(this.dir, flag));
     this.flags.delete(name);
     return true;
   }
@@ -342,6 +366,7 @@ export class PricePull {
     // durable before it is trusted: the apply and the remote delete depend on this copy
     return downloadToStaging(transport, remote, staged, {
       signal,
+      maxBytes: this.deps.config.prices.maxFileBytes,
       onBytes: onProgress
         ? (bytes) => {
             if (bytes - lastTick >= 1 << 20) {
@@ -414,7 +439,7 @@ export class PricePull {
 
   /** removes a handled request file from the inbox */
   deleteRequest(name: string): Promise<void> {
-    return this.deleteRemote(posix.join(this.dir, name));
+    return this.deleteRemote(remotePath(this.dir, name));
   }
 
   private deleteRemote(remote: string): Promise<void> {

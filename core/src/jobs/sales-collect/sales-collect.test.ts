@@ -1,6 +1,6 @@
 import { after, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -247,6 +247,75 @@ describe('SalesCollect', () => {
     const r = await e.job().cycle();
     assert.deepEqual(r.dirs, ['/box/box-1/sales', '/box/box-2/sales']);
     assert.deepEqual(r.files.map((f) => [f.dir, f.name, f.result]), [['/box/box-2/sales', 'box-2_S.json', 'collected']]);
+  });
+
+  it('re-validates every sale like cfx sale add: a tampered one is quarantined naming file, sale and field, never delivered; the rest goes on', async () => {
+    const tampered: Sale = { ...sale('box-1', 'T', 100), total: 99999999, lines: [{ code: '1', qty: -5000, price: -100, amount: 12345 }], payments: [{ kind: 'cash', amount: -700 }] };
+    await put(e.remote, '/sales/box-1_T.json', [sale('box-1', 'T0', 100), tampered]);
+    await put(e.remote, '/sales/box-1_U.json', [sale('box-1', 'U', 100)]);
+    const r = await e.job().cycle();
+    assert.deepEqual(r.files.map((f) => [f.name, f.result]), [['box-1_T.json', 'quarantined'], ['box-1_U.json', 'collected']]);
+    const q = r.files[0] as { reason: Record<string, unknown> };
+    assert.deepEqual([q.reason.file, q.reason.saleId, q.reason.sale, q.reason.code, q.reason.field], ['box-1_T.json', 'T', 2, 'CFX_E_SALE_INVALID', 'lines[0].price']);
+    assert.match(String(q.reason.message), /lines\[0\]\.qty: must not be negative/);
+    assert.match(String(q.reason.message), /payments\[0\]\.amount: must not be negative/);
+    assert.equal(e.store.getCollected('box-1', 'T0'), undefined, 'nothing of the file is stored');
+    await e.job().deliver();
+    assert.deepEqual(e.bo.calls.map((c) => c.saleIds), [['U']]);
+  });
+
+  it('per-terminal dirs: a file claiming another terminal (by content or by name) is quarantined, never delivered as that terminal', async () => {
+    e.store.close();
+    e = env({ sales: { dir: '/box/{terminal}/sales', format: 'json' } });
+    // box-1 writes box-2's sales: its name and content both say box-2, the dir says box-1
+    await put(e.remote, '/box/box-1/sales/box-2_P.json', [sale('box-2', 'P', 5)]);
+    await put(e.remote, '/box/box-1/sales/box-1_Q.json', [sale('box-2', 'Q', 5)]);
+    await put(e.remote, '/box/box-1/sales/box-1_R.json', [sale('box-1', 'R', 5)]);
+    const r = await e.job().cycle();
+    assert.deepEqual(r.files.map((f) => [f.name, f.result]), [['box-1_Q.json', 'quarantined'], ['box-1_R.json', 'collected'], ['box-2_P.json', 'quarantined']]);
+    for (const f of r.files.filter((x) => x.result === 'quarantined') as { reason: Record<string, unknown> }[]) {
+      assert.equal(f.reason.field, 'terminal');
+      assert.match(String(f.reason.message), /claims terminal box-2, but it was found in \/box\/box-1\/sales, terminal box-1's sales dir/);
+    }
+    assert.deepEqual(await names(e.remote, '/box/box-1/sales/rejected'), ['box-1_Q.json', 'box-2_P.json']);
+    await e.job().deliver();
+    assert.deepEqual(e.bo.calls.map((c) => [c.terminal, c.saleIds]), [['box-1', ['R']]]);
+  });
+
+  it('takes only plain names from the listing, and stops a download at sales.maxFileSize whatever the listing said', async () => {
+    e.store.close();
+    e = env({ sales: { dir: '/sales', format: 'json', maxFileSize: 4096 } });
+    await put(e.remote, '/other/box-1_O.json', [sale('box-1', 'O', 7)]);
+    await put(e.remote, '/sales/box-1_BIG.json', 'x'.repeat(100_000));
+    await put(e.remote, '/sales/box-1_OK.json', [sale('box-1', 'OK', 7)]);
+    // a server that lies: names that climb out, and the big file listed at 10 bytes
+    const lying = new MemoryTransport(new URL(e.config.server).hostname);
+    const list = lying.list.bind(lying);
+    const touched: string[] = [];
+    lying.list = async (dir, o) => {
+      const real = await list(dir, o);
+      if (dir !== '/sales') return real;
+      return [...real.map((x) => (x.name === 'box-1_BIG.json' ? { ...x, size: 10 } : x)), ...['../other/box-1_O.json', 'x\\..\\box-1_O.json', '..', 'box-1_\u0007.json'].map((name) => ({ name, size: 10, type: 'file' as const }))];
+    };
+    for (const m of ['read', 'delete', 'rename'] as const) {
+      const orig = (lying[m] as (...a: unknown[]) => unknown).bind(lying);
+      (lying as unknown as Record<string, unknown>)[m] = (path: string, ...rest: unknown[]) => {
+        touched.push(path);
+        return orig(path, ...rest);
+      };
+    }
+    const r = await e.job(lying).cycle();
+    assert.deepEqual(r.files.map((f) => [f.name, f.result]), [['box-1_BIG.json', 'quarantined'], ['box-1_OK.json', 'collected']]);
+    const q = r.files[0] as { reason: Record<string, unknown>; quarantined: string };
+    assert.equal(q.reason.code, 'CFX_E_FILE_TOO_LARGE');
+    assert.match(String(q.reason.message), /larger than its listing \(10 bytes\) \/ over the limit: the server sent more than 4096 bytes \(sales\.maxFileSize\)/);
+    assert.ok(touched.every((p) => p.startsWith('/sales/') && !p.includes('..')), touched.join(' '));
+    assert.deepEqual(await names(e.remote, '/other'), ['box-1_O.json'], 'nothing outside the dir was touched');
+    const local = join(e.config.dataDir, 'quarantine');
+    for (const f of readdirSync(local)) assert.ok(statSync(join(local, f)).size <= 4096, f);
+    assert.deepEqual(readdirSync(join(e.config.dataDir, 'staging')), []);
+    const kv = e.store.kv.get('wire.unsafeNames.sales.collect');
+    assert.deepEqual(JSON.parse(kv!)['/sales'].names, ['../other/box-1_O.json', 'x\\..\\box-1_O.json', '..', 'box-1_\u0007.json']);
   });
 
   it('canonicalJson sorts keys at every level and drops undefined', () => {

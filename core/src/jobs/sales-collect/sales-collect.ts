@@ -22,11 +22,22 @@ import { TERMINAL_ID_PATTERN } from '../../config/schema.js';
 import type { CfxConfig } from '../../config/types.js';
 import type { CollectInput, DeliveryBatch, Store } from '../../store/index.js';
 import { fault } from '../../faults/index.js';
-import { archiveFile, deleteRemote, downloadToStaging, formatProblem, quarantineFile } from '../shared/file-steps.js';
-import { expandTemplate, isMarkerName, isTempName, safeLocalName } from '../shared/names.js';
+import { archiveFile, deleteRemote, downloadToStaging, formatProblem, isOverLimit, overLimitReason, quarantineFile } from '../shared/file-steps.js';
+import { expandTemplate, isMarkerName, isTempName, remotePath, safeLocalName } from '../shared/names.js';
+import { UnsafeNames } from '../shared/unsafe-names.js';
+import { checkSale } from '../../sales/sale-check.js';
 
-/** A sale file is small (one sale); anything bigger than this is not one and is quarantined. */
-export const MAX_SALE_FILE_BYTES = 16 * 1024 * 1024;
+/**
+ * The most files one cycle takes from one dir (the first by name; the rest next cycle): a cycle,
+ * and its run record listing each file, stay bounded however big a terminal's backlog is.
+ */
+export const MAX_FILES_PER_DIR = 1000;
+
+/** a dir the office collects from; `terminal` when `sales.dir` holds `{terminal}` (only that terminal's files belong there) */
+export interface SalesDir {
+  dir: string;
+  terminal?: string;
+}
 
 /** a part of a collected file the format set aside (DecodeContext.reject), quarantined on its own */
 export interface RejectedPartOutcome {
@@ -120,17 +131,31 @@ export function canonicalJson(v: unknown): string {
  * marked delivered; batches a crash left behind are delivered again, same id, before new ones.
  */
 export class SalesCollect {
-  constructor(private readonly deps: SalesCollectDeps) {}
+  /** names of the listings that are not plain names: skipped, warned about once, counted in status */
+  private readonly unsafe: UnsafeNames;
+
+  constructor(private readonly deps: SalesCollectDeps) {
+    this.unsafe = new UnsafeNames(deps.store.kv, deps.logger, 'sales.collect');
+  }
 
   /** the remote dirs: `sales.dir`, or one per configured terminal when it holds `{terminal}` */
   get dirs(): string[] {
-    const { config } = this.deps;
-    const tpl = config.sales.dir;
-    if (!tpl.includes('{terminal}')) return [tpl];
-    return config.terminals.map((t) => expandTemplate(tpl, { terminal: t }));
+    return this.salesDirs.map((d) => d.dir);
   }
 
-  /** Complete sale files in one dir, by name. A missing dir is an empty one. */
+  /**
+   * One dir per terminal when `sales.dir` holds `{terminal}`: a file found there must be that
+   * terminal's (its name and its content). A shared dir cannot tell the terminals apart: a file's
+   * own name and content are all there is (docs/security.md).
+   */
+  get salesDirs(): SalesDir[] {
+    const { config } = this.deps;
+    const tpl = config.sales.dir;
+    if (!tpl.includes('{terminal}')) return [{ dir: tpl }];
+    return config.terminals.map((terminal) => ({ dir: expandTemplate(tpl, { terminal }), terminal }));
+  }
+
+  /** Complete sale files in one dir, by name, at most MAX_FILES_PER_DIR. A missing dir is an empty one. */
   async listReady(dir: string): Promise<RemoteEntry[]> {
     const { transport, signal } = this.deps;
     let entries: RemoteEntry[];
@@ -140,18 +165,20 @@ export class SalesCollect {
       if (e instanceof TransportError && e.kind === 'NotFound') return [];
       throw e;
     }
-    return entries
-      .filter((e) => e.type === 'file' && e.name !== 'rejected' && !isTempName(e.name) && !isMarkerName(e.name))
-      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return this.unsafe
+      .filter(dir, entries.filter((e) => e.type === 'file'))
+      .filter((e) => e.name !== 'rejected' && !isTempName(e.name) && !isMarkerName(e.name))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+      .slice(0, MAX_FILES_PER_DIR);
   }
 
   /** One collect cycle over every dir. Network errors propagate (the next cycle retries); bad files are quarantined and the cycle goes on. */
   async cycle(): Promise<CollectResult> {
     const result: CollectResult = { dirs: this.dirs, files: [], sales: 0, stored: 0, duplicates: 0, quarantined: 0, bytes: 0 };
-    for (const dir of result.dirs) {
-      for (const entry of await this.listReady(dir)) {
+    for (const sd of this.salesDirs) {
+      for (const entry of await this.listReady(sd.dir)) {
         if (this.stopped()) return result;
-        const o = await this.takeFile(dir, entry);
+        const o = await this.takeFile(sd, entry);
         result.files.push(o);
         if (o.result === 'collected') {
           result.sales += o.sales;
@@ -169,20 +196,28 @@ export class SalesCollect {
     return this.deps.signal?.aborted === true || this.deps.stop?.aborted === true;
   }
 
-  private async takeFile(dir: string, entry: RemoteEntry): Promise<CollectFileOutcome> {
+  private async takeFile(sd: SalesDir, entry: RemoteEntry): Promise<CollectFileOutcome> {
     const { config, store, transport, logger, signal } = this.deps;
+    const { dir } = sd;
     const name = entry.name;
-    const remote = posix.join(dir, name);
+    const remote = remotePath(dir, name);
     const local = safeLocalName(name);
     const paths = dataPaths(config.dataDir);
+    const limit = config.sales.maxFileBytes;
 
-    if (entry.size > MAX_SALE_FILE_BYTES) {
-      return this.quarantine(dir, name, remote, undefined, { file: name, code: ErrorCodes.FILE_TOO_LARGE, message: `file is ${entry.size} bytes; a sale file is at most ${MAX_SALE_FILE_BYTES}` });
-    }
+    if (entry.size > limit) return this.quarantine(dir, name, remote, undefined, overLimitReason(name, limit, 'sales.maxFileSize', { listed: entry.size }));
 
     mkdirSync(paths.staging, { recursive: true });
     const staged = join(paths.staging, local);
-    const { sha256, bytes } = await downloadToStaging(transport, remote, staged, { signal });
+    let sha256: string;
+    let bytes: number;
+    try {
+      ({ sha256, bytes } = await downloadToStaging(transport, remote, staged, { signal, maxBytes: limit }));
+    } catch (e) {
+      // listed below the limit, sent past it: the read stopped there and nothing was kept
+      if (!isOverLimit(e)) throw e;
+      return this.quarantine(dir, name, remote, undefined, overLimitReason(name, limit, 'sales.maxFileSize', { listed: entry.size, stopped: true }));
+    }
     signal?.throwIfAborted();
     fault('sales.collect:downloaded');
 
@@ -201,7 +236,7 @@ export class SalesCollect {
       if (reason) return this.quarantine(dir, name, remote, staged, reason);
       throw e;
     }
-    const bad = this.check(name, sales);
+    const bad = this.check(sd, name, sales);
     if (bad) return this.quarantine(dir, name, remote, staged, { ...bad, sha256 });
 
     const inputs: CollectInput[] = sales.map((sale) => ({ sale, localDate: ISO_DATE_TIME.exec(sale.time)![1]!, body: canonicalJson(sale) }));
@@ -257,17 +292,35 @@ export class SalesCollect {
     return { part: p.label, reason, quarantined: qfile };
   }
 
-  /** what makes a decoded file unacceptable for the office, as a quarantine reason */
-  private check(name: string, sales: Sale[]): Record<string, unknown> | undefined {
+  /**
+   * What makes a decoded file unacceptable for the office, as a quarantine reason: a sale that is
+   * not its dir's terminal's (by the file name or the content), or that fails the rules every sale
+   * met at the till (`checkSale`, the same as `cfx sale add`) — whoever wrote the file.
+   */
+  private check(sd: SalesDir, name: string, sales: Sale[]): Record<string, unknown> | undefined {
     const { terminals } = this.deps.config;
-    const problem = (s: Sale, field: string, message: string) => ({ file: name, saleId: s.saleId, field, code: ErrorCodes.SALE_INVALID, message });
-    for (const s of sales) {
-      if (typeof s.terminalId !== 'string' || !TERMINAL_RE.test(s.terminalId)) return problem(s, 'terminal', `terminal id ${JSON.stringify(s.terminalId)} is not a valid terminal id`);
-      if (!name.startsWith(`${s.terminalId}_`)) return problem(s, 'terminal', `the sale is of terminal ${s.terminalId}, but the file name does not start with "${s.terminalId}_"`);
-      if (terminals.length && !terminals.includes(s.terminalId)) return problem(s, 'terminal', `terminal ${s.terminalId} is not one of this office's terminals (${terminals.join(', ')})`);
-      if (typeof s.saleId !== 'string' || s.saleId === '') return problem(s, 'saleId', 'saleId is empty');
-      if (typeof s.time !== 'string' || !ISO_DATE_TIME.test(s.time) || Number.isNaN(Date.parse(s.time))) return problem(s, 'time', `time ${JSON.stringify(s.time)} is not an ISO 8601 date-time`);
-      if (!Number.isSafeInteger(s.total)) return problem(s, 'total', `total ${String(s.total)} is not integer minor units`);
+    const problem = (s: Sale, index: number, field: string, message: string, more: Record<string, unknown> = {}) => ({
+      file: name,
+      saleId: s.saleId,
+      // the sale's place in the file (1-based): the formats do not report a line per sale
+      ...(sales.length > 1 ? { sale: index + 1 } : {}),
+      field,
+      code: ErrorCodes.SALE_INVALID,
+      message,
+      ...more,
+    });
+    for (const [i, s] of sales.entries()) {
+      if (typeof s.terminalId !== 'string' || !TERMINAL_RE.test(s.terminalId)) return problem(s, i, 'terminal', `terminal id ${JSON.stringify(s.terminalId)} is not a valid terminal id`);
+      if (sd.terminal !== undefined && s.terminalId !== sd.terminal) {
+        return problem(s, i, 'terminal', `the sale claims terminal ${s.terminalId}, but it was found in ${sd.dir}, terminal ${sd.terminal}'s sales dir`, { terminal: sd.terminal, claimed: s.terminalId });
+      }
+      if (!name.startsWith(`${s.terminalId}_`)) return problem(s, i, 'terminal', `the sale is of terminal ${s.terminalId}, but the file name does not start with "${s.terminalId}_"`);
+      if (terminals.length && !terminals.includes(s.terminalId)) return problem(s, i, 'terminal', `terminal ${s.terminalId} is not one of this office's terminals (${terminals.join(', ')})`);
+      const problems = checkSale(s);
+      if (problems.length) {
+        const first = problems[0]!;
+        return problem(s, i, first.field, problems.map((p) => `${p.field}: ${p.message}`).join('; '), { problems });
+      }
     }
     return undefined;
   }

@@ -1,12 +1,12 @@
 import { mkdir, mkdirSync, writeFile, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { join, posix } from 'node:path';
+import { join } from 'node:path';
 import { CfxError, ErrorCodes, errorMessage, type Format, type Logger, type Sale, type Transport } from '../../api/index.js';
 import type { CfxConfig } from '../../config/types.js';
 import type { Store, SaleRecord } from '../../store/index.js';
 import { dataPaths } from '../../app/paths.js';
 import { fault } from '../../faults/index.js';
-import { expandTemplate, safeLocalName } from '../shared/names.js';
+import { expandTemplate, remotePath, safeLocalName } from '../shared/names.js';
 
 export interface PushProgress {
   done: number;
@@ -122,7 +122,7 @@ export class SalesPush {
       this.dirReady.add(t);
     }
     const dir = this.dir;
-    const tmp = posix.join(dir, `.${p.name}.part`);
+    const tmp = remotePath(dir, `.${p.name}.part`);
     const opts = { signal };
     await t.write(tmp, p.bytes, opts);
     fault(`${job}:uploaded-temp`);
@@ -131,7 +131,7 @@ export class SalesPush {
         throw new LocalFailure(e);
       });
     }
-    await t.rename(tmp, posix.join(dir, p.name), opts);
+    await t.rename(tmp, remotePath(dir, p.name), opts);
     fault(`${job}:renamed`);
   }
 

@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { ErrorCodes, FormatError, TransportError, errorMessage, isCfxError, type Logger, type Transport } from '../../api/index.js';
+import { CfxError, ErrorCodes, FormatError, TransportError, errorMessage, isCfxError, type Logger, type Transport } from '../../api/index.js';
 import type { Store } from '../../store/index.js';
 import { dataPaths } from '../../app/paths.js';
-import { safeLocalName } from './names.js';
+import { remotePath, safeLocalName } from './names.js';
 
 /*
  * The steps every inbound file goes through, shared by the price pull (terminal) and the sales
@@ -15,24 +15,48 @@ import { safeLocalName } from './names.js';
  * quarantine of a bad file (local copy + reason, remote moved to `rejected/`). Each is safe to repeat.
  */
 
+export interface StageOptions {
+  signal?: AbortSignal | undefined;
+  onBytes?: ((bytes: number) => void) | undefined;
+  /**
+   * The most bytes taken, whatever a listing said: past it the read is aborted (the source stream
+   * destroyed, which ends the transfer), the partial copy removed, and a CFX_E_FILE_TOO_LARGE
+   * thrown (details: `limit`, and `prefixSha256` of the bytes up to the limit). A server that
+   * lists 10 bytes and sends 40 MiB cannot fill the disk.
+   */
+  maxBytes?: number | undefined;
+}
+
 /** Streams `input` to `file`, hashing on the way; fsyncs before returning (what follows trusts this copy). */
-export async function stageStream(
-  input: Readable,
-  file: string,
-  opts: { signal?: AbortSignal | undefined; onBytes?: ((bytes: number) => void) | undefined } = {},
-): Promise<{ sha256: string; bytes: number }> {
-  const { signal, onBytes } = opts;
+export async function stageStream(input: Readable, file: string, opts: StageOptions = {}): Promise<{ sha256: string; bytes: number }> {
+  const { signal, onBytes, maxBytes } = opts;
   const hash = createHash('sha256');
   let bytes = 0;
+  let over = false;
   const tap = new Transform({
     transform(chunk: Buffer, _enc, cb) {
+      if (maxBytes !== undefined && bytes + chunk.length > maxBytes) {
+        // the chunk that crosses the limit is not written: nothing past the limit reaches the disk
+        hash.update(chunk.subarray(0, maxBytes - bytes));
+        over = true;
+        return cb(new Error('over the limit'));
+      }
       hash.update(chunk);
       bytes += chunk.length;
       onBytes?.(bytes);
       cb(null, chunk);
     },
   });
-  await pipeline(input, tap, createWriteStream(file), signal ? { signal } : {});
+  const out = createWriteStream(file);
+  try {
+    await pipeline(input, tap, out, signal ? { signal } : {});
+  } catch (e) {
+    // the file may still be opening when the pipeline gives up: removed before that, it would come back
+    if (!out.closed) await new Promise<void>((resolve) => out.once('close', () => resolve()));
+    if (!over) throw e;
+    rmSync(file, { force: true });
+    throw new CfxError(ErrorCodes.FILE_TOO_LARGE, `more than ${maxBytes} bytes: stopped reading at the limit`, { details: { limit: maxBytes, prefixSha256: hash.digest('hex') } });
+  }
   const fh = await open(file, 'r');
   try {
     await fh.sync();
@@ -42,14 +66,25 @@ export async function stageStream(
   return { sha256: hash.digest('hex'), bytes };
 }
 
-/** Downloads a remote file to `staged` (the apply and the remote delete trust this copy). */
-export function downloadToStaging(
-  transport: Transport,
-  remote: string,
-  staged: string,
-  opts: { signal?: AbortSignal | undefined; onBytes?: ((bytes: number) => void) | undefined } = {},
-): Promise<{ sha256: string; bytes: number }> {
+/** Downloads a remote file to `staged` (the apply and the remote delete trust this copy); see StageOptions.maxBytes. */
+export function downloadToStaging(transport: Transport, remote: string, staged: string, opts: StageOptions = {}): Promise<{ sha256: string; bytes: number }> {
   return stageStream(transport.read(remote, opts.signal ? { signal: opts.signal } : {}), staged, opts);
+}
+
+/** a CFX_E_FILE_TOO_LARGE of stageStream (the read was stopped at its limit) */
+export function isOverLimit(e: unknown): e is CfxError {
+  return isCfxError(e) && e.code === ErrorCodes.FILE_TOO_LARGE && typeof (e as CfxError).details.limit === 'number';
+}
+
+/**
+ * The quarantine reason of a file over its limit (`key`, e.g. prices.maxFileSize): refused by its
+ * listed size before any byte is read, or (`stopped`) sent past the limit although listed below it.
+ */
+export function overLimitReason(file: string, limit: number, key: string, o: { listed: number; stopped?: boolean }): Record<string, unknown> {
+  const message = o.stopped
+    ? `larger than its listing (${o.listed} bytes) / over the limit: the server sent more than ${limit} bytes (${key}); stopped reading there, nothing past it kept`
+    : `file is ${o.listed} bytes, the limit (${key}) is ${limit}`;
+  return { file, code: ErrorCodes.FILE_TOO_LARGE, message, limit, listed: o.listed };
 }
 
 /** Moves the staged file into `dir` (created); the same name twice keeps both copies. */
@@ -111,7 +146,7 @@ export async function quarantineFile(
   if (staged) renameSync(staged, qfile);
   writeFileSync(`${qfile}.reason.json`, JSON.stringify({ ...reason, remote, quarantinedAt: new Date().toISOString() }, null, 2) + '\n');
   const rejectedDir = posix.join(posix.dirname(remote), 'rejected');
-  const rejected = posix.join(rejectedDir, name);
+  const rejected = remotePath(rejectedDir, name);
   try {
     await transport.mkdir(rejectedDir, { signal });
     await transport.rename(remote, rejected, { signal });

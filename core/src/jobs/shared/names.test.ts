@@ -30,3 +30,14 @@ it('orders names naturally: numbers inside names compare as numbers', async () =
   assert.ok(naturalCompare('p_007', 'p_7') < 0);
   assert.equal(naturalCompare('x_5', 'x_5'), 0);
 });
+
+it('takes only plain names from a listing, and builds every remote path through remotePath', async () => {
+  const { unsafeNameReason, remotePath } = await import('./names.js');
+  for (const bad of ['x/../../other/prices.csv', 'a\\..\\b.csv', '..', '.', '', 'p\u0001.csv', 'p\u0000.csv', 'p\u007f.csv', 'p\u009b.csv', 'p\n.csv']) {
+    assert.ok(unsafeNameReason(bad), JSON.stringify(bad));
+    assert.throws(() => remotePath('/ftpbox/box-1', bad), (e: any) => e.code === 'CFX_E_UNSAFE_NAME' && e.details.name === bad);
+  }
+  for (const good of ['prices.csv', '.prices.csv.part', 'Ціни 01.csv', 'a..b.csv', '...csv', 'box-1_S1.csv']) assert.equal(unsafeNameReason(good), undefined, good);
+  assert.equal(remotePath('/ftpbox/box-1', 'prices.csv'), '/ftpbox/box-1/prices.csv');
+  assert.equal(remotePath('/ftpbox/box-1/', 'a..b.csv'), '/ftpbox/box-1/a..b.csv');
+});

@@ -1,4 +1,5 @@
 import { posix } from 'node:path';
+import { CfxError, ErrorCodes } from '../../api/index.js';
 
 /** Names the reader must never take: temp uploads, hidden files, flag/done markers. */
 export function isTempName(name: string): boolean {
@@ -24,7 +25,31 @@ export function expandTemplate(tpl: string, vars: Record<string, string | undefi
   return tpl.replace(/\{(\w+)\}/g, (m, k: string) => vars[k] ?? m);
 }
 
-export function remoteJoin(dir: string, name: string): string {
+/**
+ * Why a name from a listing is not a plain name, or undefined when it is one. A listing is the
+ * server's word: a name with a separator (`x/../../other/prices.csv`, or `a\..\b.csv`, which a
+ * Windows server takes as a path), `.`/`..`, NUL or another control character (C0, DEL, C1) would
+ * make a path built from it leave the dir that was listed, or say something else in a log line.
+ */
+export function unsafeNameReason(name: string): string | undefined {
+  if (name === '') return 'is empty';
+  if (name === '.' || name === '..') return `is "${name}"`;
+  if (/[/\\]/.test(name)) return 'holds a path separator (/ or \\)';
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(name)) return 'holds a control character';
+  return undefined;
+}
+
+export function isPlainName(name: string): boolean {
+  return unsafeNameReason(name) === undefined;
+}
+
+/**
+ * THE way a remote path is made from a dir (config, trusted) and a name (a listing's, or one cfx
+ * made): every job builds its paths here, so a name that would leave the dir never reaches the server.
+ */
+export function remotePath(dir: string, name: string): string {
+  const why = unsafeNameReason(name);
+  if (why) throw new CfxError(ErrorCodes.UNSAFE_NAME, `refused the remote name ${JSON.stringify(name)}: it ${why}`, { details: { dir, name } });
   return posix.join(dir, name);
 }
 
