@@ -133,6 +133,9 @@ export function parseSaleInput(input: unknown, terminalId: string): Sale {
   };
   // with a number that could not be read, the sums below would only add misleading problems
   if (!unreadable) for (const p of checkSale(sale)) if (!problems.some((q) => q.field === p.field)) problems.push(p);
+  // the till knows how it was paid: a sale or return without payments is refused here (the office
+  // accepts none only from formats that carry none, see checkSale)
+  if (sale.kind !== 'cancel' && sale.payments.length === 0 && !problems.some((q) => q.field === 'payments')) problems.push({ field: 'payments', message: 'a sale or return needs at least one payment' });
   if (problems.length) throw invalid(problems, i.saleId);
   return sale;
 }
