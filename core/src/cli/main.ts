@@ -21,6 +21,7 @@ import type { CliContext } from './context.js';
 import { registerSalesCommands } from './sales.js';
 import { registerOfficeCommands } from './office.js';
 import { registerPluginDevCommands } from './plugin-dev.js';
+import { registerServiceCommands } from './service.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -220,6 +221,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
   registerQuarantineCommands(program, ctx);
   registerPluginDevCommands(program, ctx);
   registerDebugCommands(program, ctx);
+  registerServiceCommands(program, ctx);
 
   try {
     await program.parseAsync(argv);
