@@ -88,6 +88,17 @@ test('install writes the unit and a 0600 env file naming the variables, prints t
   assert.equal(readFileSync(env, 'utf8'), 'CFX_FTP_PASSWORD=secret\n', 'an existing env file is kept');
   assert.equal(statSync(env).mode & 0o777, 0o600, 'and made 0600');
 
+  const bad = await cli(['service', 'install', '--unit-dir', units, '--env-file', env, '--run-as', 'no-such-account-cfx'], dir);
+  assert.equal(bad.code, 2, bad.out);
+  assert.match(bad.err, /no such account/);
+  if (process.getuid?.() === 0) {
+    writeFileSync(join(dir, 'data dir', 'catalog.db'), '');
+    const as = await cli(['service', 'install', '--unit-dir', units, '--env-file', env, '--run-as', 'nobody'], dir);
+    assert.equal(as.code, 0, as.err);
+    assert.match(readFileSync(join(units, 'cfx-box-1.service'), 'utf8'), /^User=nobody$/m);
+    assert.equal(statSync(join(dir, 'data dir', 'catalog.db')).uid, 65534, 'the account owns the data dir, files from before included');
+  }
+
   const un = await cli(['service', 'uninstall', '--unit-dir', units, '--env-file', env], dir);
   assert.equal(un.code, 0, un.err);
   assert.ok(!existsSync(join(units, 'cfx-box-1.service')));

@@ -1,7 +1,7 @@
 // `cfx service install|uninstall`: run this config as a service (systemd on Linux, WinSW on Windows).
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Option, type Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
@@ -101,6 +101,20 @@ function enableCommands(spec: ServiceSpec, platform: ServicePlatform, definition
   return [`${sc} daemon-reload`, `${sc} enable --now ${spec.name}`];
 }
 
+/** chown -R of the service's dirs to `user` (only root may; others get a hint) */
+function handOver(dirs: string[], user: string): void {
+  const id = (flag: string) => spawnSync('id', [flag, user], { encoding: 'utf8' });
+  const u = id('-u');
+  if (u.status !== 0) throw new CfxError(ErrorCodes.USAGE, `--run-as ${user}: no such account (create it: useradd --system ${user})`);
+  const uid = Number(u.stdout.trim());
+  const gid = Number(id('-g').stdout.trim());
+  if (process.getuid?.() !== 0) return;
+  for (const d of dirs) {
+    chownSync(d, uid, gid);
+    for (const f of readdirSync(d, { recursive: true }) as string[]) chownSync(join(d, f), uid, gid);
+  }
+}
+
 export function registerServiceCommands(program: Command, ctx: CliContext): void {
   const { io } = ctx;
   const service = program.command('service').description('run this config as a service: a systemd unit (Linux) or a WinSW service definition (Windows)');
@@ -132,6 +146,8 @@ export function registerServiceCommands(program: Command, ctx: CliContext): void
       writeFileSync(definition, text);
       // ReadWritePaths= of a path that does not exist fails the unit at start: make them now
       for (const d of spec.readWrite) mkdirSync(d, { recursive: true });
+      // User=: the account must own what it writes (a `cfx pull` run as root before left root's files)
+      if (o.runAs && !spec.user && o.platform === 'linux') handOver(spec.readWrite, o.runAs);
       let envCreated = false;
       if (!existsSync(spec.envFile)) {
         mkdirSync(dirname(spec.envFile), { recursive: true, mode: 0o700 });
