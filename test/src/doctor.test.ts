@@ -2,11 +2,10 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { realServers, freshRemoteDir, type ServersEnv } from './helpers/servers.js';
-import { officeClient, CFX_BIN } from './helpers/deploy.js';
+import { officeClient, terminalDeployment, CFX_BIN, type Deployment } from './helpers/deploy.js';
 import { runCli } from './helpers/cli.js';
 
 const servers = await realServers();
@@ -21,23 +20,9 @@ interface Check {
 }
 
 /** a terminal whose password comes from ${CFX_FTP_PASSWORD}, as a real one's does */
-function deployment(remote: string, opts: { inbox?: string } = {}): { dir: string; config: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'cfx-doctor-'));
+function deployment(remoteBase: string, salesDir: string): Deployment {
   const u = new URL(env.ftpUrl);
-  const config = join(dir, 'cfx.yaml');
-  writeFileSync(
-    config,
-    `role: terminal
-terminal: box-1
-dataDir: ./data
-server: "ftp://${u.username}:\${CFX_FTP_PASSWORD}@${u.host}"
-timeout: 10s
-prices: { dir: "${opts.inbox ?? `${remote}/{terminal}`}" }
-sales: { dir: "${remote}/sales" }
-log: { file: ./logs/cfx.log }
-`,
-  );
-  return { dir, config };
+  return terminalDeployment({ server: `ftp://${u.username}:\${CFX_FTP_PASSWORD}@${u.host}`, remoteBase, extra: `sales: { dir: "${salesDir}" }\n` });
 }
 
 async function doctor(dir: string, password: string): Promise<{ code: number; checks: Check[]; text: string }> {
@@ -62,7 +47,7 @@ describe('cfx doctor against vsftpd', { skip }, () => {
   });
 
   it('a healthy deployment: every check OK or WARN, exit 0', async () => {
-    const d = deployment(remote);
+    const d = deployment(remote, `${remote}/sales`);
     // a pull first, so the SQLite files exist and get their integrity_check
     const pull = await runCli(['pull'], { cwd: d.dir, env: { CFX_FTP_PASSWORD: new URL(env.ftpUrl).password } });
     assert.equal(pull.code, 0, pull.err);
@@ -79,7 +64,7 @@ describe('cfx doctor against vsftpd', { skip }, () => {
   });
 
   it('a wrong password: server.login FAILs with the server\'s answer, exit 1', async () => {
-    const d = deployment(remote);
+    const d = deployment(remote, `${remote}/sales`);
     const r = await doctor(d.dir, 'not-the-password');
     assert.equal(r.code, 1, r.text);
     const login = only(r.checks, 'server.login')[0]!;
@@ -90,17 +75,17 @@ describe('cfx doctor against vsftpd', { skip }, () => {
   });
 
   it('a missing inbox on the server: dir.inbox FAILs naming it, exit 1', async () => {
-    const d = deployment(remote, { inbox: `${remote}/no-such-inbox` });
+    const d = deployment(`${remote}/no-such`, `${remote}/sales`);
     const r = await doctor(d.dir, new URL(env.ftpUrl).password);
     assert.equal(r.code, 1, r.text);
     const inbox = only(r.checks, 'dir.inbox')[0]!;
     assert.equal(inbox.level, 'FAIL', r.text);
-    assert.match(inbox.message, new RegExp(`${remote}/no-such-inbox does not exist`));
+    assert.match(inbox.message, new RegExp(`${remote}/no-such/box-1 does not exist`));
     assert.equal(only(r.checks, 'dir.sales')[0]!.level, 'OK', 'the other dir is still checked');
   });
 
   it('an unwritable data dir: data.writable FAILs naming it, exit 1', () => {
-    const d = deployment(remote);
+    const d = deployment(remote, `${remote}/sales`);
     const data = join(d.dir, 'data');
     mkdirSync(data);
     chmodSync(data, 0o555);
