@@ -66,6 +66,15 @@ interface InstallOptions {
   rw?: string[];
 }
 
+/** where the definition and the env file go: the defaults, or --unit-dir / --env-file */
+function placesOf(ctx: CliContext, o: InstallOptions, name: string): { definition: string; envFile: string } {
+  const defaults = servicePaths(name, { platform: o.platform, user: o.user === true, configDir: dirname(ctx.cfgPath()), ...(ctx.io.env.HOME ? { home: ctx.io.env.HOME } : {}) });
+  return {
+    definition: o.unitDir ? resolve(ctx.io.cwd, o.unitDir, `${name}.${o.platform === 'windows' ? 'xml' : 'service'}`) : defaults.definition,
+    envFile: o.envFile ? resolve(ctx.io.cwd, o.envFile) : defaults.envFile,
+  };
+}
+
 function specFor(ctx: CliContext, o: InstallOptions): { spec: ServiceSpec; vars: string[]; definition: string } {
   const cfgFile = ctx.cfgPath();
   const { app } = openWithoutSecrets(cfgFile, ctx.io.env);
@@ -73,9 +82,7 @@ function specFor(ctx: CliContext, o: InstallOptions): { spec: ServiceSpec; vars:
   const name = o.name ?? serviceName(c);
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) throw new CfxError(ErrorCodes.USAGE, `--name: letters, digits, _ . - only, got "${name}"`);
   const user = o.user === true;
-  const defaults = servicePaths(name, { platform: o.platform, user, configDir: dirname(cfgFile), ...(ctx.io.env.HOME ? { home: ctx.io.env.HOME } : {}) });
-  const definition = o.unitDir ? resolve(ctx.io.cwd, o.unitDir, `${name}.${o.platform === 'windows' ? 'xml' : 'service'}`) : defaults.definition;
-  const envFile = o.envFile ? resolve(ctx.io.cwd, o.envFile) : defaults.envFile;
+  const { definition, envFile } = placesOf(ctx, o, name);
   const who = c.role === 'terminal' ? `terminal ${c.terminal}` : `office for ${c.terminals.length} terminal(s)`;
   const spec: ServiceSpec = {
     name,
@@ -185,13 +192,9 @@ export function registerServiceCommands(program: Command, ctx: CliContext): void
     .option('--env-file <file>', 'the secrets file, for --purge')
     .option('--purge', 'also delete the env file with the secrets')
     .action((o: InstallOptions & { purge?: boolean }) => {
-      let name = o.name;
-      const cfgFile = ctx.cfgPath();
-      if (!name) name = serviceName(openWithoutSecrets(cfgFile, io.env).app.config);
+      const name = o.name ?? serviceName(openWithoutSecrets(ctx.cfgPath(), io.env).app.config);
       const user = o.user === true;
-      const defaults = servicePaths(name, { platform: o.platform, user, configDir: dirname(cfgFile), ...(io.env.HOME ? { home: io.env.HOME } : {}) });
-      const definition = o.unitDir ? resolve(io.cwd, o.unitDir, `${name}.${o.platform === 'windows' ? 'xml' : 'service'}`) : defaults.definition;
-      const envFile = o.envFile ? resolve(io.cwd, o.envFile) : defaults.envFile;
+      const { definition, envFile } = placesOf(ctx, o, name);
       const notes: string[] = [];
       const systemd = o.platform === 'linux' && !o.unitDir;
       const sc = (...args: string[]) => {
