@@ -84,6 +84,24 @@ describe('cfx doctor against vsftpd', { skip }, () => {
     assert.equal(only(r.checks, 'dir.sales')[0]!.level, 'OK', 'the other dir is still checked');
   });
 
+  it('SFTP: a pinned host key is OK, hostKey: tofu a WARN that says how to pin it', async () => {
+    // SFTP is not chrooted: remote paths are real paths, here inside the FTP user's (shared) root
+    const base = `${env.sftpRoot}${remote}/sftp`;
+    mkdirSync(`${base}/box-1`, { recursive: true });
+    mkdirSync(`${base}/sales`, { recursive: true });
+    chmodSync(`${base}/box-1`, 0o777);
+    chmodSync(`${base}/sales`, 0o777);
+    for (const [hostKey, level] of [[env.sftpHostKeySha256, 'OK'], ['tofu', 'WARN']] as const) {
+      const d = terminalDeployment({ server: env.sftpUrl, remoteBase: base, extra: `serverOptions: { privateKey: "${env.sftpKey}", hostKey: "${hostKey}" }\nsales: { dir: "${base}/sales" }\n` });
+      const r = await doctor(d.dir, '');
+      assert.equal(r.code, 0, r.text);
+      const id = only(r.checks, 'server.identity')[0]!;
+      assert.equal(id.level, level, r.text);
+      if (level === 'WARN') assert.match(`${id.message} ${id.fix}`, /tofu.*SHA256/s);
+      assert.equal(only(r.checks, 'dir.inbox')[0]!.level, 'OK', r.text);
+    }
+  });
+
   it('an unwritable data dir: data.writable FAILs naming it, exit 1', () => {
     const d = deployment(remote, `${remote}/sales`);
     const data = join(d.dir, 'data');

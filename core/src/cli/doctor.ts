@@ -259,7 +259,7 @@ async function serverChecks(app: App, add: Add, missingSecrets: string[]): Promi
  * How far the server's mtime is from the time the write happened ([before, after] here). A LIST
  * mtime without seconds means "some time in that minute": only the distance outside it counts.
  */
-function skewMs(mtime: Date, before: number, after: number): number {
+export function skewMs(mtime: Date, before: number, after: number): number {
   const lo = mtime.getTime();
   const hi = lo + (mtime.getUTCSeconds() === 0 && mtime.getUTCMilliseconds() === 0 ? 60_000 : 1000);
   if (hi < before) return hi - before;
