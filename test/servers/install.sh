@@ -50,6 +50,8 @@ command -v lftp >/dev/null 2>&1 || missing+=(lftp)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v flock >/dev/null 2>&1 || missing+=(util-linux)
 command -v xmllint >/dev/null 2>&1 || missing+=(libxml2-utils)
+# systemd-analyze verify checks the unit `cfx service install` writes (nothing here boots systemd)
+command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 if [ ${#missing[@]} -eq 0 ]; then
   install_pure_ftpd
   echo "test servers: everything installed"
@@ -62,5 +64,5 @@ fi
 echo "test servers: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update
-apt-get install -y --no-install-recommends vsftpd openssh-server openssh-client lftp openssl util-linux libxml2-utils
+apt-get install -y --no-install-recommends vsftpd openssh-server openssh-client lftp openssl util-linux libxml2-utils systemd
 install_pure_ftpd

@@ -6,7 +6,7 @@ import { loadConfig, secretValues } from '../config/index.js';
 import type { CfxConfig } from '../config/types.js';
 import { PluginHost } from '../host/index.js';
 import { Store } from '../store/index.js';
-import { createLogger, silentLogger } from '../util/logger.js';
+import { closeLogger, createLogger, silentLogger } from '../util/logger.js';
 import { Services } from '../di/services.js';
 import { wireCore } from '../di/wiring.js';
 import { JobExecutor } from '../scheduler/executor.js';
@@ -37,6 +37,8 @@ export class App {
     readonly host: PluginHost,
     readonly logger: Logger,
     private readonly storeRef: Store | undefined,
+    /** the logger was made here (not handed in): close() closes its file */
+    private readonly ownLogger: boolean,
   ) {}
 
   static open(o: OpenOptions): App {
@@ -67,12 +69,12 @@ export class App {
       o.logger ??
       createLogger({
         level: o.logLevel ?? config.log.level,
-        ...(config.log.file ? { file: resolve(dirname(file), config.log.file) } : {}),
+        ...(config.log.file ? { file: resolve(dirname(file), config.log.file), rotate: config.log.rotate ?? false } : {}),
         pretty: !config.log.file && process.stderr.isTTY,
         secrets: secretValues(config, host.schemas()),
       });
     host.configure({ logger, pluginOptions: config.pluginOptions, dataDir: config.dataDir });
-    return new App(config, host, logger, o.store ? Store.open(config.dataDir, { readonly: o.store === 'ro' }) : undefined);
+    return new App(config, host, logger, o.store ? Store.open(config.dataDir, { readonly: o.store === 'ro' }) : undefined, !o.logger);
   }
 
   /** the service container, wired on first use (core/src/di/wiring.ts); a test overrides refs here */
@@ -124,5 +126,6 @@ export class App {
     await Promise.all(this.opened.splice(0).map((t) => t.close().catch(() => undefined)));
     await this.host.dispose();
     this.storeRef?.close();
+    if (this.ownLogger) await closeLogger(this.logger);
   }
 }

@@ -21,6 +21,8 @@ import type { CliContext } from './context.js';
 import { registerSalesCommands } from './sales.js';
 import { registerOfficeCommands } from './office.js';
 import { registerPluginDevCommands } from './plugin-dev.js';
+import { registerServiceCommands } from './service.js';
+import { registerDoctorCommand } from './doctor.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -220,6 +222,8 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
   registerQuarantineCommands(program, ctx);
   registerPluginDevCommands(program, ctx);
   registerDebugCommands(program, ctx);
+  registerServiceCommands(program, ctx);
+  registerDoctorCommand(program, ctx);
 
   try {
     await program.parseAsync(argv);

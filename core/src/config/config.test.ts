@@ -97,7 +97,7 @@ log: { level: debug, file: logs/cfx.log }
   assert.equal(cfg.sales.spool, join(BASE, 'spool'));
   assert.deepEqual(cfg.backoffice, { use: '1c', options: { dir: 'C:/1c/exchange' } });
   assert.deepEqual(cfg.schedule, [{ job: 'archive.prune', cron: '0 3 * * *' }]);
-  assert.deepEqual(cfg.log, { level: 'debug', file: join(BASE, 'logs/cfx.log') });
+  assert.deepEqual(cfg.log, { level: 'debug', file: join(BASE, 'logs/cfx.log'), rotate: { sizeBytes: 10 * 1024 * 1024, frequency: 'daily', keep: 14 } });
 });
 
 test('a key with nothing after it takes the default', () => {
@@ -105,6 +105,16 @@ test('a key with nothing after it takes the default', () => {
   assert.equal(cfg.prices.pollMs, 1000);
   assert.equal(cfg.sales.connections, 1);
   assert.equal(cfg.log.level, 'info');
+});
+
+test('log.rotate: defaults with log.file, partial values filled, false turns it off, bad values named', () => {
+  assert.equal(parse(MINIMAL).log.rotate, undefined, 'no file, no rotation');
+  assert.deepEqual(parse(MINIMAL + 'log: { file: cfx.log, rotate: { size: 1MB, keep: 3 } }\n').log.rotate, { sizeBytes: 1024 * 1024, frequency: 'daily', keep: 3 });
+  assert.deepEqual(parse(MINIMAL + 'log: { file: cfx.log, rotate: { frequency: hourly } }\n').log.rotate, { sizeBytes: 10 * 1024 * 1024, frequency: 'hourly', keep: 14 });
+  assert.deepEqual(parse(MINIMAL + 'log: { file: cfx.log, rotate: true }\n').log.rotate, { sizeBytes: 10 * 1024 * 1024, frequency: 'daily', keep: 14 });
+  assert.equal(parse(MINIMAL + 'log: { file: cfx.log, rotate: false }\n').log.rotate, false);
+  const bad = problemsOf(() => parse(MINIMAL + 'log: { file: cfx.log, rotate: { size: 10, frequency: weekly, keep: 0 } }\n'));
+  assert.deepEqual(bad.map((p) => p.path), ['log.rotate.size', 'log.rotate.frequency', 'log.rotate.keep']);
 });
 
 test('an unknown key is reported at the top level and inside a section', () => {

@@ -92,3 +92,30 @@ export function expandEnv(value: unknown, env: NodeJS.ProcessEnv): { value: unkn
   };
   return { value: walk(value, []), problems };
 }
+
+/** A `${NAME}` a config refers to: where, and whether it has a default (then it may be unset). */
+export interface EnvReference {
+  name: string;
+  /** dotted path of the value, e.g. `server`, `admin.token` */
+  path: string;
+  hasDefault: boolean;
+}
+
+/** Every `${NAME}` in a parsed (not yet expanded) config: what a service's environment must provide. */
+export function envReferences(value: unknown): EnvReference[] {
+  const out: EnvReference[] = [];
+  const walk = (v: unknown, path: PathSeg[]): void => {
+    if (typeof v === 'string') {
+      for (const m of v.matchAll(REF)) {
+        const body = m[1];
+        if (body === undefined) continue;
+        const sep = body.indexOf(':-');
+        const name = sep >= 0 ? body.slice(0, sep) : body;
+        if (NAME.test(name)) out.push({ name, path: path.join('.'), hasDefault: sep >= 0 });
+      }
+    } else if (Array.isArray(v)) v.forEach((x, i) => walk(x, [...path, i]));
+    else if (v !== null && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, [...path, k]);
+  };
+  walk(value, []);
+  return out;
+}

@@ -20,3 +20,4 @@ export { redactConfig, redactUrl, secretValues, isSecretKey, REDACTED } from './
 export { initTemplate } from './template.js';
 export { coreSchema, TERMINAL_ID_PATTERN, LOG_LEVELS } from './schema.js';
 export { urlScheme } from './validator.js';
+export { envReferences, type EnvReference } from './env.js';

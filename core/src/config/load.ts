@@ -10,6 +10,7 @@ import { redactUrlsIn } from './redact.js';
 import { CORE_SECTIONS } from './schema.js';
 import { literalSecrets } from './secrets.js';
 import type { BackOfficeConfig, CfxConfig, Role, ScheduleEntry } from './types.js';
+import type { LogRotation } from '../util/log-file.js';
 import { tryParseDuration, tryParseSize } from './units.js';
 import { suggest, urlScheme, validateCore, validatePluginSection, type RawProblem } from './validator.js';
 
@@ -73,7 +74,8 @@ export const DEFAULTS = {
   sales: { dir: '/ftpbox/sales', format: 'csv', connections: 1, maxFileSize: '16MB' },
   backoffice: 'generic',
   archive: { keepDays: 30 },
-  log: { level: 'info' },
+  // 15 files of 10 MB at most (the current one + 14): 150 MB whatever the uptime; two weeks of a quiet till
+  log: { level: 'info', rotate: { size: '10MB', frequency: 'daily', keep: 14 } },
   admin: { listen: '127.0.0.1:8730' },
 } as const;
 
@@ -377,7 +379,7 @@ function normalise(r: Record<string, any>, opts: BuildOptions): CfxConfig {
     archive: { keepDays: (r.archive?.keepDays ?? DEFAULTS.archive.keepDays) as number },
     log: {
       level: (log.level ?? DEFAULTS.log.level) as string,
-      ...(log.file !== undefined ? { file: resolveLocal(opts.baseDir, log.file as string) } : {}),
+      ...(log.file !== undefined ? { file: resolveLocal(opts.baseDir, log.file as string), rotate: logRotation(log.rotate) } : {}),
     },
   };
   if (r.admin !== undefined) {
@@ -385,6 +387,18 @@ function normalise(r: Record<string, any>, opts: BuildOptions): CfxConfig {
     cfg.admin = { listen, ...parseAdminListen(listen)!, ...(r.admin.token !== undefined ? { token: r.admin.token as string } : {}) };
   }
   return cfg;
+}
+
+/** `log.rotate` (validated): false = plain append; true, absent or partial = the defaults filled in */
+function logRotation(v: unknown): LogRotation | false {
+  if (v === false) return false;
+  const o = isObject(v) ? v : {};
+  const d = DEFAULTS.log.rotate;
+  return {
+    sizeBytes: tryParseSize(o.size ?? d.size)!,
+    frequency: (o.frequency ?? d.frequency) as LogRotation['frequency'],
+    keep: (o.keep ?? d.keep) as number,
+  };
 }
 
 /** problems with their dotted path and line, in file order (those without a line, missing top-level keys, first) */

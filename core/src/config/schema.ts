@@ -125,6 +125,16 @@ export const coreSchema: JsonSchema = {
       properties: {
         level: { enum: [...LOG_LEVELS] },
         file: nonEmpty('log file, relative to the config file; default stderr'),
+        rotate: {
+          description: 'rotation of log.file: a new file at `size` and every day (or hour), `keep` old files kept; true: the defaults; false: plain append (an external logrotate)',
+          type: ['boolean', 'object'],
+          additionalProperties: false,
+          properties: {
+            size: { description: 'largest size of one log file (at least 1KB)', 'x-size': { min: 1024 } },
+            frequency: { description: 'a new file every day or every hour', enum: ['daily', 'hourly'] },
+            keep: { description: 'old log files kept beside the current one', type: 'integer', minimum: 1, maximum: 1000 },
+          },
+        },
       },
     },
   },

@@ -83,6 +83,11 @@ archive:                            # local copies of every file that crossed th
 
 log:                                # logging (JSON lines)
   level: info                       # fatal, error, warn, info, debug, trace or silent
-  # file: ./cfx.log                 # append JSON lines to this file (default: standard error)
+  # file: ./cfx.log                 # write JSON lines to files beside this path (default: standard error);
+  #                                 # cfx.log itself links to the current cfx.<date>.<n>.log
+  # rotate:                         # a new file at size and every day; at most (keep + 1) x size on disk
+  #   size: 10MB                    # (the defaults: 150 MB at most, whatever the uptime)
+  #   frequency: daily              # daily or hourly
+  #   keep: 14                      # old files kept; rotate: false = one growing file (an external logrotate)
 `;
 }

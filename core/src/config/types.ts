@@ -1,3 +1,4 @@
+import type { LogRotation } from '../util/log-file.js';
 /** The validated, env-expanded, defaults-applied config (`cfx.yaml`). Keys are a user contract. */
 export type Role = 'terminal' | 'office';
 
@@ -86,7 +87,8 @@ export interface CfxConfig {
   pluginOptions: Record<string, Record<string, unknown>>;
   schedule: ScheduleEntry[];
   archive: { keepDays: number };
-  log: { level: string; file?: string };
+  /** `rotate` is set (the defaults, or false) whenever `file` is */
+  log: { level: string; file?: string; rotate?: LogRotation | false };
   /** the admin page and HTTP API; undefined when the key is absent */
   admin?: AdminConfig;
 }

@@ -1,11 +1,14 @@
 import { pino, type Logger, type LoggerOptions } from 'pino';
 import { createWriteStream } from 'node:fs';
+import { LogFileStream, type LogRotation } from './log-file.js';
 import { createRequire } from 'node:module';
 
 export interface LoggerSetup {
   level?: string;
   /** a file to append JSON lines to; default stderr */
   file?: string;
+  /** rotation of `file` (pino-roll); false or absent: plain append */
+  rotate?: LogRotation | false;
   /** pretty, human output (a TTY) */
   pretty?: boolean;
   /** raw secret values to scrub from any message or field, whatever key holds them */
@@ -46,6 +49,12 @@ export function createLogger(setup: LoggerSetup = {}): Logger {
       streamWrite: (line: string) => scrub(line),
     },
   };
+  if (setup.file && setup.rotate) {
+    const stream = new LogFileStream(setup.file, setup.rotate);
+    const logger = pino(opts, stream);
+    closers.set(logger, () => stream.end());
+    return logger;
+  }
   if (setup.file) return pino(opts, createWriteStream(setup.file, { flags: 'a' }));
   if (setup.pretty) {
     // pino-pretty as a synchronous in-process stream: no worker thread for a CLI
@@ -61,6 +70,13 @@ function prettyStream(): NodeJS.WritableStream {
     prettyFactory = createRequire(import.meta.url)('pino-pretty') as (o: object) => NodeJS.WritableStream;
   }
   return prettyFactory({ colorize: true, sync: true, destination: 2, ignore: 'pid,hostname', translateTime: 'SYS:HH:MM:ss.l' });
+}
+
+const closers = new WeakMap<Logger, () => Promise<void>>();
+
+/** closes the file a logger made by createLogger writes (its later lines are dropped); no-op for others */
+export function closeLogger(logger: Logger): Promise<void> {
+  return closers.get(logger)?.() ?? Promise.resolve();
 }
 
 /** a logger that drops everything (tests, `--quiet`) */
