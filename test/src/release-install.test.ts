@@ -76,7 +76,8 @@ describe('the release installed with npm install -g, run against vsftpd', { skip
     const yaml = readFileSync(join(dir, 'cfx.yaml'), 'utf8')
       .replace(/^server: .*$/m, `server: "ftp://${u.username}:\${CFX_FTP_PASSWORD}@${u.host}"`)
       .replace(/^ {2}dir: "\/ftpbox\/\{terminal\}".*$/m, `  dir: "${remote}/{terminal}"`)
-      .replace(/^ {2}dir: \/ftpbox\/sales.*$/m, `  dir: ${remote}/sales`)
+      // the template's per-terminal sales dir (/ftpbox/{terminal}/sales), under this test's base
+      .replace(/^ {2}dir: "?\/ftpbox\/(\{terminal\}\/)?sales"?.*$/m, `  dir: "${remote}/{terminal}/sales"`)
       .replace(/^ {2}poll: 1s .*$/m, '  poll: 200ms')
       .replace(/^ {2}# file: \.\/cfx\.log .*$/m, '  file: ./cfx.log');
     assert.match(yaml, new RegExp(`${remote}/\\{terminal\\}`), 'the template has the keys this test edits');
@@ -87,7 +88,7 @@ describe('the release installed with npm install -g, run against vsftpd', { skip
     assert.match(check.stdout, /OK — terminal till-01/);
 
     const inbox = `${remote}/till-01`;
-    await office.mkdir(`${remote}/sales`);
+    await office.mkdir(`${remote}/till-01/sales`);
     await office.drop(inbox, 'prices-001.full.csv', 'code;barcodes;name;price\n1;4820000000011;Квиток дорослий;350,00\n2;;Кава;45,50\n');
     const pull = cfx(['pull'], dir, secrets);
     assert.equal(pull.status, 0, pull.stderr + pull.stdout);
