@@ -52,11 +52,16 @@ export async function startupBench(o: { runs: number; keep?: boolean }): Promise
     writeFileSync(f, JSON.stringify(sale(n)));
     return f;
   };
+  // CFX_BENCH_BEFORE=<another checkout's core/bin/cfx.js>: the same commands of that build too,
+  // interleaved in the same rounds, for a before/after table from one run
+  const bins: [string, string][] = [['', CFX_BIN], ...(process.env.CFX_BENCH_BEFORE ? [['before: ', process.env.CFX_BENCH_BEFORE] as [string, string]] : [])];
   const commands: { name: string; target?: number; run: () => number }[] = [
     { name: 'node -e 0', run: () => time(['-e', '0'], () => true) },
-    { name: 'cfx --version', target: 2.0, run: () => time([CFX_BIN, '--version'], (s) => /^\d+\.\d+\.\d+/.test(s)) },
-    { name: 'cfx status', target: 3.0, run: () => time([CFX_BIN, 'status', '-c', config], (s) => s.startsWith('role')) },
-    { name: 'cfx sale add (1 sale)', target: 3.0, run: () => time([CFX_BIN, 'sale', 'add', saleFile(), '-c', config, '--json'], (s) => s.includes('"recorded"')) },
+    ...bins.flatMap(([label, bin]) => [
+      { name: `${label}cfx --version`, target: 2.0, run: () => time([bin, '--version'], (s) => /^\d+\.\d+\.\d+/.test(s)) },
+      { name: `${label}cfx status`, target: 3.0, run: () => time([bin, 'status', '-c', config], (s) => s.startsWith('role')) },
+      { name: `${label}cfx sale add (1 sale)`, target: 3.0, run: () => time([bin, 'sale', 'add', saleFile(), '-c', config, '--json'], (s) => s.includes('"recorded"')) },
+    ]),
   ];
   try {
     // untimed: the store is created by the first sale (status then reads a real one), caches warm
