@@ -46,6 +46,7 @@ const USAGE = `usage: node bench/dist/run.js [--only LIST] [--rounds N] [--rows 
   --items      catalog size of the admin bench (default 1000000)
   --mib        size of the SFTP download (default 100)
   --cases      fuzz: inputs per decoder (default 100000)
+  --runs       startup: runs of each command (default 10)
   --seed       fuzz: the fast-check seed (default a fixed one, as in the tests)
   --profile    write V8 CPU profiles of the cfx children to .bench-out/prof/ (summarise one with
                node bench/dist/profile-summary.js <file>); profiling inflates the poll CPU figure
