@@ -1,5 +1,5 @@
 // `npm run bench`: the benchmarks of docs/PERFORMANCE, each beside its peer in the same run.
-//   node bench/dist/run.js [--only price,poll,sales,admin,sftp,1c] [--rounds 3] [--rows 1000000] …
+//   node bench/dist/run.js [--only price,poll,sales,admin,sftp,1c,fuzz,startup] [--rounds 3] [--rows 1000000] …
 // Prints a report and writes .bench-out/bench/latest.json (+ a timestamped copy).
 // Exits 0 whether targets are met or missed (PASS/MISS is in the report); non-zero only on error.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -16,10 +16,11 @@ import { sftpDownloadBench, renderSftpDownload, type SftpDownloadResult } from '
 import { sftpFlushBench, renderSftpFlush, type SftpFlushResult } from './sftp-flush.js';
 import { priceImport1cBench, renderPriceImport1c, type PriceImport1cResult } from './price-import-1c.js';
 import { fuzzBench, renderFuzz, type FuzzBenchResult } from './fuzz-decoders.js';
+import { startupBench, renderStartup, type StartupResult } from './startup.js';
 
-const BENCHES = ['price', 'poll', 'sales', 'admin', 'sftp', '1c', 'fuzz'] as const;
+const BENCHES = ['price', 'poll', 'sales', 'admin', 'sftp', '1c', 'fuzz', 'startup'] as const;
 /** benches that need no servers */
-const STANDALONE: readonly string[] = ['fuzz'];
+const STANDALONE: readonly string[] = ['fuzz', 'startup'];
 type Bench = (typeof BENCHES)[number];
 
 const USAGE = `usage: node bench/dist/run.js [--only LIST] [--rounds N] [--rows N] [--orders name,code] [--seconds S] [--samples N]
@@ -33,6 +34,7 @@ const USAGE = `usage: node bench/dist/run.js [--only LIST] [--rounds N] [--rows 
                  sftp   100 MiB SFTP download vs curl sftp://; backlog flush over SFTP vs sftp -b
                  1c     100k-item 1C goods file (ATOL, cp1251) pulled and applied vs the CSV path
                  fuzz   every decoder fed 100k random and mutated inputs (fast-check); no servers
+                 startup  cfx --version / status / sale add vs node -e 0 (median of --runs, default 10); no servers
   --rounds     rounds of the price/sftp/1c/sales-flush benches, cfx and the peer interleaved
                (default 3 for price, 5 for the others)
   --rows       rows of the generated price file (default 1000000; the 1c bench: 100000)
@@ -44,11 +46,12 @@ const USAGE = `usage: node bench/dist/run.js [--only LIST] [--rounds N] [--rows 
   --items      catalog size of the admin bench (default 1000000)
   --mib        size of the SFTP download (default 100)
   --cases      fuzz: inputs per decoder (default 100000)
+  --runs       startup: runs of each command (default 10)
   --seed       fuzz: the fast-check seed (default a fixed one, as in the tests)
   --profile    write V8 CPU profiles of the cfx children to .bench-out/prof/ (summarise one with
                node bench/dist/profile-summary.js <file>); profiling inflates the poll CPU figure
   --keep       keep deployments, databases and remote dirs for inspection
-Needs the real servers (but for fuzz): sudo bash test/servers/start.sh`;
+Needs the real servers (but for fuzz and startup): sudo bash test/servers/start.sh`;
 
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
@@ -121,6 +124,12 @@ async function main(): Promise<number> {
     process.stdout.write('\n');
   }
 
+  let startup: StartupResult | undefined;
+  if (want('startup')) {
+    startup = await startupBench({ runs: intArg(args, 'runs', 10), keep: args.has('keep') });
+    process.stdout.write('\n');
+  }
+
   process.stdout.write('==== report ====\n');
   if (price) process.stdout.write(renderPriceImport(price) + '\n');
   if (poll) process.stdout.write(renderPoll(poll) + '\n');
@@ -131,10 +140,11 @@ async function main(): Promise<number> {
   if (sftpFlush) process.stdout.write(renderSftpFlush(sftpFlush) + '\n');
   if (price1c) process.stdout.write(renderPriceImport1c(price1c) + '\n');
   if (fuzz) process.stdout.write(renderFuzz(fuzz) + '\n');
+  if (startup) process.stdout.write(renderStartup(startup) + '\n');
 
   const dir = join(OUT_DIR, 'bench');
   mkdirSync(dir, { recursive: true });
-  const json = JSON.stringify({ startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), env: { ...env, loadavgAtEnd: loadavg() }, args: Object.fromEntries(args), price, poll, salesFlush, salesLatency, admin, sftpDownload, sftpFlush, price1c, fuzz }, null, 2) + '\n';
+  const json = JSON.stringify({ startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), env: { ...env, loadavgAtEnd: loadavg() }, args: Object.fromEntries(args), price, poll, salesFlush, salesLatency, admin, sftpDownload, sftpFlush, price1c, fuzz, startup }, null, 2) + '\n';
   writeFileSync(join(dir, 'latest.json'), json);
   writeFileSync(join(dir, `${startedAt.toISOString().replace(/[:.]/g, '-')}.json`), json);
   process.stdout.write(`\nJSON: ${join(dir, 'latest.json')}\n`);

@@ -1,28 +1,21 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Command, CommanderError, Option } from 'commander';
 import { CfxError, ErrorCodes, errorMessage, isCfxError } from '../api/index.js';
-import { App } from '../app/app.js';
-import { configWarnings, initTemplate, redactConfig, redactUrl, renderProblems } from '../config/index.js';
-import { PluginHost } from '../host/index.js';
-import { registerQuarantineCommands } from './quarantine.js';
-import { PricePull, pullFileDetails, type PullProgress, type PullResult } from '../jobs/prices-pull/price-pull.js';
-import { runDaemon } from '../scheduler/daemon.js';
-import { Service } from '../scheduler/service.js';
-import { silentLogger } from '../util/logger.js';
-import { collectStatus, renderStatus } from './status.js';
+// Only types (erased) from the heavy modules: every command imports what it uses in its action,
+// so `cfx --version`/`--help` load commander and this file, and no command pays for ajv, the
+// scheduler, the daemon or the admin server it does not run (issue 20, start-up).
+import type { App } from '../app/app.js';
+import type { PluginHost } from '../host/index.js';
+import type { PullProgress, PullResult } from '../jobs/prices-pull/price-pull.js';
 import { EXIT_HELP, Exit, errorJson, exitCodeFor } from './exit.js';
 import { defaultIo, milli, money, printJson, println, table, type Io } from './output.js';
-import { progressReporter } from './progress.js';
-import { interruptible } from './interrupt.js';
-import { registerDebugCommands } from './debug.js';
 import type { CliContext } from './context.js';
+import { registerQuarantineCommands } from './quarantine.js';
+import { registerDebugCommands } from './debug.js';
 import { registerSalesCommands } from './sales.js';
 import { registerOfficeCommands } from './office.js';
-import { registerPluginDevCommands } from './plugin-dev.js';
-import { registerServiceCommands } from './service.js';
-import { registerDoctorCommand } from './doctor.js';
+import { registerPluginDevCommands } from './plugin-dev-commands.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -72,13 +65,19 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out.write(s), writeErr: (s) => io.err.write(s) });
   program.enablePositionalOptions(false);
+  program.hook('preAction', async () => {
+    AppClass ??= (await import('../app/app.js')).App;
+  });
 
   const g = (): Globals => program.opts<Globals>();
   const cfgPath = () => resolve(io.cwd, g().config);
   const logLevel = () => (g().quiet ? 'silent' : g().logLevel);
+  // ctx.open stays synchronous for the command modules: the App class is imported once, by the
+  // preAction hook below, before any action runs (never for --version/--help, which have none)
+  let AppClass: typeof App | undefined;
   const open = (store: 'rw' | 'ro' | false) => {
     const lvl = logLevel();
-    return App.open({ configFile: cfgPath(), env: io.env, store, ...(lvl ? { logLevel: lvl } : {}) });
+    return AppClass!.open({ configFile: cfgPath(), env: io.env, store, ...(lvl ? { logLevel: lvl } : {}) });
   };
   const set = (c: number) => {
     exitCode = c;
@@ -90,7 +89,8 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     .description('write a commented cfx.yaml for a terminal (box office) or the office')
     .addOption(new Option('--role <role>', 'terminal or office').choices(['terminal', 'office']).default('terminal'))
     .option('--force', 'overwrite an existing file')
-    .action((o: { role: 'terminal' | 'office'; force?: boolean }) => {
+    .action(async (o: { role: 'terminal' | 'office'; force?: boolean }) => {
+      const { initTemplate } = await import('../config/template.js');
       const file = cfgPath();
       if (existsSync(file) && !o.force) throw new CfxError(ErrorCodes.USAGE, `${file} exists; use --force to overwrite it`);
       writeFileSync(file, initTemplate(o.role));
@@ -104,8 +104,10 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     .description('validate the config file: exit 0 with a summary (and any warning, e.g. a secret written in the file), or exit 2 with every problem as "path: message"')
     .option('--print', 'also print the resolved config with secrets redacted')
     .option('--strict', 'warnings are errors (exit 2): e.g. a password or token written in the file instead of ${ENV}')
-    .action((o: { print?: boolean; strict?: boolean }) => {
-      const app = App.open({ configFile: cfgPath(), env: io.env, store: false, logger: silentLogger(), ...(o.strict ? { strictConfig: true } : {}) });
+    .action(async (o: { print?: boolean; strict?: boolean }) => {
+      const { configWarnings, redactConfig, redactUrl, renderProblems } = await import('../config/index.js');
+      const { silentLogger } = await import('../util/logger.js');
+      const app = AppClass!.open({ configFile: cfgPath(), env: io.env, store: false, logger: silentLogger(), ...(o.strict ? { strictConfig: true } : {}) });
       const c = app.config;
       const red = redactConfig(c, app.host.schemas());
       const warnings = configWarnings(c);
@@ -127,17 +129,19 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     println(io.out, table(list.map((p) => [p.id, p.version, p.packageName, contrib(p), p.state + (p.error ? `: ${p.error.message}` : '')]), ['ID', 'VERSION', 'PACKAGE', 'CONTRIBUTES', 'STATE']));
     for (const r of host.refused) println(io.out, `refused  ${r.plugin}: ${r.message}`);
   };
-  const hostFor = () => {
+  const hostFor = async () => {
+    const { silentLogger } = await import('../util/logger.js');
     const file = cfgPath();
-    if (existsSync(file)) return App.open({ configFile: file, env: io.env, store: false, logger: silentLogger(), strictPlugins: false }).host;
+    if (existsSync(file)) return AppClass!.open({ configFile: file, env: io.env, store: false, logger: silentLogger(), strictPlugins: false }).host;
     // without a config: the built-ins alone, so `cfx plugins list` works on a fresh install
+    const { PluginHost } = await import('../host/index.js');
     return PluginHost.discover({ logger: silentLogger(), dataDir: resolve(io.cwd, 'cfx-data'), baseDir: io.cwd, strict: false });
   };
   plugins
     .command('list')
     .description('plugins found (built-in and from the config), what they contribute, their state; imports no plugin code')
-    .action(() => {
-      const host = hostFor();
+    .action(async () => {
+      const host = await hostFor();
       renderPlugins(host);
       if (host.refused.length) set(Exit.USAGE);
     });
@@ -145,7 +149,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     .command('status')
     .description('activate every plugin and show its state and last error')
     .action(async () => {
-      const host = hostFor();
+      const host = await hostFor();
       await host.activateAll();
       renderPlugins(host);
       if (host.refused.length || host.list().some((p) => p.state === 'failed')) set(Exit.FAILED);
@@ -155,8 +159,9 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
   program
     .command('status')
     .description('role, server, catalog, last exchanges, pending sales, quarantined files (reads the store; connects nowhere)')
-    .action(() => {
-      const app = App.open({ configFile: cfgPath(), env: io.env, store: false, logger: silentLogger() });
+    .action(async () => {
+      const [{ collectStatus, renderStatus }, { silentLogger }] = await Promise.all([import('./status.js'), import('../util/logger.js')]);
+      const app = AppClass!.open({ configFile: cfgPath(), env: io.env, store: false, logger: silentLogger() });
       const st = collectStatus(app);
       if (g().json) printJson(io.out, st);
       else println(io.out, renderStatus(st));
@@ -166,6 +171,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     .command('pull')
     .description('terminal: take every complete price file waiting on the server now, apply it, archive it, delete it remotely')
     .action(async () => {
+      const { interruptible } = await import('./interrupt.js');
       const app = open('rw');
       try {
         await interruptible(ctx, app, 'cfx pull', async (stop) => {
@@ -212,6 +218,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     .command('run')
     .description('the service: poll prices (prices.poll, default 1s), run the cron jobs of "schedule"; SIGINT/SIGTERM finish the current step and exit 0')
     .action(async () => {
+      const [{ configWarnings }, { runDaemon }] = await Promise.all([import('../config/index.js'), import('../scheduler/daemon.js')]);
       const app = open('rw');
       for (const w of configWarnings(app.config)) app.logger.warn({ key: w.path, ...(w.line !== undefined ? { line: w.line } : {}) }, `config: ${w.path}: ${w.message}`);
       set(await runDaemon(app));
@@ -222,8 +229,13 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
   registerQuarantineCommands(program, ctx);
   registerPluginDevCommands(program, ctx);
   registerDebugCommands(program, ctx);
-  registerServiceCommands(program, ctx);
-  registerDoctorCommand(program, ctx);
+  // service and doctor open the deployment in their own ways and pull much in: their modules load
+  // only when the command line names them; otherwise a one-line entry keeps them in --help
+  const named = argv.slice(2).find((a) => !a.startsWith('-'));
+  if (named === 'service') (await import('./service.js')).registerServiceCommands(program, ctx);
+  else program.command('service').description('run this config as a service: cfx service install|uninstall (systemd unit or WinSW definition)');
+  if (named === 'doctor') (await import('./doctor.js')).registerDoctorCommand(program, ctx);
+  else program.command('doctor').description('check everything a deployment needs, each OK/WARN/FAIL with what to do (cfx doctor --help)');
 
   try {
     await program.parseAsync(argv);
@@ -245,7 +257,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
 async function pullOnce(app: App, io: Io, json: boolean, stop: AbortSignal): Promise<PullResult> {
   const c = app.config;
   if (c.role !== 'terminal') throw new CfxError(ErrorCodes.USAGE, 'cfx pull is for the terminal role (this config has role: office)');
-  const progress = json ? undefined : progressReporter(io.err);
+  const progress = json ? undefined : (await import('./progress.js')).progressReporter(io.err);
   try {
     // the job records the run; the office's resend requests in the inbox are served like under `cfx run`
     const s = await app.jobs.run('prices.pull', { trigger: 'cli', signal: stop, ...(progress ? { progress: (p: Record<string, unknown>) => progress.update(p as unknown as PullProgress) } : {}) });

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { CfxError, ErrorCodes } from '../api/index.js';
-import { retryQuarantined } from '../admin/quarantine.js';
 import type { CliContext } from './context.js';
 import { printJson, println, table } from './output.js';
 
@@ -35,6 +34,8 @@ export function registerQuarantineCommands(program: Command, ctx: CliContext): v
       if (!Number.isSafeInteger(id) || id < 1) throw new CfxError(ErrorCodes.USAGE, `the id must be a positive whole number, got "${idText}"`);
       const app = ctx.open('rw');
       try {
+        // the retry (the admin's, with the price pull's keys) is loaded only by this command
+        const { retryQuarantined } = await import('../admin/quarantine.js');
         const r = await retryQuarantined({ app }, id, { force: o.force === true });
         if (ctx.json()) printJson(io.out, r);
         else println(io.out, `${r.action}  ${r.fileName} → ${r.to}${r.forced ? ' (forced: the full-file guards are lifted for it)' : ''}`);

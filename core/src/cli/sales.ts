@@ -3,12 +3,10 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CfxError, ErrorCodes } from '../api/index.js';
 import type { App } from '../app/app.js';
-import { Service } from '../scheduler/service.js';
+import type { Service } from '../scheduler/service.js';
 import type { CliContext } from './context.js';
 import { Exit } from './exit.js';
 import { money, printJson, println } from './output.js';
-import { countBar } from './progress.js';
-import { interruptible } from './interrupt.js';
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -22,6 +20,8 @@ function date(v: string, flag: string): string {
 }
 
 async function withService<T>(ctx: CliContext, fn: (svc: Service, app: App) => Promise<T>): Promise<T> {
+  // the service (and with it the sales push) is imported when a sales command runs, not at start-up
+  const { Service } = await import('../scheduler/service.js');
   const app = ctx.open('rw');
   try {
     return await fn(new Service(app), app);
@@ -65,9 +65,10 @@ export function registerSalesCommands(program: Command, ctx: CliContext): void {
     .action(() =>
       withService(ctx, async (svc, app) => {
         terminalOnly(app, 'push');
+        const { interruptible } = await import('./interrupt.js');
         await interruptible(ctx, app, 'cfx push', async (stop) => {
           const push = await svc.salesPush();
-          const bar = ctx.json() ? undefined : countBar(io.err, 'pushing sales');
+          const bar = ctx.json() ? undefined : (await import('./progress.js')).countBar(io.err, 'pushing sales');
           let r: { pending: number; sent: number; bytes: number };
           try {
             const s = await app.jobs.run('sales.push', { trigger: 'cli', signal: stop, ...(bar ? { progress: (p: Record<string, unknown>) => bar.update(p.done as number, p.total as number) } : {}) });
@@ -99,7 +100,8 @@ export function registerSalesCommands(program: Command, ctx: CliContext): void {
           else println(io.out, `would resend ${plan.length} sale(s) of ${from} … ${to} to ${push.dir}`);
           return;
         }
-        const bar = ctx.json() ? undefined : countBar(io.err, 'resending');
+        const bar = ctx.json() ? undefined : (await import('./progress.js')).countBar(io.err, 'resending');
+        const { interruptible } = await import('./interrupt.js');
         await interruptible(ctx, app, 'cfx resend', async (stop) => {
           try {
             const s = await app.jobs.run('sales.resend', { trigger: 'cli', signal: stop, params: { from, to }, ...(bar ? { progress: (p: Record<string, unknown>) => bar.update(p.done as number, p.total as number) } : {}) });

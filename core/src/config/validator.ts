@@ -6,6 +6,7 @@ import type { JsonSchema } from '../api/plugin.js';
 import type { PathSeg } from './env.js';
 import { coreSchema } from './schema.js';
 import { tryParseDuration, tryParseSize } from './units.js';
+import { validate as metaValidate } from './meta-2020-validate.generated.js';
 
 export interface RawProblem {
   path: PathSeg[];
@@ -46,6 +47,7 @@ export function formatMs(ms: number): string {
  */
 export const MAX_DURATION_MS = 2 ** 31 - 1;
 
+const META_2020 = 'https://json-schema.org/draft/2020-12/schema';
 let ajvInstance: Ajv2020 | undefined;
 let coreValidate: ValidateFunction | undefined;
 
@@ -58,6 +60,12 @@ let coreValidate: ValidateFunction | undefined;
 export function getAjv(): Ajv2020 {
   if (ajvInstance) return ajvInstance;
   const ajv = new Ajv2020({ strict: true, allErrors: true, allowUnionTypes: true, useDefaults: true, verbose: true });
+  // Every schema (ours, the plugins', each keyword's metaSchema below) is checked against the draft
+  // 2020-12 meta-schema, which ajv compiles on first use: ~50 ms of every command that loads a
+  // config. Its validator is precompiled at build time (scripts/gen-validators.mjs, same options);
+  // ajv's validateSchema asks getSchema for it, so the check and its messages stay ajv's own.
+  const getSchema = ajv.getSchema.bind(ajv);
+  ajv.getSchema = ((ref: string) => (ref === META_2020 ? metaValidate : getSchema(ref))) as typeof ajv.getSchema;
   addFormats(ajv);
   ajv.addKeyword({ keyword: 'x-secret', schemaType: 'boolean' });
   const minSchema = { type: 'object', properties: { min: { type: 'number' } }, additionalProperties: false };
