@@ -31,6 +31,14 @@ function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = 
   return { code: r.status, stdout: r.stdout ?? '', out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
 }
 
+/** offline, what `npm install` would link into a scaffold: the file: core, and the repo's @types/node */
+function linkOffline(dir: string): void {
+  mkdirSync(join(dir, 'node_modules', '@cfx'), { recursive: true });
+  mkdirSync(join(dir, 'node_modules', '@types'), { recursive: true });
+  symlinkSync(CORE, join(dir, 'node_modules', '@cfx', 'core'), 'dir');
+  symlinkSync(join(REPO, 'node_modules', '@types', 'node'), join(dir, 'node_modules', '@types', 'node'), 'dir');
+}
+
 /** node --test on a package's compiled tests, in a child (the way its author runs `npm test`) */
 const nodeTest = (dir: string) => run(process.execPath, ['--test', 'dist/test/'], dir);
 
@@ -179,10 +187,7 @@ describe('cfx plugin new transport demo', () => {
     assert.equal(again.code, 2, 'a non-empty dir is not overwritten');
 
     // offline: what `npm install` would link (the file: core, and the repo's typescript + @types/node)
-    mkdirSync(join(demo, 'node_modules', '@cfx'), { recursive: true });
-    mkdirSync(join(demo, 'node_modules', '@types'), { recursive: true });
-    symlinkSync(CORE, join(demo, 'node_modules', '@cfx', 'core'), 'dir');
-    symlinkSync(join(REPO, 'node_modules', '@types', 'node'), join(demo, 'node_modules', '@types', 'node'), 'dir');
+    linkOffline(demo);
 
     const build = run(process.execPath, [TSC, '-p', demo], demo);
     assert.equal(build.code, 0, `the scaffold builds:\n${build.out}`);
@@ -464,10 +469,7 @@ describe('cfx plugin new job stock.upload', () => {
     const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
     assert.deepEqual(pkg.cfx, { apiVersion: 1, contributes: { jobs: ['stock.upload'] } });
     assert.equal(pkg.engines.cfx, '^1.1.0');
-    mkdirSync(join(dir, 'node_modules', '@cfx'), { recursive: true });
-    mkdirSync(join(dir, 'node_modules', '@types'), { recursive: true });
-    symlinkSync(CORE, join(dir, 'node_modules', '@cfx', 'core'), 'dir');
-    symlinkSync(join(REPO, 'node_modules', '@types', 'node'), join(dir, 'node_modules', '@types', 'node'), 'dir');
+    linkOffline(dir);
     const build = run(process.execPath, [TSC, '-p', dir], dir);
     assert.equal(build.code, 0, `the scaffold builds:\n${build.out}`);
     const t = nodeTest(dir);

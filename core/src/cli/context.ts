@@ -1,3 +1,4 @@
+import { CfxError, ErrorCodes } from '../api/errors.js';
 import type { App } from '../app/app.js';
 import type { Io } from './output.js';
 
@@ -12,4 +13,9 @@ export interface CliContext {
   open(store: 'rw' | 'ro' | false): App;
   /** the exit code main returns when the command finishes without throwing */
   setExit(code: number): void;
+}
+
+/** a command for one role run with another's config: a usage error naming both */
+export function requireRole(app: App, role: 'terminal' | 'office', cmd: string): void {
+  if (app.config.role !== role) throw new CfxError(ErrorCodes.USAGE, `cfx ${cmd} is for the ${role} role (this config has role: ${app.config.role})`);
 }

@@ -8,6 +8,7 @@ import { CfxError, ErrorCodes, errorMessage, isCfxError } from '../api/index.js'
 import type { App } from '../app/app.js';
 import type { PluginHost } from '../host/index.js';
 import type { PullProgress, PullResult } from '../jobs/prices-pull/price-pull.js';
+import { needsAttention } from '../jobs/prices-pull/messages.js';
 import { EXIT_HELP, Exit, errorJson, exitCodeFor } from './exit.js';
 import { defaultIo, milli, money, printJson, println, table, type Io } from './output.js';
 import type { CliContext } from './context.js';
@@ -179,7 +180,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
           if (g().json) printJson(io.out, result);
           else printPull(io, result);
           // no silent success: a file quarantined, lines skipped or a non-empty file that applied nothing
-          if (result.files.some((f) => f.result === 'quarantined' || (f.result === 'applied' && f.warnings?.length))) set(Exit.REJECTED);
+          if (result.files.some(needsAttention)) set(Exit.REJECTED);
         });
       } finally {
         await app.close();

@@ -3,7 +3,7 @@ import { CfxError, ErrorCodes } from '../api/index.js';
 import type { CollectRunResult } from '../jobs/sales-collect/sales-collect.js';
 import type { PublishResult } from '../jobs/office-publish/publish.js';
 import type { App } from '../app/app.js';
-import type { CliContext } from './context.js';
+import { requireRole, type CliContext } from './context.js';
 import { Exit } from './exit.js';
 import { money, printJson, println, table, type Io } from './output.js';
 import { interruptible } from './interrupt.js';
@@ -23,9 +23,6 @@ function period(o: { from?: string; to?: string }): { from?: string; to?: string
   return { ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) };
 }
 
-function officeOnly(app: App, cmd: string): void {
-  if (app.config.role !== 'office') throw new CfxError(ErrorCodes.USAGE, `cfx ${cmd} is for the office role (this config has role: ${app.config.role})`);
-}
 
 /** Office-role commands (publish, collect, sales listing for the office; `cfx sales` lists the journal on a terminal). */
 export function registerOfficeCommands(program: Command, ctx: CliContext): void {
@@ -38,7 +35,7 @@ export function registerOfficeCommands(program: Command, ctx: CliContext): void 
       const app = ctx.open('rw');
       try {
         await interruptible(ctx, app, 'cfx publish', async (stop) => {
-          officeOnly(app, 'publish');
+          requireRole(app, 'office', 'publish');
           const r = (await app.jobs.run('office.publish', { trigger: 'cli', signal: stop })).output as PublishResult;
           if (ctx.json()) printJson(io.out, r);
           else printPublish(io, r);
@@ -62,7 +59,7 @@ export function registerOfficeCommands(program: Command, ctx: CliContext): void 
       const app = ctx.open('rw');
       try {
         await interruptible(ctx, app, 'cfx collect', async (stop) => {
-          officeOnly(app, 'collect');
+          requireRole(app, 'office', 'collect');
           const r = (await app.jobs.run('sales.collect', { trigger: 'cli', signal: stop, ...(o.redeliver ? { params: { redeliver: { from: p.from!, to: p.to! } } } : {}) })).output as CollectRunResult;
           if (ctx.json()) printJson(io.out, collectJson(r));
           else printCollect(io, r);

@@ -4,15 +4,12 @@ import type { Command } from 'commander';
 import { CfxError, ErrorCodes } from '../api/index.js';
 import type { App } from '../app/app.js';
 import type { Service } from '../scheduler/service.js';
-import type { CliContext } from './context.js';
+import { requireRole, type CliContext } from './context.js';
 import { Exit } from './exit.js';
 import { money, printJson, println } from './output.js';
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
-function terminalOnly(app: App, cmd: string): void {
-  if (app.config.role !== 'terminal') throw new CfxError(ErrorCodes.USAGE, `cfx ${cmd} is for the terminal role (this config has role: ${app.config.role})`);
-}
 
 function date(v: string, flag: string): string {
   if (!DATE.test(v) || Number.isNaN(Date.parse(v))) throw new CfxError(ErrorCodes.USAGE, `${flag} must be a date YYYY-MM-DD, got "${v}"`);
@@ -48,7 +45,7 @@ export function registerSalesCommands(program: Command, ctx: CliContext): void {
         throw new CfxError(ErrorCodes.SALE_INVALID, `${file === '-' ? 'stdin' : file} is not JSON: ${(e as Error).message}`);
       }
       await withService(ctx, async (svc, app) => {
-        terminalOnly(app, 'sale add');
+        requireRole(app, 'terminal', 'sale add');
         const out = svc.recordSale(input);
         const pushed = o.push ? await (await svc.salesPush()).flush() : undefined;
         if (ctx.json()) printJson(io.out, { sales: out.map((s) => ({ ...s, total: money(s.total) })), ...(pushed ? { pushed: pushed.sent } : {}) });
@@ -64,7 +61,7 @@ export function registerSalesCommands(program: Command, ctx: CliContext): void {
     .description('terminal: upload every journaled sale not yet on the server, now (the backlog), with progress')
     .action(() =>
       withService(ctx, async (svc, app) => {
-        terminalOnly(app, 'push');
+        requireRole(app, 'terminal', 'push');
         const { interruptible } = await import('./interrupt.js');
         await interruptible(ctx, app, 'cfx push', async (stop) => {
           const push = await svc.salesPush();
@@ -90,7 +87,7 @@ export function registerSalesCommands(program: Command, ctx: CliContext): void {
     .option('--dry-run', 'only tell what would be sent')
     .action((o: { from: string; to: string; dryRun?: boolean }) =>
       withService(ctx, async (svc, app) => {
-        terminalOnly(app, 'resend');
+        requireRole(app, 'terminal', 'resend');
         const from = date(o.from, '--from');
         const to = date(o.to, '--to');
         const push = await svc.salesPush();

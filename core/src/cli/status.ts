@@ -1,3 +1,4 @@
+import { skippedMessage } from '../jobs/prices-pull/messages.js';
 import { existsSync } from 'node:fs';
 import type { App } from '../app/app.js';
 import { redactUrl } from '../config/index.js';
@@ -88,7 +89,7 @@ export function inboxWarning(e: InboxEntry): InboxWarning | undefined {
   const lines = e.skippedLines ?? [];
   const reasons = e.skippedReasons ?? [];
   let message: string;
-  if (e.skipped > 0) message = `${e.skipped} line(s) skipped (line ${lines.join(', ')}${e.skipped > lines.length ? ', …' : ''})${reasons.length ? `: ${reasons.join('; ')}` : ''}`;
+  if (e.skipped > 0) message = skippedMessage(e.skipped, lines, reasons);
   else if (e.records === 0 && e.size > 0) message = `not empty (${e.size} bytes) but applied no records`;
   else return undefined;
   return { name: e.name, appliedAt: e.appliedAt, records: e.records, skipped: e.skipped, lines, reasons, message };

@@ -33,6 +33,9 @@ export interface RunOptions {
   progress?: JobRunContext['progress'];
 }
 
+/** a failed run's row: the error's catalogue code (INTERNAL for a foreign error) and message */
+const runError = (e: unknown) => ({ code: isCfxError(e) ? (e as CfxError).code : ErrorCodes.INTERNAL, message: errorMessage(e) });
+
 const COMMAND: RecordPolicy = { success: 'always', failure: true, live: true };
 
 /**
@@ -108,7 +111,7 @@ export class JobExecutor {
       else if (s.result !== 'idle' || record.success === 'always') runs.addFinished(id, finish, { startedAt, finishedAt: clock.now() });
       return s;
     } catch (e) {
-      const error = { code: isCfxError(e) ? (e as CfxError).code : ErrorCodes.INTERNAL, message: errorMessage(e) };
+      const error = runError(e);
       if (liveId !== undefined) runs.finish(liveId, { result: 'failed', error });
       else if (record.failure) runs.addFinished(id, { result: 'failed', error }, { startedAt, finishedAt: clock.now() });
       throw e;
@@ -118,7 +121,7 @@ export class JobExecutor {
   /** records a failure the caller decided to record (a poll loop's first failure of a series) */
   recordFailure(id: string, e: unknown, startedAt?: Date): void {
     const clock = this.app.services.resolve(coreServices.clock);
-    const error = { code: isCfxError(e) ? (e as CfxError).code : ErrorCodes.INTERNAL, message: errorMessage(e) };
+    const error = runError(e);
     this.app.services.resolve(coreRefs.runs).addFinished(id, { result: 'failed', error }, { ...(startedAt ? { startedAt } : {}), finishedAt: clock.now() });
   }
 

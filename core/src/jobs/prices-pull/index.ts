@@ -3,7 +3,7 @@ import { coreServices, defineJob } from '../../api/index.js';
 import { coreRefs } from '../../di/refs.js';
 import { fault } from '../../faults/index.js';
 import { parseResendRequest } from '../sales-push/sales-push.js';
-import { PricePull, pullFileDetails, type PullProgress, type PullResult } from './price-pull.js';
+import { needsAttention, PricePull, pullFileDetails, type PullProgress, type PullResult } from './price-pull.js';
 
 export { PricePull, pullFileDetails, forceKey, type PullResult, type FileOutcome, type PullProgress } from './price-pull.js';
 
@@ -40,7 +40,7 @@ export const pricesPullJob = defineJob({
           fault('sales.resend:request-served');
           await pull.deleteRequest(name);
         }
-        const flagged = r.files.filter((f) => f.result === 'quarantined' || (f.result === 'applied' && f.warnings?.length)).length;
+        const flagged = r.files.filter(needsAttention).length;
         return {
           result: r.files.length === 0 ? 'idle' : flagged ? 'partial' : 'ok',
           files: r.files.length,

@@ -6,6 +6,8 @@ import type { Store } from '../../store/index.js';
 import { dataPaths, localDate } from '../../app/paths.js';
 import type { PriceOrder } from '../../config/types.js';
 import { fault } from '../../faults/index.js';
+import { skippedMessage } from './messages.js';
+export { needsAttention } from './messages.js';
 import { expandTemplate, isMarkerName, isTempName, naturalCompare, remotePath, safeLocalName } from '../shared/names.js';
 import { deleteRemote, downloadToStaging, formatProblem, isOverLimit, overLimitReason, quarantineFile } from '../shared/file-steps.js';
 import { UnsafeNames } from '../shared/unsafe-names.js';
@@ -319,7 +321,7 @@ export class PricePull {
     if (applied.records === 0 && bytes > 0 && applied.mode === 'delta') warnings.push(`the file is not empty (${bytes} bytes) but applied no records`);
     if (applied.skipped && applied.skipped.count > 0) {
       const sk = applied.skipped;
-      warnings.push(`${sk.count} line(s) skipped (line ${sk.lines.join(', ')}${sk.count > sk.lines.length ? ', …' : ''}): ${sk.reasons.join('; ')}`);
+      warnings.push(skippedMessage(sk.count, sk.lines, sk.reasons));
     }
     const fields = { file: entry.name, mode: applied.mode, records: applied.records, products: applied.products, bytes, ...(applied.removed !== undefined ? { removed: applied.removed } : {}) };
     if (warnings.length) logger.warn({ ...fields, warnings }, 'price file applied, with warnings');
