@@ -184,7 +184,7 @@ export class Publish {
         if (isOverLimit(err)) {
           // what identifies it until the back office writes another: its first `limit` bytes
           const sha256 = String(err.details.prefixSha256);
-          if (store.kvGet(kvRejected(terminal)) === sha256) return { terminal, source: e.fileName, result: 'rejected-before', sha256 };
+          if (store.kv.get(kvRejected(terminal)) === sha256) return { terminal, source: e.fileName, result: 'rejected-before', sha256 };
           writeFileSync(staged, '');
           return this.quarantine(e, staged, sha256, tooBig(e.fileName, `more than ${limit} bytes`, limit));
         }
@@ -195,11 +195,11 @@ export class Publish {
         const sha256 = createHash('sha256').update(`${e.fileName}\0${JSON.stringify((err as FormatError).location ?? {})}\0${errorMessage(err)}`).digest('hex');
         const reason = formatProblem(err, (err instanceof FormatError ? err.location?.file : undefined) ?? e.fileName, sha256);
         if (!reason) throw err;
-        if (store.kvGet(kvRejected(terminal)) === sha256) return { terminal, source: e.fileName, result: 'rejected-before', sha256 };
+        if (store.kv.get(kvRejected(terminal)) === sha256) return { terminal, source: e.fileName, result: 'rejected-before', sha256 };
         if (!existsSync(staged)) writeFileSync(staged, '');
         return this.quarantine(e, staged, sha256, reason);
       }
-      if (store.kvGet(kvRejected(terminal)) === src.sha256) {
+      if (store.kv.get(kvRejected(terminal)) === src.sha256) {
         logger.debug({ terminal, file: e.fileName }, 'this file was quarantined before and has not changed: waiting for a new one');
         return { terminal, source: e.fileName, result: 'rejected-before', sha256: src.sha256 };
       }
@@ -266,13 +266,13 @@ export class Publish {
   }
 
   private openPublishes(terminal: string): Record<string, OpenPublish> {
-    const v = this.deps.store.kvGet(kvOpen(terminal));
+    const v = this.deps.store.kv.get(kvOpen(terminal));
     return v === undefined ? {} : (JSON.parse(v) as Record<string, OpenPublish>);
   }
 
   private saveOpen(terminal: string, open: Record<string, OpenPublish>): void {
-    if (Object.keys(open).length) this.deps.store.kvSet(kvOpen(terminal), JSON.stringify(open));
-    else this.deps.store.kvDelete(kvOpen(terminal));
+    if (Object.keys(open).length) this.deps.store.kv.set(kvOpen(terminal), JSON.stringify(open));
+    else this.deps.store.kv.delete(kvOpen(terminal));
   }
 
   /**
@@ -285,10 +285,10 @@ export class Publish {
     const was = open[source];
     // the converted bytes can differ for the same source when prices.format changed since: a new publish then
     if (was && was.sha256 === sha256 && was.name === nameOf(was.seq)) return { publish: was, resumed: true };
-    store.kvDelete(KV_LEGACY_NAMES, { prefix: true });
+    store.kv.delete(KV_LEGACY_NAMES, { prefix: true });
     // the counter first: a crash before the record leaves a gap, never a number used twice
-    const seq = Number(store.kvGet(KV_SEQ) ?? '0') + 1;
-    store.kvSet(KV_SEQ, String(seq));
+    const seq = Number(store.kv.get(KV_SEQ) ?? '0') + 1;
+    store.kv.set(KV_SEQ, String(seq));
     const publish: OpenPublish = { seq, name: nameOf(seq), sha256 };
     // replaces an open publish of an earlier version of this source: the back office superseded it
     open[source] = publish;
@@ -363,8 +363,8 @@ export class Publish {
     copyFileSync(staged, qfile);
     const full = { ...reason, terminal: e.terminal, source: e.fileName, sha256, quarantinedAt: new Date().toISOString() };
     writeFileSync(`${qfile}.reason.json`, JSON.stringify(full, null, 2) + '\n');
-    store.addQuarantine({ job: PUBLISH_JOB, fileName: e.fileName, localPath: qfile, reason: full });
-    store.kvSet(kvRejected(e.terminal), sha256);
+    store.quarantine.add({ job: PUBLISH_JOB, fileName: e.fileName, localPath: qfile, reason: full });
+    store.kv.set(kvRejected(e.terminal), sha256);
     logger.warn({ terminal: e.terminal, ...reason }, 'goods file from the back office quarantined: not published, not acknowledged');
     return { terminal: e.terminal, source: e.fileName, result: 'quarantined', reason: full, quarantined: qfile };
   }

@@ -175,7 +175,7 @@ export class PricePull {
     // only plain names from here on: a name like x/../../other/prices.csv is never read, moved or deleted
     const files = new Map(this.unsafe.filter(this.dir, entries.filter((e) => e.type === 'file')).map((e) => [e.name, e]));
     // an open delivery whose file is no longer listed was deleted before a crash could confirm it
-    for (const open of store.inboxOpenAll()) if (!files.has(open.name)) store.inboxConfirm(open.id);
+    for (const open of store.inbox.open()) if (!files.has(open.name)) store.inbox.confirm(open.id);
     const now = this.now().getTime();
     const ready: RemoteEntry[] = [];
     const waiting: string[] = [];
@@ -287,7 +287,7 @@ export class PricePull {
     signal?.throwIfAborted();
     fault('prices.pull:staged');
 
-    const open = store.inboxOpen(entry.name, sha256);
+    const open = store.inbox.contains(entry.name, sha256);
     // the same bytes under the same name with another mtime were written again: a new delivery
     const rewritten = open?.mtime !== undefined && entry.mtime !== undefined && open.mtime !== entry.mtime.toISOString();
     if (open && !rewritten) {
@@ -349,7 +349,7 @@ export class PricePull {
     if (await this.deleteFlag(name)) fault('prices.pull:flag-deleted');
     await this.deleteRemote(remote);
     fault('prices.pull:deleted');
-    this.deps.store.inboxConfirm(inboxId);
+    this.deps.store.inbox.confirm(inboxId);
   }
 
   /** deletes the flag that marked `name` complete, if one did; true if there was one */
@@ -390,9 +390,9 @@ export class PricePull {
       ...(signal ? { signal } : {}),
     });
     // an admin's "apply it anyway" (quarantine retry --force) lifts the full-file guards for these bytes
-    const forced = store.kvGet(forceKey(sha256)) !== undefined;
+    const forced = store.kv.get(forceKey(sha256)) !== undefined;
     const guard = { allowEmpty: forced || config.prices.allowEmptyFull, forced, ...(config.prices.maxRemovedShare !== undefined ? { maxRemovedShare: config.prices.maxRemovedShare } : {}) };
-    const tx = store.beginPriceApply({ name: entry.name, size: bytes, ...(entry.mtime ? { mtime: entry.mtime } : {}), sha256, mode: decoded.mode, archived }, guard);
+    const tx = store.priceImport.begin({ name: entry.name, size: bytes, ...(entry.mtime ? { mtime: entry.mtime } : {}), sha256, mode: decoded.mode, archived }, guard);
     let records = 0;
     let done;
     try {
@@ -409,7 +409,7 @@ export class PricePull {
       tx.rollback();
       throw e;
     }
-    if (forced) store.kvDelete(forceKey(sha256));
+    if (forced) store.kv.delete(forceKey(sha256));
     return {
       mode: decoded.mode,
       records,

@@ -242,7 +242,7 @@ export class SalesCollect {
     const inputs: CollectInput[] = sales.map((sale) => ({ sale, localDate: ISO_DATE_TIME.exec(sale.time)![1]!, body: canonicalJson(sale) }));
     let stored: { stored: number; duplicates: number };
     try {
-      stored = store.collectSales({ name, size: bytes, sha256 }, inputs);
+      stored = store.collected.collect({ name, size: bytes, sha256 }, inputs);
     } catch (e) {
       if (isCfxError(e) && (e as CfxError).code === ErrorCodes.SALE_CONFLICT) {
         const d = (e as CfxError).details;
@@ -280,14 +280,14 @@ export class SalesCollect {
     const { config, store, logger } = this.deps;
     const fileName = `${name}#${p.label}`;
     const reason = { ...formatProblem(p.error, name, sha256), part: p.label };
-    const known = store.listQuarantine().find((q) => q.job === 'sales.collect' && q.fileName === fileName && q.reason.sha256 === sha256);
+    const known = store.quarantine.list().find((q) => q.job === 'sales.collect' && q.fileName === fileName && q.reason.sha256 === sha256);
     if (known) return { part: p.label, reason, quarantined: known.localPath };
     const qdir = dataPaths(config.dataDir).quarantine;
     mkdirSync(qdir, { recursive: true });
     const qfile = join(qdir, `${new Date().toISOString().replace(/[:.]/g, '-')}_${safeLocalName(fileName)}`);
     writeFileSync(qfile, p.content);
     writeFileSync(`${qfile}.reason.json`, JSON.stringify({ ...reason, quarantinedAt: new Date().toISOString() }, null, 2) + '\n');
-    store.addQuarantine({ job: 'sales.collect', fileName, localPath: qfile, reason });
+    store.quarantine.add({ job: 'sales.collect', fileName, localPath: qfile, reason });
     logger.warn({ file: name, ...reason }, 'a part of a sale file quarantined; the rest of the file is collected');
     return { part: p.label, reason, quarantined: qfile };
   }
@@ -360,11 +360,11 @@ export class SalesCollect {
         failed.set(b.terminalId, e);
       }
     };
-    for (const b of store.assignedBatches()) await attempt(b, true);
+    for (const b of store.batches.assigned()) await attempt(b, true);
     // a terminal with a batch still waiting gets no new one: its new sales go into one batch once that one is through
-    const waiting = new Set(store.assignedBatches().map((b) => b.terminalId));
+    const waiting = new Set(store.batches.assigned().map((b) => b.terminalId));
     if (this.stopped()) return result;
-    for (const b of this.assigned(store.createDeliveryBatches(bo.id, { exceptTerminals: waiting }))) await attempt(b, false);
+    for (const b of this.assigned(store.batches.createNew(bo.id, { exceptTerminals: waiting }))) await attempt(b, false);
     if (failed.size === 1) throw [...failed.values()][0];
     if (failed.size > 1) {
       const list = [...failed].map(([t, e]) => `${t}: ${errorMessage(e)}`).join('; ');
@@ -378,8 +378,8 @@ export class SalesCollect {
     const bo = this.backoffice();
     const result: DeliverResult = { backoffice: bo.id, batches: [], sales: 0 };
     // whatever is still waiting goes first, so the period's sales are all delivered ones
-    for (const b of this.deps.store.assignedBatches()) await this.deliverBatch(bo, b, true, result);
-    for (const b of this.assigned(this.deps.store.createRedeliveryBatches(bo.id, from, to))) await this.deliverBatch(bo, b, false, result);
+    for (const b of this.deps.store.batches.assigned()) await this.deliverBatch(bo, b, true, result);
+    for (const b of this.assigned(this.deps.store.batches.createRedelivery(bo.id, from, to))) await this.deliverBatch(bo, b, false, result);
     return result;
   }
 
@@ -392,12 +392,12 @@ export class SalesCollect {
   private async deliverBatch(bo: BackOffice & Required<Pick<BackOffice, 'deliverSales'>>, b: DeliveryBatch, resumed: boolean, result: DeliverResult): Promise<void> {
     const { store, logger, signal } = this.deps;
     signal?.throwIfAborted();
-    const sales = store.batchSales(b.id).map((c) => JSON.parse(c.body) as Sale);
+    const sales = store.batches.sales(b.id).map((c) => JSON.parse(c.body) as Sale);
     let report: void | DeliveryReport;
     try {
       report = await bo.deliverSales(b.terminalId, sales, { batchId: b.id, ...(signal ? { signal } : {}) });
     } catch (e) {
-      store.markBatchFailed(b.id, errorMessage(e));
+      store.batches.markFailed(b.id, errorMessage(e));
       logger.error({ batch: b.id, terminal: b.terminalId, sales: sales.length, err: errorMessage(e) }, 'delivery to the back office failed; the batch is delivered again on the next run');
       throw e;
     }
@@ -405,7 +405,7 @@ export class SalesCollect {
     const held = (report && Array.isArray(report.heldBack) ? report.heldBack : []).filter((h) => sales.some((s) => s.saleId === h.saleId));
     // recorded before the batch is marked: a crash in between records them again, once (see recordHeldBack)
     if (held.length) this.recordHeldBack(bo, b, held);
-    store.markBatchDelivered(b.id);
+    store.batches.markDelivered(b.id);
     fault('delivery:marked');
     logger.info({ batch: b.id, terminal: b.terminalId, kind: b.kind, sales: sales.length, heldBack: held.length, resumed, backoffice: bo.id }, 'sales delivered to the back office');
     result.batches.push({ batchId: b.id, terminal: b.terminalId, kind: b.kind, sales: sales.length, resumed, ...(held.length ? { heldBack: held.length } : {}) });
@@ -425,7 +425,7 @@ export class SalesCollect {
     for (const h of held) {
       const fileName = `${b.terminalId}/${h.saleId}`;
       if (seen.has(fileName)) continue;
-      store.addQuarantine({
+      store.quarantine.add({
         job: HELD_BACK_JOB,
         fileName,
         localPath: h.file ?? '',

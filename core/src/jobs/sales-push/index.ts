@@ -18,7 +18,7 @@ export const salesPushJob = defineJob({
     return {
       async run(ctx) {
         if (config.sales.spool) drainSpool(store, config.terminal!, config.sales.spool, config.dataDir, logger);
-        const pending = store.countPending();
+        const pending = store.journal.countPending();
         if (pending === 0) return { result: 'idle', output: { pending: 0, sent: 0, bytes: 0, failed: 0, names: [], errors: [] } };
         const push = await salesPush();
         push.onProgress = ctx.progress ? (p) => ctx.progress!({ ...p }) : undefined;

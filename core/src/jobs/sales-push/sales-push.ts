@@ -233,7 +233,7 @@ export class SalesPush {
     const commitMarks = () => {
       lastCommit = performance.now();
       if (marks.length === 0) return;
-      store.markSentMany(marks.splice(0));
+      store.journal.markSentMany(marks.splice(0));
       fault(`${job}:recorded`);
     };
 
@@ -302,11 +302,11 @@ export class SalesPush {
    */
   async flush(limit = 100_000, opts: PushOptions = {}): Promise<PushResult> {
     const { store, logger } = this.deps;
-    const pending = store.pendingOutbox(limit).filter((e) => e.dest === DEST);
+    const pending = store.journal.pendingOutbox(limit).filter((e) => e.dest === DEST);
     const result: PushResult = { sent: 0, failed: 0, bytes: 0, names: [], errors: [] };
     try {
       await this.pushAll('sales.push', pending, result, opts.stop, (e, err) => {
-        store.markFailed(e.saleId, e.terminalId, DEST, errorMessage(err));
+        store.journal.markFailed(e.saleId, e.terminalId, DEST, errorMessage(err));
         result.failed++;
         result.errors.push({ saleId: e.saleId, message: errorMessage(err) });
       });
@@ -319,7 +319,7 @@ export class SalesPush {
   /** The journal's sales of a period (local dates, inclusive), re-uploaded under the same names. */
   planResend(from: string, to: string): SaleRecord[] {
     if (from > to) throw new CfxError(ErrorCodes.USAGE, `resend period is backwards: ${from} is after ${to}`);
-    return this.deps.store.salesBetween(from, to).filter((s) => s.terminalId === this.deps.config.terminal);
+    return this.deps.store.journal.salesBetween(from, to).filter((s) => s.terminalId === this.deps.config.terminal);
   }
 
   /** a resend also settles a sale that was still pending */

@@ -154,7 +154,7 @@ export async function quarantineFile(
     logger.warn({ file: name, err: errorMessage(e) }, 'could not move the rejected file aside on the server');
     throw e;
   }
-  store.addQuarantine({ job, fileName: name, localPath: staged ? qfile : `${qfile}.reason.json`, remotePath: rejected, reason });
+  store.quarantine.add({ job, fileName: name, localPath: staged ? qfile : `${qfile}.reason.json`, remotePath: rejected, reason });
   logger.warn({ file: name, ...reason }, `${label} quarantined`);
   return { quarantined: qfile, rejected };
 }
