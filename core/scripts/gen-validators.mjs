@@ -2,17 +2,18 @@
 // Ajv instance (its meta-schemas) plus one compile cost ~50–90 ms per process, paid by each
 // `cfx sale add`; the draft 2020-12 meta-schema that config validation checks every schema against
 // costs ~50 ms more in every command that loads cfx.yaml. Writes
-// core/src/sales/sale-input-validate.generated.ts and core/src/config/meta-2020-validate.generated.ts
+// core/src/sales/sale-input-validate.generated.ts, core/src/sales/shift-input-validate.generated.ts and core/src/config/meta-2020-validate.generated.ts
 // (committed; tsc builds them like any source). Run after changing src/sales/sale-input-schema.ts
-// or upgrading ajv:
+// or shift-input-schema.ts or upgrading ajv:
 //   npx tsc -b && node core/scripts/gen-validators.mjs && npx tsc -b
 // sales/sale-input-validate.test.ts and config/meta-validate.test.ts fail while a committed file is stale.
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { metaValidatorSource, saleValidatorSource } from './validator-source.mjs';
+import { metaValidatorSource, saleValidatorSource, shiftValidatorSource } from './validator-source.mjs';
 
 for (const [rel, text] of [
   ['../src/sales/sale-input-validate.generated.ts', await saleValidatorSource()],
+  ['../src/sales/shift-input-validate.generated.ts', await shiftValidatorSource()],
   ['../src/config/meta-2020-validate.generated.ts', metaValidatorSource()],
 ]) {
   const out = fileURLToPath(new URL(rel, import.meta.url));

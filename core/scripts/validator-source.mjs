@@ -36,3 +36,9 @@ export async function saleValidatorSource() {
   const code = standaloneCode(saleAjv(), saleAjv().compile(saleInputSchema));
   return wrap(code, 'sale-input-schema.ts');
 }
+
+export async function shiftValidatorSource() {
+  const { shiftInputSchema } = await import('../dist/sales/shift-input-schema.js');
+  const code = standaloneCode(saleAjv(), saleAjv().compile(shiftInputSchema));
+  return wrap(code, 'shift-input-schema.ts');
+}

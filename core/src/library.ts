@@ -3,7 +3,7 @@ import type { Product } from './api/index.js';
 import { App } from './app/app.js';
 import type { PushResult } from './jobs/sales-push/sales-push.js';
 import { Service } from './scheduler/service.js';
-import type { RecordOutcome } from './sales/intake.js';
+import type { RecordOutcome, ShiftCloseOutcome } from './sales/intake.js';
 import type { Logger } from './api/index.js';
 
 export interface OpenTerminalOptions {
@@ -54,6 +54,18 @@ export class Terminal extends EventEmitter {
   async recordSale(input: unknown): Promise<RecordOutcome[]> {
     const out = this.service.recordSale(input);
     for (const o of out) this.emit('sale:recorded', o);
+    return out;
+  }
+
+  /**
+   * Validates and journals a shift close (docs/fleet.md: shift, closedAt, lastReceiptNo, totals by
+   * payment kind as decimal strings). Resolves once it is on disk; it is uploaded after the sales.
+   * The same close again resolves with status 'duplicate'; a different one for the same shift
+   * throws CFX_E_SHIFT_CONFLICT.
+   */
+  async closeShift(input: unknown): Promise<ShiftCloseOutcome> {
+    const out = this.service.closeShift(input);
+    this.emit('shift:closed', out);
     return out;
   }
 

@@ -33,9 +33,11 @@ function statusOf(code: string): number {
   switch (code) {
     case ErrorCodes.USAGE:
     case ErrorCodes.SALE_INVALID:
+    case ErrorCodes.SHIFT_INVALID:
     case ErrorCodes.UNSAFE_NAME:
       return 400;
     case ErrorCodes.SALE_CONFLICT:
+    case ErrorCodes.SHIFT_CONFLICT:
       return 409;
     case ErrorCodes.FILE_TOO_LARGE:
       return 413;
@@ -80,9 +82,9 @@ export function toApiError(e: unknown): { status: number; body: ApiErrorBody } {
 /** fastify's own errors (schema validation, bad JSON, body too large, wrong media type) in the same shape */
 export function fromFastifyError(
   err: { statusCode?: number; code?: string; message: string; validation?: { instancePath: string; keyword: string; params: Record<string, unknown>; message?: string }[]; validationContext?: string },
-  saleRoute: boolean,
+  /** the code of a bad body on an input route (a sale, a shift close); USAGE elsewhere */
+  inputCode: string = ErrorCodes.USAGE,
 ): { status: number; body: ApiErrorBody } | undefined {
-  const inputCode = saleRoute ? ErrorCodes.SALE_INVALID : ErrorCodes.USAGE;
   if (err.validation && err.validation.length > 0) {
     const v = err.validation[0]!;
     let field = v.instancePath.replace(/^\//, '').replace(/\//g, '.');

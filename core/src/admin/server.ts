@@ -82,8 +82,9 @@ export function buildAdminApp(svc: Service, admin: AdminConfig): { app: FastifyI
 
   // ---- errors: always { error: { code, message, field? } }
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
-    const saleRoute = req.routeOptions?.url === '/api/sales' && req.method === 'POST';
-    const mapped = fromFastifyError(err as Parameters<typeof fromFastifyError>[0], saleRoute) ?? toApiError(err);
+    const post = req.method === 'POST';
+    const inputCode = post && req.routeOptions?.url === '/api/sales' ? ErrorCodes.SALE_INVALID : post && req.routeOptions?.url === '/api/shifts' ? ErrorCodes.SHIFT_INVALID : ErrorCodes.USAGE;
+    const mapped = fromFastifyError(err as Parameters<typeof fromFastifyError>[0], inputCode) ?? toApiError(err);
     if (mapped.status >= 500) logger.error({ url: req.url, method: req.method, err: errorMessage(err) }, 'admin API call failed');
     void reply.code(mapped.status).header('cache-control', 'no-store').send(mapped.body);
   });
@@ -265,6 +266,13 @@ export function buildAdminApp(svc: Service, admin: AdminConfig): { app: FastifyI
     const out = svc.recordSale(req.body);
     const recorded = out.some((o) => o.status === 'recorded');
     return json(reply, { sales: out.map((o) => ({ ...o, total: money(o.total) })) }, recorded ? 201 : 200);
+  });
+
+  // a shift close (docs/fleet.md): the same bearer rule and body checks as a sale
+  app.post<{ Body: unknown }>('/api/shifts', { schema: { body: { type: 'object' } } }, async (req, reply) => {
+    if (c.role !== 'terminal') throw new ApiError(409, ErrorCodes.USAGE, `shift closes are recorded on a terminal (this cfx has role: ${c.role})`);
+    const out = svc.closeShift(req.body);
+    return json(reply, { ...out, totals: Object.fromEntries(Object.entries(out.totals).map(([k, v]) => [k, money(v ?? 0)])) }, out.status === 'recorded' ? 201 : 200);
   });
 
   app.get<{ Querystring: { state: QuarantineState | 'all' } }>(

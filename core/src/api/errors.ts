@@ -44,6 +44,10 @@ export const ErrorCodes = {
   UNSAFE_NAME: 'CFX_E_UNSAFE_NAME',
   SALE_INVALID: 'CFX_E_SALE_INVALID',
   SALE_CONFLICT: 'CFX_E_SALE_CONFLICT',
+  /** a till's shift close input that is not valid (docs/fleet.md, cfx.shift/1) */
+  SHIFT_INVALID: 'CFX_E_SHIFT_INVALID',
+  /** a shift close recorded again for the same terminal + shift with different content */
+  SHIFT_CONFLICT: 'CFX_E_SHIFT_CONFLICT',
   JOB_FAILED: 'CFX_E_JOB_FAILED',
   USAGE: 'CFX_E_USAGE',
   INTERNAL: 'CFX_E_INTERNAL',

@@ -30,6 +30,8 @@ const USAGE_CODES = new Set<string>([
   ErrorCodes.STORE_VERSION,
   ErrorCodes.SALE_INVALID,
   ErrorCodes.SALE_CONFLICT,
+  ErrorCodes.SHIFT_INVALID,
+  ErrorCodes.SHIFT_CONFLICT,
 ]);
 
 export function exitCodeFor(e: unknown): number {

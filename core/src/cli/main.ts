@@ -15,6 +15,7 @@ import type { CliContext } from './context.js';
 import { registerQuarantineCommands } from './quarantine.js';
 import { registerDebugCommands } from './debug.js';
 import { registerSalesCommands } from './sales.js';
+import { registerShiftCommands } from './shift.js';
 import { registerOfficeCommands } from './office.js';
 import { registerPluginDevCommands } from './plugin-dev-commands.js';
 
@@ -226,6 +227,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     });
 
   registerSalesCommands(program, ctx);
+  registerShiftCommands(program, ctx);
   registerOfficeCommands(program, ctx);
   registerQuarantineCommands(program, ctx);
   registerPluginDevCommands(program, ctx);

@@ -66,15 +66,15 @@ export function registerSalesCommands(program: Command, ctx: CliContext): void {
         await interruptible(ctx, app, 'cfx push', async (stop) => {
           const push = await svc.salesPush();
           const bar = ctx.json() ? undefined : (await import('./progress.js')).countBar(io.err, 'pushing sales');
-          let r: { pending: number; sent: number; bytes: number };
+          let r: { pending: number; sent: number; bytes: number; shifts?: number };
           try {
             const s = await app.jobs.run('sales.push', { trigger: 'cli', signal: stop, ...(bar ? { progress: (p: Record<string, unknown>) => bar.update(p.done as number, p.total as number) } : {}) });
             r = s.output as typeof r;
           } finally {
             bar?.done();
           }
-          if (ctx.json()) printJson(io.out, { pending: r.pending, sent: r.sent, bytes: r.bytes, left: app.store.journal.countPending() });
-          else println(io.out, `uploaded ${r.sent} of ${r.pending} pending sale(s) to ${push.dir}`);
+          if (ctx.json()) printJson(io.out, { pending: r.pending, sent: r.sent, bytes: r.bytes, left: app.store.journal.countPending(), shifts: r.shifts ?? 0, shiftsLeft: app.store.shifts.countPending() });
+          else println(io.out, `uploaded ${r.sent} of ${r.pending} pending sale(s)${r.shifts ? ` and ${r.shifts} shift close(s)` : ''} to ${push.dir}`);
         });
       }),
     );
@@ -102,9 +102,9 @@ export function registerSalesCommands(program: Command, ctx: CliContext): void {
         await interruptible(ctx, app, 'cfx resend', async (stop) => {
           try {
             const s = await app.jobs.run('sales.resend', { trigger: 'cli', signal: stop, params: { from, to }, ...(bar ? { progress: (p: Record<string, unknown>) => bar.update(p.done as number, p.total as number) } : {}) });
-            const r = s.output as { sent: number; bytes: number; names: string[] };
-            if (ctx.json()) printJson(io.out, { from, to, sent: r.sent, bytes: r.bytes, names: r.names });
-            else println(io.out, `resent ${r.sent} sale(s) of ${from} … ${to} to ${push.dir}`);
+            const r = s.output as { sent: number; bytes: number; names: string[]; shifts: number; shiftNames: string[] };
+            if (ctx.json()) printJson(io.out, { from, to, sent: r.sent, bytes: r.bytes, names: r.names, shifts: r.shifts, shiftNames: r.shiftNames });
+            else println(io.out, `resent ${r.sent} sale(s)${r.shifts ? ` and ${r.shifts} shift close(s)` : ''} of ${from} … ${to} to ${push.dir}`);
           } catch (e) {
             ctx.setExit(Exit.FAILED);
             throw e;

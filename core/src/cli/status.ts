@@ -5,6 +5,7 @@ import { redactUrl } from '../config/index.js';
 import { Store, type InboxEntry, type RunError, type RunRecord } from '../store/index.js';
 import { join } from 'node:path';
 import { unsafeNamesReport, type UnsafeNamesReport } from '../jobs/shared/unsafe-names.js';
+import { statusWriteState, type StatusWriteState } from '../jobs/status-publish/status.js';
 
 export interface StatusReport {
   role: string;
@@ -21,7 +22,9 @@ export interface StatusReport {
     /** recent price files applied with skipped input or no records at all ("no silent success") */
     warnings?: InboxWarning[];
   };
-  sales?: { pending: number };
+  sales?: { pending: number; shiftClosesPending: number };
+  /** terminal: the status file for the office (docs/fleet.md): its last write, and the last failed write when no write succeeded since */
+  statusFile?: StatusWriteState & { dir: string };
   /** office: sales collected from the terminals, and how many still wait for the back office */
   collected?: { collected: number; undelivered: number; assignedBatches: number };
   quarantine?: { count: number; files: unknown[] };
@@ -116,7 +119,10 @@ export function collectStatus(app: App): StatusReport {
     const last = s.inbox.last();
     const warnings = s.inbox.recent(10).flatMap((e) => inboxWarning(e) ?? []);
     report.catalog = { products: s.catalog.count(), ...(last ? { lastFile: last } : {}), ...(warnings.length ? { warnings } : {}) };
-    if (c.role === 'terminal') report.sales = { pending: s.journal.countPending() };
+    if (c.role === 'terminal') {
+      report.sales = { pending: s.journal.countPending(), shiftClosesPending: s.shifts.countPending() };
+      report.statusFile = { dir: c.status.dir, ...statusWriteState(s) };
+    }
     else report.collected = s.collected.counts();
     report.quarantine = { count: q.length, files: q.slice(0, 20) };
     // every job this deployment knows, core's and the plugins' (contributes.jobs)
@@ -154,7 +160,12 @@ export function renderStatus(st: StatusReport): string {
     lines.push(`catalog    ${st.catalog.products} products${lf ? `, last file ${lf.name} at ${lf.appliedAt}` : ''}`);
     for (const w of st.catalog.warnings ?? []) lines.push(`  WARNING  ${w.name} (${w.appliedAt}): ${w.message}`);
   }
-  if (st.sales) lines.push(`sales      ${st.sales.pending} pending upload`);
+  if (st.sales) lines.push(`sales      ${st.sales.pending} pending upload${st.sales.shiftClosesPending ? `, ${st.sales.shiftClosesPending} shift close(s) pending` : ''}`);
+  if (st.statusFile) {
+    const w = st.statusFile.written;
+    lines.push(`status     ${w ? `file ${w.path} written at ${w.at} (seq ${w.seq}, ${w.bytes} bytes)` : `file not written yet (${st.statusFile.dir}; cfx run writes it)`}`);
+    if (st.statusFile.error) lines.push(`  ERROR    the last write failed at ${st.statusFile.error.at}: ${st.statusFile.error.message}`);
+  }
   if (st.collected) lines.push(`collected  ${st.collected.collected} sale(s), ${st.collected.undelivered} not yet delivered to the back office`);
   if (st.quarantine) {
     lines.push(`quarantine ${st.quarantine.count} file(s)${st.quarantine.count ? ' — see cfx status --json, dataDir/quarantine/*.reason.json' : ''}`);

@@ -6,7 +6,7 @@ export const TERMINAL_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$';
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** keys whose schema is an object: `key: ` with nothing after it (null) means "use the default" */
-export const CORE_SECTIONS = ['prices', 'sales', 'archive', 'log', 'admin'] as const;
+export const CORE_SECTIONS = ['prices', 'sales', 'archive', 'log', 'admin', 'status'] as const;
 
 /** `admin.listen`: `host:port`, an IPv6 host in brackets (`[::1]:8730`) */
 export const ADMIN_LISTEN_PATTERN = '^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9.-]+):[0-9]{1,5}$';
@@ -101,6 +101,15 @@ export const coreSchema: JsonSchema = {
           job: nonEmpty('job name'),
           cron: { description: 'node-cron expression', type: 'string', 'x-cron': true },
         },
+      },
+    },
+    status: {
+      description: "terminal: the status file the office reads (docs/fleet.md)",
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        dir: nonEmpty('remote dir of <terminal>.status.json; {terminal} expands to the terminal id'),
+        every: duration(1000, 'written at least this often (and soon after every change)'),
       },
     },
     archive: {

@@ -74,6 +74,10 @@ schedule:                           # timed jobs (cron: minute hour day-of-month
   - job: archive.prune              # delete local archive days older than archive.keepDays
     cron: "0 3 * * *"               # every night at 03:00
 
+status:                             # terminal: the status file the office reads (docs/fleet.md)
+  dir: status                       # remote dir of <terminal>.status.json; {terminal} is the till id
+  every: 1m                         # written at least this often, and soon after every change
+
 archive:                            # local copies of every file that crossed the wire
   keepDays: 30                      # days of local copies kept in the archive
 

@@ -40,6 +40,14 @@ export interface SalesConfig {
   maxFileBytes: number;
 }
 
+/** terminal: the status file (docs/fleet.md) */
+export interface StatusConfig {
+  /** remote dir of `<terminal>.status.json`; `{terminal}` expands */
+  dir: string;
+  /** written at least this often, ms (and soon after every change) */
+  everyMs: number;
+}
+
 export interface BackOfficeConfig {
   use: string;
   options: Record<string, unknown>;
@@ -87,6 +95,8 @@ export interface CfxConfig {
   pluginOptions: Record<string, Record<string, unknown>>;
   schedule: ScheduleEntry[];
   archive: { keepDays: number };
+  /** terminal: the status file the office reads (docs/fleet.md) */
+  status: StatusConfig;
   /** `rotate` is set (the defaults, or false) whenever `file` is */
   log: { level: string; file?: string; rotate?: LogRotation | false };
   /** the admin page and HTTP API; undefined when the key is absent */

@@ -26,6 +26,15 @@ export const FAULT_POINTS: Readonly<Record<string, { job: string; after: string 
   'sales.resend:uploaded-temp': { job: 'sales.resend', after: 'a resent sale file is complete on the server under its temp name; not renamed' },
   'sales.resend:renamed': { job: 'sales.resend', after: 'a resent sale file replaced the one under its name (or is there again)' },
   'sales.resend:recorded': { job: 'sales.resend', after: 'a batch of sent marks of the resend is committed (a sale that was still pending is settled)' },
+  // shift closes, pushed after the sales by the same jobs: see core/src/jobs/sales-push/shift-push.ts
+  'sales.push:shift-local-copy': { job: 'sales.push', after: "a shift close's local copy is written under archive/sales/; it is still pending" },
+  'sales.push:shift-uploaded-temp': { job: 'sales.push', after: 'the shift close file is complete on the server under its temp name; not renamed' },
+  'sales.push:shift-renamed': { job: 'sales.push', after: 'the shift close file is on the server under its name; the journal still has it pending' },
+  'sales.push:shift-recorded': { job: 'sales.push', after: 'the shift close is marked sent' },
+  'sales.resend:shift-local-copy': { job: 'sales.resend', after: "a resent shift close's local copy is written again (the same bytes)" },
+  'sales.resend:shift-uploaded-temp': { job: 'sales.resend', after: 'a resent shift close file is complete under its temp name; not renamed' },
+  'sales.resend:shift-renamed': { job: 'sales.resend', after: 'a resent shift close file replaced the one under its name (or is there again)' },
+  'sales.resend:shift-recorded': { job: 'sales.resend', after: 'the resent shift close is marked sent (one still pending is settled)' },
   'sales.resend:request-served': { job: 'sales.resend', after: "the period of an office's resend request is resent; the request file is still in the inbox" },
   // sales collect and delivery (office): see core/src/jobs/sales-collect.ts
   'sales.collect:downloaded': { job: 'sales.collect', after: 'a sale file is downloaded to staging, fsynced and hashed; nothing stored' },

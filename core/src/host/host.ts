@@ -82,6 +82,7 @@ export const CORE_JOBS: Readonly<Record<string, readonly ('terminal' | 'office')
   'sales.collect': ['office'],
   'office.publish': ['office'],
   'archive.prune': ['terminal', 'office'],
+  'status.publish': ['terminal'],
 });
 const CORE_JOB_IDS = Object.keys(CORE_JOBS);
 

@@ -4,6 +4,7 @@ import { CfxError, ErrorCodes, errorMessage, type Logger, type Sale } from '../a
 import type { Store } from '../store/index.js';
 import { dataPaths, localDate } from '../app/paths.js';
 import { canonicalSaleBody, parseSaleInput, saleLocalDate } from './sale-input.js';
+import { canonicalShiftBody, parseShiftInput, shiftFileName, shiftLocalDate, type PaymentKindTotals } from './shift-input.js';
 
 export interface RecordOutcome {
   saleId: string;
@@ -27,6 +28,30 @@ export function recordSales(store: Store, terminalId: string, input: unknown): R
     }
   });
   return sales.map((s) => ({ saleId: s.saleId, status: store.journal.recordSale(s, saleLocalDate(s), canonicalSaleBody(s)), total: s.total }));
+}
+
+export interface ShiftCloseOutcome {
+  shift: number;
+  /** duplicate: the same close was journaled before (nothing changed) */
+  status: 'recorded' | 'duplicate';
+  closedAt: string;
+  firstReceiptNo?: number;
+  lastReceiptNo: number;
+  /** minor units by payment kind */
+  totals: PaymentKindTotals;
+  /** the name it is pushed under */
+  remoteName: string;
+}
+
+/**
+ * Validates and journals a till's shift close (docs/fleet.md); durable when this returns. The same
+ * close again is a no-op ('duplicate'); different content for a closed shift is SHIFT_CONFLICT.
+ */
+export function recordShiftClose(store: Store, terminalId: string, input: unknown): ShiftCloseOutcome {
+  const close = parseShiftInput(input, terminalId);
+  const status = store.shifts.record(close, shiftLocalDate(close), canonicalShiftBody(close));
+  const { shift, closedAt, firstReceiptNo, lastReceiptNo, totals } = close;
+  return { shift, status, closedAt, ...(firstReceiptNo !== undefined ? { firstReceiptNo } : {}), lastReceiptNo, totals, remoteName: shiftFileName(terminalId, shift) };
 }
 
 /**

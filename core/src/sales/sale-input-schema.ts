@@ -1,6 +1,7 @@
 // The sale input schema alone (no ajv): scripts/gen-validators.mjs compiles it at build time into
 // sale-input-validate.generated.ts, and a test compares that with a runtime-compiled one.
-const decimal = { anyOf: [{ type: 'string', pattern: '^\\s*[+-]?\\d+([.,]\\d*)?\\s*$' }, { type: 'number' }] };
+/** a decimal as text ("350,00", "-1.5") or a JSON number; read exactly by parseDecimal */
+export const decimalInput = { anyOf: [{ type: 'string', pattern: '^\\s*[+-]?\\d+([.,]\\d*)?\\s*$' }, { type: 'number' }] };
 
 /** The sale JSON a till hands to cfx (`cfx sale add`, recordSale, the spool dir, POST /api/sales). */
 export const saleInputSchema = {
@@ -26,10 +27,10 @@ export const saleInputSchema = {
           code: { type: 'string', minLength: 1, maxLength: 64 },
           barcode: { type: 'string', maxLength: 64 },
           name: { type: 'string', maxLength: 500 },
-          qty: decimal,
-          price: decimal,
-          amount: decimal,
-          discount: decimal,
+          qty: decimalInput,
+          price: decimalInput,
+          amount: decimalInput,
+          discount: decimalInput,
         },
       },
     },
@@ -39,7 +40,7 @@ export const saleInputSchema = {
         type: 'object',
         additionalProperties: false,
         required: ['kind', 'amount'],
-        properties: { kind: { enum: ['cash', 'card', 'other'] }, amount: decimal },
+        properties: { kind: { enum: ['cash', 'card', 'other'] }, amount: decimalInput },
       },
     },
   },

@@ -15,20 +15,37 @@ export { saleInputSchema } from './sale-input-schema.js';
 /** what ajv's compile returned: a boolean, and the errors of the last call on itself */
 const validate = generatedValidate as ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
 
-function fieldOf(e: ErrorObject): string {
+/** an ajv error's field as a person writes it: `lines[0].amount` (`whole`: the input itself) */
+export function fieldOf(e: ErrorObject, whole = '(sale)'): string {
   const base = e.instancePath.replace(/^\//, '').replace(/\/(\d+)/g, '[$1]').replace(/\//g, '.');
   if (e.keyword === 'required') return [base, (e.params as { missingProperty: string }).missingProperty].filter(Boolean).join('.');
   if (e.keyword === 'additionalProperties') return [base, (e.params as { additionalProperty: string }).additionalProperty].filter(Boolean).join('.');
-  return base || '(sale)';
+  return base || whole;
 }
 
-function messageOf(e: ErrorObject): string {
+/** an ajv error's rule broken, in words */
+export function messageOf(e: ErrorObject): string {
   if (e.keyword === 'required') return 'is required';
   if (e.keyword === 'additionalProperties') return 'is not a known field';
   if (e.keyword === 'format' && e.params && (e.params as { format: string }).format === 'date-time') return 'must be an ISO 8601 date-time with an offset, e.g. 2025-03-15T14:02:11+02:00';
   if (e.keyword === 'anyOf') return 'must be a decimal number';
   if (e.keyword === 'enum') return `must be one of: ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`;
   return e.message ?? 'is invalid';
+}
+
+/** ajv's errors as one problem per field (anyOf reports its branches too; one line per field is what a person needs) */
+export function schemaProblems(errors: ErrorObject[] | null | undefined, whole: string): SaleProblem[] {
+  const seen = new Set<string>();
+  const problems: SaleProblem[] = [];
+  for (const e of errors ?? []) {
+    if (e.schemaPath.includes('/anyOf/')) continue;
+    const p = { field: fieldOf(e, whole), message: messageOf(e) };
+    if (!seen.has(p.field)) {
+      seen.add(p.field);
+      problems.push(p);
+    }
+  }
+  return problems;
 }
 
 function invalid(problems: SaleProblem[], saleId?: string): CfxError {
@@ -42,18 +59,7 @@ function invalid(problems: SaleProblem[], saleId?: string): CfxError {
  */
 export function parseSaleInput(input: unknown, terminalId: string): Sale {
   if (!validate(input)) {
-    // anyOf reports its branches too; one line per field is what a person needs
-    const seen = new Set<string>();
-    const problems: SaleProblem[] = [];
-    for (const e of validate.errors ?? []) {
-      if (e.schemaPath.includes('/anyOf/')) continue;
-      const p = { field: fieldOf(e), message: messageOf(e) };
-      if (!seen.has(p.field)) {
-        seen.add(p.field);
-        problems.push(p);
-      }
-    }
-    throw invalid(problems, typeof (input as { saleId?: unknown })?.saleId === 'string' ? (input as { saleId: string }).saleId : undefined);
+    throw invalid(schemaProblems(validate.errors, '(sale)'), typeof (input as { saleId?: unknown })?.saleId === 'string' ? (input as { saleId: string }).saleId : undefined);
   }
   const i = input as Record<string, any>;
   const problems: SaleProblem[] = [];

@@ -3,7 +3,7 @@ import { coreServices, errorMessage } from '../api/index.js';
 import type { App } from '../app/app.js';
 import { coreRefs } from '../di/refs.js';
 import type { SalesPush } from '../jobs/sales-push/sales-push.js';
-import { recordSales, type RecordOutcome } from '../sales/intake.js';
+import { recordSales, recordShiftClose, type RecordOutcome, type ShiftCloseOutcome } from '../sales/intake.js';
 import { JobLoop } from './loop.js';
 
 /**
@@ -13,11 +13,19 @@ import { JobLoop } from './loop.js';
 /** the office looks at the sales dir less often than a till at its inbox: sales are not urgent there */
 const OFFICE_POLL_MS = 5_000;
 
+const STATUS_JOB = 'status.publish';
+
 /**
  * How often a job that keeps reaching the server writes its heartbeat: a 1 s poll must not write
  * to disk every second. The first success after a start or a failure is written at once.
  */
 export const CONTACT_EVERY_MS = 60_000;
+
+/**
+ * A change asks for a status write this much later, so a burst (a backlog pushed, a batch of sales
+ * journaled) makes one write, not one per sale.
+ */
+export const STATUS_SETTLE_MS = 250;
 
 export interface ServiceOptions {
   /** the clock of run times and heartbeats (tests inject one) */
@@ -28,6 +36,9 @@ export class Service {
   private readonly loops: JobLoop[] = [];
   private readonly tasks: { stop(): unknown }[] = [];
   private salesLoop: JobLoop | undefined;
+  /** the status file's loop (terminal role) and the pending "something changed" write */
+  private statusLoop: JobLoop | undefined;
+  private statusTimer: NodeJS.Timeout | undefined;
   private started = false;
   private stopping = false;
   /** the push job (terminal role) and its single flight: see pushSingle */
@@ -81,6 +92,8 @@ export class Service {
     return (e, first) => {
       this.contactWritten.delete(job);
       if (first) this.app.jobs.recordFailure(job, e, this.runStarted.get(job));
+      // an error is a change the office should see (its own failures would only loop)
+      if (first && job !== STATUS_JOB) this.statusChanged();
     };
   }
 
@@ -92,8 +105,34 @@ export class Service {
   /** journals a sale (or an array) and wakes the push; resolves once durably journaled */
   recordSale(input: unknown): RecordOutcome[] {
     const out = recordSales(this.app.store, this.app.config.terminal!, input);
-    if (out.some((o) => o.status === 'recorded')) this.wakePush();
+    if (out.some((o) => o.status === 'recorded')) {
+      this.wakePush();
+      this.statusChanged();
+    }
     return out;
+  }
+
+  /** journals a shift close and wakes the push (which uploads it after the sales); resolves once durably journaled */
+  closeShift(input: unknown): ShiftCloseOutcome {
+    const out = recordShiftClose(this.app.store, this.app.config.terminal!, input);
+    if (out.status === 'recorded') {
+      this.wakePush();
+      this.statusChanged();
+    }
+    return out;
+  }
+
+  /**
+   * Something the status file reports changed (a price file applied, a sale journaled or pushed, a
+   * shift closed, a resend request served, an error): write it soon, once for a burst. The write's
+   * own failure is the status loop's (logged, retried on the next change or tick), never the caller's.
+   */
+  statusChanged(): void {
+    if (!this.statusLoop || this.stopping || this.statusTimer) return;
+    this.statusTimer = setTimeout(() => {
+      this.statusTimer = undefined;
+      this.statusLoop?.nudge();
+    }, STATUS_SETTLE_MS);
   }
 
   /**
@@ -149,6 +188,7 @@ export class Service {
       this.begin(job);
       const s = await this.app.jobs.run(job, { trigger: 'poll', signal: this.stopSignal.signal, record: { success: 'active', failure: false } });
       if (s.contacted) this.contact(job);
+      if (s.result !== 'idle' && job !== STATUS_JOB) this.statusChanged();
     };
   }
 
@@ -166,6 +206,8 @@ export class Service {
       // process (cfx sale add, the spool dir) are picked up without a nudge
       this.salesLoop = loopOf('sales.push', c.prices.pollMs, () => this.pushSingle());
       this.loops.push(this.salesLoop);
+      this.statusLoop = loopOf(STATUS_JOB, c.status.everyMs, this.poll(STATUS_JOB));
+      this.loops.push(this.statusLoop);
     }
     if (c.role === 'office') {
       this.loops.push(loopOf('sales.collect', Math.max(c.prices.pollMs, OFFICE_POLL_MS), this.poll('sales.collect')));
@@ -205,6 +247,8 @@ export class Service {
     // no new API calls while the jobs wind down; a running resend started there is waited for
     if (this.app.config.admin) await (await import('../admin/index.js')).stopAdmin(this);
     this.stopping = true;
+    if (this.statusTimer) clearTimeout(this.statusTimer);
+    this.statusTimer = undefined;
     // a running job finishes its step (the signal is its stop, not an abort of the call in flight)
     this.stopSignal.abort();
     for (const t of this.tasks.splice(0)) t.stop();

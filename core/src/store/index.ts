@@ -9,6 +9,7 @@ export { SqliteQuarantineLog } from './quarantine.js';
 export { SqliteCollectedSales } from './collected.js';
 export { SqliteDeliveryBatches } from './batches.js';
 export { SqliteKv } from './kv.js';
+export { SqliteShiftJournal, SERVED_KEEP } from './shifts.js';
 export type {
   Catalog,
   PriceImport,
@@ -19,6 +20,12 @@ export type {
   CollectedSales,
   DeliveryBatches,
   KvStore,
+  ShiftJournal,
+  ShiftCloseKey,
+  ShiftCloseRecord,
+  ShiftReceipts,
+  ShiftSummary,
+  ServedResend,
   InboxEntry,
   ListProductsOptions,
   SaleColumns,

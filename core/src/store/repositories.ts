@@ -304,6 +304,86 @@ export interface DeliveryBatches {
   markFailed(batchId: string, error: string): boolean;
 }
 
+// ---- journal.db: the till's shift closes and what the fleet status reports (docs/fleet.md)
+
+/** what the store needs of a shift close; the whole canonical close is its `body` */
+export interface ShiftCloseKey {
+  terminal: string;
+  shift: number;
+  /** ISO 8601 with the till's offset */
+  closedAt: string;
+}
+
+export interface ShiftCloseRecord {
+  terminalId: string;
+  shift: number;
+  closedAt: string;
+  /** the till's local date of closedAt */
+  localDate: string;
+  /** the canonical `cfx.shift/1` text, pushed byte for byte */
+  body: string;
+  sha256: string;
+  recordedAt: string;
+  state: 'pending' | 'sent';
+  attempts: number;
+  lastError?: string;
+  sentAt?: string;
+  remoteName?: string;
+}
+
+/** the receipt numbers of one shift, ascending */
+export interface ShiftReceipts {
+  shift: number;
+  receiptNos: number[];
+}
+
+/** an office resend request this till served */
+export interface ServedResend {
+  /** the request file's name */
+  request: string;
+  servedAt: string;
+  from: string;
+  to: string;
+  /** sales of the period the journal held (and resent) */
+  sales: number;
+  /** per shift, every receipt number the journal holds in the period */
+  receipts: ShiftReceipts[];
+}
+
+export interface ShiftSummary {
+  shift: number;
+  lastReceiptNo: number;
+  /** the till reported the shift closed */
+  closed: boolean;
+}
+
+/**
+ * The till's shift closes (one per terminal + shift, with their outbox state) and the journal's
+ * receipt numbers as the fleet status reports them.
+ */
+export interface ShiftJournal {
+  /** durable when this returns; the same content again is a 'duplicate', different content SHIFT_CONFLICT */
+  record(close: ShiftCloseKey, localDate: string, body: string): 'recorded' | 'duplicate';
+  get(terminalId: string, shift: number): ShiftCloseRecord | undefined;
+  /** not yet on the server, oldest first */
+  pending(): ShiftCloseRecord[];
+  countPending(): number;
+  /** closes whose local date is within [fromDate, toDate], inclusive */
+  between(fromDate: string, toDate: string): ShiftCloseRecord[];
+  markSent(terminalId: string, shift: number, remoteName: string): boolean;
+  markFailed(terminalId: string, shift: number, error: string): boolean;
+  /** per shift, the receipt numbers of the journal's sales of `terminalId` in [fromDate, toDate] */
+  receiptsBetween(terminalId: string, fromDate: string, toDate: string): ShiftReceipts[];
+  /** per shift with receipt numbers among the sales since `fromDate`: the highest one, and whether it is closed; by shift */
+  lastReceipts(terminalId: string, fromDate: string): ShiftSummary[];
+  /** how many sales the journal holds, and the time of the newest */
+  salesSummary(): { journaled: number; lastSaleAt?: string };
+  /** keeps the newest SERVED_KEEP */
+  recordServed(s: ServedResend): void;
+  /** newest first */
+  recentServed(limit: number): ServedResend[];
+}
+
 /** Small state: host keys, counters, forced retries. */
 export interface KvStore {
   get(key: string): string | undefined;

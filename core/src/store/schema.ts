@@ -243,6 +243,42 @@ export const JOURNAL_MIGRATIONS: readonly Migration[] = [
         CREATE INDEX collected_files_name ON collected_files (name, sha256);
       `),
   },
+  {
+    // The fleet, terminal side (docs/fleet.md). A till's shift closes, one per terminal + shift,
+    // with their outbox state in the same row (a close is pushed like a sale, and journaled and
+    // queued in one statement). The resend requests of the office this till served, with the
+    // receipt numbers its journal held for the period: what the status file's `resends` reports.
+    // (The office's fleet tables are version 4.)
+    version: 3,
+    up: (db) =>
+      db.exec(`
+        CREATE TABLE shift_closes (
+          terminal_id TEXT NOT NULL,
+          shift INTEGER NOT NULL,
+          closed_at TEXT NOT NULL,
+          local_date TEXT NOT NULL,
+          body TEXT NOT NULL,
+          sha256 TEXT NOT NULL,
+          recorded_at TEXT NOT NULL,
+          state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent')),
+          attempts INTEGER NOT NULL DEFAULT 0,
+          last_error TEXT,
+          sent_at TEXT,
+          remote_name TEXT,
+          PRIMARY KEY (terminal_id, shift)
+        );
+        CREATE INDEX shift_closes_local_date ON shift_closes (local_date);
+        CREATE TABLE resends_served (
+          id INTEGER PRIMARY KEY,
+          request TEXT NOT NULL,
+          served_at TEXT NOT NULL,
+          from_date TEXT NOT NULL,
+          to_date TEXT NOT NULL,
+          sales INTEGER NOT NULL,
+          receipts TEXT NOT NULL
+        );
+      `),
+  },
 ];
 
 export const latestVersion = (migrations: readonly Migration[]): number => migrations[migrations.length - 1]?.version ?? 0;

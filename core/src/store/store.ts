@@ -36,9 +36,11 @@ import type {
   SaleRecord,
   SalesJournal,
   SentMark,
+  ShiftJournal,
 } from './repositories.js';
 import { SqliteRunLog } from './runs.js';
 import { SqliteSalesJournal } from './sales-journal.js';
+import { SqliteShiftJournal } from './shifts.js';
 
 export { CATALOG_SEARCH_SQL } from './catalog.js';
 export type { StoreOptions, StorePaths } from './connection.js';
@@ -59,6 +61,8 @@ export class Store {
   readonly collected: CollectedSales;
   readonly batches: DeliveryBatches;
   readonly kv: KvStore;
+  /** shift closes and the receipt numbers the fleet status reports */
+  readonly shifts: ShiftJournal;
   /** the same object as priceImport, typed to reach abort() on close */
   private readonly imports: SqlitePriceImport;
 
@@ -72,6 +76,7 @@ export class Store {
     this.quarantine = new SqliteQuarantineLog(db);
     this.collected = new SqliteCollectedSales(db);
     this.batches = new SqliteDeliveryBatches(db);
+    this.shifts = new SqliteShiftJournal(db);
   }
 
   static open(dataDir: string, opts: StoreOptions = {}): Store {

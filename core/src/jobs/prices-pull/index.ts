@@ -31,6 +31,7 @@ export const pricesPullJob = defineJob({
           if (first.waiting.length) await sleep(Math.max(config.prices.pollMs, config.prices.stableMs), undefined, { signal: ctx.signal }).catch(() => undefined);
         }
         const r: PullResult = await pull.cycle();
+        let served = 0;
         for (const name of r.requests) {
           const period = parseResendRequest(name);
           if (!period || ctx.signal.aborted) continue;
@@ -39,10 +40,12 @@ export const pricesPullJob = defineJob({
           if (ctx.signal.aborted) break;
           fault('sales.resend:request-served');
           await pull.deleteRequest(name);
+          served++;
         }
         const flagged = r.files.filter(needsAttention).length;
         return {
-          result: r.files.length === 0 ? 'idle' : flagged ? 'partial' : 'ok',
+          // a served resend request is activity too (the status file reports it)
+          result: r.files.length === 0 && served === 0 ? 'idle' : flagged ? 'partial' : 'ok',
           files: r.files.length,
           bytes: r.bytes,
           details: { files: r.files.map(pullFileDetails) },

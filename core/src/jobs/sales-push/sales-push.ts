@@ -104,6 +104,11 @@ export class SalesPush {
     return expandTemplate(this.deps.config.sales.dir, { terminal: this.deps.config.terminal });
   }
 
+  /** a connection of the push: shift closes (shift-push.ts) are uploaded on it after the sales */
+  get connection(): Transport {
+    return this.deps.transports[0]!;
+  }
+
   remoteName(terminalId: string, saleId: string): string {
     return `${terminalId}_${saleId}.${this.deps.format.extension}`;
   }
