@@ -53,7 +53,8 @@ export function statusWriteState(store: Store): StatusWriteState {
  * runs that did something, so a success is also a heartbeat (a contact with the server) after it.
  */
 export function lastErrorOf(runs: readonly RunRecord[], contacts: Record<string, string>): StatusDoc['lastError'] {
-  const seen = new Set<string>();
+  // the status file's own failed write is not news in the next one that succeeds
+  const seen = new Set<string>(['status.publish']);
   for (const r of runs) {
     if (r.result === 'running' || seen.has(r.job)) continue;
     seen.add(r.job);
@@ -93,7 +94,7 @@ export function buildStatus(store: Store, terminal: string, seq: number, now: Da
 export function statusBytes(doc: StatusDoc): Uint8Array {
   const d = { ...doc, resends: [...doc.resends], shifts: [...doc.shifts] };
   for (;;) {
-    const bytes = Buffer.from(JSON.stringify(d, null, 1) + '\n');
+    const bytes = Buffer.from(JSON.stringify(d) + '\n');
     if (bytes.length <= STATUS_MAX_BYTES) return bytes;
     if (d.resends.length > 0) d.resends.pop();
     else if (d.shifts.length > 0) d.shifts.shift();
