@@ -107,12 +107,13 @@ describe('admin API (cfx run with admin:, real vsftpd)', { skip, timeout: 180_00
     assert.equal(st.terminal, 'box-1');
     assert.equal(st.catalog.products, 3);
     assert.equal(st.catalog.lastFile.name, 'prices-001.csv');
-    assert.deepEqual(st.sales, { pending: 0 });
+    assert.deepEqual(st.sales, { pending: 0, shiftClosesPending: 0 });
     assert.equal(st.lastRuns['prices.pull'].last.result, 'ok');
     const cli = await runCli(['status', '--json', '-c', t.config], { cwd: t.dir });
     assert.equal(cli.code, 0, cli.err);
     // the plugins this process activated are active here, not in a fresh CLI process
-    const noStates = (s: any) => ({ ...s, plugins: s.plugins.map((p: any) => ({ id: p.id, contributes: p.contributes })) });
+    // (the status file may be written again between the two reads)
+    const noStates = (s: any) => ({ ...s, statusFile: undefined, plugins: s.plugins.map((p: any) => ({ id: p.id, contributes: p.contributes })) });
     assert.deepEqual(noStates(st), noStates(cli.json()));
     assert.match(st.server, /^ftp:\/\/cfxftp:\*\*\*@/, 'the password is not served');
   });
@@ -191,6 +192,22 @@ describe('admin API (cfx run with admin:, real vsftpd)', { skip, timeout: 180_00
     assertError(conflict, 409, 'CFX_E_SALE_CONFLICT', 'saleId');
     const st = await call(t, 'GET', '/api/sales');
     assert.equal(st.json.count, 5, 'nothing of the bad calls was journaled');
+  });
+
+  it('POST /api/shifts records a shift close like `cfx shift close`: 201, 200 for the same again, 400 naming the field, 409 on a different one; uploaded at once', async () => {
+    const close = { shift: 3, closedAt: '2025-03-01T20:00:00+02:00', lastReceiptNo: 5, totals: { cash: '720.00', card: '-1.50' } };
+    const ok = await call(t, 'POST', '/api/shifts', { body: close });
+    assert.equal(ok.status, 201, ok.text);
+    assert.deepEqual(ok.json, { shift: 3, status: 'recorded', closedAt: close.closedAt, lastReceiptNo: 5, totals: { cash: '720.00', card: '-1.50' }, remoteName: 'box-1_shift-3.shift.json' });
+    const again = await call(t, 'POST', '/api/shifts', { body: close });
+    assert.equal(again.status, 200);
+    assert.equal(again.json.status, 'duplicate');
+    await until('the shift close on the server', () => onServerVisible(t.salesDir, { mayBeMissing: true }).includes('box-1_shift-3.shift.json') || undefined);
+    const bad = await call(t, 'POST', '/api/shifts', { body: { ...close, shift: 4, totals: { cash: '1.001' } } });
+    assertError(bad, 400, 'CFX_E_SHIFT_INVALID', 'totals.cash');
+    assertError(await call(t, 'POST', '/api/shifts', { body: { ...close, shift: 4, note: 1 } }), 400, 'CFX_E_SHIFT_INVALID', 'note');
+    assertError(await call(t, 'POST', '/api/shifts', { body: [close] }), 400, 'CFX_E_SHIFT_INVALID', '(body)');
+    assertError(await call(t, 'POST', '/api/shifts', { body: { ...close, lastReceiptNo: 6 } }), 409, 'CFX_E_SHIFT_CONFLICT', 'shift');
   });
 
   it('GET /api/sales?from&to&pending counts the period; a backwards or impossible period is refused', async () => {
@@ -385,6 +402,7 @@ describe('admin API with a token', { skip, timeout: 120_000 }, () => {
     for (const [path, body] of [
       ['/api/resend', { from: '2025-03-01', to: '2025-03-01' }],
       ['/api/sales', saleJson(1)],
+      ['/api/shifts', { shift: 1, closedAt: '2025-03-01T20:00:00+02:00', lastReceiptNo: 1, totals: {} }],
       ['/api/quarantine/1/retry', undefined],
     ] as const) {
       const none = await call(t, 'POST', path, body !== undefined ? { body } : {});

@@ -35,6 +35,15 @@ describe('library API (openTerminal)', { skip }, () => {
       for (let i = 0; i < 100 && cfx.catalog.count() === 0; i++) await sleep(50);
       assert.equal(cfx.catalog.byBarcode('4820000000011')?.price, 35000);
       assert.deepEqual(cfx.catalog.search('Квиток').map((p) => p.code), ['1']);
+
+      // a shift close: journaled, uploaded in the background after the sales, the same again a no-op
+      const close = { shift: 7, closedAt: '2025-03-15T21:00:00+02:00', lastReceiptNo: 42, totals: { card: '370.00' } };
+      assert.deepEqual(await cfx.closeShift(close), { shift: 7, status: 'recorded', closedAt: close.closedAt, lastReceiptNo: 42, totals: { card: 37000 }, remoteName: 'box-1_shift-7.shift.json' });
+      assert.equal((await cfx.closeShift(close)).status, 'duplicate');
+      await assert.rejects(cfx.closeShift({ ...close, lastReceiptNo: 43 }), (e: unknown) => e instanceof CfxError && e.code === 'CFX_E_SHIFT_CONFLICT');
+      const shiftFile = ftpRootPath(`${base}/sales/box-1_shift-7.shift.json`, env);
+      for (let i = 0; i < 100 && !existsSync(shiftFile); i++) await sleep(50);
+      assert.equal(readFileSync(shiftFile, 'utf8'), '{"format":"cfx.shift/1","terminal":"box-1","shift":7,"closedAt":"2025-03-15T21:00:00+02:00","lastReceiptNo":42,"totals":{"card":37000}}\n');
     } finally {
       await cfx.close();
       await office.close();

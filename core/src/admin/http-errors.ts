@@ -64,6 +64,7 @@ export function toApiError(e: unknown): { status: number; body: ApiErrorBody } {
     if (problems?.[0]?.field) field = prefix(problems[0].field);
     else if (typeof details.field === 'string') field = details.field;
     else if (ce.code === ErrorCodes.SALE_CONFLICT) field = prefix('saleId');
+    else if (ce.code === ErrorCodes.SHIFT_CONFLICT) field = 'shift';
     return {
       status: statusOf(ce.code),
       body: {
