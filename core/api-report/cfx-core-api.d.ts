@@ -151,6 +151,10 @@ export declare const ErrorCodes: {
     readonly UNSAFE_NAME: "CFX_E_UNSAFE_NAME";
     readonly SALE_INVALID: "CFX_E_SALE_INVALID";
     readonly SALE_CONFLICT: "CFX_E_SALE_CONFLICT";
+    /** a till's shift close input that is not valid (docs/fleet.md, cfx.shift/1) */
+    readonly SHIFT_INVALID: "CFX_E_SHIFT_INVALID";
+    /** a shift close recorded again for the same terminal + shift with different content */
+    readonly SHIFT_CONFLICT: "CFX_E_SHIFT_CONFLICT";
     readonly JOB_FAILED: "CFX_E_JOB_FAILED";
     readonly USAGE: "CFX_E_USAGE";
     readonly INTERNAL: "CFX_E_INTERNAL";

@@ -19,7 +19,7 @@ export interface Deployment {
   terminal: string;
 }
 
-/** A terminal deployment in a temp dir: cfx.yaml pointing at the real server, its own remote inbox. */
+/** A terminal deployment in a temp dir: cfx.yaml pointing at the real server, its own remote inbox (and status dir: tests run side by side, all as box-1). */
 export function terminalDeployment(opts: { server: string; remoteBase: string; terminal?: string; extra?: string; poll?: string; prices?: Record<string, string | number | boolean> }): Deployment {
   const dir = mkdtempSync(join(tmpdir(), 'cfx-term-'));
   const terminal = opts.terminal ?? 'box-1';
@@ -35,7 +35,7 @@ prices:
   dir: ${opts.remoteBase}/{terminal}
   poll: ${opts.poll ?? '200ms'}
 ${Object.entries(opts.prices ?? {}).map(([k, v]) => `  ${k}: ${typeof v === 'string' ? JSON.stringify(v) : String(v)}\n`).join('')}log: { level: info, file: ./cfx.log }
-${opts.extra ?? ''}`,
+${opts.extra ?? ''}${/^status:/m.test(opts.extra ?? '') ? '' : `${opts.extra && !opts.extra.endsWith('\n') ? '\n' : ''}status: { dir: ${opts.remoteBase}/status }\n`}`,
   );
   return { dir, config, inbox: `${opts.remoteBase}/${terminal}`, terminal };
 }

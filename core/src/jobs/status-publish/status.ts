@@ -121,8 +121,10 @@ export class StatusPublisher {
 
   constructor(private readonly deps: StatusPublisherDeps) {}
 
+  /** `status.dir` expanded; a relative one is taken from the server's root (`status` → `/status`), as every transport's paths are */
   get dir(): string {
-    return expandTemplate(this.deps.config.status.dir, { terminal: this.deps.config.terminal });
+    const d = expandTemplate(this.deps.config.status.dir, { terminal: this.deps.config.terminal });
+    return d.startsWith('/') ? d : `/${d}`;
   }
 
   get name(): string {
