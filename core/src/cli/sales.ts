@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { CfxError, ErrorCodes } from '../api/index.js';
+import { CfxError, ErrorCodes, type ErrorCode } from '../api/index.js';
 import type { App } from '../app/app.js';
 import type { Service } from '../scheduler/service.js';
 import { requireRole, type CliContext } from './context.js';
@@ -14,6 +14,16 @@ const DATE = /^\d{4}-\d{2}-\d{2}$/;
 function date(v: string, flag: string): string {
   if (!DATE.test(v) || Number.isNaN(Date.parse(v))) throw new CfxError(ErrorCodes.USAGE, `${flag} must be a date YYYY-MM-DD, got "${v}"`);
   return v;
+}
+
+/** the JSON of a command's file argument (`-`: stdin); not JSON is `code` (the command's input error) */
+export function readJsonArg(cwd: string, file: string, code: ErrorCode): unknown {
+  const text = file === '-' ? readFileSync(0, 'utf8') : readFileSync(resolve(cwd, file), 'utf8');
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new CfxError(code, `${file === '-' ? 'stdin' : file} is not JSON: ${(e as Error).message}`);
+  }
 }
 
 async function withService<T>(ctx: CliContext, fn: (svc: Service, app: App) => Promise<T>): Promise<T> {
@@ -37,13 +47,7 @@ export function registerSalesCommands(program: Command, ctx: CliContext): void {
     .description('journal sales durably (validated first: one bad sale journals nothing); `cfx run` uploads them at once')
     .option('--push', 'also upload them now')
     .action(async (file: string, o: { push?: boolean }) => {
-      const text = file === '-' ? readFileSync(0, 'utf8') : readFileSync(resolve(io.cwd, file), 'utf8');
-      let input: unknown;
-      try {
-        input = JSON.parse(text);
-      } catch (e) {
-        throw new CfxError(ErrorCodes.SALE_INVALID, `${file === '-' ? 'stdin' : file} is not JSON: ${(e as Error).message}`);
-      }
+      const input = readJsonArg(io.cwd, file, ErrorCodes.SALE_INVALID);
       await withService(ctx, async (svc, app) => {
         requireRole(app, 'terminal', 'sale add');
         const out = svc.recordSale(input);

@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { CfxError, ErrorCodes } from '../api/index.js';
+import { ErrorCodes } from '../api/index.js';
 import { requireRole, type CliContext } from './context.js';
+import { readJsonArg } from './sales.js';
 import { money, printJson, println } from './output.js';
 
 /** minor units by payment kind → decimal strings, as the till wrote them */
@@ -18,13 +17,7 @@ export function registerShiftCommands(program: Command, ctx: CliContext): void {
     .description('journal a shift close durably (validated first); `cfx run` or `cfx push` uploads it after the sales. The same close again changes nothing')
     .option('--push', 'also upload it (and any sale waiting) now')
     .action(async (file: string, o: { push?: boolean }) => {
-      const text = file === '-' ? readFileSync(0, 'utf8') : readFileSync(resolve(io.cwd, file), 'utf8');
-      let input: unknown;
-      try {
-        input = JSON.parse(text);
-      } catch (e) {
-        throw new CfxError(ErrorCodes.SHIFT_INVALID, `${file === '-' ? 'stdin' : file} is not JSON: ${(e as Error).message}`);
-      }
+      const input = readJsonArg(io.cwd, file, ErrorCodes.SHIFT_INVALID);
       // the service (and the push with it) is imported when the command runs, not at start-up
       const { Service } = await import('../scheduler/service.js');
       const app = ctx.open('rw');
