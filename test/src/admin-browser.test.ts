@@ -8,11 +8,11 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { realServers, freshRemoteDir, onServer, type ServersEnv } from './helpers/servers.js';
 import { terminalDeployment, officeClient, cfxProcess, type Deployment, type ProcResult } from './helpers/deploy.js';
 import { runCli } from './helpers/cli.js';
+import { until } from './helpers/wait.js';
 import { saleJson, SwitchableRelay } from './helpers/sales.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -32,15 +32,6 @@ const servers = await realServers();
 const skip = 'skip' in servers ? servers.skip : browserSkip();
 const env = servers as ServersEnv;
 
-async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 describe('admin page in a real browser (chromium, cfx run, real vsftpd)', { skip, timeout: 180_000 }, () => {
   let d: Deployment & { salesDir: string };

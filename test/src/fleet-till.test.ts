@@ -6,25 +6,16 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { realServers, freshRemoteDir, ftpRootPath, onServer, type ServersEnv } from './helpers/servers.js';
 import { terminalDeployment, openApp, officeClient, cfxProcess, type Deployment } from './helpers/deploy.js';
 import { runCli } from './helpers/cli.js';
+import { until } from './helpers/wait.js';
 import { saleJson } from './helpers/sales.js';
 
 const servers = await realServers();
 const skip = 'skip' in servers ? servers.skip : false;
 const env = servers as ServersEnv;
 
-async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 function deployment(extra = ''): Deployment & { salesDir: string; statusDir: string } {
   const base = freshRemoteDir('fleet');
