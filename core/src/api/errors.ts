@@ -44,6 +44,8 @@ export const ErrorCodes = {
   UNSAFE_NAME: 'CFX_E_UNSAFE_NAME',
   SALE_INVALID: 'CFX_E_SALE_INVALID',
   SALE_CONFLICT: 'CFX_E_SALE_CONFLICT',
+  /** a shift close of a terminal + shift already recorded with different content (docs/fleet.md) */
+  SHIFT_CONFLICT: 'CFX_E_SHIFT_CONFLICT',
   JOB_FAILED: 'CFX_E_JOB_FAILED',
   USAGE: 'CFX_E_USAGE',
   INTERNAL: 'CFX_E_INTERNAL',

@@ -9,6 +9,7 @@ export { SqliteQuarantineLog } from './quarantine.js';
 export { SqliteCollectedSales } from './collected.js';
 export { SqliteDeliveryBatches } from './batches.js';
 export { SqliteKv } from './kv.js';
+export { SqliteFleetStore } from './fleet.js';
 export type {
   Catalog,
   PriceImport,
@@ -40,5 +41,12 @@ export type {
   BatchState,
   DeliveryBatch,
   NewBatchesOptions,
+  FleetStore,
+  FleetStatusRecord,
+  ShiftCloseRecord,
+  GapState,
+  ReceiptGap,
+  CollectedReceipt,
+  PublishedRecord,
 } from './repositories.js';
 export type { PriceApply, InboxFile, PriceApplyResult, FullFileGuard, CommitInfo } from './price-apply.js';
