@@ -6,7 +6,7 @@ export const TERMINAL_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$';
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** keys whose schema is an object: `key: ` with nothing after it (null) means "use the default" */
-export const CORE_SECTIONS = ['prices', 'sales', 'archive', 'log', 'admin'] as const;
+export const CORE_SECTIONS = ['prices', 'sales', 'archive', 'log', 'admin', 'status', 'fleet'] as const;
 
 /** `admin.listen`: `host:port`, an IPv6 host in brackets (`[::1]:8730`) */
 export const ADMIN_LISTEN_PATTERN = '^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9.-]+):[0-9]{1,5}$';
@@ -101,6 +101,25 @@ export const coreSchema: JsonSchema = {
           job: nonEmpty('job name'),
           cron: { description: 'node-cron expression', type: 'string', 'x-cron': true },
         },
+      },
+    },
+    status: {
+      description: "the terminal's status file (docs/fleet.md): written by a terminal, read by the office",
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        dir: nonEmpty('remote dir of the status files; {terminal} expands to the terminal id'),
+        every: duration(1000, 'a terminal writes its status at least this often'),
+      },
+    },
+    fleet: {
+      description: "office: how it judges its terminals and heals receipt gaps (docs/fleet.md)",
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        staleAfter: duration(1000, 'a terminal whose last status is older than this is stale'),
+        gapRetry: duration(1000, 'a receipt gap is asked for again after this, doubling each time'),
+        gapRetryMax: duration(1000, 'the longest wait between two requests for one gap'),
       },
     },
     archive: {

@@ -87,6 +87,10 @@ export interface CfxConfig {
   pluginOptions: Record<string, Record<string, unknown>>;
   schedule: ScheduleEntry[];
   archive: { keepDays: number };
+  /** the terminal's status file (docs/fleet.md) */
+  status: { dir: string; everyMs: number };
+  /** office: staleness and the receipt-gap back-off, ms */
+  fleet: { staleAfterMs: number; gapRetryMs: number; gapRetryMaxMs: number };
   /** `rotate` is set (the defaults, or false) whenever `file` is */
   log: { level: string; file?: string; rotate?: LogRotation | false };
   /** the admin page and HTTP API; undefined when the key is absent */

@@ -91,12 +91,19 @@ export class SqliteFleetStore implements FleetStore {
          requests = excluded.requests, first_request_at = excluded.first_request_at, last_request_at = excluded.last_request_at,
          next_request_at = excluded.next_request_at, request_name = excluded.request_name, ended_at = excluded.ended_at`,
     ).run({
-      firstRequestAt: null,
-      lastRequestAt: null,
-      nextRequestAt: null,
-      requestName: null,
-      endedAt: null,
-      ...g,
+      terminalId: g.terminalId,
+      shift: g.shift,
+      receiptNo: g.receiptNo,
+      state: g.state,
+      fromDate: g.fromDate,
+      toDate: g.toDate,
+      detectedAt: g.detectedAt,
+      requests: g.requests,
+      firstRequestAt: g.firstRequestAt ?? null,
+      lastRequestAt: g.lastRequestAt ?? null,
+      nextRequestAt: g.nextRequestAt ?? null,
+      requestName: g.requestName ?? null,
+      endedAt: g.endedAt ?? null,
     });
   }
 
