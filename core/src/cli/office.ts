@@ -63,7 +63,8 @@ export function registerOfficeCommands(program: Command, ctx: CliContext): void 
           const r = (await app.jobs.run('sales.collect', { trigger: 'cli', signal: stop, ...(o.redeliver ? { params: { redeliver: { from: p.from!, to: p.to! } } } : {}) })).output as CollectRunResult;
           if (ctx.json()) printJson(io.out, collectJson(r));
           else printCollect(io, r);
-          if (r.collect.quarantined || r.delivery.heldBack) ctx.setExit(Exit.REJECTED);
+          // a status file the office could not read, or a receipt found lost at the till, needs a person too
+          if (r.collect.quarantined || r.delivery.heldBack || r.fleet?.warnings || r.fleet?.gaps.lost) ctx.setExit(Exit.REJECTED);
         });
       } finally {
         await app.close();
