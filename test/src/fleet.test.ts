@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, coreServices, silentLogger, type Clock } from '@cfx/core';
 import { realServers, freshRemoteDir, onServer, type ServersEnv } from './helpers/servers.js';
-import { officeClient, terminalDeployment, type Deployment } from './helpers/deploy.js';
+import { cfxProcess, officeClient, terminalDeployment, type Deployment } from './helpers/deploy.js';
 import { runCli } from './helpers/cli.js';
 import { outFiles, rowsOf } from './helpers/office.js';
 import { saleJson } from './helpers/sales.js';
@@ -245,5 +245,57 @@ describe('the office sees its fleet (real vsftpd)', { skip }, () => {
     }
     f = await fleetJson(o);
     assert.deepEqual([f.byTerminal['box-1'].catalog.state, f.code], ['current', 0]);
+  });
+});
+
+/** the fleet step's fault points, each with its scenario below */
+const FLEET_POINTS = ['sales.collect:fleet-shift-stored', 'sales.collect:fleet-gap-requested'];
+
+/** `cfx collect` killed at `point` (a real child process), then run again without the fault */
+async function crashThenCollect(o: FleetOffice, point: string): Promise<Record<string, any>> {
+  const r = await cfxProcess(['collect', '--json', '-c', o.config], { cwd: o.dir, env: { CFX_FAULT: point }, deadlineMs: 60_000 }).done;
+  assert.ok(r.signal === 'SIGKILL' && !r.timedOut, `cfx collect with CFX_FAULT=${point} should have killed itself there, got code ${r.code} signal ${r.signal}:\n${r.err}${r.out}`);
+  const again = await cli(o, 'collect', '--json');
+  assert.ok(again.code === 0, again.err + again.out);
+  return again.json();
+}
+
+describe('fleet crash safety at every fleet fault point (SIGKILL, real vsftpd)', { skip }, () => {
+  let client: ReturnType<typeof officeClient>;
+  before(() => {
+    client = officeClient(env);
+  });
+  after(async () => {
+    await client?.close();
+  });
+
+  it('every fault point of the fleet step has a scenario here', async () => {
+    const r = await runCli(['debug', 'fault-points', '--json'], { cwd: process.cwd() });
+    assert.equal(r.code, 0, r.err);
+    const listed = (r.json().points as { point: string }[]).map((p) => p.point).filter((p) => p.startsWith('sales.collect:fleet-')).sort();
+    assert.deepEqual(listed, [...FLEET_POINTS].sort());
+  });
+
+  it('killed after a shift close is stored (file still on the server): the next run archives and deletes it, the close is kept once', { timeout: 120_000 }, async () => {
+    const o = fleetOffice();
+    await pushShiftClose(client, o.salesDir('box-1'), 'box-1', { shift: 3, closedAt: `${DAY}T20:00:00+02:00`, lastReceiptNo: 0, firstReceiptNo: 0, totals: { cash: 0 } });
+    const j = await crashThenCollect(o, 'sales.collect:fleet-shift-stored');
+    assert.deepEqual(j.files.map((f: any) => [f.name, f.result, f.stored]), [['box-1_shift-3.shift.json', 'shift', false]], 'already stored by the killed run');
+    assert.deepEqual(onServer(o.salesDir('box-1')), []);
+    const f = await fleetJson(o);
+    assert.deepEqual(f.byTerminal['box-1'].shifts.map((s: any) => [s.shift, s.lastReceiptNo]), [[3, 0]]);
+  });
+
+  it('killed after a resend request is written (gap not yet marked): the next run writes the same request once more and marks the gap', { timeout: 120_000 }, async () => {
+    const o = fleetOffice();
+    const t1 = terminal(o, 'box-1');
+    await recordAndPush(t1, [1, 2, 4].map((n) => saleJson(n, DAY, { shift: 9 })));
+    const j = await crashThenCollect(o, 'sales.collect:fleet-gap-requested');
+    const request = `resend-${COMPACT}-${COMPACT}.req`;
+    assert.deepEqual(j.fleet.gaps.requests, [{ terminal: 'box-1', request, gaps: ['9/3'] }]);
+    assert.deepEqual(onServer(o.inbox('box-1')), [request], 'one request file: the same name overwritten');
+    const f = await fleetJson(o);
+    assert.deepEqual(f.byTerminal['box-1'].gapList.map((g: any) => [g.receiptNo, g.state, g.requests]), [[3, 'requested', 1]]);
+    assert.equal(allRows(o).length, 6, 'the three sales delivered once (two lines each)');
   });
 });
