@@ -151,6 +151,8 @@ export declare const ErrorCodes: {
     readonly UNSAFE_NAME: "CFX_E_UNSAFE_NAME";
     readonly SALE_INVALID: "CFX_E_SALE_INVALID";
     readonly SALE_CONFLICT: "CFX_E_SALE_CONFLICT";
+    /** a shift close of a terminal + shift already recorded with different content (docs/fleet.md) */
+    readonly SHIFT_CONFLICT: "CFX_E_SHIFT_CONFLICT";
     readonly JOB_FAILED: "CFX_E_JOB_FAILED";
     readonly USAGE: "CFX_E_USAGE";
     readonly INTERNAL: "CFX_E_INTERNAL";
