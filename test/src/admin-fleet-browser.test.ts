@@ -5,7 +5,7 @@
 // ./fleet-files.ts (the documented formats). Screenshots under test/artifacts/.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,7 @@ import { App, Service, coreServices, silentLogger, type Sale } from '@cfx/core';
 import { createCsvFormat } from '@cfx/format-csv';
 import { realServers, freshRemoteDir, type ServersEnv } from './helpers/servers.js';
 import { officeClient } from './helpers/deploy.js';
+import { officeDeployment } from './helpers/office.js';
 import { SwitchableRelay } from './helpers/sales.js';
 import { pushShiftClose, writeStatus } from './fleet-files.js';
 
@@ -47,25 +48,12 @@ describe('admin page: the Fleet section in chromium at 375 px (en, uk, ru)', { s
 
   before(async () => {
     const remote = freshRemoteDir('fleet-ui');
-    const dir = mkdtempSync(join(tmpdir(), 'cfx-fleet-ui-'));
     const port = await SwitchableRelay.freePort();
     base = `http://127.0.0.1:${port}`;
-    const config = join(dir, 'cfx.yaml');
-    writeFileSync(
-      config,
-      `role: office
-terminals: [box-1, box-2]
-dataDir: ./data
-server: ${env.ftpUrl}
-timeout: 10s
-prices: { dir: "${remote}/in/{terminal}" }
-sales: { dir: "${remote}/sales/{terminal}", format: csv }
-status: { dir: "${remote}/status" }
-backoffice: { use: generic, options: { outDir: ./out } }
-admin: { listen: "127.0.0.1:${port}" }
-log: { level: info, file: ./cfx.log }
-`,
-    );
+    const { config } = officeDeployment(env, {
+      salesDir: `${remote}/sales/{terminal}`,
+      extra: `prices: { dir: "${remote}/in/{terminal}" }\nstatus: { dir: "${remote}/status" }\nadmin: { listen: "127.0.0.1:${port}" }\n`,
+    });
     const client = officeClient(env);
     const hour = Math.floor(Date.now() / 3_600_000) * 3_600_000;
     try {

@@ -4,14 +4,13 @@
 // terminal writes them itself.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, coreServices, silentLogger, type Clock } from '@cfx/core';
 import { realServers, freshRemoteDir, onServer, type ServersEnv } from './helpers/servers.js';
 import { cfxProcess, officeClient, terminalDeployment, type Deployment } from './helpers/deploy.js';
 import { runCli } from './helpers/cli.js';
-import { outFiles, rowsOf } from './helpers/office.js';
+import { officeDeployment, outFiles, rowsOf, type Office } from './helpers/office.js';
 import { saleJson } from './helpers/sales.js';
 import { catalogOf, pushShiftClose, servedResend, writeStatus } from './fleet-files.js';
 
@@ -23,36 +22,21 @@ const env = servers as ServersEnv;
 const DAY = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
 const COMPACT = DAY.replaceAll('-', '');
 
-interface FleetOffice {
-  dir: string;
-  config: string;
+interface FleetOffice extends Office {
   base: string;
-  salesDir: (t: string) => string;
+  sales: (t: string) => string;
   inbox: (t: string) => string;
   statusDir: string;
-  outDir: string;
 }
 
+/** an office for box-1 and box-2: each terminal's own sales dir and inbox, the status dir, the fleet's settings */
 function fleetOffice(): FleetOffice {
   const base = freshRemoteDir('fleet');
-  const dir = mkdtempSync(join(tmpdir(), 'cfx-fleet-office-'));
-  const config = join(dir, 'cfx.yaml');
-  writeFileSync(
-    config,
-    `role: office
-terminals: [box-1, box-2]
-dataDir: ./data
-server: ${env.ftpUrl}
-timeout: 10s
-prices: { dir: "${base}/in/{terminal}" }
-sales: { dir: "${base}/sales/{terminal}", format: csv }
-status: { dir: "${base}/status" }
-fleet: { staleAfter: 5m, gapRetry: 10m, gapRetryMax: 6h }
-backoffice: { use: generic, options: { outDir: ./out } }
-log: { level: info, file: ./cfx.log }
-`,
-  );
-  return { dir, config, base, salesDir: (t) => `${base}/sales/${t}`, inbox: (t) => `${base}/in/${t}`, statusDir: `${base}/status`, outDir: join(dir, 'out') };
+  const o = officeDeployment(env, {
+    salesDir: `${base}/sales/{terminal}`,
+    extra: `prices: { dir: "${base}/in/{terminal}" }\nstatus: { dir: "${base}/status" }\nfleet: { staleAfter: 5m, gapRetry: 10m, gapRetryMax: 6h }\n`,
+  });
+  return { ...o, base, sales: (t) => `${base}/sales/${t}`, inbox: (t) => `${base}/in/${t}`, statusDir: `${base}/status` };
 }
 
 function terminal(o: FleetOffice, id: string): Deployment {
@@ -88,7 +72,7 @@ async function fleetJson(o: FleetOffice): Promise<{ code: number; byTerminal: Re
 }
 
 /** every data row the generic back office wrote, over all its files */
-const allRows = (o: FleetOffice) => [...outFiles({ dir: o.dir, config: o.config, salesDir: '', outDir: o.outDir }).values()].flatMap(rowsOf);
+const allRows = (o: FleetOffice) => [...outFiles(o).values()].flatMap(rowsOf);
 
 describe('the office sees its fleet (real vsftpd)', { skip }, () => {
   let client: ReturnType<typeof officeClient>;
@@ -103,10 +87,10 @@ describe('the office sees its fleet (real vsftpd)', { skip }, () => {
     const o = fleetOffice();
     const t1 = terminal(o, 'box-1');
     await recordAndPush(t1, [101, 102, 103, 104, 105].map((n) => saleJson(n, DAY, { shift: 12 })));
-    const pushed = onServer(o.salesDir('box-1'));
+    const pushed = onServer(o.sales('box-1'));
     assert.deepEqual(pushed, ['box-1_S000101.csv', 'box-1_S000102.csv', 'box-1_S000103.csv', 'box-1_S000104.csv', 'box-1_S000105.csv']);
     // a person cleaning the FTP dir
-    await client.delete(`${o.salesDir('box-1')}/box-1_S000103.csv`);
+    await client.delete(`${o.sales('box-1')}/box-1_S000103.csv`);
 
     const first = await cli(o, 'collect', '--json');
     assert.equal(first.code, 0, first.err + first.out);
@@ -122,7 +106,7 @@ describe('the office sees its fleet (real vsftpd)', { skip }, () => {
     const pull = await cli(t1, 'pull', '--json');
     assert.equal(pull.code, 0, pull.err + pull.out);
     assert.deepEqual(onServer(o.inbox('box-1')), [], 'the served request is gone');
-    assert.equal(onServer(o.salesDir('box-1')).length, 5);
+    assert.equal(onServer(o.sales('box-1')).length, 5);
 
     const second = await cli(o, 'collect', '--json');
     assert.equal(second.code, 0, second.err + second.out);
@@ -138,10 +122,10 @@ describe('the office sees its fleet (real vsftpd)', { skip }, () => {
     assert.equal(rows.length, 10);
 
     // the shift close: cash 370.00 + 1070.00, card 1070.00 + 720.00 + 370.00 (saleJson's amounts)
-    await pushShiftClose(client, o.salesDir('box-1'), 'box-1', { shift: 12, closedAt: `${DAY}T20:00:00+02:00`, firstReceiptNo: 101, lastReceiptNo: 105, totals: { cash: 144000, card: 216000 } });
+    await pushShiftClose(client, o.sales('box-1'), 'box-1', { shift: 12, closedAt: `${DAY}T20:00:00+02:00`, firstReceiptNo: 101, lastReceiptNo: 105, totals: { cash: 144000, card: 216000 } });
     const third = await cli(o, 'collect', '--json');
     assert.equal(third.code, 0, third.err + third.out);
-    assert.deepEqual([third.json().counts.shifts, onServer(o.salesDir('box-1'))], [1, []]);
+    assert.deepEqual([third.json().counts.shifts, onServer(o.sales('box-1'))], [1, []]);
     f = await fleetJson(o);
     assert.deepEqual(f.byTerminal['box-1'].shifts, [{ shift: 12, state: 'reconciled', lastReceiptNo: 105, difference: null, missing: null }]);
     // box-1 has no status file yet: never seen, not an error
@@ -153,7 +137,7 @@ describe('the office sees its fleet (real vsftpd)', { skip }, () => {
     const t2 = terminal(o, 'box-2');
     await recordAndPush(t2, [1, 2, 3].map((n) => saleJson(n, DAY, { shift: 5 })));
     // the till reports receipt 4 as the shift's last; its journal never had it
-    await pushShiftClose(client, o.salesDir('box-2'), 'box-2', { shift: 5, closedAt: `${DAY}T21:00:00+02:00`, lastReceiptNo: 4, totals: { cash: 200000 } });
+    await pushShiftClose(client, o.sales('box-2'), 'box-2', { shift: 5, closedAt: `${DAY}T21:00:00+02:00`, lastReceiptNo: 4, totals: { cash: 200000 } });
     const first = await cli(o, 'collect', '--json');
     assert.equal(first.code, 0, first.err + first.out);
     const request = `resend-${COMPACT}-${COMPACT}.req`;
@@ -278,10 +262,10 @@ describe('fleet crash safety at every fleet fault point (SIGKILL, real vsftpd)',
 
   it('killed after a shift close is stored (file still on the server): the next run archives and deletes it, the close is kept once', { timeout: 120_000 }, async () => {
     const o = fleetOffice();
-    await pushShiftClose(client, o.salesDir('box-1'), 'box-1', { shift: 3, closedAt: `${DAY}T20:00:00+02:00`, lastReceiptNo: 0, firstReceiptNo: 0, totals: { cash: 0 } });
+    await pushShiftClose(client, o.sales('box-1'), 'box-1', { shift: 3, closedAt: `${DAY}T20:00:00+02:00`, lastReceiptNo: 0, firstReceiptNo: 0, totals: { cash: 0 } });
     const j = await crashThenCollect(o, 'sales.collect:fleet-shift-stored');
     assert.deepEqual(j.files.map((f: any) => [f.name, f.result, f.stored]), [['box-1_shift-3.shift.json', 'shift', false]], 'already stored by the killed run');
-    assert.deepEqual(onServer(o.salesDir('box-1')), []);
+    assert.deepEqual(onServer(o.sales('box-1')), []);
     const f = await fleetJson(o);
     assert.deepEqual(f.byTerminal['box-1'].shifts.map((s: any) => [s.shift, s.lastReceiptNo]), [[3, 0]]);
   });

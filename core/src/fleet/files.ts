@@ -1,4 +1,5 @@
 import type { PaymentKind } from '../api/model.js';
+import type { ShiftCloseRecord } from '../store/repositories.js';
 
 /*
  * Readers of the two fleet files a terminal puts on the server (docs/fleet.md): the status file
@@ -32,8 +33,8 @@ const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof
 const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 const ISO_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
 
-/** a status file's text → its parts, or the first problem (wrong JSON, format, terminal, seq, writtenAt) */
-export function parseStatusFile(text: string, terminal: string): { ok: StatusFile } | { problem: FileProblem } {
+/** JSON text → its top object when its `format` is `format`, or the problem naming the field */
+function parseVersioned(text: string, format: string): { ok: Record<string, unknown> } | { problem: FileProblem } {
   let v: unknown;
   try {
     v = JSON.parse(text);
@@ -41,7 +42,15 @@ export function parseStatusFile(text: string, terminal: string): { ok: StatusFil
     return { problem: { field: '(file)', message: `not JSON: ${(e as Error).message}` } };
   }
   if (!isObj(v)) return { problem: { field: '(file)', message: 'not a JSON object' } };
-  if (v.format !== STATUS_FORMAT) return { problem: { field: 'format', message: `expected "${STATUS_FORMAT}", got ${JSON.stringify(v.format)}` } };
+  if (v.format !== format) return { problem: { field: 'format', message: `expected "${format}", got ${JSON.stringify(v.format)}` } };
+  return { ok: v };
+}
+
+/** a status file's text → its parts, or the first problem (wrong JSON, format, terminal, seq, writtenAt) */
+export function parseStatusFile(text: string, terminal: string): { ok: StatusFile } | { problem: FileProblem } {
+  const o = parseVersioned(text, STATUS_FORMAT);
+  if ('problem' in o) return o;
+  const v = o.ok;
   if (v.terminal !== terminal) return { problem: { field: 'terminal', message: `the file is terminal ${terminal}'s, but it says ${JSON.stringify(v.terminal)}` } };
   if (!isCount(v.seq)) return { problem: { field: 'seq', message: `must be an integer ≥ 0, got ${JSON.stringify(v.seq)}` } };
   if (typeof v.writtenAt !== 'string' || !ISO_OFFSET.test(v.writtenAt) || Number.isNaN(Date.parse(v.writtenAt))) {
@@ -50,29 +59,16 @@ export function parseStatusFile(text: string, terminal: string): { ok: StatusFil
   return { ok: { terminal, seq: v.seq, writtenAt: v.writtenAt, raw: v } };
 }
 
-export interface ShiftFile {
-  terminal: string;
-  shift: number;
-  closedAt: string;
-  /** the till's local date of closedAt (its offset kept) */
-  localDate: string;
-  firstReceiptNo?: number;
-  lastReceiptNo: number;
-  totals: Partial<Record<PaymentKind, number>>;
-}
+/** a pushed shift close as read: the record the office keeps, less what the office adds */
+export type ShiftFile = Omit<ShiftCloseRecord, 'terminalId' | 'sha256' | 'fileName' | 'receivedAt'> & { terminal: string };
 
 const KINDS: readonly PaymentKind[] = ['cash', 'card', 'other'];
 
 /** a pushed shift close (money already in minor units) → its parts, or the first problem naming the field */
 export function parseShiftFile(text: string): { ok: ShiftFile } | { problem: FileProblem } {
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch (e) {
-    return { problem: { field: '(file)', message: `not JSON: ${(e as Error).message}` } };
-  }
-  if (!isObj(v)) return { problem: { field: '(file)', message: 'not a JSON object' } };
-  if (v.format !== SHIFT_FORMAT) return { problem: { field: 'format', message: `expected "${SHIFT_FORMAT}", got ${JSON.stringify(v.format)}` } };
+  const o = parseVersioned(text, SHIFT_FORMAT);
+  if ('problem' in o) return o;
+  const v = o.ok;
   if (typeof v.terminal !== 'string' || v.terminal === '') return { problem: { field: 'terminal', message: 'required: the terminal id' } };
   if (!isCount(v.shift)) return { problem: { field: 'shift', message: `must be an integer ≥ 0, got ${JSON.stringify(v.shift)}` } };
   if (typeof v.closedAt !== 'string' || !ISO_OFFSET.test(v.closedAt) || Number.isNaN(Date.parse(v.closedAt))) {

@@ -217,21 +217,9 @@ export class SalesCollect {
     const local = safeLocalName(name);
     const paths = dataPaths(config.dataDir);
     if (isShiftFileName(name)) return this.takeShiftFile(sd, entry);
-    const limit = config.sales.maxFileBytes;
-
-    if (entry.size > limit) return this.quarantine(dir, name, remote, undefined, overLimitReason(name, limit, 'sales.maxFileSize', { listed: entry.size }));
-
-    mkdirSync(paths.staging, { recursive: true });
-    const staged = join(paths.staging, local);
-    let sha256: string;
-    let bytes: number;
-    try {
-      ({ sha256, bytes } = await downloadToStaging(transport, remote, staged, { signal, maxBytes: limit }));
-    } catch (e) {
-      // listed below the limit, sent past it: the read stopped there and nothing was kept
-      if (!isOverLimit(e)) throw e;
-      return this.quarantine(dir, name, remote, undefined, overLimitReason(name, limit, 'sales.maxFileSize', { listed: entry.size, stopped: true }));
-    }
+    const got = await this.stage(sd, entry, config.sales.maxFileBytes, 'sales.maxFileSize');
+    if ('result' in got) return got;
+    const { staged, sha256, bytes } = got;
     signal?.throwIfAborted();
     fault('sales.collect:downloaded');
 
@@ -276,6 +264,27 @@ export class SalesCollect {
   }
 
   /**
+   * Downloads a listed file to staging (fsync, sha256), at most `limit` bytes: a file listed over
+   * the limit, or sent past it although listed below (the read stops there, nothing past it kept),
+   * is quarantined under the config key `key` instead.
+   */
+  private async stage(sd: SalesDir, entry: RemoteEntry, limit: number, key: string): Promise<{ staged: string; sha256: string; bytes: number } | CollectFileOutcome> {
+    const { config, transport, signal } = this.deps;
+    const { dir } = sd;
+    const remote = remotePath(dir, entry.name);
+    if (entry.size > limit) return this.quarantine(dir, entry.name, remote, undefined, overLimitReason(entry.name, limit, key, { listed: entry.size }));
+    const staging = dataPaths(config.dataDir).staging;
+    mkdirSync(staging, { recursive: true });
+    const staged = join(staging, safeLocalName(entry.name));
+    try {
+      return { staged, ...(await downloadToStaging(transport, remote, staged, { signal, maxBytes: limit })) };
+    } catch (e) {
+      if (!isOverLimit(e)) throw e;
+      return this.quarantine(dir, entry.name, remote, undefined, overLimitReason(entry.name, limit, key, { listed: entry.size, stopped: true }));
+    }
+  }
+
+  /**
    * A shift close pushed by a till (`<terminal>_shift-<n>.shift.json`): the same steps as a sale
    * file — staged (capped), validated (a bad one quarantined with the field named; it must be the
    * dir's and the name's terminal), stored once per terminal + shift, archived, deleted remotely.
@@ -287,17 +296,9 @@ export class SalesCollect {
     const remote = remotePath(dir, name);
     const local = safeLocalName(name);
     const paths = dataPaths(config.dataDir);
-    if (entry.size > SHIFT_MAX_BYTES) return this.quarantine(dir, name, remote, undefined, overLimitReason(name, SHIFT_MAX_BYTES, 'shift close (64 KiB)', { listed: entry.size }));
-    mkdirSync(paths.staging, { recursive: true });
-    const staged = join(paths.staging, local);
-    let sha256: string;
-    let bytes: number;
-    try {
-      ({ sha256, bytes } = await downloadToStaging(transport, remote, staged, { signal, maxBytes: SHIFT_MAX_BYTES }));
-    } catch (e) {
-      if (!isOverLimit(e)) throw e;
-      return this.quarantine(dir, name, remote, undefined, overLimitReason(name, SHIFT_MAX_BYTES, 'shift close (64 KiB)', { listed: entry.size, stopped: true }));
-    }
+    const got = await this.stage(sd, entry, SHIFT_MAX_BYTES, 'the shift close limit (64 KiB)');
+    if ('result' in got) return got;
+    const { staged, sha256, bytes } = got;
     const parsed = parseShiftFile(readFileSync(staged, 'utf8'));
     const bad = (field: string, message: string, more: Record<string, unknown> = {}) =>
       this.quarantine(dir, name, remote, staged, { file: name, field, code: ErrorCodes.SALE_INVALID, message, sha256, ...more });
