@@ -216,7 +216,7 @@ export class SalesCollect {
     const remote = remotePath(dir, name);
     const local = safeLocalName(name);
     const paths = dataPaths(config.dataDir);
-    if (isShiftFileName(name)) return this.takeShiftFile(sd, entry);
+    if (isShiftFileName(name)) return this.takeShiftFile(sd, entry, { remote, local, paths });
     const got = await this.stage(sd, entry, config.sales.maxFileBytes, 'sales.maxFileSize');
     if ('result' in got) return got;
     const { staged, sha256, bytes } = got;
@@ -289,13 +289,11 @@ export class SalesCollect {
    * file — staged (capped), validated (a bad one quarantined with the field named; it must be the
    * dir's and the name's terminal), stored once per terminal + shift, archived, deleted remotely.
    */
-  private async takeShiftFile(sd: SalesDir, entry: RemoteEntry): Promise<CollectFileOutcome> {
+  private async takeShiftFile(sd: SalesDir, entry: RemoteEntry, where: { remote: string; local: string; paths: ReturnType<typeof dataPaths> }): Promise<CollectFileOutcome> {
     const { config, store, transport, logger, signal } = this.deps;
     const { dir } = sd;
     const name = entry.name;
-    const remote = remotePath(dir, name);
-    const local = safeLocalName(name);
-    const paths = dataPaths(config.dataDir);
+    const { remote, local, paths } = where;
     const got = await this.stage(sd, entry, SHIFT_MAX_BYTES, 'the shift close limit (64 KiB)');
     if ('result' in got) return got;
     const { staged, sha256, bytes } = got;
