@@ -62,8 +62,14 @@ export class FleetCollect {
 
   async cycle(): Promise<FleetCycleResult> {
     const out: FleetCycleResult = { statuses: [], warnings: 0, gaps: { opened: 0, closed: 0, lost: 0, requests: [] } };
+    // one listing per status dir (usually one for all): a file not listed is "missing" without a
+    // failed download per terminal per cycle, whatever a server answers for an absent file
+    const listings = new Map<string, Promise<Map<string, number>>>();
     for (const terminal of this.deps.config.terminals) {
-      const s = await this.readStatus(terminal);
+      const dir = this.statusDir(terminal);
+      if (!listings.has(dir)) listings.set(dir, this.listStatusDir(dir));
+      const listed = await listings.get(dir)!;
+      const s = await this.readStatus(terminal, listed);
       out.statuses.push(s);
       if (s.result === 'warning') out.warnings++;
     }
@@ -78,10 +84,31 @@ export class FleetCollect {
     return out;
   }
 
-  /** reads `<terminal>.status.json` (at most 64 KiB) and keeps it when newer than the last one */
-  async readStatus(terminal: string): Promise<StatusReadOutcome> {
-    const { config, store, transport, logger, clock, signal } = this.deps;
-    const remote = remotePath(expandTemplate(config.status.dir, { terminal }), statusFileName(terminal));
+  statusDir(terminal: string): string {
+    return expandTemplate(this.deps.config.status.dir, { terminal });
+  }
+
+  /** name → listed size of the files in a status dir; a missing dir is an empty one */
+  private async listStatusDir(dir: string): Promise<Map<string, number>> {
+    const { transport, signal } = this.deps;
+    try {
+      return new Map((await transport.list(dir, signal ? { signal } : {})).filter((e) => e.type === 'file').map((e) => [e.name, e.size]));
+    } catch (e) {
+      if (e instanceof TransportError && e.kind === 'NotFound') return new Map();
+      throw e;
+    }
+  }
+
+  /**
+   * Reads `<terminal>.status.json` (at most 64 KiB) and keeps it when newer than the last one.
+   * `listed`: its dir's listing (name → size); without it the dir is listed here.
+   */
+  async readStatus(terminal: string, listed?: Map<string, number>): Promise<StatusReadOutcome> {
+    const { config, store, logger, clock, signal, transport } = this.deps;
+    const name = statusFileName(terminal);
+    const remote = remotePath(this.statusDir(terminal), name);
+    const files = listed ?? (await this.listStatusDir(this.statusDir(terminal)));
+    if (!files.has(name)) return { terminal, result: 'missing' };
     const staging = dataPaths(config.dataDir).staging;
     mkdirSync(staging, { recursive: true });
     const staged = join(staging, `.${statusFileName(terminal)}`);
@@ -89,11 +116,13 @@ export class FleetCollect {
       logger.warn({ terminal, file: remote, field }, `status file of terminal ${terminal} not read: ${message}`);
       return { terminal, result: 'warning', field, message };
     };
+    if (files.get(name)! > STATUS_MAX_BYTES) return warn('(file)', `larger than ${STATUS_MAX_BYTES} bytes (listed ${files.get(name)}); not read`);
     let text: string;
     try {
       await downloadToStaging(transport, remote, staged, { ...(signal ? { signal } : {}), maxBytes: STATUS_MAX_BYTES });
       text = readFileSync(staged, 'utf8');
     } catch (e) {
+      // listed, then gone: the terminal is renaming a new one over it; read on the next cycle
       if (e instanceof TransportError && e.kind === 'NotFound') return { terminal, result: 'missing' };
       if (isOverLimit(e)) return warn('(file)', `larger than ${STATUS_MAX_BYTES} bytes; not read`);
       throw e;
