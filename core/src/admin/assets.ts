@@ -58,6 +58,11 @@ td.err { color: var(--bad); overflow-wrap: anywhere; }
 .badge.failed { background: #fbe7e5; color: var(--bad); }
 .badge.partial, .badge.running { background: #fff1dc; color: var(--warn); }
 footer { text-align: center; padding: 0 0 1rem; }
+/* the Fleet section: a row per terminal; its chart an inline SVG sized here (the CSP allows no inline style) */
+#fleet-table td small { color: var(--muted); }
+#fleet-table tr.attention td:first-child { border-left: .3rem solid var(--bad); padding-left: .4rem; }
+svg.spark { display: block; width: 12rem; max-width: 100%; height: 2.5rem; }
+#fleet-table .badge { white-space: normal; }
 /* a small till screen: tables become stacked rows */
 @media (max-width: 40rem) {
   html { font-size: 15px; }
@@ -168,10 +173,12 @@ export const APP_JS = String.raw`(function () {
     // without a token the shell's parts would only be refused: wait for one
     if (refreshing || (boot.shell && !getToken())) return Promise.resolve();
     refreshing = true;
-    return Promise.all([fragment('/ui/cards'), fragment('/ui/log'), fragment('/ui/quarantine')]).then(function (parts) {
+    var office = boot.role === 'office';
+    return Promise.all([fragment('/ui/cards'), fragment('/ui/log'), fragment('/ui/quarantine'), office ? fragment('/ui/fleet') : Promise.resolve('')]).then(function (parts) {
       $('cards').innerHTML = parts[0];
       $('log-body').innerHTML = parts[1];
       $('quarantine-body').innerHTML = parts[2];
+      if (office) $('fleet-body').innerHTML = parts[3];
       var r = $('refreshed');
       r.className = 'refreshed';
       r.textContent = fill(T.updated, { time: new Date().toLocaleTimeString() });

@@ -1,7 +1,10 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { API_VERSION } from '../api/index.js';
 import type { CfxConfig } from '../config/index.js';
+import type { Clock } from '../api/clock.js';
+import { fleetReport } from '../fleet/report.js';
 import type { RunRecord, Store } from '../store/index.js';
+import { systemClock } from '../util/clock.js';
 
 /** the jobs whose runs the store logs */
 export const JOBS = ['prices.pull', 'sales.push', 'sales.resend', 'sales.collect'] as const;
@@ -26,9 +29,13 @@ export class AdminMetrics {
   private readonly floor: number;
   private readonly counted = new Set<number>();
 
+  /** office: the per-terminal gauges, set from one fleet report per scrape */
+  private readonly fleet: { lastSeen: Gauge<'terminal'>; gaps: Gauge<'terminal' | 'state'>; pending: Gauge<'terminal'>; shifts: Gauge<'terminal' | 'state'> } | undefined;
+
   constructor(
     private readonly store: Store,
-    config: CfxConfig,
+    private readonly config: CfxConfig,
+    private readonly clock: Clock = systemClock,
   ) {
     const registers = [this.registry];
     this.floor = store.runs.list({ limit: 1 })[0]?.id ?? 0;
@@ -77,6 +84,15 @@ export class AdminMetrics {
     } else {
       new Gauge({ name: 'cfx_collected_undelivered', help: 'collected sales not yet delivered to the back office', registers, collect() { this.set(s.collected.counts().undelivered); } });
     }
+    this.fleet =
+      config.role === 'office'
+        ? {
+            lastSeen: new Gauge({ name: 'cfx_fleet_last_seen_timestamp_seconds', help: "when the office last read a newer status of the terminal (unix seconds, the office's clock); absent: never seen", labelNames: ['terminal'], registers }),
+            gaps: new Gauge({ name: 'cfx_fleet_receipt_gaps', help: 'receipt numbers missing at the office, per terminal and state (open, requested, lost: lost at the till)', labelNames: ['terminal', 'state'], registers }),
+            pending: new Gauge({ name: 'cfx_fleet_pending_sales', help: "sales journaled at the terminal, not yet on the server (its last status); absent: unknown", labelNames: ['terminal'], registers }),
+            shifts: new Gauge({ name: 'cfx_fleet_shifts', help: 'shifts of the last week per terminal and state (open, reconciled, mismatch, incomplete)', labelNames: ['terminal', 'state'], registers }),
+          }
+        : undefined;
     new Gauge({ name: 'cfx_quarantine_files', help: 'files in quarantine (not retried)', registers, collect() { this.set(s.quarantine.list({ state: 'quarantined' }).length); } });
     new Gauge({ name: 'cfx_catalog_products', help: 'products in the local catalog', registers, collect() { this.set(s.catalog.count()); } });
     const info = new Gauge({ name: 'cfx_info', help: 'always 1; labels: role, terminal, plugin API version', labelNames: ['role', 'terminal', 'api'], registers });
@@ -98,6 +114,22 @@ export class AdminMetrics {
     for (const id of this.counted) if (id < oldest) this.counted.delete(id);
   }
 
+  /** the fleet gauges from one report (the same as cfx fleet), reset so a terminal removed from the config disappears */
+  private syncFleet(): void {
+    const g = this.fleet;
+    if (!g) return;
+    for (const x of Object.values(g)) x.reset();
+    for (const t of fleetReport(this.store.fleet, this.config, this.clock.now()).terminals) {
+      const terminal = t.terminal;
+      if (t.lastSeen) g.lastSeen.set({ terminal }, Date.parse(t.lastSeen) / 1000);
+      g.gaps.set({ terminal, state: 'open' }, t.gaps.open);
+      g.gaps.set({ terminal, state: 'requested' }, t.gaps.requested);
+      g.gaps.set({ terminal, state: 'lost' }, t.gaps.lostAtTill);
+      if (t.pendingSales !== null) g.pending.set({ terminal }, t.pendingSales);
+      for (const state of ['open', 'reconciled', 'mismatch', 'incomplete'] as const) g.shifts.set({ terminal, state }, t.shifts.filter((s) => s.state === state).length);
+    }
+  }
+
   private count(r: RunRecord): void {
     const job = r.job;
     this.files.inc({ job }, r.files);
@@ -112,6 +144,7 @@ export class AdminMetrics {
 
   async text(): Promise<string> {
     this.sync();
+    this.syncFleet();
     return this.registry.metrics();
   }
 

@@ -130,6 +130,8 @@ export interface PageInput {
    * beyond loopback before it sends the token; the script fills the parts in with it
    */
   shell?: boolean;
+  /** office: the Fleet section's rendered rows (admin/fleet.ts); absent on a terminal */
+  fleet?: string;
 }
 
 /** JSON safe inside a <script> element */
@@ -197,7 +199,18 @@ ${
     : ''
 }
 
-<section class="panel" id="log">
+${
+  st.role === 'office'
+    ? `<section class="panel" id="fleet">
+  <h2>${esc(L.fleet)} <small>${esc(fill(L.autoRefresh, { n: REFRESH_MS / 1000 }))}</small></h2>
+  <p class="help">${esc(L.fleetHelp)}</p>
+  <div id="fleet-body">
+${shell ? '' : (p.fleet ?? '')}
+  </div>
+</section>
+`
+    : ''
+}<section class="panel" id="log">
   <h2>${esc(L.log)} <small>${esc(fill(L.autoRefresh, { n: REFRESH_MS / 1000 }))}</small></h2>
   <div id="log-body">
 ${shell ? '' : renderLog(p.runs, L)}

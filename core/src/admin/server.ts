@@ -2,7 +2,8 @@ import { formatMoney as money } from '../text/fixed.js';
 import { Ajv } from 'ajv';
 import rateLimit from '@fastify/rate-limit';
 import { fastify, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { CfxError, ErrorCodes, errorMessage } from '../api/index.js';
+import { CfxError, ErrorCodes, coreServices, errorMessage } from '../api/index.js';
+import { fleetReport } from '../fleet/report.js';
 import { collectStatus } from '../cli/status.js';
 import type { AdminConfig } from '../config/index.js';
 import type { Service } from '../scheduler/service.js';
@@ -11,6 +12,7 @@ import { APP_CSS, APP_JS } from './assets.js';
 import { TOKEN_ATTEMPTS_MAX, TOKEN_ATTEMPTS_WINDOW_MS, bearerMatches, hostAllowed, originAllowed, tokenNeeded } from './auth.js';
 import { ApiError, DATE_PATTERN, fromFastifyError, toApiError } from './http-errors.js';
 import { LABELS, LANGS, pickLang, type Lang } from './i18n.js';
+import { renderFleet, salesPerHour } from './fleet.js';
 import { AdminMetrics } from './metrics.js';
 import { renderCards, renderLog, renderPage, renderQuarantine } from './page.js';
 import { retryQuarantined } from './quarantine.js';
@@ -62,7 +64,14 @@ export function buildAdminApp(svc: Service, admin: AdminConfig): { app: FastifyI
   }
   const store = () => svc.app.store;
   const resend = new BackgroundResend(svc);
-  const metrics = new AdminMetrics(store(), c);
+  const clock = svc.app.services.resolve(coreServices.clock);
+  const metrics = new AdminMetrics(store(), c, clock);
+  // the Fleet section and GET /api/fleet (office): the same report as `cfx fleet --json`
+  const fleet = () => fleetReport(store().fleet, c, clock.now());
+  const fleetHtml = (lang: Lang) => {
+    const now = clock.now();
+    return renderFleet(fleetReport(store().fleet, c, now), salesPerHour(store().fleet, c.terminals, now), LABELS[lang]);
+  };
   const app = fastify({
     logger: false,
     bodyLimit: BODY_LIMIT,
@@ -149,7 +158,16 @@ export function buildAdminApp(svc: Service, admin: AdminConfig): { app: FastifyI
     const shell = tokenNeeded(admin, 'GET', undefined) && !bearerMatches(admin.token!, req.headers.authorization);
     return html(
       reply,
-      renderPage({ lang, L: LABELS[lang], status: collectStatus(svc.app), runs: shell ? [] : store().runs.list({ limit: 20 }), quarantine: shell ? [] : problems(), tokenRequired: admin.token !== undefined, shell }),
+      renderPage({
+        lang,
+        L: LABELS[lang],
+        status: collectStatus(svc.app),
+        runs: shell ? [] : store().runs.list({ limit: 20 }),
+        quarantine: shell ? [] : problems(),
+        tokenRequired: admin.token !== undefined,
+        shell,
+        ...(c.role === 'office' && !shell ? { fleet: fleetHtml(lang) } : {}),
+      }),
     );
   });
   app.get('/app.js', async (_req, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(APP_JS));
@@ -157,10 +175,18 @@ export function buildAdminApp(svc: Service, admin: AdminConfig): { app: FastifyI
   app.get('/favicon.ico', async (_req, reply) => reply.code(204).send());
   app.get<{ Querystring: { lang?: Lang } }>('/ui/cards', { schema: { querystring: LANG_QS } }, async (req, reply) => html(reply, renderCards(collectStatus(svc.app), LABELS[langOf(req)])));
   app.get<{ Querystring: { lang?: Lang } }>('/ui/log', { schema: { querystring: LANG_QS } }, async (req, reply) => html(reply, renderLog(store().runs.list({ limit: 20 }), LABELS[langOf(req)])));
+  app.get<{ Querystring: { lang?: Lang } }>('/ui/fleet', { schema: { querystring: LANG_QS } }, async (req, reply) => {
+    if (c.role !== 'office') throw new ApiError(404, ErrorCodes.USAGE, 'the fleet is the office\'s view');
+    return html(reply, fleetHtml(langOf(req)));
+  });
   app.get<{ Querystring: { lang?: Lang } }>('/ui/quarantine', { schema: { querystring: LANG_QS } }, async (req, reply) => html(reply, renderQuarantine(problems(), LABELS[langOf(req)])));
 
   // ---- the API
   app.get('/api/status', async (_req, reply) => json(reply, collectStatus(svc.app)));
+  app.get('/api/fleet', async (_req, reply) => {
+    if (c.role !== 'office') throw new ApiError(409, ErrorCodes.USAGE, `the fleet is the office's view (this cfx has role: ${c.role})`);
+    return json(reply, fleet());
+  });
 
   app.get('/api/auth', async (req, reply) =>
     json(reply, { tokenRequired: admin.token !== undefined, authorized: admin.token === undefined || bearerMatches(admin.token, req.headers.authorization) }),

@@ -237,6 +237,8 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
   const named = argv.slice(2).find((a) => !a.startsWith('-'));
   if (named === 'service') (await import('./service.js')).registerServiceCommands(program, ctx);
   else program.command('service').description('run this config as a service: cfx service install|uninstall (systemd unit or WinSW definition)');
+  if (named === 'fleet') (await import('./fleet.js')).registerFleetCommands(program, ctx);
+  else program.command('fleet').description("office: every terminal's health, receipt gaps, shifts (cfx fleet --help)");
   if (named === 'doctor') (await import('./doctor.js')).registerDoctorCommand(program, ctx);
   else program.command('doctor').description('check everything a deployment needs, each OK/WARN/FAIL with what to do (cfx doctor --help)');
 

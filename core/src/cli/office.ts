@@ -63,7 +63,8 @@ export function registerOfficeCommands(program: Command, ctx: CliContext): void 
           const r = (await app.jobs.run('sales.collect', { trigger: 'cli', signal: stop, ...(o.redeliver ? { params: { redeliver: { from: p.from!, to: p.to! } } } : {}) })).output as CollectRunResult;
           if (ctx.json()) printJson(io.out, collectJson(r));
           else printCollect(io, r);
-          if (r.collect.quarantined || r.delivery.heldBack) ctx.setExit(Exit.REJECTED);
+          // a status file the office could not read, or a receipt found lost at the till, needs a person too
+          if (r.collect.quarantined || r.delivery.heldBack || r.fleet?.warnings || r.fleet?.gaps.lost) ctx.setExit(Exit.REJECTED);
         });
       } finally {
         await app.close();
@@ -122,8 +123,9 @@ function collectJson(r: CollectRunResult): Record<string, unknown> {
   return {
     dirs: c.dirs,
     files: c.files,
-    counts: { files: c.files.length, sales: c.sales, stored: c.stored, duplicates: c.duplicates, quarantined: c.quarantined, bytes: c.bytes },
+    counts: { files: c.files.length, sales: c.sales, stored: c.stored, duplicates: c.duplicates, quarantined: c.quarantined, bytes: c.bytes, ...(c.shifts ? { shifts: c.shifts } : {}) },
     delivered: r.delivery,
+    ...(r.fleet ? { fleet: r.fleet } : {}),
     ...(r.redelivery ? { redelivered: r.redelivery } : {}),
   };
 }
@@ -136,9 +138,16 @@ function printCollect(io: Io, r: CollectRunResult): void {
       println(io.out, `collected    ${f.name}  ${f.stored} new, ${f.duplicates} duplicate(s) → ${f.archived}`);
       for (const p of f.rejectedParts ?? []) println(io.out, `QUARANTINED  ${f.name}#${p.part}  ${[p.reason.line !== undefined ? `line ${String(p.reason.line)}` : '', p.reason.field ? `field ${String(p.reason.field)}` : '', p.reason.message].filter(Boolean).join(', ')} → ${p.quarantined}`);
     } else if (f.result === 'waiting') println(io.out, `waiting      ${f.name}  ${f.reason}; left on the server`);
+    else if (f.result === 'shift') println(io.out, `shift close  ${f.name}  terminal ${f.terminal}, shift ${f.shift}${f.stored ? '' : ' (already collected)'} → ${f.archived}`);
     else println(io.out, `QUARANTINED  ${f.name}  ${[f.reason.line !== undefined ? `line ${String(f.reason.line)}` : '', f.reason.field ? `field ${String(f.reason.field)}` : '', f.reason.message].filter(Boolean).join(', ')} → ${f.quarantined}`);
   }
-  println(io.out, `files ${c.files.length}, sales stored ${c.stored}, duplicates ${c.duplicates}, quarantined ${c.quarantined}`);
+  println(io.out, `files ${c.files.length}, sales stored ${c.stored}, duplicates ${c.duplicates}, quarantined ${c.quarantined}${c.shifts ? `, shift closes ${c.shifts}` : ''}`);
+  if (r.fleet) {
+    const f = r.fleet;
+    for (const s of f.statuses.filter((x) => x.result === 'warning')) println(io.out, `WARNING      status of ${s.terminal}  field ${s.field}: ${s.message}`);
+    for (const q of f.gaps.requests) println(io.out, `requested    ${q.request} → terminal ${q.terminal}  receipt gap(s) ${q.gaps.join(', ')}`);
+    println(io.out, `fleet: statuses read ${f.statuses.filter((x) => x.result === 'read').length}, warnings ${f.warnings}; receipt gaps new ${f.gaps.opened}, closed ${f.gaps.closed}, lost at the till ${f.gaps.lost} (cfx fleet)`);
+  }
   const d = r.delivery;
   for (const b of d.batches) println(io.out, `delivered    batch ${b.batchId}  terminal ${b.terminal}, ${b.sales} sale(s)${b.heldBack ? `, ${b.heldBack} held back (needs attention, see cfx status)` : ''}${b.resumed ? ' (resumed after an interrupted run)' : ''} → ${d.backoffice}`);
   println(io.out, `delivered ${d.sales} sale(s) in ${d.batches.length} batch(es) to back office ${d.backoffice}${d.heldBack ? `; ${d.heldBack} sale(s) held back, needing attention` : ''}`);

@@ -75,6 +75,7 @@ export const DEFAULTS = {
   backoffice: 'generic',
   archive: { keepDays: 30 },
   status: { dir: 'status', every: '1m' },
+  fleet: { staleAfter: '5m', gapRetry: '10m', gapRetryMax: '6h' },
   // 15 files of 10 MB at most (the current one + 14): 150 MB whatever the uptime; two weeks of a quiet till
   log: { level: 'info', rotate: { size: '10MB', frequency: 'daily', keep: 14 } },
   admin: { listen: '127.0.0.1:8730' },
@@ -379,6 +380,11 @@ function normalise(r: Record<string, any>, opts: BuildOptions): CfxConfig {
     schedule: ((r.schedule ?? []) as ScheduleEntry[]).map((e) => ({ job: e.job, cron: e.cron })),
     archive: { keepDays: (r.archive?.keepDays ?? DEFAULTS.archive.keepDays) as number },
     status: { dir: (r.status?.dir ?? DEFAULTS.status.dir) as string, everyMs: tryParseDuration(r.status?.every ?? DEFAULTS.status.every)! },
+    fleet: {
+      staleAfterMs: tryParseDuration(r.fleet?.staleAfter ?? DEFAULTS.fleet.staleAfter)!,
+      gapRetryMs: tryParseDuration(r.fleet?.gapRetry ?? DEFAULTS.fleet.gapRetry)!,
+      gapRetryMaxMs: tryParseDuration(r.fleet?.gapRetryMax ?? DEFAULTS.fleet.gapRetryMax)!,
+    },
     log: {
       level: (log.level ?? DEFAULTS.log.level) as string,
       ...(log.file !== undefined ? { file: resolveLocal(opts.baseDir, log.file as string), rotate: logRotation(log.rotate) } : {}),

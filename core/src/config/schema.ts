@@ -6,7 +6,7 @@ export const TERMINAL_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$';
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** keys whose schema is an object: `key: ` with nothing after it (null) means "use the default" */
-export const CORE_SECTIONS = ['prices', 'sales', 'archive', 'log', 'admin', 'status'] as const;
+export const CORE_SECTIONS = ['prices', 'sales', 'archive', 'log', 'admin', 'status', 'fleet'] as const;
 
 /** `admin.listen`: `host:port`, an IPv6 host in brackets (`[::1]:8730`) */
 export const ADMIN_LISTEN_PATTERN = '^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9.-]+):[0-9]{1,5}$';
@@ -110,6 +110,16 @@ export const coreSchema: JsonSchema = {
       properties: {
         dir: nonEmpty('remote dir of <terminal>.status.json; {terminal} expands to the terminal id'),
         every: duration(1000, 'written at least this often (and soon after every change)'),
+      },
+    },
+    fleet: {
+      description: "office: how it judges its terminals and heals receipt gaps (docs/fleet.md)",
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        staleAfter: duration(1000, 'a terminal whose last status is older than this is stale'),
+        gapRetry: duration(1000, 'a receipt gap is asked for again after this, doubling each time'),
+        gapRetryMax: duration(1000, 'the longest wait between two requests for one gap'),
       },
     },
     archive: {

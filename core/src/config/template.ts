@@ -81,6 +81,14 @@ status:                             # terminal: the status file the office reads
 archive:                            # local copies of every file that crossed the wire
   keepDays: 30                      # days of local copies kept in the archive
 
+# status:                           # the till's status file (docs/fleet.md): written by a till, read by the office
+#   dir: status                     # remote dir of <terminal>.status.json; {terminal} expands
+#   every: 1m                       # a till writes it at least this often
+# fleet:                            # office: how it judges its tills (cfx fleet, docs/fleet.md)
+#   staleAfter: 5m                  # a till whose last status the office read longer ago is stale
+#   gapRetry: 10m                   # a missing receipt is asked for again after this, doubling ...
+#   gapRetryMax: 6h                 # ... up to this
+
 # admin:                            # the local admin page + HTTP API, served by "cfx run" (docs/admin.md); absent = off
 #   listen: 127.0.0.1:8730          # host:port (default 127.0.0.1:8730: this PC only); another address needs a token
 #   token: "\${CFX_ADMIN_TOKEN}"     # at least 16 characters; asked by the page and required for every change

@@ -97,6 +97,8 @@ export interface CfxConfig {
   archive: { keepDays: number };
   /** terminal: the status file the office reads (docs/fleet.md) */
   status: StatusConfig;
+  /** office: staleness and the receipt-gap back-off, ms */
+  fleet: { staleAfterMs: number; gapRetryMs: number; gapRetryMaxMs: number };
   /** `rotate` is set (the defaults, or false) whenever `file` is */
   log: { level: string; file?: string; rotate?: LogRotation | false };
   /** the admin page and HTTP API; undefined when the key is absent */

@@ -4,7 +4,7 @@ import type { CfxConfig } from '../config/types.js';
 import type { SalesPush } from '../jobs/sales-push/sales-push.js';
 import type { JobExecutor } from '../scheduler/executor.js';
 import type { PluginHost } from '../host/index.js';
-import type { Catalog, CollectedSales, DeliveryBatches, InboxLog, KvStore, PriceImport, QuarantineLog, RunLog, SalesJournal, ShiftJournal, Store } from '../store/index.js';
+import type { Catalog, CollectedSales, DeliveryBatches, FleetStore, InboxLog, KvStore, PriceImport, QuarantineLog, RunLog, SalesJournal, ShiftJournal, Store } from '../store/index.js';
 
 /**
  * Core-internal service refs: what core's own jobs and components depend on besides the public
@@ -27,6 +27,7 @@ export const coreRefs = Object.freeze({
   batches: createToken<DeliveryBatches>('store.batches'),
   kv: createToken<KvStore>('store.kv'),
   shifts: createToken<ShiftJournal>('store.shifts'),
+  fleet: createToken<FleetStore>('store.fleet'),
   /** the opened deployment, for core jobs that still take it whole (collect, publish) */
   app: createToken<App>('core.internal.app'),
   /** runs jobs by id and records their runs (a job that starts another: the pull serving a resend request) */

@@ -70,6 +70,7 @@ export function wireCore(app: App, services = new Services()): Services {
     .factory(coreRefs.batches, () => app.store.batches)
     .factory(coreRefs.kv, () => app.store.kv)
     .factory(coreRefs.shifts, () => app.store.shifts)
+    .factory(coreRefs.fleet, () => app.store.fleet)
     .value(coreServices.deployment, deploymentInfo(c))
     .value(coreServices.logger, app.logger)
     .value(coreServices.clock, systemClock)

@@ -41,6 +41,9 @@ export const FAULT_POINTS: Readonly<Record<string, { job: string; after: string 
   'sales.collect:stored': { job: 'sales.collect', after: "the file's sales are committed to the office inbox (collected); the staged copy is not archived yet" },
   'sales.collect:archived': { job: 'sales.collect', after: 'the staged copy is in archive/sales-in/; the file is still on the server' },
   'sales.collect:deleted': { job: 'sales.collect', after: 'the sale file is deleted on the server' },
+  // the fleet step of sales.collect (office): see core/src/jobs/sales-collect/fleet.ts; proven by test/src/fleet.test.ts
+  'sales.collect:fleet-shift-stored': { job: 'sales.collect', after: "a shift close file's close is committed to the fleet store; the staged copy is not archived, the file is still on the server" },
+  'sales.collect:fleet-gap-requested': { job: 'sales.collect', after: "a resend request for receipt gaps is in the terminal's inbox; the gaps are not yet marked requested" },
   'delivery:batch-assigned': { job: 'delivery', after: 'delivery batches are created and their sales assigned (one transaction); the back office has not been called' },
   'delivery:adapter-done': { job: 'delivery', after: 'the back office has the batch; cfx has not marked it delivered' },
   'delivery:marked': { job: 'delivery', after: 'the batch and its sales are marked delivered' },

@@ -10,6 +10,7 @@ export { SqliteCollectedSales } from './collected.js';
 export { SqliteDeliveryBatches } from './batches.js';
 export { SqliteKv } from './kv.js';
 export { SqliteShiftJournal, SERVED_KEEP } from './shifts.js';
+export { SqliteFleetStore } from './fleet.js';
 export type {
   Catalog,
   PriceImport,
@@ -47,5 +48,12 @@ export type {
   BatchState,
   DeliveryBatch,
   NewBatchesOptions,
+  FleetStore,
+  FleetStatusRecord,
+  CollectedShiftClose,
+  GapState,
+  ReceiptGap,
+  CollectedReceipt,
+  PublishedRecord,
 } from './repositories.js';
 export type { PriceApply, InboxFile, PriceApplyResult, FullFileGuard, CommitInfo } from './price-apply.js';

@@ -1,4 +1,4 @@
-import type { PriceFileMode, Product, Sale, SaleKind } from '../api/model.js';
+import type { PaymentKind, PriceFileMode, Product, Sale, SaleKind } from '../api/model.js';
 import type { FullFileGuard, InboxFile, PriceApply } from './price-apply.js';
 
 /*
@@ -390,4 +390,92 @@ export interface KvStore {
   set(key: string, value: string): void;
   /** removes a key, or with `prefix` every key starting with it; how many were removed */
   delete(key: string, opts?: { prefix?: boolean }): number;
+}
+
+// ---- journal.db: the office's picture of its fleet (docs/fleet.md)
+
+/** the last status file read from a terminal */
+export interface FleetStatusRecord {
+  terminalId: string;
+  seq: number;
+  /** the terminal's clock */
+  writtenAt: string;
+  /** the office's clock when it read the file: what "last seen" and "stale" go by */
+  readAt: string;
+  /** the whole parsed file (a reader ignores fields it does not know) */
+  status: Record<string, unknown>;
+}
+
+/** a shift close collected from a terminal's `*.shift.json` (money in minor units) */
+/** a shift close the office collected from a terminal's sales dir (cfx.shift/1) */
+export interface CollectedShiftClose {
+  terminalId: string;
+  shift: number;
+  closedAt: string;
+  /** the till's local date of closedAt */
+  localDate: string;
+  firstReceiptNo?: number;
+  lastReceiptNo: number;
+  totals: Partial<Record<PaymentKind, number>>;
+  sha256: string;
+  fileName: string;
+  receivedAt: string;
+}
+
+export type GapState = 'open' | 'requested' | 'lost' | 'closed' | 'acked';
+
+/** a receipt number missing between collected ones (or up to a shift close) */
+export interface ReceiptGap {
+  terminalId: string;
+  shift: number;
+  receiptNo: number;
+  state: GapState;
+  /** the period asked for: local dates of the receipts around the gap */
+  fromDate: string;
+  toDate: string;
+  detectedAt: string;
+  requests: number;
+  firstRequestAt?: string;
+  lastRequestAt?: string;
+  nextRequestAt?: string;
+  /** the last `resend-*.req` written for it */
+  requestName?: string;
+  /** when it was closed (the sale arrived) or acknowledged */
+  endedAt?: string;
+}
+
+/** a collected receipt as the gap detection and the reconciliation see it */
+export interface CollectedReceipt {
+  shift: number;
+  receiptNo: number;
+  localDate: string;
+  time: string;
+  kind: SaleKind;
+  payments: { kind: PaymentKind; amount: number }[];
+}
+
+export interface PublishedRecord {
+  terminalId: string;
+  name: string;
+  sha256: string;
+  publishedAt: string;
+}
+
+/** The office's fleet state: statuses, shift closes, receipt gaps, what was published to each terminal. */
+export interface FleetStore {
+  lastStatus(terminalId: string): FleetStatusRecord | undefined;
+  saveStatus(s: FleetStatusRecord): void;
+  /** one per terminal + shift: the same content again is a 'duplicate'; different content throws SHIFT_CONFLICT */
+  recordShift(s: CollectedShiftClose): 'stored' | 'duplicate';
+  shifts(terminalId: string): CollectedShiftClose[];
+  /** by shift, then receipt number; `states` filters */
+  gaps(terminalId: string, states?: readonly GapState[]): ReceiptGap[];
+  /** inserts a gap not known yet (any state), or replaces the one with the same terminal + shift + number */
+  putGap(g: ReceiptGap): void;
+  /** the collected receipts (sales carrying shift and receiptNo) of a terminal with local dates ≥ `sinceDate` */
+  receipts(terminalId: string, sinceDate: string): CollectedReceipt[];
+  /** per hour (`YYYY-MM-DDTHH`, UTC) the sales collected with `time` at or after `since` (ISO) */
+  salesPerHour(terminalId: string, since: string): Map<string, number>;
+  recordPublished(p: PublishedRecord): void;
+  published(terminalId: string): PublishedRecord | undefined;
 }

@@ -279,6 +279,61 @@ export const JOURNAL_MIGRATIONS: readonly Migration[] = [
         );
       `),
   },
+  {
+    // The office's picture of its fleet (docs/fleet.md). `fleet_status`: the last status file read
+    // per terminal (its body kept whole: a reader ignores fields it does not know, a newer terminal
+    // may send more). `fleet_shifts`: shift closes collected from the sales dirs, one per terminal
+    // + shift (the till journals one). `fleet_gaps`: every missing receipt number found, with its
+    // resend requests (back-off: next_request_at) and its state — closed and acked rows stay as
+    // the record. `fleet_published`: the last file office.publish put into each terminal's inbox,
+    // what "catalog current or behind" compares the terminal's status with.
+    version: 4,
+    up: (db) =>
+      db.exec(`
+        CREATE TABLE fleet_status (
+          terminal_id TEXT PRIMARY KEY NOT NULL,
+          seq INTEGER NOT NULL,
+          written_at TEXT NOT NULL,
+          read_at TEXT NOT NULL,
+          body TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE fleet_shifts (
+          terminal_id TEXT NOT NULL,
+          shift INTEGER NOT NULL,
+          closed_at TEXT NOT NULL,
+          local_date TEXT NOT NULL,
+          first_receipt_no INTEGER,
+          last_receipt_no INTEGER NOT NULL,
+          totals TEXT NOT NULL,
+          sha256 TEXT NOT NULL,
+          file_name TEXT NOT NULL,
+          received_at TEXT NOT NULL,
+          PRIMARY KEY (terminal_id, shift)
+        ) WITHOUT ROWID;
+        CREATE TABLE fleet_gaps (
+          terminal_id TEXT NOT NULL,
+          shift INTEGER NOT NULL,
+          receipt_no INTEGER NOT NULL,
+          state TEXT NOT NULL CHECK (state IN ('open', 'requested', 'lost', 'closed', 'acked')),
+          from_date TEXT NOT NULL,
+          to_date TEXT NOT NULL,
+          detected_at TEXT NOT NULL,
+          requests INTEGER NOT NULL DEFAULT 0,
+          first_request_at TEXT,
+          last_request_at TEXT,
+          next_request_at TEXT,
+          request_name TEXT,
+          ended_at TEXT,
+          PRIMARY KEY (terminal_id, shift, receipt_no)
+        ) WITHOUT ROWID;
+        CREATE TABLE fleet_published (
+          terminal_id TEXT PRIMARY KEY NOT NULL,
+          name TEXT NOT NULL,
+          sha256 TEXT NOT NULL,
+          published_at TEXT NOT NULL
+        ) WITHOUT ROWID;
+      `),
+  },
 ];
 
 export const latestVersion = (migrations: readonly Migration[]): number => migrations[migrations.length - 1]?.version ?? 0;

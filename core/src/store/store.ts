@@ -2,6 +2,7 @@ import type { Product, Sale } from '../api/model.js';
 import { SqliteDeliveryBatches } from './batches.js';
 import { SqliteCatalog } from './catalog.js';
 import { SqliteCollectedSales } from './collected.js';
+import { SqliteFleetStore } from './fleet.js';
 import { StoreConnection, type StoreOptions, type StorePaths } from './connection.js';
 import { SqliteInboxLog } from './inbox-log.js';
 import { SqliteKv } from './kv.js';
@@ -17,6 +18,7 @@ import type {
   CollectOutcome,
   DeliveryBatch,
   DeliveryBatches,
+  FleetStore,
   InboxEntry,
   InboxLog,
   KvStore,
@@ -63,6 +65,8 @@ export class Store {
   readonly kv: KvStore;
   /** shift closes and the receipt numbers the fleet status reports */
   readonly shifts: ShiftJournal;
+  /** the office's fleet: terminal statuses, shift closes, receipt gaps, what was published (docs/fleet.md) */
+  readonly fleet: FleetStore;
   /** the same object as priceImport, typed to reach abort() on close */
   private readonly imports: SqlitePriceImport;
 
@@ -77,6 +81,7 @@ export class Store {
     this.collected = new SqliteCollectedSales(db);
     this.batches = new SqliteDeliveryBatches(db);
     this.shifts = new SqliteShiftJournal(db);
+    this.fleet = new SqliteFleetStore(db);
   }
 
   static open(dataDir: string, opts: StoreOptions = {}): Store {

@@ -16,6 +16,8 @@ test('FTP replies map to the closed kinds', () => {
     [ftp(552, 'Exceeded storage allocation.'), 'PermissionDenied'],
     [ftp(530, 'Login incorrect.'), 'PermissionDenied'],
     [ftp(450, 'No such file or directory'), 'NotFound'],
+    [ftp(451, "ENOENT: no such file or directory, stat '/srv/status'"), 'NotFound'],
+    [ftp(451, 'Requested action aborted: local error in processing'), 'Unavailable'],
     [ftp(421, 'Timeout.'), 'Unavailable'],
     [ftp(425, 'Failed to establish connection.'), 'Unavailable'],
     [ftp(500, 'Unknown command.'), 'Protocol'],

@@ -32,7 +32,8 @@ export function classify(err: unknown): { kind: TransportErrorKind; reply: strin
     const c = e.code;
     let kind: TransportErrorKind;
     if (c === 550) kind = /permission|denied|not allowed|access/i.test(message) ? 'PermissionDenied' : 'NotFound';
-    else if (c === 450) kind = /no such|not found|not exist/i.test(message) ? 'NotFound' : 'Unavailable';
+    // 450, and 451 from servers that answer a missing path with it (ftp-srv: "451 ENOENT: no such file…")
+    else if (c === 450 || c === 451) kind = /no such|not found|not exist|ENOENT/i.test(message) ? 'NotFound' : 'Unavailable';
     else if (c === 552 || c === 553 || c === 530 || c === 532) kind = 'PermissionDenied';
     // 4xx replies are transient by definition (421 closing, 425/426 data connection trouble)
     else if (c >= 400 && c < 500) kind = 'Unavailable';

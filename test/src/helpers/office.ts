@@ -15,7 +15,8 @@ export interface Office {
 }
 
 /** An office deployment in a temp dir for terminals box-1 and box-2, collecting from a fresh remote dir (or `salesDir`). */
-export function officeDeployment(env: ServersEnv, opts: { logToStderr?: boolean; backoffice?: string; salesDir?: string } = {}): Office {
+/** `extra`: more top-level config lines (prices:, status:, fleet:, admin: …) */
+export function officeDeployment(env: ServersEnv, opts: { logToStderr?: boolean; backoffice?: string; salesDir?: string; extra?: string } = {}): Office {
   const dir = mkdtempSync(join(tmpdir(), 'cfx-office-'));
   const salesDir = opts.salesDir ?? `${freshRemoteDir('collect')}/sales`;
   const config = join(dir, 'cfx.yaml');
@@ -30,7 +31,7 @@ sales:
   dir: ${salesDir}
   format: csv
 ${opts.backoffice ?? 'backoffice:\n  use: generic\n  options: { outDir: ./out }'}
-log: { level: info${opts.logToStderr ? '' : ', file: ./cfx.log'} }
+${opts.extra ?? ''}log: { level: info${opts.logToStderr ? '' : ', file: ./cfx.log'} }
 `,
   );
   return { dir, config, salesDir, outDir: join(dir, 'out') };

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -154,6 +155,9 @@ describe('Publish (office → terminals)', () => {
     assert.equal(readFileSync(o1!.archived, 'utf8'), 'full\n1;350\n2;175\n');
     assert.match(o1!.archived, /archive\/prices-out\/\d{4}-\d{2}-\d{2}\/box-1_goods-00000001-/);
     assert.deepEqual(e.bo.acked, ['box-1', 'box-2']);
+    // what cfx fleet compares each terminal's applied catalog with: the name and the sha256 of the uploaded bytes
+    const sha = createHash('sha256').update('full\n1;350\n2;175\n').digest('hex');
+    assert.deepEqual([e.store.fleet.published('box-1')?.name, e.store.fleet.published('box-1')?.sha256, e.store.fleet.published('box-2')?.name], [o1!.name, sha, o2!.name]);
     assert.deepEqual(readdirSync(join(e.config.dataDir, 'staging')), []);
     const again = await e.job().cycle();
     assert.deepEqual([again.exports, again.published], [0, 0]);

@@ -246,6 +246,8 @@ export class Publish {
       }
       fault('office.publish:uploaded-temp');
       await transport.rename(tmp, remote, { signal });
+      // what the terminal's catalog is compared with (cfx fleet: current or behind): the bytes it will download
+      store.fleet.recordPublished({ terminalId: terminal, name, sha256: up.sha256, publishedAt: new Date().toISOString() });
       fault('office.publish:renamed');
 
       const archiveDir = join(paths.archive, 'prices-out', localDate());

@@ -14,6 +14,8 @@ export function collectDetails(r: CollectRunResult): Record<string, unknown> {
     deliveredBatches: delivery.batches.length,
     deliveredSales: delivery.sales,
     ...(delivery.heldBack ? { heldBack: delivery.heldBack } : {}),
+    ...(collect.shifts ? { shifts: collect.shifts } : {}),
+    ...(r.fleet ? { fleet: { statusWarnings: r.fleet.warnings, gapsOpened: r.fleet.gaps.opened, gapsClosed: r.fleet.gaps.closed, gapsLost: r.fleet.gaps.lost, requests: r.fleet.gaps.requests.map((q) => `${q.terminal}/${q.request}`) } } : {}),
     ...(r.interrupted ? { interrupted: true } : {}),
     ...(r.redelivery ? { redelivered: { from: r.redelivery.from, to: r.redelivery.to, batches: r.redelivery.batches.length, sales: r.redelivery.sales } } : {}),
     files: collect.files.map((f) => ({ name: f.name, result: f.result, ...(f.result === 'collected' && f.rejectedParts ? { rejectedParts: f.rejectedParts.length } : {}) })),
@@ -34,9 +36,11 @@ export const salesCollectJob = defineJob({
       async run(ctx) {
         const redeliver = ctx.params?.redeliver as { from: string; to: string } | undefined;
         const r = await runCollect(app, { stop: ctx.signal, ...(redeliver ? { redeliver } : {}) });
-        const did = r.collect.files.length || r.delivery.sales || r.delivery.heldBack || r.redelivery;
+        const f = r.fleet;
+        const did = r.collect.files.length || r.delivery.sales || r.delivery.heldBack || r.redelivery || (f && (f.gaps.opened || f.gaps.closed || f.gaps.lost || f.gaps.requests.length || f.warnings));
         return {
-          result: !did ? 'idle' : r.collect.quarantined || r.delivery.heldBack ? 'partial' : 'ok',
+          // an unreadable status file or a receipt lost at the till needs a person: partial (exit 3)
+          result: !did ? 'idle' : r.collect.quarantined || r.delivery.heldBack || f?.warnings || f?.gaps.lost ? 'partial' : 'ok',
           files: r.collect.files.length,
           bytes: r.collect.bytes,
           details: collectDetails(r),

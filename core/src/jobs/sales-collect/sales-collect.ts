@@ -1,4 +1,4 @@
-import { createReadStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import {
   CfxError,
@@ -15,6 +15,7 @@ import {
   type RemoteEntry,
   type Sale,
   type Transport,
+  coreServices,
 } from '../../api/index.js';
 import type { App } from '../../app/app.js';
 import { dataPaths, localDate } from '../../app/paths.js';
@@ -26,6 +27,9 @@ import { archiveFile, deleteRemote, downloadToStaging, formatProblem, isOverLimi
 import { expandTemplate, isMarkerName, isTempName, remotePath, safeLocalName } from '../shared/names.js';
 import { UnsafeNames } from '../shared/unsafe-names.js';
 import { checkSale } from '../../sales/sale-check.js';
+import { isShiftFileName, parseShiftFile, SHIFT_MAX_BYTES } from '../../fleet/files.js';
+import { sha256Hex } from '../../store/rows.js';
+import { FleetCollect, type FleetCycleResult } from './fleet.js';
 
 /**
  * The most files one cycle takes from one dir (the first by name; the rest next cycle): a cycle,
@@ -47,6 +51,8 @@ export interface RejectedPartOutcome {
 }
 
 export type CollectFileOutcome =
+  /** a shift close (`*.shift.json`, docs/fleet.md): stored, or already stored (a repeat) */
+  | { name: string; dir: string; result: 'shift'; terminal: string; shift: number; stored: boolean; bytes: number; archived: string }
   | { name: string; dir: string; result: 'collected'; sales: number; stored: number; duplicates: number; bytes: number; archived: string; rejectedParts?: RejectedPartOutcome[] }
   | { name: string; dir: string; result: 'quarantined'; reason: Record<string, unknown>; quarantined: string }
   /** not complete yet (FORMAT_INCOMPLETE): left on the server, read again on the next cycle */
@@ -64,6 +70,8 @@ export interface CollectResult {
   duplicates: number;
   quarantined: number;
   bytes: number;
+  /** shift closes stored (docs/fleet.md); absent when none */
+  shifts?: number;
 }
 
 export interface DeliveredBatch {
@@ -167,7 +175,8 @@ export class SalesCollect {
     }
     return this.unsafe
       .filter(dir, entries.filter((e) => e.type === 'file'))
-      .filter((e) => e.name !== 'rejected' && !isTempName(e.name) && !isMarkerName(e.name))
+      // a status file is read by the fleet step, never taken as a sale (status.dir may be the sales dir)
+      .filter((e) => e.name !== 'rejected' && !isTempName(e.name) && !isMarkerName(e.name) && !e.name.endsWith('.status.json'))
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
       .slice(0, MAX_FILES_PER_DIR);
   }
@@ -187,6 +196,10 @@ export class SalesCollect {
           result.bytes += o.bytes;
           result.quarantined += o.rejectedParts?.length ?? 0;
         } else if (o.result === 'quarantined') result.quarantined++;
+        else if (o.result === 'shift') {
+          result.shifts = (result.shifts ?? 0) + (o.stored ? 1 : 0);
+          result.bytes += o.bytes;
+        }
       }
     }
     return result;
@@ -203,21 +216,10 @@ export class SalesCollect {
     const remote = remotePath(dir, name);
     const local = safeLocalName(name);
     const paths = dataPaths(config.dataDir);
-    const limit = config.sales.maxFileBytes;
-
-    if (entry.size > limit) return this.quarantine(dir, name, remote, undefined, overLimitReason(name, limit, 'sales.maxFileSize', { listed: entry.size }));
-
-    mkdirSync(paths.staging, { recursive: true });
-    const staged = join(paths.staging, local);
-    let sha256: string;
-    let bytes: number;
-    try {
-      ({ sha256, bytes } = await downloadToStaging(transport, remote, staged, { signal, maxBytes: limit }));
-    } catch (e) {
-      // listed below the limit, sent past it: the read stopped there and nothing was kept
-      if (!isOverLimit(e)) throw e;
-      return this.quarantine(dir, name, remote, undefined, overLimitReason(name, limit, 'sales.maxFileSize', { listed: entry.size, stopped: true }));
-    }
+    if (isShiftFileName(name)) return this.takeShiftFile(sd, entry, { remote, local, paths });
+    const got = await this.stage(sd, entry, config.sales.maxFileBytes, 'sales.maxFileSize');
+    if ('result' in got) return got;
+    const { staged, sha256, bytes } = got;
     signal?.throwIfAborted();
     fault('sales.collect:downloaded');
 
@@ -259,6 +261,66 @@ export class SalesCollect {
     fault('sales.collect:deleted');
     logger.info({ file: name, sales: sales.length, stored: stored.stored, duplicates: stored.duplicates, rejectedParts: parts.length }, stored.stored || parts.length ? 'sale file collected' : 'sale file already collected; archived and removed from the server');
     return { name, dir, result: 'collected', sales: sales.length, stored: stored.stored, duplicates: stored.duplicates, bytes, archived, ...(parts.length ? { rejectedParts: parts } : {}) };
+  }
+
+  /**
+   * Downloads a listed file to staging (fsync, sha256), at most `limit` bytes: a file listed over
+   * the limit, or sent past it although listed below (the read stops there, nothing past it kept),
+   * is quarantined under the config key `key` instead.
+   */
+  private async stage(sd: SalesDir, entry: RemoteEntry, limit: number, key: string): Promise<{ staged: string; sha256: string; bytes: number } | CollectFileOutcome> {
+    const { config, transport, signal } = this.deps;
+    const { dir } = sd;
+    const remote = remotePath(dir, entry.name);
+    if (entry.size > limit) return this.quarantine(dir, entry.name, remote, undefined, overLimitReason(entry.name, limit, key, { listed: entry.size }));
+    const staging = dataPaths(config.dataDir).staging;
+    mkdirSync(staging, { recursive: true });
+    const staged = join(staging, safeLocalName(entry.name));
+    try {
+      return { staged, ...(await downloadToStaging(transport, remote, staged, { signal, maxBytes: limit })) };
+    } catch (e) {
+      if (!isOverLimit(e)) throw e;
+      return this.quarantine(dir, entry.name, remote, undefined, overLimitReason(entry.name, limit, key, { listed: entry.size, stopped: true }));
+    }
+  }
+
+  /**
+   * A shift close pushed by a till (`<terminal>_shift-<n>.shift.json`): the same steps as a sale
+   * file — staged (capped), validated (a bad one quarantined with the field named; it must be the
+   * dir's and the name's terminal), stored once per terminal + shift, archived, deleted remotely.
+   */
+  private async takeShiftFile(sd: SalesDir, entry: RemoteEntry, where: { remote: string; local: string; paths: ReturnType<typeof dataPaths> }): Promise<CollectFileOutcome> {
+    const { config, store, transport, logger, signal } = this.deps;
+    const { dir } = sd;
+    const name = entry.name;
+    const { remote, local, paths } = where;
+    const got = await this.stage(sd, entry, SHIFT_MAX_BYTES, 'the shift close limit (64 KiB)');
+    if ('result' in got) return got;
+    const { staged, sha256, bytes } = got;
+    const parsed = parseShiftFile(readFileSync(staged, 'utf8'));
+    const bad = (field: string, message: string, more: Record<string, unknown> = {}) =>
+      this.quarantine(dir, name, remote, staged, { file: name, field, code: ErrorCodes.SALE_INVALID, message, sha256, ...more });
+    if ('problem' in parsed) return bad(parsed.problem.field, parsed.problem.message);
+    const s = parsed.ok;
+    if (sd.terminal !== undefined && s.terminal !== sd.terminal) {
+      return bad('terminal', `the shift close claims terminal ${s.terminal}, but it was found in ${sd.dir}, terminal ${sd.terminal}'s sales dir`, { terminal: sd.terminal, claimed: s.terminal });
+    }
+    if (!name.startsWith(`${s.terminal}_`)) return bad('terminal', `the shift close is of terminal ${s.terminal}, but the file name does not start with "${s.terminal}_"`);
+    if (config.terminals.length && !config.terminals.includes(s.terminal)) return bad('terminal', `terminal ${s.terminal} is not one of this office's terminals (${config.terminals.join(', ')})`);
+    let stored: 'stored' | 'duplicate';
+    try {
+      // keyed by its canonical content: the same close pushed again (a resend) is a duplicate
+      const { terminal, ...content } = s;
+      stored = store.fleet.recordShift({ terminalId: terminal, ...content, sha256: sha256Hex(canonicalJson(content)), fileName: name, receivedAt: new Date().toISOString() });
+    } catch (e) {
+      if (isCfxError(e) && (e as CfxError).code === ErrorCodes.SHIFT_CONFLICT) return bad('shift', errorMessage(e), { code: ErrorCodes.SHIFT_CONFLICT, shift: s.shift });
+      throw e;
+    }
+    fault('sales.collect:fleet-shift-stored');
+    const archived = archiveFile(staged, join(paths.archive, 'sales-in', localDate()), local);
+    await deleteRemote(transport, remote, signal);
+    logger.info({ file: name, terminal: s.terminal, shift: s.shift, lastReceiptNo: s.lastReceiptNo, stored: stored === 'stored' }, stored === 'stored' ? 'shift close collected' : 'shift close already collected; archived and removed from the server');
+    return { name, dir, result: 'shift', terminal: s.terminal, shift: s.shift, stored: stored === 'stored', bytes, archived };
   }
 
   private async decode(name: string, staged: string, entry: RemoteEntry, rejected: RejectedPart[]): Promise<Sale[]> {
@@ -438,6 +500,8 @@ export class SalesCollect {
 
 export interface CollectRunResult {
   collect: CollectResult;
+  /** the fleet step: statuses read, receipt gaps (docs/fleet.md); absent when it did not run (the collect failed) */
+  fleet?: FleetCycleResult;
   delivery: DeliverResult;
   redelivery?: DeliverResult & { from: string; to: string };
   /** a signal stopped the run after the file in flight */
@@ -470,9 +534,18 @@ export async function runCollect(
       collectError = e;
       collect = { dirs: job.dirs, files: [], sales: 0, stored: 0, duplicates: 0, quarantined: 0, bytes: 0 };
     }
+    // the fleet after the files: gaps are judged on every sale and shift close just collected
+    let fleet: FleetCycleResult | undefined;
+    if (collectError === undefined && !opts.stop?.aborted) {
+      try {
+        fleet = await new FleetCollect({ config: c, store, transport, logger: app.logger, clock: app.services.resolve(coreServices.clock), ...(opts.signal ? { signal: opts.signal } : {}) }).cycle();
+      } catch (e) {
+        collectError = e;
+      }
+    }
     const delivery = await job.deliver();
     if (collectError !== undefined) throw collectError;
-    const out: CollectRunResult = { collect, delivery };
+    const out: CollectRunResult = { collect, delivery, ...(fleet ? { fleet } : {}) };
     const interrupted = opts.stop?.aborted === true;
     if (opts.redeliver && !interrupted) out.redelivery = { ...(await job.redeliver(opts.redeliver.from, opts.redeliver.to)), ...opts.redeliver };
     if (interrupted) out.interrupted = true;

@@ -1,0 +1,165 @@
+// The admin page's Fleet section (issue #18) in a real headless chromium at a phone's width, in
+// English, Ukrainian and Russian, against an office running in this process (like `cfx run`) that
+// collected from the real vsftpd: one terminal behind on prices with a receipt asked for and a
+// shift incomplete, one stale. The terminals' status and shift close files come from
+// ./fleet-files.ts (the documented formats). Screenshots under test/artifacts/.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type BrowserContext } from 'playwright-core';
+import { App, Service, coreServices, silentLogger, type Sale } from '@cfx/core';
+import { createCsvFormat } from '@cfx/format-csv';
+import { realServers, freshRemoteDir, type ServersEnv } from './helpers/servers.js';
+import { officeClient } from './helpers/deploy.js';
+import { officeDeployment } from './helpers/office.js';
+import { SwitchableRelay } from './helpers/sales.js';
+import { pushShiftClose, writeStatus } from './fleet-files.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARGS = ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url));
+
+const servers = await realServers();
+const skip = 'skip' in servers ? servers.skip : existsSync(CHROMIUM) ? false : `chromium missing at ${CHROMIUM} (test/servers/install-browser.sh)`;
+const env = servers as ServersEnv;
+const csv = createCsvFormat();
+
+/** a sale of box-1, shift 3, at `at` (UTC, so its hour is the chart's) */
+function sale(receiptNo: number, at: Date): Sale {
+  const time = `${at.toISOString().slice(0, 19)}+00:00`;
+  return { saleId: `S${receiptNo}`, terminalId: 'box-1', shift: 3, receiptNo, time, kind: 'sale', lines: [{ code: '1', qty: 1000, price: 35000, amount: 35000 }], payments: [{ kind: 'cash', amount: 35000 }], total: 35000 };
+}
+
+const EXPECTED = {
+  en: { title: 'Fleet', behind: 'behind', gaps: 'open 0 · requested 1 · lost at the till 0', shift: 'shift 3: incomplete (3)', stale: 'stale', unknown: 'unknown', noShifts: 'no shifts', chart: '3 sales in the last 24 h', head: 'Last seen' },
+  uk: { title: 'Каси', behind: 'застарілі', gaps: 'відкриті 0 · запитані 1 · втрачені на касі 0', shift: 'зміна 3: неповна (3)', stale: 'немає зв’язку', unknown: 'невідомо', noShifts: 'змін немає', chart: '3 продажів за 24 год', head: 'Востаннє на зв’язку' },
+  ru: { title: 'Кассы', behind: 'устарели', gaps: 'открыты 0 · запрошены 1 · потеряны на кассе 0', shift: 'смена 3: неполная (3)', stale: 'нет связи', unknown: 'неизвестно', noShifts: 'смен нет', chart: '3 продаж за 24 ч', head: 'Последняя связь' },
+} as const;
+
+describe('admin page: the Fleet section in chromium at 375 px (en, uk, ru)', { skip, timeout: 180_000 }, () => {
+  let app: App;
+  let svc: Service;
+  let base: string;
+  let ctx: BrowserContext | undefined;
+  let userDataDir: string;
+
+  before(async () => {
+    const remote = freshRemoteDir('fleet-ui');
+    const port = await SwitchableRelay.freePort();
+    base = `http://127.0.0.1:${port}`;
+    const { config } = officeDeployment(env, {
+      salesDir: `${remote}/sales/{terminal}`,
+      extra: `prices: { dir: "${remote}/in/{terminal}" }\nstatus: { dir: "${remote}/status" }\nadmin: { listen: "127.0.0.1:${port}" }\n`,
+    });
+    const client = officeClient(env);
+    const hour = Math.floor(Date.now() / 3_600_000) * 3_600_000;
+    try {
+      // receipts 1, 2 and 4 (3 is missing) in two hours of the last day, and the shift's close up to 4
+      const sales = [sale(1, new Date(hour - 2 * 3_600_000 + 300_000)), sale(2, new Date(hour - 2 * 3_600_000 + 600_000)), sale(4, new Date(hour - 5 * 3_600_000 + 60_000))];
+      for (const s of sales) await client.drop(`${remote}/sales/box-1`, `box-1_${s.saleId}.csv`, Buffer.from(csv.encodeSale!(s, { options: {} })));
+      await pushShiftClose(client, `${remote}/sales/box-1`, 'box-1', { shift: 3, closedAt: sales[2]!.time, firstReceiptNo: 1, lastReceiptNo: 4, totals: { cash: 140000 } });
+      await writeStatus(client, `${remote}/status`, 'box-2', { seq: 4, pending: 3 });
+    } finally {
+      await client.close();
+    }
+    // the office reads box-2's status 20 minutes "ago" by its clock (stale now), then box-1's now
+    let now = Date.now() - 20 * 60_000;
+    app = App.open({ configFile: config, env: {}, store: 'rw', logger: silentLogger() });
+    app.services.value(coreServices.clock, { now: () => new Date(now) });
+    await app.jobs.run('sales.collect', { trigger: 'cli' });
+    now = Date.now();
+    const c2 = officeClient(env);
+    try {
+      await writeStatus(c2, `${remote}/status`, 'box-1', { seq: 1, pending: 0, catalog: { file: 'prices-0001.csv', sha256: 'a'.repeat(64), appliedAt: new Date().toISOString(), products: 12 } });
+    } finally {
+      await c2.close();
+    }
+    app.store.fleet.recordPublished({ terminalId: 'box-1', name: 'goods-2-bbbbbbbbbbbb.csv', sha256: 'b'.repeat(64), publishedAt: new Date().toISOString() });
+    await app.jobs.run('sales.collect', { trigger: 'cli' });
+    // the clock follows the wall clock from here on
+    app.services.value(coreServices.clock, { now: () => new Date() });
+    svc = new Service(app);
+    await svc.start();
+
+    userDataDir = mkdtempSync(join(tmpdir(), 'cfx-chromium-'));
+    ctx = await chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, args: ARGS, headless: true, viewport: { width: 375, height: 812 }, isMobile: true, deviceScaleFactor: 2 });
+    mkdirSync(ARTIFACTS, { recursive: true });
+  });
+
+  after(async () => {
+    await ctx?.close();
+    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+    await svc?.stop();
+    await app?.close();
+  });
+
+  for (const lang of ['en', 'uk', 'ru'] as const) {
+    it(`${lang}: one row per terminal with its state, a chart of sales per hour, no sideways scrolling`, async () => {
+      const x = EXPECTED[lang];
+      const page = await ctx!.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      page.on('console', (m) => {
+        if (m.type() === 'error') errors.push(m.text());
+      });
+      await page.goto(`${base}/?lang=${lang}`);
+      assert.equal((await page.textContent('#fleet h2'))?.split('\n')[0]?.trim().startsWith(x.title), true);
+      const rows = page.locator('#fleet-table tbody tr');
+      assert.equal(await rows.count(), 2);
+      const b1 = page.locator('#fleet-table tr[data-terminal="box-1"]');
+      const b2 = page.locator('#fleet-table tr[data-terminal="box-2"]');
+      const text = async (row: typeof b1, id: string) => (await row.locator(`[data-testid=${id}]`).innerText()).replace(/\s+/g, ' ').trim();
+
+      assert.match(await text(b1, 'catalog'), new RegExp(`^${x.behind} prices-0001\\.csv$`));
+      assert.equal(await text(b1, 'gaps'), x.gaps);
+      assert.equal(await text(b1, 'shifts'), x.shift);
+      assert.equal(await text(b1, 'pending'), '0');
+      assert.equal(await b1.locator('[data-testid=stale]').count(), 0);
+      assert.equal(await b1.locator('svg.spark rect').count(), 2, 'two hours with sales');
+      assert.equal(await b1.locator('svg.spark').getAttribute('aria-label'), x.chart);
+
+      assert.equal(await b2.locator('[data-testid=stale]').innerText(), x.stale);
+      assert.equal(await text(b2, 'catalog'), x.unknown);
+      assert.equal(await text(b2, 'shifts'), x.noShifts);
+      assert.equal(await text(b2, 'pending'), '3');
+      assert.equal(await b2.locator('svg.spark rect').count(), 0);
+
+      // stacked rows on a phone: each cell says what it is
+      const label = await b1.locator('[data-testid=last-seen]').evaluate((el) => (globalThis as any).getComputedStyle(el, '::before').content as string);
+      assert.equal(label, `"${x.head}: "`);
+      const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth');
+      assert.ok(overflow <= 0, `no sideways scrolling at 375 px (overflow ${overflow} px)`);
+
+      // the refreshed part stays in the page's language
+      await page.locator('#refreshed', { hasText: /\d/ }).waitFor({ timeout: 15_000 });
+      assert.equal(await text(page.locator('#fleet-table tr[data-terminal="box-1"]'), 'gaps'), x.gaps);
+
+      const shot = join(ARTIFACTS, `admin-fleet-${lang}.png`);
+      await page.locator('#fleet').screenshot({ path: shot });
+      assert.ok(existsSync(shot));
+      assert.deepEqual(errors, [], 'no script errors');
+      await page.close();
+    });
+  }
+
+  it('GET /api/fleet is the cfx fleet --json body', async () => {
+    const r = await fetch(`${base}/api/fleet`);
+    assert.equal(r.status, 200);
+    const j = (await r.json()) as { terminals: { terminal: string; catalog: { state: string }; gaps: unknown; stale: boolean }[] };
+    assert.deepEqual(
+      j.terminals.map((t) => [t.terminal, t.catalog.state, t.gaps, t.stale]),
+      [
+        ['box-1', 'behind', { open: 0, requested: 1, lostAtTill: 0 }, false],
+        ['box-2', 'unknown', { open: 0, requested: 0, lostAtTill: 0 }, true],
+      ],
+    );
+    const m = await (await fetch(`${base}/metrics`)).text();
+    assert.match(m, /^cfx_fleet_receipt_gaps\{terminal="box-1",state="requested"\} 1$/m);
+    assert.match(m, /^cfx_fleet_pending_sales\{terminal="box-2"\} 3$/m);
+    assert.match(m, /^cfx_fleet_shifts\{terminal="box-1",state="incomplete"\} 1$/m);
+    assert.match(m, /^cfx_fleet_last_seen_timestamp_seconds\{terminal="box-1"\} \d+(\.\d+)?$/m);
+  });
+});
