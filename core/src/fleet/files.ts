@@ -1,5 +1,6 @@
 import type { PaymentKind } from '../api/model.js';
 import type { CollectedShiftClose } from '../store/repositories.js';
+import { expandTemplate } from '../jobs/shared/names.js';
 
 /*
  * Readers of the two fleet files a terminal puts on the server (docs/fleet.md): the status file
@@ -14,6 +15,17 @@ export const STATUS_MAX_BYTES = 64 * 1024;
 export const SHIFT_MAX_BYTES = 64 * 1024;
 
 export const statusFileName = (terminal: string): string => `${terminal}.status.json`;
+
+/**
+ * The remote dir of a terminal's status file: `status.dir` with `{terminal}` expanded, a relative one
+ * taken from the server's root (`status` → `/status`). The one rule for both sides: the terminal
+ * writes there and the office reads there, whatever each one's login dir is (an SFTP account is not
+ * chrooted: a relative path would be its home dir).
+ */
+export function statusDirOf(template: string, terminal: string): string {
+  const d = expandTemplate(template, { terminal });
+  return d.startsWith('/') ? d : `/${d}`;
+}
 export const shiftFileName = (terminal: string, shift: number): string => `${terminal}_shift-${shift}.shift.json`;
 export const isShiftFileName = (name: string): boolean => name.endsWith('.shift.json');
 

@@ -4,12 +4,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { ErrorCodes, type Format, type Sale } from '../../api/index.js';
+import { ErrorCodes, type Format, type Sale, type Transport } from '../../api/index.js';
 import { configFromObject } from '../../config/index.js';
 import { Store } from '../../store/index.js';
 import { MemoryTransport } from '../../testing/memory-transport.js';
 import { fixedClock } from '../../util/clock.js';
 import { silentLogger } from '../../util/logger.js';
+import { StatusPublisher } from '../status-publish/status.js';
 import { FleetCollect } from './fleet.js';
 import { SalesCollect } from './sales-collect.js';
 
@@ -90,6 +91,41 @@ describe('fleet: status files', () => {
       assert.deepEqual(await e.names('/status'), ['box-1.status.json'], 'a status file is never deleted');
     } finally {
       e.close();
+    }
+  });
+  it("a relative status.dir is taken from the server's root on both sides: the office reads where the terminal wrote, whatever its login dir", async () => {
+    // an account that is not chrooted (SFTP): a relative path is resolved against its home dir
+    const HOME = '/home/cfx';
+    const volume = `fleet-rel-${++n}`;
+    MemoryTransport.reset(volume);
+    const mem = new MemoryTransport(volume);
+    const abs = (p: string) => (p.startsWith('/') ? p : `${HOME}/${p}`);
+    const loginRelative: Transport = {
+      list: (d, o) => mem.list(abs(d), o),
+      read: (p, o) => mem.read(abs(p), o),
+      write: (p, data, o) => mem.write(abs(p), data, o),
+      rename: (a, b, o) => mem.rename(abs(a), abs(b), o),
+      delete: (p, o) => mem.delete(abs(p), o),
+      mkdir: (p, o) => mem.mkdir(abs(p), o),
+      close: () => mem.close(),
+    };
+    const dir = join(root, `rel${n}`);
+    const common = { server: `memory://${volume}`, dataDir: './data', status: { dir: 'status/{terminal}' } };
+    const tConfig = configFromObject({ ...common, role: 'terminal', terminal: 'box-1' }, { baseDir: join(dir, 't'), env: {} });
+    const oConfig = configFromObject({ ...common, role: 'office', terminals: ['box-1'], sales: { dir: '/sales/{terminal}', format: 'json' }, prices: { dir: '/in/{terminal}' } }, { baseDir: join(dir, 'o'), env: {} });
+    const tStore = Store.open(tConfig.dataDir);
+    const oStore = Store.open(oConfig.dataDir);
+    try {
+      const clock = fixedClock('2026-12-05T10:00:00.000Z');
+      const written = await new StatusPublisher({ config: tConfig, store: tStore, transport: loginRelative, clock, logger: silentLogger() }).publish();
+      assert.equal(written.path, '/status/box-1/box-1.status.json');
+      const fleet = new FleetCollect({ config: oConfig, store: oStore, transport: loginRelative, logger: silentLogger(), clock });
+      assert.equal(fleet.statusDir('box-1'), '/status/box-1');
+      assert.deepEqual(await fleet.readStatus('box-1'), { terminal: 'box-1', result: 'read' });
+      assert.equal(oStore.fleet.lastStatus('box-1')!.seq, 1);
+    } finally {
+      tStore.close();
+      oStore.close();
     }
   });
 });

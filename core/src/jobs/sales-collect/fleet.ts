@@ -4,7 +4,7 @@ import { TransportError, type Clock, type Logger, type Transport } from '../../a
 import { dataPaths } from '../../app/paths.js';
 import type { CfxConfig } from '../../config/types.js';
 import { fault } from '../../faults/index.js';
-import { parseStatusFile, STATUS_MAX_BYTES, statusFileName } from '../../fleet/files.js';
+import { parseStatusFile, STATUS_MAX_BYTES, statusDirOf, statusFileName } from '../../fleet/files.js';
 import { detectGaps, isLostAtTill, retryDelayMs, type ServedResend } from '../../fleet/rules.js';
 import type { ReceiptGap, Store } from '../../store/index.js';
 import { downloadToStaging, isOverLimit } from '../shared/file-steps.js';
@@ -84,8 +84,9 @@ export class FleetCollect {
     return out;
   }
 
+  /** where the terminal writes it: a relative `status.dir` from the server's root, as the terminal takes it */
   statusDir(terminal: string): string {
-    return expandTemplate(this.deps.config.status.dir, { terminal });
+    return statusDirOf(this.deps.config.status.dir, terminal);
   }
 
   /** name → listed size of the files in a status dir; a missing dir is an empty one */

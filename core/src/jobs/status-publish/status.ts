@@ -3,12 +3,11 @@ import { errorMessage, type Clock, type Logger, type Transport } from '../../api
 import type { CfxConfig } from '../../config/types.js';
 import { localDate } from '../../app/paths.js';
 import type { Store, RunRecord, ServedResend, ShiftSummary } from '../../store/index.js';
-import { expandTemplate, remotePath } from '../shared/names.js';
+import { STATUS_FORMAT, STATUS_MAX_BYTES, statusDirOf, statusFileName } from '../../fleet/files.js';
+import { remotePath } from '../shared/names.js';
 
-/** the status file's format id (docs/fleet.md) */
-export const STATUS_FORMAT = 'cfx.status/1';
-/** the office refuses a bigger status file (`maxBytes` on its read) */
-export const STATUS_MAX_BYTES = 64 * 1024;
+// the format id and the size cap are the office reader's (fleet/files.ts): one contract
+export { STATUS_FORMAT, STATUS_MAX_BYTES };
 /** served resend requests listed */
 export const STATUS_RESENDS = 20;
 /** shifts of this many days are listed */
@@ -121,14 +120,13 @@ export class StatusPublisher {
 
   constructor(private readonly deps: StatusPublisherDeps) {}
 
-  /** `status.dir` expanded; a relative one is taken from the server's root (`status` → `/status`), as every transport's paths are */
+  /** `status.dir` expanded, a relative one from the server's root: where the office reads it (statusDirOf) */
   get dir(): string {
-    const d = expandTemplate(this.deps.config.status.dir, { terminal: this.deps.config.terminal });
-    return d.startsWith('/') ? d : `/${d}`;
+    return statusDirOf(this.deps.config.status.dir, this.deps.config.terminal!);
   }
 
   get name(): string {
-    return `${this.deps.config.terminal}.status.json`;
+    return statusFileName(this.deps.config.terminal!);
   }
 
   async publish(signal?: AbortSignal): Promise<{ path: string; seq: number; bytes: number }> {
