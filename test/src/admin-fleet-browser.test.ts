@@ -1,22 +1,22 @@
 // The admin page's Fleet section (issue #18) in a real headless chromium at a phone's width, in
 // English, Ukrainian and Russian, against an office running in this process (like `cfx run`) that
 // collected from the real vsftpd: one terminal behind on prices with a receipt asked for and a
-// shift incomplete, one stale. The terminals' status and shift close files come from
-// ./fleet-files.ts (the documented formats). Screenshots under test/artifacts/.
+// shift incomplete, one stale. The terminals are real (cfx pull / sale add / push / shift close and
+// their status.publish job); only what the office last published to box-1 is seeded in its store
+// (a real publish is in fleet.test.ts). Screenshots under test/artifacts/.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext } from 'playwright-core';
-import { App, Service, coreServices, silentLogger, type Sale } from '@cfx/core';
-import { createCsvFormat } from '@cfx/format-csv';
+import { App, Service, coreServices, silentLogger } from '@cfx/core';
 import { realServers, freshRemoteDir, type ServersEnv } from './helpers/servers.js';
-import { officeClient } from './helpers/deploy.js';
+import { officeClient, openApp, terminalDeployment, type Deployment } from './helpers/deploy.js';
 import { officeDeployment } from './helpers/office.js';
-import { SwitchableRelay } from './helpers/sales.js';
-import { pushShiftClose, writeStatus } from './fleet-files.js';
+import { runCli } from './helpers/cli.js';
+import { SwitchableRelay, saleJson } from './helpers/sales.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARGS = ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -25,12 +25,32 @@ const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url));
 const servers = await realServers();
 const skip = 'skip' in servers ? servers.skip : existsSync(CHROMIUM) ? false : `chromium missing at ${CHROMIUM} (test/servers/install-browser.sh)`;
 const env = servers as ServersEnv;
-const csv = createCsvFormat();
 
-/** a sale of box-1, shift 3, at `at` (UTC, so its hour is the chart's) */
-function sale(receiptNo: number, at: Date): Sale {
+/** a sale of 350.00 cash at `at` (UTC, so its hour is the chart's); shift 3 with its receipt number, or none */
+function sale(n: number, at: Date, receiptNo?: number): Record<string, unknown> {
   const time = `${at.toISOString().slice(0, 19)}+00:00`;
-  return { saleId: `S${receiptNo}`, terminalId: 'box-1', shift: 3, receiptNo, time, kind: 'sale', lines: [{ code: '1', qty: 1000, price: 35000, amount: 35000 }], payments: [{ kind: 'cash', amount: 35000 }], total: 35000 };
+  const base = saleJson(n, time.slice(0, 10), { time, lines: [{ code: '1', qty: '1', price: '350.00', amount: '350.00' }], payments: [{ kind: 'cash', amount: '350.00' }] });
+  if (receiptNo === undefined) {
+    delete base.shift;
+    delete base.receiptNo;
+    return base;
+  }
+  return { ...base, shift: 3, receiptNo };
+}
+
+async function cli(d: Deployment, ...args: string[]): Promise<void> {
+  const r = await runCli([...args, '-c', d.config], { cwd: d.dir });
+  assert.equal(r.code, 0, `cfx ${args.join(' ')}: ${r.err}${r.out}`);
+}
+
+/** the terminal's status.publish job once, against the real server (what cfx run does every status.every) */
+async function publishStatus(d: Deployment): Promise<void> {
+  const app = openApp(d, 'rw');
+  try {
+    assert.equal((await app.jobs.run('status.publish', { trigger: 'cli' })).result, 'idle');
+  } finally {
+    await app.close();
+  }
 }
 
 const EXPECTED = {
@@ -54,29 +74,36 @@ describe('admin page: the Fleet section in chromium at 375 px (en, uk, ru)', { s
       salesDir: `${remote}/sales/{terminal}`,
       extra: `prices: { dir: "${remote}/in/{terminal}" }\nstatus: { dir: "${remote}/status" }\nadmin: { listen: "127.0.0.1:${port}" }\n`,
     });
-    const client = officeClient(env);
+    const terminal = (id: string) => terminalDeployment({ server: env.ftpUrl, remoteBase: `${remote}/in`, terminal: id, extra: `sales: { dir: "${remote}/sales/{terminal}", format: csv }\nstatus: { dir: "${remote}/status" }\n` });
+    const [t1, t2] = [terminal('box-1'), terminal('box-2')];
     const hour = Math.floor(Date.now() / 3_600_000) * 3_600_000;
+    // box-1 applies a price file, sells receipts 1, 2 and 4 (3 is missing) in two hours of the last day and closes the shift up to 4
+    const client = officeClient(env);
     try {
-      // receipts 1, 2 and 4 (3 is missing) in two hours of the last day, and the shift's close up to 4
-      const sales = [sale(1, new Date(hour - 2 * 3_600_000 + 300_000)), sale(2, new Date(hour - 2 * 3_600_000 + 600_000)), sale(4, new Date(hour - 5 * 3_600_000 + 60_000))];
-      for (const s of sales) await client.drop(`${remote}/sales/box-1`, `box-1_${s.saleId}.csv`, Buffer.from(csv.encodeSale!(s, { options: {} })));
-      await pushShiftClose(client, `${remote}/sales/box-1`, 'box-1', { shift: 3, closedAt: sales[2]!.time, firstReceiptNo: 1, lastReceiptNo: 4, totals: { cash: 140000 } });
-      await writeStatus(client, `${remote}/status`, 'box-2', { seq: 4, pending: 3 });
+      await client.drop(`${remote}/in/box-1`, 'prices-0001.csv', 'code;barcodes;name;price\n1;4820000000011;Квиток дорослий;350,00\n');
     } finally {
       await client.close();
     }
+    await cli(t1, 'pull');
+    const sales = [sale(1, new Date(hour - 2 * 3_600_000 + 300_000), 1), sale(2, new Date(hour - 2 * 3_600_000 + 600_000), 2), sale(4, new Date(hour - 5 * 3_600_000 + 60_000), 4)];
+    writeFileSync(join(t1.dir, 'sales.json'), JSON.stringify(sales));
+    await cli(t1, 'sale', 'add', 'sales.json');
+    await cli(t1, 'push');
+    writeFileSync(join(t1.dir, 'close.json'), JSON.stringify({ shift: 3, closedAt: sales[2]!.time, firstReceiptNo: 1, lastReceiptNo: 4, totals: { cash: '1400.00' } }));
+    await cli(t1, 'shift', 'close', 'close.json', '--push');
+    // box-2 journals three sales (no shift numbers), not pushed yet, and says so in its status
+    writeFileSync(join(t2.dir, 'sales.json'), JSON.stringify([5, 6, 7].map((n) => sale(n, new Date(hour - 3_600_000)))));
+    await cli(t2, 'sale', 'add', 'sales.json');
+    await publishStatus(t2);
+
     // the office reads box-2's status 20 minutes "ago" by its clock (stale now), then box-1's now
     let now = Date.now() - 20 * 60_000;
     app = App.open({ configFile: config, env: {}, store: 'rw', logger: silentLogger() });
     app.services.value(coreServices.clock, { now: () => new Date(now) });
     await app.jobs.run('sales.collect', { trigger: 'cli' });
     now = Date.now();
-    const c2 = officeClient(env);
-    try {
-      await writeStatus(c2, `${remote}/status`, 'box-1', { seq: 1, pending: 0, catalog: { file: 'prices-0001.csv', sha256: 'a'.repeat(64), appliedAt: new Date().toISOString(), products: 12 } });
-    } finally {
-      await c2.close();
-    }
+    await publishStatus(t1);
+    // what office.publish records after an upload: a newer file than box-1 applied
     app.store.fleet.recordPublished({ terminalId: 'box-1', name: 'goods-2-bbbbbbbbbbbb.csv', sha256: 'b'.repeat(64), publishedAt: new Date().toISOString() });
     await app.jobs.run('sales.collect', { trigger: 'cli' });
     // the clock follows the wall clock from here on
