@@ -191,6 +191,7 @@ describe('the fleet end to end: real terminals, a real office (real vsftpd)', { 
     const text = await cli(o, 'fleet');
     assert.equal(text.code, 3);
     assert.match(text.out, /5:mismatch\(cash 5\.00, card -1\.00, other 0\.50\)/);
+    assert.match(text.out, /^ATTENTION {5}box-2: shift 5 mismatch: cash 5\.00, card -1\.00, other 0\.50 \(till − office\)$/m);
   });
 
   it('a shift close whose last receipt never arrived and is not at the till: the terminal (cfx run) serves the request, its status lists what it has → lost at the till in cfx fleet, /api/fleet and /metrics, until acknowledged', { timeout: 180_000 }, async () => {
@@ -240,6 +241,7 @@ describe('the fleet end to end: real terminals, a real office (real vsftpd)', { 
     assert.equal(b2.stale, false);
     const text = await cli(o, 'fleet');
     assert.match(text.out, /^LOST AT TILL {2}box-2 shift 5 receipt 4 \(cfx fleet ack box-2 5 4 once handled\)$/m);
+    assert.match(text.out, /^ATTENTION {5}box-2: shift 5 incomplete: receipt 4 missing$/m);
 
     // the same on the office's admin API and metrics (the office running, as cfx run)
     const app = App.open({ configFile: o.config, env: {}, store: 'rw', logger: silentLogger() });
@@ -287,7 +289,7 @@ describe('the fleet end to end: real terminals, a real office (real vsftpd)', { 
     let f = await fleetJson(o);
     assert.equal(f.code, 3);
     assert.deepEqual([f.byTerminal['box-1'].stale, f.byTerminal['box-1'].pendingSales, f.byTerminal['box-1'].ageSeconds >= 600], [true, 2, true]);
-    assert.match((await cli(o, 'fleet')).out, /ATTENTION {5}box-1: stale: last seen \d+s ago/);
+    assert.match((await cli(o, 'fleet')).out, /^ATTENTION {5}box-1: stale: last seen \d+m ago$/m);
 
     // the same file again changes nothing; the terminal's next write (seq + 1) makes it seen now
     await collectAt(o, new Date());

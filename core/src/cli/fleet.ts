@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { CfxError, ErrorCodes, coreServices } from '../api/index.js';
-import { fleetNeedsAttention, fleetReport, terminalProblems, type FleetTerminal } from '../fleet/report.js';
+import { ageText, fleetNeedsAttention, lastErrorText, fleetReport, terminalProblems, type FleetTerminal } from '../fleet/report.js';
 import { requireRole, type CliContext } from './context.js';
 import { Exit } from './exit.js';
 import { printJson, println, table } from './output.js';
@@ -12,13 +12,6 @@ const count = (text: string, what: string): number => {
   if (!/^\d+$/.test(text) || !Number.isSafeInteger(n)) throw new CfxError(ErrorCodes.USAGE, `${what} must be a whole number ≥ 0, got "${text}"`);
   return n;
 };
-
-function ago(s: number | null): string {
-  if (s === null) return 'never seen';
-  if (s < 120) return `${s}s ago`;
-  if (s < 7200) return `${Math.round(s / 60)}m ago`;
-  return `${Math.round(s / 3600)}h ago`;
-}
 
 function shiftsText(t: FleetTerminal): string {
   return t.shifts.map((s) => `${s.shift}:${s.state}${s.missing ? `(missing ${s.missing.join(',')})` : ''}${s.difference ? `(${Object.entries(s.difference).map(([k, v]) => `${k} ${v}`).join(', ')})` : ''}`).join(' ') || '-';
@@ -43,7 +36,7 @@ export function registerFleetCommands(program: Command, ctx: CliContext): void {
             table(
               r.terminals.map((t) => [
                 t.terminal,
-                `${ago(t.ageSeconds)}${t.stale ? ' STALE' : ''}`,
+                `${ageText(t.ageSeconds)}${t.stale ? ' STALE' : ''}`,
                 t.catalog.state === 'current' ? `current ${t.catalog.file ?? ''}` : t.catalog.state === 'behind' ? `BEHIND ${t.catalog.file ?? '-'}` : `unknown ${t.catalog.file ?? ''}`,
                 t.pendingSales === null ? '-' : String(t.pendingSales),
                 `${t.gaps.open}/${t.gaps.requested}/${t.gaps.lostAtTill}`,
@@ -55,6 +48,9 @@ export function registerFleetCommands(program: Command, ctx: CliContext): void {
           for (const t of r.terminals) {
             for (const g of t.gapList.filter((x) => x.state === 'lost')) println(io.out, `LOST AT TILL  ${t.terminal} shift ${g.shift} receipt ${g.receiptNo} (cfx fleet ack ${t.terminal} ${g.shift} ${g.receiptNo} once handled)`);
             for (const p of terminalProblems(t)) println(io.out, `ATTENTION     ${t.terminal}: ${p}`);
+            // the terminal's own last failure (its status): news for a person, not by itself a problem of the fleet
+            const e = lastErrorText(t.lastError);
+            if (e) println(io.out, `LAST ERROR    ${t.terminal}: ${e}`);
           }
         }
         if (fleetNeedsAttention(r)) ctx.setExit(Exit.REJECTED);

@@ -100,13 +100,37 @@ export function fleetReport(fleet: FleetStore, config: Pick<CfxConfig, 'terminal
   return { generatedAt: now.toISOString(), terminals };
 }
 
+/** an age for people: `45s ago`, `21m ago`, `3h ago`; `never seen` without one */
+export function ageText(seconds: number | null): string {
+  if (seconds === null) return 'never seen';
+  if (seconds < 120) return `${seconds}s ago`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)}m ago`;
+  return `${Math.round(seconds / 3600)}h ago`;
+}
+
+/** what is wrong with a shift, for people: `incomplete: receipts 3, 4 missing`, `mismatch: cash 5.00, card -1.00 (till − office)` */
+export function shiftProblemText(s: FleetShiftEntry): string {
+  if (s.missing?.length) return `${s.state}: receipt${s.missing.length > 1 ? 's' : ''} ${s.missing.join(', ')} missing`;
+  if (s.difference) return `${s.state}: ${Object.entries(s.difference).map(([k, v]) => `${k} ${v}`).join(', ')} (till − office)`;
+  return s.state;
+}
+
+/** a terminal's last failure from its status (`job code message (at …)`), for people; null when none. Its fields are the terminal's: only strings are shown */
+export function lastErrorText(e: Record<string, unknown> | null): string | null {
+  if (!e) return null;
+  // the terminal wrote these: no control characters (an escape sequence) reach a person's console
+  const clean = (x: string) => x.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').slice(0, 300);
+  const words = [e.job, e.code, e.message].filter((x): x is string => typeof x === 'string' && x !== '').map(clean);
+  return `${words.join(' ') || 'failed'}${typeof e.at === 'string' ? ` (at ${clean(e.at)})` : ''}`;
+}
+
 /** why a terminal needs a person (empty: all is well): stale, behind on prices, a receipt lost at the till, a closed shift not reconciled */
 export function terminalProblems(t: FleetTerminal): string[] {
   const p: string[] = [];
-  if (t.stale) p.push(`stale: last seen ${t.ageSeconds}s ago`);
+  if (t.stale) p.push(`stale: last seen ${ageText(t.ageSeconds)}`);
   if (t.catalog.state === 'behind') p.push(`behind on prices: has ${t.catalog.file ?? 'no catalog'}, the office published ${t.catalog.published}`);
   if (t.gaps.lostAtTill) p.push(`${t.gaps.lostAtTill} receipt(s) lost at the till`);
-  for (const s of t.shifts) if (s.state === 'mismatch' || s.state === 'incomplete') p.push(`shift ${s.shift} ${s.state}`);
+  for (const s of t.shifts) if (s.state === 'mismatch' || s.state === 'incomplete') p.push(`shift ${s.shift} ${shiftProblemText(s)}`);
   return p;
 }
 
