@@ -420,7 +420,7 @@ test('admin: the commented example of cfx init validates once uncommented', asyn
 
 test('status and fleet (docs/fleet.md): defaults 1m / 5m / 10m / 6h, durations parsed, unknown keys refused with their path', () => {
   const d = configFromObject({ role: 'office', server: 'ftp://h', terminals: ['a'] }, { baseDir: BASE, env: {} });
-  assert.deepEqual([d.status, d.fleet], [{ dir: 'status', everyMs: 60_000 }, { staleAfterMs: 300_000, gapRetryMs: 600_000, gapRetryMaxMs: 21_600_000 }]);
+  assert.deepEqual([d.status, d.fleet], [{ dir: '/ftpbox/status', everyMs: 60_000 }, { staleAfterMs: 300_000, gapRetryMs: 600_000, gapRetryMaxMs: 21_600_000 }]);
   const c = configFromObject({ role: 'office', server: 'ftp://h', status: { dir: '/s/{terminal}', every: '30s' }, fleet: { staleAfter: '90s', gapRetry: '1m', gapRetryMax: '2h' } }, { baseDir: BASE, env: {} });
   assert.deepEqual([c.status, c.fleet], [{ dir: '/s/{terminal}', everyMs: 30_000 }, { staleAfterMs: 90_000, gapRetryMs: 60_000, gapRetryMaxMs: 7_200_000 }]);
   assert.deepEqual(problemsOf(() => configFromObject({ role: 'office', server: 'ftp://h', fleet: { stale: '1m' } }, { baseDir: BASE, env: {} })), [{ path: 'fleet.stale', message: 'unknown key "stale"' }]);

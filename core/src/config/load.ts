@@ -74,7 +74,7 @@ export const DEFAULTS = {
   sales: { dir: '/ftpbox/sales', format: 'csv', connections: 1, maxFileSize: '16MB' },
   backoffice: 'generic',
   archive: { keepDays: 30 },
-  status: { dir: 'status', every: '1m' },
+  status: { dir: '/ftpbox/status', every: '1m' },
   fleet: { staleAfter: '5m', gapRetry: '10m', gapRetryMax: '6h' },
   // 15 files of 10 MB at most (the current one + 14): 150 MB whatever the uptime; two weeks of a quiet till
   log: { level: 'info', rotate: { size: '10MB', frequency: 'daily', keep: 14 } },

@@ -75,14 +75,14 @@ schedule:                           # timed jobs (cron: minute hour day-of-month
     cron: "0 3 * * *"               # every night at 03:00
 
 status:                             # terminal: the status file the office reads (docs/fleet.md)
-  dir: status                       # remote dir of <terminal>.status.json; {terminal} is the till id
+  dir: /ftpbox/status               # remote dir of <terminal>.status.json; {terminal} is the till id
   every: 1m                         # written at least this often, and soon after every change
 
 archive:                            # local copies of every file that crossed the wire
   keepDays: 30                      # days of local copies kept in the archive
 
 # status:                           # the till's status file (docs/fleet.md): written by a till, read by the office
-#   dir: status                     # remote dir of <terminal>.status.json; {terminal} expands
+#   dir: /ftpbox/status             # remote dir of <terminal>.status.json; {terminal} expands
 #   every: 1m                       # a till writes it at least this often
 # fleet:                            # office: how it judges its tills (cfx fleet, docs/fleet.md)
 #   staleAfter: 5m                  # a till whose last status the office read longer ago is stale
