@@ -12,6 +12,7 @@ export { SqliteKv } from './kv.js';
 export type {
   Catalog,
   PriceImport,
+  BeginOptions,
   InboxLog,
   SalesJournal,
   RunLog,
@@ -42,3 +43,4 @@ export type {
   NewBatchesOptions,
 } from './repositories.js';
 export type { PriceApply, InboxFile, PriceApplyResult, FullFileGuard, CommitInfo } from './price-apply.js';
+export { CATALOG_POINTER, currentCatalog } from './catalog-files.js';
