@@ -15,7 +15,9 @@ import {
   productRow,
   REBUILD_BARCODES_SQL,
   SUPERSEDE_SQL,
+  UPSERT_COLUMNS,
   UPSERT_SQL,
+  writeProductRow,
   type CommitInfo,
   type FullFileGuard,
   type InboxFile,
@@ -23,6 +25,9 @@ import {
   type PriceApplyResult,
 } from './price-apply.js';
 import { CATALOG_MIGRATIONS, migrate, NAME_KEY_INDEX, NAME_KEY_INDEX_SQL, type Db } from './schema.js';
+
+/** upserts per multi-row statement: 32 measured best on sorted codes (8: 25 % slower, 64: no better); 32 × 14 parameters is far below SQLite's limit */
+const GROUP = 32;
 
 /** inbox_log's columns, named: the copy does not depend on the order a migration left them in */
 const INBOX_COLUMNS = 'id, name, size, mtime, sha256, applied_at, records, mode, archived, skipped, skipped_lines, confirmed_at';
@@ -51,6 +56,10 @@ export class FreshCatalogBuild implements PriceApply {
   private open = true;
   private readonly db: Db;
   private readonly upsert: Statement;
+  private readonly upsertGroup: Statement;
+  private readonly args: unknown[] = new Array(GROUP * UPSERT_COLUMNS);
+  /** the last upserted code: are the codes coming in ascending order? */
+  private lastCode = '';
   private readonly del: Statement;
   private readonly disable: Statement;
   readonly name: string;
@@ -72,7 +81,7 @@ export class FreshCatalogBuild implements PriceApply {
       // a file nobody reads until it is complete and synced needs neither journal nor syncs
       db.pragma('journal_mode = OFF');
       db.pragma('synchronous = OFF');
-      // the same page cache as the catalog writer: 16 MiB measured as fast as 64 at ~75 MB less peak RSS
+      // the catalog writer's page cache: 32 MiB measured no faster, for ~30 MB more RSS
       db.pragma('cache_size = -16384');
       migrate(db, this.file, CATALOG_MIGRATIONS);
       // built once, sorted, at the end
@@ -80,6 +89,7 @@ export class FreshCatalogBuild implements PriceApply {
       db.prepare('ATTACH ? AS prev').run(conn.paths.catalog);
       db.exec('BEGIN');
       this.upsert = db.prepare(UPSERT_SQL);
+      this.upsertGroup = db.prepare(`${UPSERT_SQL.slice(0, UPSERT_SQL.indexOf('VALUES'))}VALUES ${Array(GROUP).fill(`(${Array(UPSERT_COLUMNS).fill('?').join(', ')})`).join(', ')}`);
       this.del = db.prepare('DELETE FROM main.products WHERE code = ?');
       this.disable = db.prepare('UPDATE main.products SET enabled = 0 WHERE code = ?');
     } catch (e) {
@@ -99,9 +109,48 @@ export class FreshCatalogBuild implements PriceApply {
     this.one(rec);
   }
 
+  /**
+   * Runs of upserts in ascending code order (a file sorted by code) go in GROUP rows per statement
+   * (one multi-row INSERT): the per-call cost of a statement (bind, step, reset, the JS/C++
+   * crossing) was ~0.75 s of a 1M-row file. Codes in random order (a file sorted by name) measured
+   * slower that way (~+10 %), so a group that is not ascending goes row by row. Order is kept: a
+   * delete, disable or clear first flushes the upserts before it.
+   */
   applyBatch(recs: readonly PriceRecord[]): void {
     this.check();
-    for (let i = 0; i < recs.length; i++) this.one(recs[i]!);
+    const args = this.args;
+    let n = 0;
+    let ascending = true;
+    for (let i = 0; i < recs.length; i++) {
+      const rec = recs[i]!;
+      if (rec.op !== 'upsert') {
+        if (n) this.flush(n, false);
+        n = 0;
+        ascending = true;
+        this.one(rec);
+        continue;
+      }
+      const p = rec.product;
+      checkMoney(p, rec.line);
+      if (p.code <= this.lastCode) ascending = false;
+      this.lastCode = p.code;
+      writeProductRow(p, args, n * UPSERT_COLUMNS);
+      if (++n === GROUP) {
+        this.flush(n, ascending);
+        n = 0;
+        ascending = true;
+      }
+    }
+    if (n) this.flush(n, false);
+  }
+
+  /** the first n rows of args: one statement for a whole ascending group, else one per row */
+  private flush(n: number, group: boolean): void {
+    const args = this.args;
+    if (group && n === GROUP) this.upsertGroup.run(args);
+    else for (let k = 0; k < n; k++) this.upsert.run(args.slice(k * UPSERT_COLUMNS, (k + 1) * UPSERT_COLUMNS));
+    this.upserts += n;
+    this.rows = true;
   }
 
   private one(rec: PriceRecord): void {

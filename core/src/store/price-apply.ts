@@ -102,24 +102,32 @@ export function checkMoney(p: Product, line: number | undefined): void {
   if (p.stock !== undefined && !Number.isSafeInteger(p.stock)) throw badProduct(p, line, `stock ${p.stock} is not integer thousandths`);
 }
 
-/** the 14 values of the products upsert, in PriceStatements.upsert's column order */
+/** values per products upsert row (PriceStatements.upsert's columns) */
+export const UPSERT_COLUMNS = 14;
+
+/** writes the upsert's 14 values of `p` into `out` from `o` on (a multi-row insert fills one array) */
+export function writeProductRow(p: Product, out: unknown[], o: number): void {
+  out[o] = p.code;
+  out[o + 1] = JSON.stringify(p.barcodes);
+  out[o + 2] = p.name;
+  out[o + 3] = nameKey(p.name);
+  out[o + 4] = p.receiptName ?? null;
+  out[o + 5] = p.price;
+  out[o + 6] = p.unit ?? null;
+  out[o + 7] = p.weighed ? 1 : 0;
+  out[o + 8] = p.groupCode ?? null;
+  out[o + 9] = p.taxGroup ?? null;
+  out[o + 10] = p.article ?? null;
+  out[o + 11] = p.stock ?? null;
+  out[o + 12] = p.enabled === false ? 0 : 1;
+  out[o + 13] = p.extras === undefined ? null : JSON.stringify(p.extras);
+}
+
+/** the upsert's values of one product */
 export function productRow(p: Product): unknown[] {
-  return [
-    p.code,
-    JSON.stringify(p.barcodes),
-    p.name,
-    nameKey(p.name),
-    p.receiptName ?? null,
-    p.price,
-    p.unit ?? null,
-    p.weighed ? 1 : 0,
-    p.groupCode ?? null,
-    p.taxGroup ?? null,
-    p.article ?? null,
-    p.stock ?? null,
-    p.enabled === false ? 0 : 1,
-    p.extras === undefined ? null : JSON.stringify(p.extras),
-  ];
+  const row = new Array<unknown>(UPSERT_COLUMNS);
+  writeProductRow(p, row, 0);
+  return row;
 }
 
 export const UPSERT_SQL = `INSERT OR REPLACE INTO products (code, barcodes, name, name_key, receipt_name, price, unit, weighed, group_code, tax_group, article, stock, enabled, extras)
