@@ -294,6 +294,8 @@ export function openDb(file: string, migrations: readonly Migration[], readonly:
 /** Each pending migration with its user_version bump in one IMMEDIATE transaction, so two processes starting at once cannot both migrate. */
 export function migrate(db: Db, file: string, migrations: readonly Migration[]): void {
   const supported = latestVersion(migrations);
+  // up to date: no write lock taken, so a store opens while a price import holds the catalog's lock
+  if ((db.pragma('user_version', { simple: true }) as number) === supported) return;
   for (const m of migrations) {
     db.transaction(() => {
       const current = db.pragma('user_version', { simple: true }) as number;
