@@ -34,6 +34,8 @@ export class StoreConnection {
   private readerStmts = new Map<string, Statement>();
   private writerStmts = new Map<string, Statement>();
   private closedFlag = false;
+  /** the writer is still on an older generation (it held a transaction when the reader moved) */
+  private writerBehind = false;
 
   private constructor(
     readonly dir: string,
@@ -106,10 +108,10 @@ export class StoreConnection {
    */
   syncCatalog(): void {
     this.checkOpen();
-    if (sameStamp(pointerStamp(this.dir), this.gen.stamp)) return;
+    if (sameStamp(pointerStamp(this.dir), this.gen.stamp) && !this.writerBehind) return;
     const keepWriter = this.writer?.inTransaction === true;
     const next = openCatalog(this.dir, this.readonly || keepWriter);
-    if (next.gen.name === this.gen.name) {
+    if (next.gen.name === this.gen.name && !this.writerBehind) {
       next.reader.close();
       next.writer?.close();
       this.gen = next.gen;
@@ -118,11 +120,13 @@ export class StoreConnection {
     this.reader.close();
     this.reader = next.reader;
     this.readerStmts = new Map();
-    if (!keepWriter && next.writer) {
+    if (next.writer) {
       this.writer?.close();
       this.writer = next.writer;
       this.writerStmts = new Map();
     }
+    // a writer kept for its transaction moves at the first sync after it
+    this.writerBehind = keepWriter && !this.readonly;
     this.gen = next.gen;
   }
 
