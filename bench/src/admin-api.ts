@@ -351,7 +351,9 @@ export async function adminBench(o: AdminBenchOptions = {}): Promise<AdminBenchR
     log(`  catalog of ${fmtInt(items)} items ready in ${fmt(readyMs / 1000, 1)} s${importRunMs !== undefined ? ` (import run ${fmt(importRunMs / 1000, 1)} s)` : ''}`);
 
     // ---- (a) catalog search
-    peer = new Peer(join(d.dataDir, 'catalog.db'));
+    // the catalog generation in use: a full import builds catalog-<n>.db and names it in catalog.current
+    const pointer = join(d.dataDir, 'catalog.current');
+    peer = new Peer(join(d.dataDir, existsSync(pointer) ? readFileSync(pointer, 'utf8').trim() : 'catalog.db'));
     const mix = queryMix(peer, items, nQueries + 100);
     // node:http on one keep-alive socket, as the admin page's browser tab would: fetch() itself
     // adds ~0.4 ms a request here, which is the client's cost, not the API's

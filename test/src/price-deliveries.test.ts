@@ -246,7 +246,7 @@ describe('price pull crashes at every named fault point (vsftpd, real child proc
   const points = Object.entries(FAULT_POINTS).filter(([, p]) => p.job === 'prices.pull').map(([name]) => name);
 
   it('every prices.pull point is listed', () => {
-    assert.deepEqual(points, ['prices.pull:staged', 'prices.pull:applied', 'prices.pull:archived', 'prices.pull:flag-deleted', 'prices.pull:deleted']);
+    assert.deepEqual(points, ['prices.pull:staged', 'prices.pull:building', 'prices.pull:built', 'prices.pull:swapped', 'prices.pull:applied', 'prices.pull:archived', 'prices.pull:flag-deleted', 'prices.pull:deleted']);
   });
 
   /** the invariants after recovery: the office's last write applied, one archive copy, nothing left on the server, nothing open */
@@ -256,6 +256,10 @@ describe('price pull crashes at every named fault point (vsftpd, real child proc
     const day = readdirSync(join(d.dir, 'data', 'archive', 'prices'));
     assert.equal(readdirSync(join(d.dir, 'data', 'archive', 'prices', day[0]!)).length, deliveries, 'one archive copy per delivery');
     assert.deepEqual(readdirSync(join(d.dir, 'data', 'staging')), [], 'nothing left in staging');
+    // one catalog generation, the one the pointer names: a crashed build or an old catalog is removed
+    const data = join(d.dir, 'data');
+    const current = readFileSync(join(data, 'catalog.current'), 'utf8').trim();
+    assert.deepEqual(readdirSync(data).filter((f) => /^catalog/.test(f) && !f.startsWith(current) && f !== 'catalog.current'), [], `only ${current} is left`);
     const app: App = openApp(d, 'ro');
     try {
       assert.deepEqual(app.store.inboxOpenAll(), [], 'every delivery confirmed');
@@ -264,7 +268,7 @@ describe('price pull crashes at every named fault point (vsftpd, real child proc
     }
   }
 
-  for (const point of ['prices.pull:staged', 'prices.pull:applied', 'prices.pull:archived', 'prices.pull:flag-deleted', 'prices.pull:deleted']) {
+  for (const point of points) {
     it(`crash at ${point}, run again: applied once, archived once, gone from the server; the same name and bytes later are a new delivery`, async () => {
       const d = terminalDeployment({ server: env.ftpUrl, remoteBase: freshRemoteDir(`fault-${point.split(':')[1]}`) });
       await office.drop(d.inbox, 'prices.csv', A);
@@ -273,7 +277,8 @@ describe('price pull crashes at every named fault point (vsftpd, real child proc
       assert.equal(killed.signal, 'SIGKILL', `the pull should have died at ${point}: ${killed.err}`);
       const again = await pull(d);
       assert.equal(again.code, 0, again.err);
-      const expected = point === 'prices.pull:staged' ? 'applied' : 'already-applied';
+      // before the swap nothing is committed: the file is applied again; from the swap on it is the catalog
+      const expected = ['prices.pull:staged', 'prices.pull:building', 'prices.pull:built'].includes(point) ? 'applied' : 'already-applied';
       assert.deepEqual(again.json.files.map((f: any) => [f.name, f.result]), point === 'prices.pull:deleted' ? [] : [['prices.csv', expected]]);
       await checkRecovered(d, { '1': 35000, '2': 17500 }, 1);
 

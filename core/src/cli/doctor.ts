@@ -15,6 +15,7 @@ import type { CliContext } from './context.js';
 import { Exit } from './exit.js';
 import { printJson, println } from './output.js';
 import { serviceName, servicePaths } from './service-files.js';
+import { currentCatalog, LEGACY_CATALOG } from '../store/catalog-files.js';
 import { configEnvReferences, openWithoutSecrets } from './service.js';
 
 export type Level = 'OK' | 'WARN' | 'FAIL';
@@ -282,10 +283,19 @@ function localChecks(dataDir: string, add: Add): void {
     add('data.space', 'WARN', `cannot tell the free space: ${errorMessage(e)}`);
   }
 
-  for (const db of ['catalog.db', 'journal.db']) {
+  // the catalog in use is the generation its pointer names (catalog.db before the first full import)
+  let catalog = LEGACY_CATALOG;
+  try {
+    if (existsSync(dataDir)) catalog = currentCatalog(dataDir).name;
+  } catch (e) {
+    add('store.catalog', 'FAIL', errorMessage(e), 'restore the pointer to the newest catalog-<n>.db, or delete it');
+    return;
+  }
+  for (const db of [catalog, 'journal.db']) {
+    const id = `store.${db.startsWith('catalog') ? 'catalog' : 'journal'}`;
     const file = join(dataDir, db);
     if (!existsSync(file)) {
-      add(`store.${db.split('.')[0]}`, 'OK', `${db} not created yet (the first run creates it)`);
+      add(id, 'OK', `${db} not created yet (the first run creates it)`);
       continue;
     }
     try {
@@ -294,13 +304,13 @@ function localChecks(dataDir: string, add: Add): void {
       try {
         const rows = conn.pragma('integrity_check') as { integrity_check: string }[];
         const bad = rows.map((r) => r.integrity_check).filter((r) => r !== 'ok');
-        if (bad.length) add(`store.${db.split('.')[0]}`, 'FAIL', `${file}: integrity_check: ${bad.slice(0, 5).join('; ')}`, 'stop cfx, keep a copy of the file, then restore it from a backup (docs/reliability.md); the catalog can be rebuilt from the next full price file');
-        else add(`store.${db.split('.')[0]}`, 'OK', `${db}: integrity_check ok`);
+        if (bad.length) add(id, 'FAIL', `${file}: integrity_check: ${bad.slice(0, 5).join('; ')}`, 'stop cfx, keep a copy of the file, then restore it from a backup (docs/reliability.md); the catalog can be rebuilt from the next full price file');
+        else add(id, 'OK', `${db}: integrity_check ok`);
       } finally {
         conn.close();
       }
     } catch (e) {
-      add(`store.${db.split('.')[0]}`, 'FAIL', `${file}: ${errorMessage(e)}`, 'check its permissions, or whether the disk is failing');
+      add(id, 'FAIL', `${file}: ${errorMessage(e)}`, 'check its permissions, or whether the disk is failing');
     }
   }
 }

@@ -43,7 +43,8 @@ Examples:
   cfx status --json                 what happened last, for scripts and monitoring
 
 Files (under dataDir, default ./cfx-data):
-  catalog.db, journal.db            the SQLite store (catalog + inbox log; sales journal, runs)
+  catalog-<n>.db, journal.db        the SQLite store (catalog + inbox log; sales journal, runs);
+  catalog.current                   names the catalog file in use (none yet: catalog.db)
   archive/prices/YYYY-MM-DD/        a copy of every price file applied
   quarantine/                       rejected files, each with a .reason.json (file, line, field)
 

@@ -2,7 +2,7 @@ import { skippedMessage } from '../jobs/prices-pull/messages.js';
 import { existsSync } from 'node:fs';
 import type { App } from '../app/app.js';
 import { redactUrl } from '../config/index.js';
-import { Store, type InboxEntry, type RunError, type RunRecord } from '../store/index.js';
+import { currentCatalog, Store, type InboxEntry, type RunError, type RunRecord } from '../store/index.js';
 import { join } from 'node:path';
 import { unsafeNamesReport, type UnsafeNamesReport } from '../jobs/shared/unsafe-names.js';
 import { statusWriteState, type StatusWriteState } from '../jobs/status-publish/status.js';
@@ -111,7 +111,7 @@ export function collectStatus(app: App): StatusReport {
     store: 'missing',
     plugins: app.host.list().map((p) => ({ id: p.id, state: p.state, contributes: p.contributes })),
   };
-  if (!existsSync(join(c.dataDir, 'journal.db')) || !existsSync(join(c.dataDir, 'catalog.db'))) return report;
+  if (!existsSync(join(c.dataDir, 'journal.db')) || !existsSync(join(c.dataDir, currentCatalog(c.dataDir).name))) return report;
   const s = Store.open(c.dataDir, { readonly: true });
   try {
     const q = s.quarantine.list({ state: 'quarantined' });

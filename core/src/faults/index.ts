@@ -8,6 +8,10 @@ import type { FaultHook } from '../api/faults.js';
 export const FAULT_POINTS: Readonly<Record<string, { job: string; after: string }>> = Object.freeze({
   // price pull (terminal): see core/src/jobs/price-pull.ts
   'prices.pull:staged': { job: 'prices.pull', after: 'the file is downloaded to staging, fsynced and hashed; nothing applied' },
+  // a full file that starts with its clear is built into a fresh catalog file and swapped in (core/src/store/catalog-build.ts)
+  'prices.pull:building': { job: 'prices.pull', after: 'a full file: its rows are in the new catalog file (no indexes, nothing synced, not named); the old catalog in use' },
+  'prices.pull:built': { job: 'prices.pull', after: 'a full file: the new catalog file is complete (indexes, inbox log) and fsynced; the pointer still names the old one' },
+  'prices.pull:swapped': { job: 'prices.pull', after: 'a full file: the pointer names the new catalog file (its inbox-log row open); the old file not yet removed' },
   'prices.pull:applied': { job: 'prices.pull', after: 'the catalog and the inbox-log row are committed; the staged copy is not archived yet' },
   'prices.pull:archived': { job: 'prices.pull', after: 'the copy is in archive/; the remote file and its flag are still on the server' },
   'prices.pull:flag-deleted': { job: 'prices.pull', after: 'the flag file is deleted on the server; the data file is still there' },

@@ -1,5 +1,5 @@
 import { Readable, PassThrough, pipeline } from 'node:stream';
-import { CfxError, ErrorCodes, PluginError, errorMessage, isCfxError } from '../api/index.js';
+import { CfxError, ErrorCodes, PluginError, errorMessage, isCfxError, type RecordBatches } from '../api/index.js';
 
 /**
  * Errors from plugin code keep their stable code when they already have one (a TransportError
@@ -184,6 +184,46 @@ export function guardStream(pluginId: string, hook: string, make: () => Readable
     if (err) out.destroy(normalizePluginError(err, pluginId, hook));
   });
   return out;
+}
+
+/**
+ * Same for a format's streamed records, as a plain iterator rather than an async generator (a
+ * generator resume and a promise per record cost ~0.4 s per 1M rows), keeping the source's
+ * `nextBatch` (RecordBatches) when it has one.
+ */
+export function guardRecords<T>(pluginId: string, hook: string, records: AsyncIterable<T>): AsyncIterableIterator<T> & Partial<RecordBatches<T>> {
+  const fail = (e: unknown): never => {
+    throw normalizePluginError(e, pluginId, hook);
+  };
+  let src: (AsyncIterator<T> & Partial<RecordBatches<T>>) | undefined;
+  let broken: Error | undefined;
+  try {
+    src = records[Symbol.asyncIterator]() as AsyncIterator<T> & Partial<RecordBatches<T>>;
+  } catch (e) {
+    broken = normalizePluginError(e, pluginId, hook);
+  }
+  const call = <R>(f: () => Promise<R>): Promise<R> => {
+    if (broken) return Promise.reject(broken);
+    try {
+      return f().catch(fail);
+    } catch (e) {
+      return Promise.reject(normalizePluginError(e, pluginId, hook));
+    }
+  };
+  const it: AsyncIterableIterator<T> & Partial<RecordBatches<T>> = {
+    next: () => call(() => src!.next()),
+    return: async (v?: unknown) => {
+      try {
+        if (src?.return) await src.return(v);
+      } catch (e) {
+        fail(e);
+      }
+      return { value: undefined, done: true };
+    },
+    [Symbol.asyncIterator]: () => it,
+  };
+  if (typeof src?.nextBatch === 'function') it.nextBatch = () => call(() => src!.nextBatch!());
+  return it;
 }
 
 /** Same for an async iterable (a format's streamed records). */

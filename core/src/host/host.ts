@@ -28,7 +28,7 @@ import { Services } from '../di/services.js';
 import { memoryTransportProvider } from '../testing/memory-transport.js';
 import { genericBackOfficeProvider, genericOptionsSchema } from '../backoffice/generic.js';
 import { BUILTIN_PLUGINS, locatePlugin, manifestError, readManifest, type ManifestProblem, type PluginDescriptor } from './manifest.js';
-import { CallGuard, guardCall, guardIterable, guardStream, normalizePluginError } from './guard.js';
+import { CallGuard, guardCall, guardIterable, guardRecords, guardStream, normalizePluginError } from './guard.js';
 
 export interface HostOptions {
   logger: Logger;
@@ -358,7 +358,7 @@ export class PluginHost {
       wrapped.decodePrices = async (input, ctx) => {
         const r = await guardCall(pluginId, 'format.decodePrices', undefined, ctx.signal, () => dec(input, ctx));
         // `skipped` is the plugin's live object, filled while the records are read: passed on as is
-        return { mode: r.mode, records: guardIterable(pluginId, 'format.decodePrices', r.records), ...(r.skipped ? { skipped: r.skipped } : {}) };
+        return { mode: r.mode, records: guardRecords(pluginId, 'format.decodePrices', r.records), ...(r.skipped ? { skipped: r.skipped } : {}) };
       };
     }
     if (f.encodePrices) {

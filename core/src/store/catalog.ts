@@ -31,20 +31,23 @@ function toProduct(r: Row): Product {
   return p;
 }
 
-/** Catalog reads, on the read-only connection: the last committed catalog. */
+/** Catalog reads, on the read-only connection: the last committed catalog, of the generation in use at the read's start. */
 export class SqliteCatalog implements Catalog {
   constructor(private readonly db: StoreConnection) {}
 
   count(): number {
+    this.db.syncCatalog();
     return this.db.c('SELECT count(*) FROM products').pluck().get() as number;
   }
 
   get(code: string): Product | undefined {
+    this.db.syncCatalog();
     const r = this.db.c(`${PRODUCT_SELECT} WHERE p.code = ?`).get(code) as Row | undefined;
     return r && toProduct(r);
   }
 
   findByBarcode(barcode: string): Product | undefined {
+    this.db.syncCatalog();
     const r = this.db.c(`${PRODUCT_SELECT} WHERE p.code IN (SELECT product_code FROM barcodes WHERE barcode = ?) ORDER BY p.enabled DESC, p.code LIMIT 1`).get(barcode) as Row | undefined;
     return r && toProduct(r);
   }
@@ -59,6 +62,8 @@ export class SqliteCatalog implements Catalog {
     const limit = opts.limit ?? 50;
     const offset = opts.offset ?? 0;
     const q = opts.q ?? '';
+    // once per page: its three reads come from one catalog generation
+    this.db.syncCatalog();
     if (q === '') return (this.db.c(`${PRODUCT_SELECT} ORDER BY p.code LIMIT ? OFFSET ?`).all(limit, offset) as Row[]).map(toProduct);
     const key = nameKey(q);
     // one iterator at a time: a better-sqlite3 connection runs one statement while iterating

@@ -27,24 +27,29 @@ export class SqliteInboxLog implements InboxLog {
   constructor(private readonly db: StoreConnection) {}
 
   contains(name: string, sha256: string): InboxEntry | undefined {
+    this.db.syncCatalog();
     const r = this.db.c('SELECT * FROM inbox_log WHERE name = ? AND sha256 = ? AND confirmed_at IS NULL ORDER BY id DESC LIMIT 1').get(name, sha256) as Row | undefined;
     return r && toInbox(r);
   }
 
   confirm(id: number): void {
-    this.db.w('UPDATE inbox_log SET confirmed_at = ? WHERE id = ? AND confirmed_at IS NULL').run(now(), id);
+    const at = now();
+    this.db.catalogWrite(() => this.db.w('UPDATE inbox_log SET confirmed_at = ? WHERE id = ? AND confirmed_at IS NULL').run(at, id));
   }
 
   open(): InboxEntry[] {
+    this.db.syncCatalog();
     return (this.db.c('SELECT * FROM inbox_log WHERE confirmed_at IS NULL ORDER BY id').all() as Row[]).map(toInbox);
   }
 
   last(): InboxEntry | undefined {
+    this.db.syncCatalog();
     const r = this.db.c('SELECT * FROM inbox_log ORDER BY id DESC LIMIT 1').get() as Row | undefined;
     return r && toInbox(r);
   }
 
   recent(limit = 10): InboxEntry[] {
+    this.db.syncCatalog();
     return (this.db.c('SELECT * FROM inbox_log ORDER BY id DESC LIMIT ?').all(limit) as Row[]).map(toInbox);
   }
 }

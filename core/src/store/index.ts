@@ -14,6 +14,7 @@ export { SqliteFleetStore } from './fleet.js';
 export type {
   Catalog,
   PriceImport,
+  BeginOptions,
   InboxLog,
   SalesJournal,
   RunLog,
@@ -57,3 +58,4 @@ export type {
   PublishedRecord,
 } from './repositories.js';
 export type { PriceApply, InboxFile, PriceApplyResult, FullFileGuard, CommitInfo } from './price-apply.js';
+export { CATALOG_POINTER, currentCatalog } from './catalog-files.js';

@@ -60,23 +60,15 @@ export class PriceStatements {
   constructor(db: Db) {
     this.clearProducts = db.prepare('DELETE FROM products');
     this.clearBarcodes = db.prepare('DELETE FROM barcodes');
-    this.upsert = db.prepare(
-      `INSERT OR REPLACE INTO products (code, barcodes, name, name_key, receipt_name, price, unit, weighed, group_code, tax_group, article, stock, enabled, extras)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
+    this.upsert = db.prepare(UPSERT_SQL);
     this.oldBarcodes = db.prepare('SELECT barcodes FROM products WHERE code = ?').pluck();
     this.deleteProduct = db.prepare('DELETE FROM products WHERE code = ?');
     this.deleteBarcode = db.prepare('DELETE FROM barcodes WHERE barcode = ? AND product_code = ?');
     this.insertBarcode = db.prepare('INSERT OR IGNORE INTO barcodes (barcode, product_code) VALUES (?, ?)');
-    this.rebuildBarcodes = db.prepare(
-      'INSERT OR IGNORE INTO barcodes (barcode, product_code) SELECT j.value, p.code FROM products p, json_each(p.barcodes) j ORDER BY 1, 2',
-    );
+    this.rebuildBarcodes = db.prepare(REBUILD_BARCODES_SQL);
     this.disable = db.prepare('UPDATE products SET enabled = 0 WHERE code = ?');
-    this.logInbox = db.prepare(
-      'INSERT INTO inbox_log (name, size, mtime, sha256, applied_at, records, mode, archived, skipped, skipped_lines) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-    );
-    // a new delivery of a name proves the previous one left the server (the office wrote over it)
-    this.supersede = db.prepare('UPDATE inbox_log SET confirmed_at = ? WHERE name = ? AND confirmed_at IS NULL');
+    this.logInbox = db.prepare(LOG_INBOX_SQL);
+    this.supersede = db.prepare(SUPERSEDE_SQL);
     this.count = db.prepare('SELECT count(*) FROM products').pluck();
   }
 }
@@ -88,11 +80,106 @@ function badProduct(p: Product, line: number | undefined, why: string): CfxError
 }
 
 /**
- * One price file applied as one catalog.db write transaction that stays open across the caller's
+ * One price file being applied: records go in (one by one or a batch at a time), then `commit()`
+ * makes them the catalog together with the file's inbox_log row, or `rollback()` leaves no trace.
+ * Two kinds: {@link InPlaceApply} (a delta, in the catalog's own transaction) and the full
+ * file's fresh catalog (catalog-build.ts: a new file, swapped in at commit).
+ */
+export interface PriceApply {
+  /** false once committed or rolled back */
+  readonly active: boolean;
+  apply(rec: PriceRecord): void;
+  /** the records of one decoded batch, in file order: the hot path (no promise per record) */
+  applyBatch(recs: readonly PriceRecord[]): void;
+  commit(info?: CommitInfo): PriceApplyResult;
+  rollback(): void;
+}
+
+/** a price that is not integer minor units (or stock not thousandths) never reaches the store */
+export function checkMoney(p: Product, line: number | undefined): void {
+  // the store is the last line before money hits the till: a float price must never get in
+  if (!Number.isSafeInteger(p.price)) throw badProduct(p, line, `price ${p.price} is not integer minor units`);
+  if (p.stock !== undefined && !Number.isSafeInteger(p.stock)) throw badProduct(p, line, `stock ${p.stock} is not integer thousandths`);
+}
+
+/** values per products upsert row (PriceStatements.upsert's columns) */
+export const UPSERT_COLUMNS = 14;
+
+/** writes the upsert's 14 values of `p` into `out` from `o` on (a multi-row insert fills one array) */
+export function writeProductRow(p: Product, out: unknown[], o: number): void {
+  out[o] = p.code;
+  out[o + 1] = JSON.stringify(p.barcodes);
+  out[o + 2] = p.name;
+  out[o + 3] = nameKey(p.name);
+  out[o + 4] = p.receiptName ?? null;
+  out[o + 5] = p.price;
+  out[o + 6] = p.unit ?? null;
+  out[o + 7] = p.weighed ? 1 : 0;
+  out[o + 8] = p.groupCode ?? null;
+  out[o + 9] = p.taxGroup ?? null;
+  out[o + 10] = p.article ?? null;
+  out[o + 11] = p.stock ?? null;
+  out[o + 12] = p.enabled === false ? 0 : 1;
+  out[o + 13] = p.extras === undefined ? null : JSON.stringify(p.extras);
+}
+
+/** the upsert's values of one product */
+export function productRow(p: Product): unknown[] {
+  const row = new Array<unknown>(UPSERT_COLUMNS);
+  writeProductRow(p, row, 0);
+  return row;
+}
+
+export const UPSERT_SQL = `INSERT OR REPLACE INTO products (code, barcodes, name, name_key, receipt_name, price, unit, weighed, group_code, tax_group, article, stock, enabled, extras)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+/** the barcode lookup index from products.barcodes, sorted (random-order index inserts cost ~2.5×) */
+export const REBUILD_BARCODES_SQL = 'INSERT OR IGNORE INTO barcodes (barcode, product_code) SELECT j.value, p.code FROM products p, json_each(p.barcodes) j ORDER BY 1, 2';
+export const LOG_INBOX_SQL = 'INSERT INTO inbox_log (name, size, mtime, sha256, applied_at, records, mode, archived, skipped, skipped_lines) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
+// a new delivery of a name proves the previous one left the server (the office wrote over it)
+export const SUPERSEDE_SQL = 'UPDATE inbox_log SET confirmed_at = ? WHERE name = ? AND confirmed_at IS NULL';
+
+/** the inbox_log row's values of a committed file */
+export function inboxRow(f: InboxFile, now: string, records: number, sk: SkippedInput | undefined): unknown[] {
+  return [f.name, f.size, f.mtime?.toISOString() ?? null, f.sha256, now, records, f.mode, f.archived ?? null, sk?.count ?? 0, sk && sk.count > 0 ? JSON.stringify({ lines: sk.lines, reasons: sk.reasons }) : null];
+}
+
+/** the error of a commit that failed before anything became visible */
+export function commitFailed(e: unknown, name: string): CfxError {
+  return e instanceof CfxError ? e : new CfxError(ErrorCodes.STORE_IO, `applying ${name} failed at commit, nothing changed: ${(e as Error).message}`, { cause: e });
+}
+
+/**
+ * A full file with no products would empty the till, and one that drops most of the catalog is
+ * more often an export gone wrong than the office's intent. Refused as a format problem, so the file
+ * is quarantined with the numbers and can be forced through. `removed` is asked only with the share guard on.
+ */
+export function checkFullFile(f: InboxFile, guard: FullFileGuard, upserts: number, before: () => number, removed: () => number): number | undefined {
+  const { allowEmpty, maxRemovedShare, forced } = guard;
+  if (upserts === 0 && !allowEmpty) {
+    throw new FormatError(`a full file with no products would empty the catalog (${before()} products); set prices.allowEmptyFull: true if that is intended`, { file: f.name }, { code: ErrorCodes.FULL_FILE_REFUSED });
+  }
+  if (maxRemovedShare === undefined) return undefined;
+  const n = before();
+  if (n === 0) return undefined;
+  const r = removed();
+  if (!forced && r / n > maxRemovedShare) {
+    const pct = (x: number) => `${Math.round(x * 1000) / 10}%`;
+    throw new FormatError(
+      `this full file would remove ${r} of ${n} products (${pct(r / n)}), more than prices.maxRemovedShare (${pct(maxRemovedShare)}); retry it with --force if that is intended`,
+      { file: f.name },
+      { code: ErrorCodes.FULL_FILE_REFUSED },
+    );
+  }
+  return r;
+}
+
+/**
+ * One price file applied as one catalog write transaction that stays open across the caller's
  * awaits (streamed decode). Readers use a separate connection, so they keep seeing the previous
  * catalog until commit; a crash or rollback leaves no trace, not even the inbox_log row.
+ * Deltas go this way; a full file too when it does not start with its clear (see SqlitePriceImport).
  */
-export class PriceApply {
+export class InPlaceApply implements PriceApply {
   private upserts = 0;
   private deletes = 0;
   private disables = 0;
@@ -120,30 +207,14 @@ export class PriceApply {
     switch (rec.op) {
       case 'upsert': {
         const p = rec.product;
-        // the store is the last line before money hits the till: a float price must never get in
-        if (!Number.isSafeInteger(p.price)) throw badProduct(p, rec.line, `price ${p.price} is not integer minor units`);
-        if (p.stock !== undefined && !Number.isSafeInteger(p.stock)) throw badProduct(p, rec.line, `stock ${p.stock} is not integer thousandths`);
-        const barcodes = JSON.stringify(p.barcodes);
+        checkMoney(p, rec.line);
+        const row = productRow(p);
+        const barcodes = row[1] as string;
         // after a clear the barcode index is rebuilt at commit; a delta keeps it up to date row by row
         const old = this.cleared ? undefined : (st.oldBarcodes.get(p.code) as string | undefined);
         const reindex = !this.cleared && old !== barcodes;
         if (reindex && old !== undefined) this.unindex(p.code, old);
-        st.upsert.run(
-          p.code,
-          barcodes,
-          p.name,
-          nameKey(p.name),
-          p.receiptName ?? null,
-          p.price,
-          p.unit ?? null,
-          p.weighed ? 1 : 0,
-          p.groupCode ?? null,
-          p.taxGroup ?? null,
-          p.article ?? null,
-          p.stock ?? null,
-          p.enabled === false ? 0 : 1,
-          p.extras === undefined ? null : JSON.stringify(p.extras),
-        );
+        st.upsert.run(row);
         if (reindex) for (const b of p.barcodes) st.insertBarcode.run(b, p.code);
         this.upserts++;
         break;
@@ -180,6 +251,10 @@ export class PriceApply {
     }
   }
 
+  applyBatch(recs: readonly PriceRecord[]): void {
+    for (const r of recs) this.apply(r);
+  }
+
   private unindex(code: string, barcodesJson: string): void {
     for (const b of JSON.parse(barcodesJson) as string[]) this.st.deleteBarcode.run(b, code);
   }
@@ -187,8 +262,6 @@ export class PriceApply {
   commit(info: CommitInfo = {}): PriceApplyResult {
     this.check();
     const f = this.file;
-    const failed = (e: unknown): CfxError =>
-      e instanceof CfxError ? e : new CfxError(ErrorCodes.STORE_IO, `applying ${f.name} failed at commit, nothing changed: ${(e as Error).message}`, { cause: e });
     let products: number;
     let removed: number | undefined;
     let inboxId: number;
@@ -199,49 +272,26 @@ export class PriceApply {
         this.db.exec(NAME_KEY_INDEX_SQL);
       }
       const now = new Date().toISOString();
-      const sk = info.skipped;
       this.st.supersede.run(now, f.name);
-      inboxId = Number(
-        this.st.logInbox.run(
-          f.name, f.size, f.mtime?.toISOString() ?? null, f.sha256, now, this.upserts + this.deletes + this.disables, f.mode,
-          f.archived ?? null, sk?.count ?? 0, sk && sk.count > 0 ? JSON.stringify({ lines: sk.lines, reasons: sk.reasons }) : null,
-        ).lastInsertRowid,
-      );
+      inboxId = Number(this.st.logInbox.run(inboxRow(f, now, this.upserts + this.deletes + this.disables, info.skipped)).lastInsertRowid);
       products = this.st.count.get() as number;
     } catch (e) {
       this.rollback();
-      throw failed(e);
+      throw commitFailed(e, f.name);
     }
     try {
       this.end('COMMIT');
     } catch (e) {
-      throw failed(e);
+      throw commitFailed(e, f.name);
     }
     return { upserts: this.upserts, deletes: this.deletes, disables: this.disables, cleared: this.cleared, products, inboxId, ...(removed !== undefined ? { removed } : {}) };
   }
 
-  /**
-   * A full file replaces the catalog: one with no products would empty the till, and one that drops
-   * most of the catalog is more often an export gone wrong than the office's intent. Refused as a
-   * format problem, so the file is quarantined with the numbers and can be forced through.
-   */
   private checkFullFile(): number | undefined {
-    const f = this.file;
-    const { allowEmpty, maxRemovedShare, forced } = this.guard;
-    if (this.upserts === 0 && !allowEmpty) {
-      throw new FormatError(`a full file with no products would empty the catalog (${this.before} products); set prices.allowEmptyFull: true if that is intended`, { file: f.name }, { code: ErrorCodes.FULL_FILE_REFUSED });
-    }
-    if (!this.keptCodes) return undefined;
-    const removed = this.db.prepare('SELECT count(*) FROM temp.cfx_prev_codes p WHERE NOT EXISTS (SELECT 1 FROM main.products q WHERE q.code = p.code)').pluck().get() as number;
-    this.db.exec('DROP TABLE temp.cfx_prev_codes');
-    if (maxRemovedShare !== undefined && !forced && removed / this.before > maxRemovedShare) {
-      const pct = (x: number) => `${Math.round(x * 1000) / 10}%`;
-      throw new FormatError(
-        `this full file would remove ${removed} of ${this.before} products (${pct(removed / this.before)}), more than prices.maxRemovedShare (${pct(maxRemovedShare)}); retry it with --force if that is intended`,
-        { file: f.name },
-        { code: ErrorCodes.FULL_FILE_REFUSED },
-      );
-    }
+    const removed = checkFullFile(this.file, this.guard, this.upserts, () => this.before, () =>
+      this.db.prepare('SELECT count(*) FROM temp.cfx_prev_codes p WHERE NOT EXISTS (SELECT 1 FROM main.products q WHERE q.code = p.code)').pluck().get() as number,
+    );
+    if (this.keptCodes) this.db.exec('DROP TABLE temp.cfx_prev_codes');
     return removed;
   }
 

@@ -29,9 +29,18 @@ export interface Catalog {
 }
 
 /** Applying price files: one open write transaction at a time. */
+export interface BeginOptions {
+  /**
+   * A full file that starts with its clear: build it into a fresh catalog file and swap that in at
+   * commit (no journal while building, indexes once at the end), instead of rewriting the catalog
+   * in place. Readers see the old catalog or the new one, never a mix.
+   */
+  fresh?: boolean;
+}
+
 export interface PriceImport {
-  /** begins the catalog.db write transaction of one file; its commit also adds the file's inbox log row */
-  begin(file: InboxFile, guard?: FullFileGuard): PriceApply;
+  /** begins the catalog write of one file (holding its write lock); its commit also adds the file's inbox log row */
+  begin(file: InboxFile, guard?: FullFileGuard, opts?: BeginOptions): PriceApply;
 }
 
 export interface InboxEntry {

@@ -352,7 +352,7 @@ function tooNew(file: string, found: number, supported: number): CfxError {
  * version. Read-only: the file must exist and already be at exactly the version this code knows,
  * since a reader cannot migrate and would otherwise fail on a missing table later.
  */
-export function openDb(file: string, migrations: readonly Migration[], readonly: boolean): Db {
+export function openDb(file: string, migrations: readonly Migration[], readonly: boolean, opts: { mustExist?: boolean } = {}): Db {
   const supported = latestVersion(migrations);
   if (readonly && !existsSync(file)) {
     throw new CfxError(ErrorCodes.STORE_IO, `${basename(file)} not found at ${file}: no cfx store here yet (run cfx once to create it)`, {
@@ -361,7 +361,7 @@ export function openDb(file: string, migrations: readonly Migration[], readonly:
   }
   let db: Db | undefined;
   try {
-    db = new Database(file, readonly ? { readonly: true, fileMustExist: true } : {});
+    db = new Database(file, readonly ? { readonly: true, fileMustExist: true } : { fileMustExist: opts.mustExist === true });
     const found = db.pragma('user_version', { simple: true }) as number;
     if (found > supported) throw tooNew(file, found, supported);
     if (readonly && found < supported) {
@@ -385,6 +385,8 @@ export function openDb(file: string, migrations: readonly Migration[], readonly:
 /** Each pending migration with its user_version bump in one IMMEDIATE transaction, so two processes starting at once cannot both migrate. */
 export function migrate(db: Db, file: string, migrations: readonly Migration[]): void {
   const supported = latestVersion(migrations);
+  // up to date: no write lock taken, so a store opens while a price import holds the catalog's lock
+  if ((db.pragma('user_version', { simple: true }) as number) === supported) return;
   for (const m of migrations) {
     db.transaction(() => {
       const current = db.pragma('user_version', { simple: true }) as number;

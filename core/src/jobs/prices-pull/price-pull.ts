@@ -1,8 +1,9 @@
 import { createReadStream, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
-import { CfxError, ErrorCodes, TransportError, type Clock, type Format, type Logger, type RemoteEntry, type SkippedInput, type Transport } from '../../api/index.js';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
+import { CfxError, ErrorCodes, TransportError, type Clock, type Format, type Logger, type PriceRecord, type RecordBatches, type RemoteEntry, type SkippedInput, type Transport } from '../../api/index.js';
 import type { CfxConfig } from '../../config/types.js';
-import type { Store } from '../../store/index.js';
+import type { FullFileGuard, InboxFile, Store } from '../../store/index.js';
 import { dataPaths, localDate } from '../../app/paths.js';
 import type { PriceOrder } from '../../config/types.js';
 import { fault } from '../../faults/index.js';
@@ -49,6 +50,23 @@ export function pullFileDetails(f: FileOutcome): Record<string, unknown> {
 }
 
 const REQUEST_RE = /^resend-\d{8}-\d{8}\.req$/;
+
+/**
+ * The records a batch at a time: the decoder's own batches when it offers them (RecordBatches),
+ * else up to 1,024 records gathered from `next()`.
+ */
+function batchesOf(it: AsyncIterator<PriceRecord> & Partial<RecordBatches<PriceRecord>>): () => Promise<readonly PriceRecord[] | undefined> {
+  if (typeof it.nextBatch === 'function') return () => it.nextBatch!();
+  return async () => {
+    const out: PriceRecord[] = [];
+    while (out.length < 1024) {
+      const r = await it.next();
+      if (r.done) break;
+      out.push(r.value);
+    }
+    return out.length ? out : undefined;
+  };
+}
 
 /**
  * The most complete files one cycle takes (the first ones in order; the rest wait for the next
@@ -266,51 +284,47 @@ export class PricePull {
     mkdirSync(paths.staging, { recursive: true });
 
     const limit = config.prices.maxFileBytes;
-    if (entry.size > limit) {
-      const q = await this.quarantine(entry.name, remote, undefined, overLimitReason(entry.name, limit, 'prices.maxFileSize', { listed: entry.size }));
-      await this.deleteFlag(entry.name);
-      return q;
-    }
+    if (entry.size > limit) return this.refuse(entry.name, remote, undefined, overLimitReason(entry.name, limit, 'prices.maxFileSize', { listed: entry.size }));
 
     const staged = join(paths.staging, local);
     let sha256: string;
     let bytes: number;
-    try {
-      ({ sha256, bytes } = await this.download(remote, staged, entry.size));
-    } catch (e) {
-      // listed below the limit, sent past it: the read stopped there and nothing was kept
-      if (!isOverLimit(e)) throw e;
-      const q = await this.quarantine(entry.name, remote, undefined, overLimitReason(entry.name, limit, 'prices.maxFileSize', { listed: entry.size, stopped: true }));
-      await this.deleteFlag(entry.name);
-      return q;
-    }
-    signal?.throwIfAborted();
-    fault('prices.pull:staged');
-
-    const open = store.inbox.contains(entry.name, sha256);
-    // the same bytes under the same name with another mtime were written again: a new delivery
-    const rewritten = open?.mtime !== undefined && entry.mtime !== undefined && open.mtime !== entry.mtime.toISOString();
-    if (open && !rewritten) {
-      // applied before a crash or a failed delete: finish the remaining steps, apply nothing again
-      const archived = this.archive(staged, open.archived ?? this.archivePath(local));
-      fault('prices.pull:archived');
-      await this.finish(entry.name, remote, open.id);
-      logger.info({ file: entry.name, sha256 }, 'price file was already applied; archived and removed from the server');
-      return { name: entry.name, result: 'already-applied', bytes, archived };
-    }
-
-    const archivePath = this.archivePath(local);
     let applied: Applied;
-    try {
-      applied = await this.apply(entry, staged, sha256, bytes, archivePath);
-    } catch (e) {
-      const reason = formatProblem(e, entry.name, sha256);
-      if (reason) {
-        const q = await this.quarantine(entry.name, remote, staged, reason);
-        await this.deleteFlag(entry.name);
-        return q;
+    const archivePath = this.archivePath(local);
+    // an open delivery of this name may be what a crash left: its bytes decide, so they come first
+    if (store.inbox.open().some((o) => o.name === entry.name)) {
+      try {
+        ({ sha256, bytes } = await this.download(remote, staged, entry.size));
+      } catch (e) {
+        // listed below the limit, sent past it: the read stopped there and nothing was kept
+        if (!isOverLimit(e)) throw e;
+        return this.refuse(entry.name, remote, undefined, overLimitReason(entry.name, limit, 'prices.maxFileSize', { listed: entry.size, stopped: true }));
       }
-      throw e;
+      signal?.throwIfAborted();
+      fault('prices.pull:staged');
+
+      const open = store.inbox.contains(entry.name, sha256);
+      // the same bytes under the same name with another mtime were written again: a new delivery
+      const rewritten = open?.mtime !== undefined && entry.mtime !== undefined && open.mtime !== entry.mtime.toISOString();
+      if (open && !rewritten) {
+        // applied before a crash or a failed delete: finish the remaining steps, apply nothing again
+        const archived = this.archive(staged, open.archived ?? archivePath);
+        fault('prices.pull:archived');
+        await this.finish(entry.name, remote, open.id);
+        logger.info({ file: entry.name, sha256 }, 'price file was already applied; archived and removed from the server');
+        return { name: entry.name, result: 'already-applied', bytes, archived };
+      }
+      try {
+        applied = await this.apply(entry, createReadStream(staged, { highWaterMark: 256 * 1024 }), { sha256, size: bytes, archived: archivePath });
+      } catch (e) {
+        const reason = formatProblem(e, entry.name, sha256);
+        if (reason) return this.refuse(entry.name, remote, staged, reason);
+        throw e;
+      }
+    } else {
+      const r = await this.streamApply(entry, remote, staged, archivePath);
+      if ('refused' in r) return this.refuse(entry.name, remote, r.staged, r.refused);
+      ({ applied, sha256, bytes } = r);
     }
     fault('prices.pull:applied');
     const archived = this.archive(staged, archivePath);
@@ -361,7 +375,7 @@ export class PricePull {
     return true;
   }
 
-  private async download(remote: string, staged: string, total: number): Promise<{ sha256: string; bytes: number }> {
+  private async download(remote: string, staged: string, total: number, tee?: Writable): Promise<{ sha256: string; bytes: number }> {
     const { transport, signal, onProgress } = this.deps;
     let lastTick = 0;
     const name = posix.basename(remote);
@@ -369,6 +383,7 @@ export class PricePull {
     return downloadToStaging(transport, remote, staged, {
       signal,
       maxBytes: this.deps.config.prices.maxFileBytes,
+      tee,
       onBytes: onProgress
         ? (bytes) => {
             if (bytes - lastTick >= 1 << 20) {
@@ -380,44 +395,109 @@ export class PricePull {
     });
   }
 
-  private async apply(entry: RemoteEntry, staged: string, sha256: string, bytes: number, archived: string): Promise<Applied> {
+  /**
+   * A new delivery parsed while it downloads: the download (hash, byte cap, staged copy, fsync)
+   * feeds the decoder as it goes, and the commit waits for the staged copy to be complete and
+   * durable. A format problem (or the byte cap) is found with the whole file staged: it is
+   * quarantined with its sha256, nothing applied.
+   */
+  private async streamApply(entry: RemoteEntry, remote: string, staged: string, archived: string): Promise<{ applied: Applied; sha256: string; bytes: number } | { refused: Record<string, unknown>; staged?: string }> {
+    const feed = new PassThrough({ highWaterMark: 256 * 1024 });
+    const stagedP = this.download(remote, staged, entry.size, feed);
+    stagedP.catch(() => undefined); // awaited below, whatever the decoder does
+    const file = { sha256: '', size: 0, archived };
+    let applied: Applied | undefined;
+    let problem: unknown;
+    try {
+      applied = await this.apply(entry, feed, file, async () => {
+        const st = await stagedP;
+        file.sha256 = st.sha256;
+        file.size = st.bytes;
+        this.deps.signal?.throwIfAborted();
+        fault('prices.pull:staged');
+      });
+    } catch (e) {
+      problem = e;
+    }
+    // the decoder is done or gave up: the copy goes on to the end without it
+    feed.destroy();
+    let st: { sha256: string; bytes: number };
+    try {
+      st = await stagedP;
+    } catch (e) {
+      // listed below the limit, sent past it: the read stopped there and nothing was kept
+      if (isOverLimit(e)) return { refused: overLimitReason(entry.name, this.deps.config.prices.maxFileBytes, 'prices.maxFileSize', { listed: entry.size, stopped: true }) };
+      throw e;
+    }
+    if (problem !== undefined || !applied) {
+      const reason = formatProblem(problem, entry.name, st.sha256);
+      if (reason) return { refused: reason, staged };
+      throw problem;
+    }
+    return { applied, ...st };
+  }
+
+  /**
+   * Decodes `input` into one catalog write: a full file that starts with its clear is built into a
+   * fresh catalog file (swapped in at commit), anything else is applied in place. Records go to the
+   * store a batch at a time. `beforeCommit` runs after the last record (the download finishing).
+   */
+  private async apply(entry: RemoteEntry, input: Readable, file: { sha256: string; size: number; archived: string }, beforeCommit?: () => Promise<void>): Promise<Applied> {
     const { config, store, format, signal, onProgress } = this.deps;
     if (!format.decodePrices) throw new CfxError(ErrorCodes.FORMAT_UNSUPPORTED, `format "${format.id}" cannot read price files`);
-    const decoded = await format.decodePrices(createReadStream(staged, { highWaterMark: 256 * 1024 }), {
+    const decoded = await format.decodePrices(input, {
       fileName: entry.name,
       options: config.prices.options,
       maxLineLength: config.prices.maxLineBytes,
       ...(signal ? { signal } : {}),
     });
-    // an admin's "apply it anyway" (quarantine retry --force) lifts the full-file guards for these bytes
-    const forced = store.kv.get(forceKey(sha256)) !== undefined;
-    const guard = { allowEmpty: forced || config.prices.allowEmptyFull, forced, ...(config.prices.maxRemovedShare !== undefined ? { maxRemovedShare: config.prices.maxRemovedShare } : {}) };
-    const tx = store.priceImport.begin({ name: entry.name, size: bytes, ...(entry.mtime ? { mtime: entry.mtime } : {}), sha256, mode: decoded.mode, archived }, guard);
-    let records = 0;
-    let done;
+    const it = decoded.records[Symbol.asyncIterator]();
+    const next = batchesOf(it);
+    let done = false;
     try {
-      for await (const rec of decoded.records) {
-        tx.apply(rec);
-        // a full file's leading "clear" is not one of its records
-        if (rec.op !== 'clear' && ++records % 100_000 === 0) {
-          onProgress?.({ file: entry.name, phase: 'apply', records, bytes, total: bytes });
-          signal?.throwIfAborted();
+      const first = await next();
+      const fresh = decoded.mode === 'full' && first?.[0]?.op === 'clear';
+      // an admin's "apply it anyway" (quarantine retry --force) lifts the full-file guards for these bytes; known once the bytes are
+      const guard: FullFileGuard = { allowEmpty: config.prices.allowEmptyFull, forced: false, ...(config.prices.maxRemovedShare !== undefined ? { maxRemovedShare: config.prices.maxRemovedShare } : {}) };
+      const inbox: InboxFile = { name: entry.name, size: file.size, ...(entry.mtime ? { mtime: entry.mtime } : {}), sha256: file.sha256, mode: decoded.mode, archived: file.archived };
+      const tx = store.priceImport.begin(inbox, guard, { fresh });
+      let records = 0;
+      let result;
+      try {
+        for (let batch = first; batch; batch = await next()) {
+          tx.applyBatch(batch);
+          const before = records;
+          // a full file's leading "clear" is not one of its records
+          for (const r of batch) if (r.op !== 'clear') records++;
+          if (Math.floor(records / 100_000) !== Math.floor(before / 100_000)) {
+            onProgress?.({ file: entry.name, phase: 'apply', records, bytes: file.size || entry.size, total: entry.size });
+            signal?.throwIfAborted();
+          }
         }
+        done = true;
+        await beforeCommit?.();
+        inbox.sha256 = file.sha256;
+        inbox.size = file.size;
+        guard.forced = store.kv.get(forceKey(file.sha256)) !== undefined;
+        if (guard.forced) guard.allowEmpty = true;
+        result = tx.commit(decoded.skipped ? { skipped: decoded.skipped } : {});
+      } catch (e) {
+        tx.rollback();
+        throw e;
       }
-      done = tx.commit(decoded.skipped ? { skipped: decoded.skipped } : {});
-    } catch (e) {
-      tx.rollback();
-      throw e;
+      if (guard.forced) store.kv.delete(forceKey(file.sha256));
+      return {
+        mode: decoded.mode,
+        records,
+        products: result.products,
+        inboxId: result.inboxId,
+        ...(result.removed !== undefined ? { removed: result.removed } : {}),
+        ...(decoded.skipped ? { skipped: { ...decoded.skipped, lines: [...decoded.skipped.lines], reasons: [...decoded.skipped.reasons] } } : {}),
+      };
+    } finally {
+      // a decoder left mid-file is told to stop (closes its input)
+      if (!done) await it.return?.().catch(() => undefined);
     }
-    if (forced) store.kv.delete(forceKey(sha256));
-    return {
-      mode: decoded.mode,
-      records,
-      products: done.products,
-      inboxId: done.inboxId,
-      ...(done.removed !== undefined ? { removed: done.removed } : {}),
-      ...(decoded.skipped ? { skipped: { ...decoded.skipped, lines: [...decoded.skipped.lines], reasons: [...decoded.skipped.reasons] } } : {}),
-    };
   }
 
   /** where the copy of a new delivery goes; chosen before the apply and recorded with it */
@@ -446,6 +526,13 @@ export class PricePull {
 
   private deleteRemote(remote: string): Promise<void> {
     return deleteRemote(this.deps.transport, remote, this.deps.signal);
+  }
+
+  /** a refused file: quarantined, and its flag removed */
+  private async refuse(name: string, remote: string, staged: string | undefined, reason: Record<string, unknown>): Promise<FileOutcome> {
+    const q = await this.quarantine(name, remote, staged, reason);
+    await this.deleteFlag(name);
+    return q;
   }
 
   /** Keep the bad file locally with its reason, move the remote one aside, and let the job go on. */

@@ -46,3 +46,33 @@ it('a file of exactly maxBytes is taken whole', async () => {
   assert.equal(r.bytes, 1000);
   assert.equal(readFileSync(file).length, 1000);
 });
+
+it('tee: every chunk reaches the decoder side in order while the copy is staged; a tee that gives up does not stop the copy', async () => {
+  const { PassThrough } = await import('node:stream');
+  const data = Buffer.from(Array.from({ length: 5000 }, (_, i) => `line ${i}\n`).join(''));
+  const src = () => Readable.from([data.subarray(0, 10_000), data.subarray(10_000, 30_000), data.subarray(30_000)]);
+  const tee = new PassThrough({ highWaterMark: 1024 });
+  const got: Buffer[] = [];
+  const reading = (async () => {
+    for await (const c of tee) got.push(c as Buffer);
+  })();
+  const r = await stageStream(src(), join(dir, 'teed'), { tee });
+  await reading;
+  assert.equal(r.bytes, data.length);
+  assert.ok(Buffer.concat(got).equals(data), 'the tee saw the whole file, in order');
+  assert.ok(readFileSync(join(dir, 'teed')).equals(data));
+
+  // the decoder stops after its first chunk (it failed, or it had all it needed)
+  const quitter = new PassThrough({ highWaterMark: 16 });
+  quitter.once('data', () => quitter.destroy());
+  const r2 = await stageStream(src(), join(dir, 'teed2'), { tee: quitter });
+  assert.equal(r2.bytes, data.length);
+  assert.ok(readFileSync(join(dir, 'teed2')).equals(data), 'the staged copy is whole');
+
+  // over the limit: the tee ends in the same error, so a decoder reading it stops too
+  const over = new PassThrough();
+  over.resume();
+  const closed = new Promise<Error | undefined>((resolve) => over.on('error', resolve).on('close', () => resolve(undefined)));
+  await assert.rejects(stageStream(src(), join(dir, 'teed3'), { tee: over, maxBytes: 20_000 }), (e: unknown) => isOverLimit(e));
+  assert.ok((await closed) instanceof Error);
+});

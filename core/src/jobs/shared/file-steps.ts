@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import { Transform, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { CfxError, ErrorCodes, FormatError, TransportError, errorMessage, isCfxError, type Logger, type Transport } from '../../api/index.js';
 import type { Store } from '../../store/index.js';
@@ -25,11 +25,17 @@ export interface StageOptions {
    * lists 10 bytes and sends 40 MiB cannot fill the disk.
    */
   maxBytes?: number | undefined;
+  /**
+   * Also hands every chunk to this stream as it arrives (a decoder parsing while the file downloads),
+   * at its pace (backpressure); ended after the last chunk, destroyed with the error if the read
+   * fails. Once it is destroyed (the decoder is done or gave up), the copy goes on without it.
+   */
+  tee?: Writable | undefined;
 }
 
 /** Streams `input` to `file`, hashing on the way; fsyncs before returning (what follows trusts this copy). */
 export async function stageStream(input: Readable, file: string, opts: StageOptions = {}): Promise<{ sha256: string; bytes: number }> {
-  const { signal, onBytes, maxBytes } = opts;
+  const { signal, onBytes, maxBytes, tee } = opts;
   const hash = createHash('sha256');
   let bytes = 0;
   let over = false;
@@ -44,13 +50,28 @@ export async function stageStream(input: Readable, file: string, opts: StageOpti
       hash.update(chunk);
       bytes += chunk.length;
       onBytes?.(bytes);
+      if (tee && !tee.destroyed && !tee.writableEnded && !tee.write(chunk)) {
+        const go = () => {
+          tee.off('drain', go);
+          tee.off('close', go);
+          cb(null, chunk);
+        };
+        tee.on('drain', go);
+        tee.on('close', go);
+        return;
+      }
       cb(null, chunk);
+    },
+    flush(cb) {
+      if (tee && !tee.destroyed) tee.end();
+      cb();
     },
   });
   const out = createWriteStream(file);
   try {
     await pipeline(input, tap, out, signal ? { signal } : {});
   } catch (e) {
+    tee?.destroy(e as Error);
     // the file may still be opening when the pipeline gives up: removed before that, it would come back
     if (!out.closed) await new Promise<void>((resolve) => out.once('close', () => resolve()));
     if (!over) throw e;

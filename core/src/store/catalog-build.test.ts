@@ -1,0 +1,164 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ErrorCodes } from '../api/errors.js';
+import type { PriceRecord } from '../api/model.js';
+import { Store } from './index.js';
+import { applyAll, fullCatalog, isCode, product, tempDirs } from './test-fixtures.js';
+
+const { freshDir } = tempDirs('cfx-catalog-build-');
+
+const file = (name: string, mode: 'full' | 'delta' = 'full') => ({ name, size: 10, mtime: new Date('2024-03-01T10:00:00Z'), sha256: `sha-${name}`, mode });
+
+/** a full file built fresh, its records handed over in batches of `batch` */
+function buildFresh(s: Store, name: string, recs: PriceRecord[], batch = 1000, guard?: Parameters<Store['priceImport']['begin']>[1]) {
+  const tx = s.priceImport.begin(file(name), guard, { fresh: true });
+  try {
+    for (let i = 0; i < recs.length; i += batch) tx.applyBatch(recs.slice(i, i + batch));
+    return tx.commit();
+  } catch (e) {
+    tx.rollback();
+    throw e;
+  }
+}
+
+const catalogFiles = (dir: string) => readdirSync(dir).filter((f) => f.startsWith('catalog')).sort();
+const everything = (s: Store) => s.catalog.list({ limit: 100_000 });
+
+describe('full import into a fresh catalog file', () => {
+  it('builds the same catalog as an in-place apply (groups, tails, deletes, disables, a second clear), then swaps it in', async () => {
+    // 70 ascending codes (two groups of 32 and a tail), a code repeated, then one out of order, a delete, a disable
+    const recs: PriceRecord[] = [{ op: 'clear' }];
+    for (let i = 0; i < 70; i++) recs.push({ op: 'upsert', product: product(`c${String(i).padStart(3, '0')}`, 100 + i, [`48200000${String(i).padStart(5, '0')}`]) });
+    recs.push({ op: 'upsert', product: product('c005', 999, ['4820000099999']) }, { op: 'upsert', product: product('a000', 1, []) });
+    recs.push({ op: 'delete', code: 'c010' }, { op: 'disable', code: 'c011' }, { op: 'upsert', product: product('c010', 555, ['4820000000010']) });
+    const inPlace = Store.open(freshDir());
+    const fresh = Store.open(freshDir());
+    try {
+      await applyAll(inPlace, 'f.csv', 'full', recs);
+      for (const batch of [1000, 7]) {
+        const r = buildFresh(fresh, `f${batch}.csv`, recs, batch);
+        assert.deepEqual([r.upserts, r.deletes, r.disables, r.cleared, r.products], [73, 1, 1, true, 71]);
+        assert.deepEqual(everything(fresh), everything(inPlace));
+        assert.equal(fresh.catalog.findByBarcode('4820000099999')?.price, 999);
+        assert.equal(fresh.catalog.findByBarcode('4820000000005'), undefined, 'c005 lost its old barcode');
+        assert.equal(fresh.catalog.get('c011')?.enabled, false);
+        assert.deepEqual(fresh.catalog.list({ q: 'item c06', limit: 3 }).map((p) => p.code), ['c060', 'c061', 'c062'], 'the name index is built');
+      }
+      // the second full file started from nothing: a clear in the middle empties the new file again
+      const r = buildFresh(fresh, 'g.csv', [{ op: 'clear' }, { op: 'upsert', product: product('x', 1, []) }, { op: 'clear' }, { op: 'upsert', product: product('y', 2, ['1']) }]);
+      assert.equal(r.products, 1);
+      assert.deepEqual(everything(fresh).map((p) => p.code), ['y']);
+      const dir = fresh.dir;
+      assert.equal(readFileSync(join(dir, 'catalog.current'), 'utf8'), 'catalog-3.db\n');
+      assert.deepEqual(catalogFiles(dir).filter((f) => !f.startsWith('catalog-3.db')), ['catalog.current'], 'catalog.db and the older generations are gone');
+    } finally {
+      inPlace.close();
+      fresh.close();
+    }
+  });
+
+  it('carries the inbox log over, adds the new row in the new file only, and supersedes an open row of the same name', async () => {
+    const s = Store.open(freshDir());
+    try {
+      await applyAll(s, 'd1.csv', 'delta', [{ op: 'upsert', product: product('1', 100, []) }]);
+      await applyAll(s, 'p.csv', 'delta', [{ op: 'upsert', product: product('2', 200, []) }]);
+      s.inbox.confirm(1);
+      const r = buildFresh(s, 'p.csv', fullCatalog);
+      assert.equal(r.inboxId, 3);
+      assert.deepEqual(s.inbox.recent(5).map((e) => [e.id, e.name, e.mode, e.confirmedAt !== undefined]), [
+        [3, 'p.csv', 'full', false],
+        [2, 'p.csv', 'delta', true],
+        [1, 'd1.csv', 'delta', true],
+      ]);
+      assert.deepEqual(s.inbox.open().map((e) => e.id), [3]);
+      s.inbox.confirm(3);
+      assert.deepEqual(s.inbox.open(), [], 'a confirm lands in the generation in use');
+    } finally {
+      s.close();
+    }
+  });
+
+  it('guards: an empty full file and one removing too much are refused, the old catalog kept, the new file removed, the lock released', async () => {
+    const s = Store.open(freshDir());
+    try {
+      buildFresh(s, 'p1.csv', fullCatalog);
+      const before = catalogFiles(s.dir);
+      assert.throws(() => buildFresh(s, 'p2.csv', [{ op: 'clear' }], 1000, { allowEmpty: false }), isCode(ErrorCodes.FULL_FILE_REFUSED, /no products would empty the catalog \(3 products\)/));
+      assert.throws(
+        () => buildFresh(s, 'p3.csv', [{ op: 'clear' }, { op: 'upsert', product: product('1001', 1, []) }], 1000, { allowEmpty: false, maxRemovedShare: 0.5 }),
+        isCode(ErrorCodes.FULL_FILE_REFUSED, /would remove 2 of 3 products \(66\.7%\)/),
+      );
+      const forced = buildFresh(s, 'p4.csv', [{ op: 'clear' }, { op: 'upsert', product: product('1001', 1, []) }], 1000, { allowEmpty: false, maxRemovedShare: 0.5, forced: true });
+      assert.equal(forced.removed, 2);
+      assert.deepEqual(everything(s).map((p) => [p.code, p.price]), [['1001', 1]]);
+      assert.deepEqual(before.map((f) => f.replace(/\d+/, 'N')), catalogFiles(s.dir).map((f) => f.replace(/\d+/, 'N')), 'one generation, nothing left of the refused builds');
+      // the lock was released each time: a delta goes on
+      await applyAll(s, 'd.csv', 'delta', [{ op: 'upsert', product: product('5', 5, []) }]);
+      assert.equal(s.catalog.count(), 2);
+    } finally {
+      s.close();
+    }
+  });
+
+  it('a rolled-back build leaves the old catalog and no file; an apply open elsewhere blocks a second one', () => {
+    const s = Store.open(freshDir());
+    const other = Store.open(s.dir);
+    try {
+      buildFresh(s, 'p1.csv', fullCatalog);
+      const tx = s.priceImport.begin(file('p2.csv'), undefined, { fresh: true });
+      tx.applyBatch([{ op: 'clear' }, { op: 'upsert', product: product('9', 9, []) }]);
+      assert.ok(existsSync(join(s.dir, 'catalog-2.db')), 'the new file is being built');
+      // another process starting now: the build holds the old generation's lock, so its file is not taken for a leftover
+      const third = Store.open(s.dir);
+      third.close();
+      assert.ok(existsSync(join(s.dir, 'catalog-2.db')));
+      assert.throws(() => other.priceImport.begin(file('p3.csv', 'delta')), isCode(ErrorCodes.STORE_IO, /is another cfx writing/));
+      tx.rollback();
+      assert.ok(!existsSync(join(s.dir, 'catalog-2.db')));
+      assert.equal(s.catalog.count(), 3);
+    } finally {
+      other.close();
+      s.close();
+    }
+  });
+
+  it('another store (a till, the admin API) moves to the new catalog on its next read; start-up removes what a crash left', () => {
+    const dir = freshDir();
+    const s = Store.open(dir);
+    buildFresh(s, 'p1.csv', fullCatalog);
+    const till = Store.open(dir, { readonly: true });
+    try {
+      assert.equal(till.catalog.get('1001')?.price, 1250);
+      buildFresh(s, 'p2.csv', [{ op: 'clear' }, { op: 'upsert', product: product('1001', 1300, ['4820000000011']) }]);
+      assert.equal(till.catalog.get('1001')?.price, 1300);
+      assert.equal(till.catalog.count(), 1);
+      assert.equal(till.inbox.last()?.name, 'p2.csv');
+    } finally {
+      till.close();
+      s.close();
+    }
+    // a crash after building catalog-9.db, before the swap; and one between the pointer's temp file and its rename
+    writeFileSync(join(dir, 'catalog-9.db'), 'half');
+    writeFileSync(join(dir, 'catalog-9.db-journal'), '');
+    writeFileSync(join(dir, 'catalog.current.tmp'), 'catalog-9.db\n');
+    const ro = Store.open(dir, { readonly: true });
+    ro.close();
+    assert.ok(existsSync(join(dir, 'catalog-9.db')), 'read-only removes nothing');
+    const rw = Store.open(dir);
+    try {
+      assert.deepEqual(catalogFiles(dir).filter((f) => !f.startsWith('catalog-2.db')), ['catalog.current']);
+      assert.equal(rw.catalog.get('1001')?.price, 1300);
+    } finally {
+      rw.close();
+    }
+  });
+
+  it('a pointer naming something else is refused with a clear error', () => {
+    const dir = freshDir();
+    Store.open(dir).close();
+    writeFileSync(join(dir, 'catalog.current'), '../etc/passwd\n');
+    assert.throws(() => Store.open(dir, { readonly: true }), isCode(ErrorCodes.STORE_IO, /catalog\.current names "\.\.\/etc\/passwd", not a catalog-<n>\.db file/));
+  });
+});
