@@ -9,11 +9,13 @@
 // sales/sale-input-validate.test.ts and config/meta-validate.test.ts fail while a committed file is stale.
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { metaValidatorSource, saleValidatorSource } from './validator-source.mjs';
+import { coreConfigValidatorSource, metaValidatorSource, pluginValidatorsSource, saleValidatorSource } from './validator-source.mjs';
 
 for (const [rel, text] of [
   ['../src/sales/sale-input-validate.generated.ts', await saleValidatorSource()],
   ['../src/config/meta-2020-validate.generated.ts', metaValidatorSource()],
+  ['../src/config/config-validate.generated.ts', await coreConfigValidatorSource()],
+  ['../src/config/plugin-validate.generated.ts', await pluginValidatorsSource()],
 ]) {
   const out = fileURLToPath(new URL(rel, import.meta.url));
   writeFileSync(out, text);

@@ -36,3 +36,66 @@ export async function saleValidatorSource() {
   const code = standaloneCode(saleAjv(), saleAjv().compile(saleInputSchema));
   return wrap(code, 'sale-input-schema.ts');
 }
+
+// The keyword functions the generated config validators call, by identity: the runtime ajv uses
+// them as `validate` functions, the generated code imports them from keyword-checks.js.
+const KEYWORD_HEAD = `import * as cfxKeywords from './keyword-checks.js';\n// ajv calls a keyword's validate function with \`self\` (its instance) as this; cfx's use no this\nconst self = undefined;\n`;
+
+async function configAjvWithKeywords() {
+  const { setupAjv, AJV_OPTIONS } = await import('../dist/config/validator.js');
+  const checks = await import('../dist/config/keyword-checks.js');
+  const ajv = setupAjv(new Ajv2020({ ...AJV_OPTIONS, code: { source: true, esm: true } }), addFormats);
+  const { _, Name } = await import('ajv');
+  /** after compiling: the keyword functions' scope values get their code (the import above) */
+  const nameKeywords = () => {
+    const byRef = new Map(['xDuration', 'xSize', 'xCron', 'xUrl'].map((n) => [checks[n], n]));
+    for (const name of ajv.scope._values.keyword?.values() ?? []) {
+      const n = byRef.get(name.value?.ref);
+      if (n) name.value.code = _`cfxKeywords.${new Name(n)}`;
+    }
+  };
+  return { ajv, nameKeywords };
+}
+
+const wrapConfig = (code, from) => wrap(code, from).replace(HEAD, HEAD + KEYWORD_HEAD);
+
+/** core's config schema (src/config/schema.ts) as validateCore() used to compile it at every start-up */
+export async function coreConfigValidatorSource() {
+  const { coreSchema } = await import('../dist/config/schema.js');
+  const { ajv, nameKeywords } = await configAjvWithKeywords();
+  const v = ajv.compile(coreSchema);
+  nameKeywords();
+  return wrapConfig(standaloneCode(ajv, v), 'src/config/schema.ts');
+}
+
+/**
+ * The built-in plugins' option schemas (`cfx.configSchema` of plugins/*\/package.json), prepared as
+ * validatePluginSection() prepares them, keyed by that prepared schema's JSON: a schema that
+ * changed without a new generation is simply not found and compiled at run time.
+ */
+export async function pluginValidatorsSource() {
+  const { readdirSync, readFileSync, existsSync } = await import('node:fs');
+  const { preparePluginSchema } = await import('../dist/config/validator.js');
+  const root = new URL('../../plugins/', import.meta.url);
+  const { ajv, nameKeywords } = await configAjvWithKeywords();
+  const keys = {};
+  let i = 0;
+  for (const dir of readdirSync(root).sort()) {
+    const pkgUrl = new URL(`${dir}/package.json`, root);
+    if (!existsSync(pkgUrl)) continue;
+    const schemas = JSON.parse(readFileSync(pkgUrl, 'utf8')).cfx?.configSchema ?? {};
+    for (const id of Object.keys(schemas).sort()) {
+      const json = JSON.stringify(preparePluginSchema(schemas[id]));
+      if (json in keys) continue;
+      const name = `p${i++}`;
+      ajv.addSchema(JSON.parse(json), name);
+      keys[json] = name;
+    }
+  }
+  const refs = Object.fromEntries(Object.values(keys).map((n) => [n, n]));
+  for (const n of Object.keys(refs)) ajv.getSchema(n);
+  nameKeywords();
+  const code = standaloneCode(ajv, refs);
+  const table = `\nexport const validators = {\n${Object.entries(keys).map(([json, n]) => `  ${JSON.stringify(json)}: ${n},`).join('\n')}\n};\n`;
+  return wrapConfig(code, "the built-in plugins' cfx.configSchema") + table;
+}
