@@ -77,6 +77,9 @@ export function registerSalesCommands(program: Command, ctx: CliContext): void {
         const { interruptible } = await import('./interrupt.js');
         await interruptible(ctx, app, 'cfx push', async (stop) => {
           const push = await svc.salesPush();
+          // the logins start now, while the job's run is recorded and the journal read
+          const pending = app.store.journal.countPending();
+          if (pending > 0) push.connect(pending);
           const bar = ctx.json() ? undefined : (await import('./progress.js')).countBar(io.err, 'pushing sales');
           let r: { pending: number; sent: number; bytes: number };
           try {

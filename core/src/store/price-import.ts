@@ -5,12 +5,14 @@ import type { PriceImport } from './repositories.js';
 
 /** Price files applied on the catalog writer; the hot path's statements are prepared once, here. */
 export class SqlitePriceImport implements PriceImport {
-  /** undefined when read-only */
-  private readonly statements: PriceStatements | undefined;
+  /** prepared by the first price file (not at every store open: `cfx sale add` applies none) */
+  private statementsRef: PriceStatements | undefined;
   private current: PriceApply | undefined;
 
-  constructor(private readonly db: StoreConnection) {
-    if (db.catalogWriter) this.statements = new PriceStatements(db.catalogWriter);
+  constructor(private readonly db: StoreConnection) {}
+
+  private get statements(): PriceStatements {
+    return (this.statementsRef ??= new PriceStatements(this.db.catalogWriter!));
   }
 
   begin(file: InboxFile, guard?: FullFileGuard): PriceApply {
@@ -24,7 +26,7 @@ export class SqlitePriceImport implements PriceImport {
     }
     this.current = new PriceApply(
       writer,
-      this.statements!,
+      this.statements,
       file,
       () => {
         this.current = undefined;

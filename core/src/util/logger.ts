@@ -30,6 +30,9 @@ function lazyLogger(make: () => Logger, level: string | undefined): Logger {
       if (typeof prop === 'string') {
         const v = LEVELS[prop];
         if (v !== undefined && prop !== 'silent' && !real && v < threshold) return noop;
+        // asked before any line (a plugin choosing whether to trace): answered without pino
+        if (prop === 'isLevelEnabled' && !real) return (l: string) => LEVELS[l] !== undefined && LEVELS[l] >= threshold;
+        if (prop === 'level' && !real) return levelName(threshold);
         if (prop === 'child' && !real) {
           return (bindings: Record<string, unknown>, opts?: { level?: string }) => {
             const parent = get;

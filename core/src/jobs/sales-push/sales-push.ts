@@ -7,6 +7,7 @@ import type { Store, SaleRecord } from '../../store/index.js';
 import { dataPaths } from '../../app/paths.js';
 import { fault } from '../../faults/index.js';
 import { expandTemplate, remotePath, safeLocalName } from '../shared/names.js';
+import { CopyWriter, type CopyFile } from './copy-writer.js';
 
 export interface PushProgress {
   done: number;
@@ -57,6 +58,8 @@ const MARK_MAX_MS = 20;
 /** a synchronous local copy must be able to cost less than this (ms), else the thread pool writes them */
 const SYNC_COPY_MAX_MS = 0.15;
 const SYNC_COPY_PROBE = 64;
+/** a run of at least this many sales writes its local copies in groups on a worker thread (CopyWriter) */
+const COPY_GROUP_MIN = Number(process.env.CFX_COPY_GROUP_MIN ?? 32);
 
 /** one journaled sale to upload */
 interface PushItem {
@@ -71,6 +74,8 @@ interface Prepared {
   name: string;
   bytes: Uint8Array;
   copied?: Promise<void> | undefined;
+  /** the copy still to hand to the CopyWriter with the rest of its group */
+  copy?: CopyFile | undefined;
   error?: unknown;
 }
 
@@ -85,12 +90,15 @@ class LocalFailure {
  * overwrites instead of duplicating. The local copy is written before the file is renamed into place.
  */
 export class SalesPush {
-  private readonly dirReady = new WeakSet<Transport>();
+  /** per connection: logged in and the sales dir made (MKD/CWD), or on the way; kept for the run and after */
+  private readonly dirReady = new Map<Transport, Promise<void>>();
   private readonly archiveDir: string;
   /** the last synchronous local-copy writes, ms (see keepCopy) */
   private readonly syncCopyMs = [0, 0, 0, 0];
   private syncCopies = 0;
   private asyncCopies = 0;
+  /** the backlog's local copies, written in groups off the main thread */
+  private readonly copies = new CopyWriter();
   /** progress of the current flush or resend (a CLI sets its bar here) */
   onProgress: ((p: PushProgress) => void) | undefined;
 
@@ -114,13 +122,35 @@ export class SalesPush {
     return format.encodeSale(sale, { options: config.sales.options });
   }
 
+  /**
+   * Logs every connection in at once (each one's first call is its login) and makes the sales
+   * dir on each: all in parallel, so a backlog waits for one login, not one per connection. The
+   * connections stay open for the run (and for the next runs of a `cfx run`). Returns at once;
+   * a failed login is thrown by the lane of that connection, and tried again by the next flush.
+   * `cfx push` calls it before the job starts, so the logins overlap the run's bookkeeping.
+   */
+  connect(pending = 0): void {
+    for (const t of this.deps.transports) void this.ready(t).catch(() => undefined);
+    if (pending >= COPY_GROUP_MIN) this.copies.start();
+  }
+
+  private ready(t: Transport): Promise<void> {
+    let p = this.dirReady.get(t);
+    if (!p) {
+      const made = t.mkdir(this.dir, { signal: this.deps.signal });
+      p = made;
+      this.dirReady.set(t, made);
+      made.catch(() => {
+        if (this.dirReady.get(t) === made) this.dirReady.delete(t);
+      });
+    }
+    return p;
+  }
+
   /** temp name, then rename; the rename (the file appearing under its name) waits for the local copy */
   private async upload(t: Transport, p: Prepared, job: PushJob): Promise<void> {
     const { signal } = this.deps;
-    if (!this.dirReady.has(t)) {
-      await t.mkdir(this.dir, { signal });
-      this.dirReady.add(t);
-    }
+    await this.ready(t);
     const dir = this.dir;
     const tmp = remotePath(dir, `.${p.name}.part`);
     const opts = { signal };
@@ -180,10 +210,14 @@ export class SalesPush {
   }
 
   /** encode, and start the local copy; an encoding error is kept for the lane that takes the item */
-  private prepare(item: PushItem, overlap: boolean, job: PushJob): Prepared {
+  private prepare(item: PushItem, overlap: boolean, job: PushJob, grouped: boolean): Prepared {
     try {
       const name = this.remoteName(item.terminalId, item.saleId);
       const bytes = this.encode(JSON.parse(item.body) as Sale);
+      if (grouped) {
+        const dir = join(this.archiveDir, item.localDate);
+        return { name, bytes, copy: { dir, file: join(dir, safeLocalName(name)), bytes } };
+      }
       const copied = this.keepCopy(item.localDate, name, bytes, overlap, job);
       copied?.catch(() => undefined); // an item no lane takes any more (a lane failed) is no unhandled rejection
       return { name, bytes, copied };
@@ -214,18 +248,33 @@ export class SalesPush {
     let prepared = 0;
     let next = 0;
     let done = 0;
+    // a backlog: the copies of each group prepared together go to the CopyWriter in one message
+    const grouped = items.length >= COPY_GROUP_MIN;
     const prepareUpTo = (end: number) => {
+      const group: Prepared[] = [];
       for (const last = Math.min(end, items.length); prepared < last; prepared++) {
-        ready[prepared] = this.prepare(items[prepared]!, overlap, job);
+        const p = this.prepare(items[prepared]!, overlap, job, grouped);
+        ready[prepared] = p;
+        if (p.copy) group.push(p);
       }
+      if (group.length === 0) return;
+      const written = this.copies.write(group.map((p) => p.copy!));
+      group.forEach((p, k) => {
+        p.copy = undefined;
+        p.copied = written[k]!;
+        p.copied.catch(() => undefined); // an item no lane takes any more (a lane failed) is no unhandled rejection
+      });
     };
     let lookAheadQueued = false;
     const lookAhead = () => {
       if (lookAheadQueued || prepared >= items.length) return;
+      // grouped copies: a new group only once half of the look-ahead is used up, so groups stay
+      // large (a group of one would cost a message round trip per file)
+      if (grouped && prepared - next >= COPY_GROUP_MIN) return;
       lookAheadQueued = true;
       setImmediate(() => {
         lookAheadQueued = false;
-        if (!stopped()) prepareUpTo(next + lookAheadCount);
+        if (!stopped()) prepareUpTo(next + (grouped ? 2 * COPY_GROUP_MIN : lookAheadCount));
       });
     };
     const marks: { saleId: string; terminalId: string; dest: string; remoteName: string }[] = [];
@@ -237,38 +286,40 @@ export class SalesPush {
       fault(`${job}:recorded`);
     };
 
-    // Connections join one after another: lane k starts once lane k-1 has sent its first file (or
-    // given up). A login costs a server ~34 ms of CPU (more on a busy one); several at once delay
-    // the first upload by all of them, while staggered ones happen as the first lane is sending.
-    // Already open connections join after one file each. A lane that fails lets the waiting ones
-    // join at once if the server took files in this run (that connection alone failed), and none
-    // if it did not (the server is down: one deadline, not one per connection in a row).
-    const firstDone: (() => void)[] = [];
-    const joined = transports.map((_, k) => (k === 0 ? Promise.resolve() : new Promise<void>((r) => (firstDone[k - 1] = r))));
+    // Every connection logs in at once (connect()); a lane starts taking sales as soon as its own
+    // connection is ready, while the others are still logging in. A lane that fails stops taking
+    // work; its error is thrown once the others settle. If the server took nothing in this run
+    // (it is down), the lanes still waiting stop too: one deadline, not one per connection.
     let giveUp = false;
-    const lane = async (t: Transport, k: number) => {
-      await joined[k];
-      if (giveUp) return;
+    const lane = async (t: Transport) => {
       try {
-        await laneWork(t, () => firstDone[k]?.());
+        await this.ready(t);
+        if (giveUp) return;
+        await laneWork(t);
       } catch (e) {
         const local = e instanceof LocalFailure;
         if (!local && result.sent === 0) giveUp = true;
-        for (const r of firstDone) r();
         throw local ? e.error : e;
-      } finally {
-        firstDone[k]?.();
       }
     };
-    const laneWork = async (t: Transport, onFirst: () => void) => {
+    const laneWork = async (t: Transport) => {
       while (next < items.length && !stopped()) {
         const i = next++;
         const item = items[i]!;
-        prepareUpTo(i + 1);
+        prepareUpTo(grouped ? i + COPY_GROUP_MIN : i + 1);
         const p = ready[i]!;
         ready[i] = undefined;
         if ('error' in p) throw new LocalFailure(p.error);
         const { name, bytes } = p;
+        if (grouped) {
+          // the step "local copy written" of this sale, where the synchronous path has it: before
+          // its upload starts (the group was written ahead, so this rarely waits)
+          lookAhead();
+          await p.copied!.catch((e: unknown) => {
+            throw new LocalFailure(e);
+          });
+          fault(`${job}:local-copy`);
+        }
         try {
           const up = this.upload(t, p, job);
           lookAhead();
@@ -283,15 +334,19 @@ export class SalesPush {
         result.bytes += bytes.length;
         result.names.push(name);
         onProgress?.({ done: ++done, total, name });
-        onFirst();
       }
     };
     try {
-      const results = await Promise.allSettled(transports.map((t, k) => lane(t, k)));
+      this.connect(items.length);
+      // the first files are encoded and their copies written while the connections log in
+      lookAhead();
+      const results = await Promise.allSettled(transports.map((t) => lane(t)));
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
     } finally {
       commitMarks();
+      // the writer thread lives for one backlog: an idle `cfx run` keeps no thread for it
+      if (grouped) void this.copies.close();
     }
     return result;
   }
@@ -302,6 +357,9 @@ export class SalesPush {
    */
   async flush(limit = 100_000, opts: PushOptions = {}): Promise<PushResult> {
     const { store, logger } = this.deps;
+    // the logins start before the journal is read: the read (~2.5 MB for 1,000 sales) overlaps them
+    const count = store.journal.countPending();
+    if (count > 0) this.connect(count);
     const pending = store.journal.pendingOutbox(limit).filter((e) => e.dest === DEST);
     const result: PushResult = { sent: 0, failed: 0, bytes: 0, names: [], errors: [] };
     try {
