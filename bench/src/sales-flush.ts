@@ -108,14 +108,14 @@ async function cfxRun(s: BenchServer, where: string, connections: number, warm: 
  * run recorded, exit) on a journal written beforehand (untimed, in this process). The peer, lftp,
  * also starts a process and logs in inside its clock.
  */
-async function cfxCliRun(s: BenchServer, where: string, connections: number, sales: Record<string, unknown>[], profile: boolean, tag: string): Promise<number> {
+async function cfxCliRun(s: BenchServer, where: string, connections: number, sales: Record<string, unknown>[], profile: boolean, tag: string, bin = CFX_BIN): Promise<number> {
   const { app, salesDir, dir } = await prepareCfx(s, where, connections, sales);
   await app.close();
   try {
     const prof = profile ? ['--cpu-prof', `--cpu-prof-dir=${join(OUT_DIR, 'prof')}`, `--cpu-prof-name=sales-push-${tag}-${process.pid}-${Date.now()}.cpuprofile`] : [];
     const sec = await new Promise<number>((resolve, reject) => {
       const t0 = process.hrtime.bigint();
-      const p = spawn(process.execPath, [...prof, CFX_BIN, 'push', '-c', join(dir, 'cfx.yaml'), '--json'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+      const p = spawn(process.execPath, [...prof, bin, 'push', '-c', join(dir, 'cfx.yaml'), '--json'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       let err = '';
       p.stdout.on('data', (c) => (out += c));
@@ -234,6 +234,13 @@ export async function salesFlushBench(o: SalesFlushOptions = {}): Promise<SalesF
     { id: 'cfx-disk-4', label: 'cfx flush, dataDir disk, 4 conns', run: () => cfxRun(s, DISK_WORK, 4, false, sales) },
     { id: 'cfx-cli-disk-4', label: '`cfx push` process, disk, 4 conns', run: () => cfxCliRun(s, DISK_WORK, 4, sales, o.profile === true, 'disk-4') },
     { id: 'cfx-cli-shm-4', label: '`cfx push` process, shm, 4 conns', run: () => cfxCliRun(s, SHM_WORK, 4, sales, o.profile === true, 'shm-4') },
+    // CFX_BENCH_BEFORE=<another build's core/bin/cfx.js>: that build's `cfx push` in the same rounds (a before/after from one run)
+    ...(process.env.CFX_BENCH_BEFORE
+      ? [
+          { id: 'before-cli-disk-4', label: 'before: `cfx push`, disk, 4 conns', run: () => cfxCliRun(s, DISK_WORK, 4, sales, false, 'before-disk-4', process.env.CFX_BENCH_BEFORE) },
+          { id: 'before-cli-shm-4', label: 'before: `cfx push`, shm, 4 conns', run: () => cfxCliRun(s, SHM_WORK, 4, sales, false, 'before-shm-4', process.env.CFX_BENCH_BEFORE) },
+        ]
+      : []),
     { id: 'cfx-shm-4-warm', label: 'cfx flush, shm, 4 conns already open', run: () => cfxRun(s, SHM_WORK, 4, true, sales) },
   ].filter((v) => !only || only.includes(v.id) || v.id === 'lftp');
 

@@ -59,7 +59,7 @@ const MARK_MAX_MS = 20;
 const SYNC_COPY_MAX_MS = 0.15;
 const SYNC_COPY_PROBE = 64;
 /** a run of at least this many sales writes its local copies in groups on a worker thread (CopyWriter) */
-const COPY_GROUP_MIN = Number(process.env.CFX_COPY_GROUP_MIN ?? 32);
+const COPY_GROUP_MIN = 32;
 
 /** one journaled sale to upload */
 interface PushItem {
