@@ -287,19 +287,15 @@ export class SalesPush {
     };
 
     // Every connection logs in at once (connect()); a lane starts taking sales as soon as its own
-    // connection is ready, while the others are still logging in. A lane that fails stops taking
-    // work; its error is thrown once the others settle. If the server took nothing in this run
-    // (it is down), the lanes still waiting stop too: one deadline, not one per connection.
-    let giveUp = false;
+    // connection is ready, while the others are still logging in. A lane that fails (its login or
+    // an upload) stops taking work, the others go on; its error is thrown once they settle. A
+    // server that is down fails every login at once: one deadline, not one per connection in a row.
     const lane = async (t: Transport) => {
       try {
         await this.ready(t);
-        if (giveUp) return;
         await laneWork(t);
       } catch (e) {
-        const local = e instanceof LocalFailure;
-        if (!local && result.sent === 0) giveUp = true;
-        throw local ? e.error : e;
+        throw e instanceof LocalFailure ? e.error : e;
       }
     };
     const laneWork = async (t: Transport) => {
