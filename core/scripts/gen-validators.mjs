@@ -2,7 +2,7 @@
 // Ajv instance (its meta-schemas) plus one compile cost ~50–90 ms per process, paid by each
 // `cfx sale add`; the draft 2020-12 meta-schema that config validation checks every schema against
 // costs ~50 ms more in every command that loads cfx.yaml. Writes
-// core/src/sales/sale-input-validate.generated.ts, core/src/config/meta-2020-validate.generated.ts,
+// core/src/sales/sale-input-validate.generated.ts, core/src/config/meta-2020-validate.generated.cts,
 // core/src/config/config-validate.generated.ts (core's config schema) and
 // core/src/config/plugin-validate.generated.ts (the built-in plugins' option schemas)
 // (committed; tsc builds them like any source). Run after changing src/sales/sale-input-schema.ts
@@ -15,7 +15,7 @@ import { coreConfigValidatorSource, metaValidatorSource, pluginValidatorsSource,
 
 for (const [rel, text] of [
   ['../src/sales/sale-input-validate.generated.ts', await saleValidatorSource()],
-  ['../src/config/meta-2020-validate.generated.ts', metaValidatorSource()],
+  ['../src/config/meta-2020-validate.generated.cts', metaValidatorSource()],
   ['../src/config/config-validate.generated.ts', await coreConfigValidatorSource()],
   ['../src/config/plugin-validate.generated.ts', await pluginValidatorsSource()],
 ]) {

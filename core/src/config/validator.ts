@@ -5,7 +5,6 @@ import type { JsonSchema } from '../api/plugin.js';
 import type { PathSeg } from './env.js';
 import { MAX_DURATION_MS, cronDetails, xCron, xDuration, xSize, xUrl } from './keyword-checks.js';
 import { tryParseDuration } from './units.js';
-import { validate as metaValidate } from './meta-2020-validate.generated.js';
 import { validate as coreValidate } from './config-validate.generated.js';
 import { validators as builtinPluginValidators } from './plugin-validate.generated.js';
 
@@ -34,6 +33,11 @@ export function formatMs(ms: number): string {
 
 const META_2020 = 'https://json-schema.org/draft/2020-12/schema';
 let ajvInstance: Ajv2020 | undefined;
+let metaValidator: ValidateFunction | undefined;
+/** the precompiled meta-schema validator (CommonJS, ~100 KB): required with ajv, not by every command */
+export function metaValidate(): ValidateFunction {
+  return (metaValidator ??= createRequire(import.meta.url)('./meta-2020-validate.generated.cjs') as ValidateFunction);
+}
 
 /** the options of the one ajv instance; scripts/validator-source.mjs precompiles with the same */
 export const AJV_OPTIONS = { strict: true, allErrors: true, allowUnionTypes: true, useDefaults: true, verbose: true } as const;
@@ -68,7 +72,7 @@ export function setupAjv(ajv: Ajv2020, addFormats: AddFormats): Ajv2020 {
   // config. Its validator is precompiled at build time (scripts/gen-validators.mjs, same options);
   // ajv's validateSchema asks getSchema for it, so the check and its messages stay ajv's own.
   const getSchema = ajv.getSchema.bind(ajv);
-  ajv.getSchema = ((ref: string) => (ref === META_2020 ? metaValidate : getSchema(ref))) as typeof ajv.getSchema;
+  ajv.getSchema = ((ref: string) => (ref === META_2020 ? metaValidate() : getSchema(ref))) as typeof ajv.getSchema;
   addFormats(ajv);
   ajv.addKeyword({ keyword: 'x-secret', schemaType: 'boolean' });
   const minSchema = { type: 'object', properties: { min: { type: 'number' } }, additionalProperties: false };
