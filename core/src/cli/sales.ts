@@ -78,8 +78,7 @@ export function registerSalesCommands(program: Command, ctx: CliContext): void {
         await interruptible(ctx, app, 'cfx push', async (stop) => {
           const push = await svc.salesPush();
           // the logins start now, while the job's run is recorded and the journal read
-          const pending = app.store.journal.countPending();
-          if (pending > 0) push.connect(pending);
+          if (app.store.journal.countPending() > 0) push.connect();
           const bar = ctx.json() ? undefined : (await import('./progress.js')).countBar(io.err, 'pushing sales');
           let r: { pending: number; sent: number; bytes: number };
           try {

@@ -64,13 +64,6 @@ function task<T>(start: () => T): T {
   }
 }
 
-/** RNTO's own failure (RNFR passed): mapped as the two-step rename mapped it */
-class RntoFailed extends Error {
-  constructor(readonly error: Error) {
-    super(error.message);
-  }
-}
-
 /** see write(): 5 ms was enough in 60 of 60 tries on loopback, 2 ms was not; 25 ms leaves room for a busy event loop */
 const EMPTY_TLS_UPLOAD_HOLD_MS = 25;
 
@@ -303,8 +296,6 @@ export class FtpTransport implements Transport {
     return this.run('rename', from, opts, () => false, async (c) => {
       const src = this.codec.out(from);
       const dst = this.codec.out(to);
-      if (!/[\r\n\0]/.test(src + dst)) return this.renamePipelined(c, src, dst, from, to);
-      // a name basic-ftp refuses to send: its own error, as before
       await task(() => c.send('RNFR ' + src));
       try {
         await task(() => c.send('RNTO ' + dst));
@@ -312,40 +303,6 @@ export class FtpTransport implements Transport {
         throw toTransportError(e, `rename ${from} →`, to, this.secrets);
       }
     });
-  }
-
-  /**
-   * RNFR and RNTO in one write, then both answers: one packet and one wake-up of the server and of
-   * this process instead of two round trips (a sale backlog renames every file). Servers read
-   * commands one by one from the stream, so RNTO is taken after RNFR's 350 as before. When RNFR
-   * fails the server answers RNTO with 503 (no RNFR before it); that answer is read too, so the
-   * session stays in step, and RNFR's error is the one thrown, as in the two-step form.
-   */
-  private async renamePipelined(c: Client, src: string, dst: string, from: string, to: string): Promise<void> {
-    const ftp = c.ftp;
-    let rnfrError: Error | undefined;
-    let answers = 0;
-    try {
-      await task(() => {
-        const done = ftp.handle('', (res, t) => {
-          if (res instanceof Error && !(res instanceof FTPError)) return t.reject(res); // socket closed, timeout
-          if (++answers === 1) {
-            if (res instanceof Error) rnfrError = res;
-            else if (res.code !== 350) rnfrError = new Error(`Unexpected answer to RNFR: ${res.message}`);
-            return;
-          }
-          if (rnfrError) return t.reject(rnfrError);
-          if (res instanceof Error) return t.reject(new RntoFailed(res));
-          t.resolve(res);
-        });
-        ftp.log(`> RNFR ${src}\n> RNTO ${dst}`);
-        ftp.socket.write(`RNFR ${src}\r\nRNTO ${dst}\r\n`, ftp.encoding);
-        return done;
-      });
-    } catch (e) {
-      if (e instanceof RntoFailed) throw toTransportError(e.error, `rename ${from} →`, to, this.secrets);
-      throw e;
-    }
   }
 
   delete(path: string, opts?: CallOptions): Promise<void> {

@@ -59,7 +59,7 @@ function setup(n: number, failOn?: number) {
   return { dir, config, store, events, push, server };
 }
 
-test('a backlog: all four connections log in before the first upload, every sale once under its name, local copies first', async () => {
+test('a backlog: all four connections log in before the first upload, every sale once under its name, its local copy the bytes sent', async () => {
   const { config, store, events, push, server } = setup(40);
   try {
     const r = await push.flush();
@@ -71,7 +71,7 @@ test('a backlog: all four connections log in before the first upload, every sale
     for (const i of [1, 17, 40]) {
       const name = `box-1_S${String(i).padStart(4, '0')}.txt`;
       const copy = readFileSync(join(config.dataDir, 'archive', 'sales', `2025-03-0${1 + (i % 3)}`, name), 'utf8');
-      assert.equal(copy, `S${String(i).padStart(4, '0')};3100\n`, 'the local copy (written in a group off the main thread) is the bytes sent');
+      assert.equal(copy, `S${String(i).padStart(4, '0')};3100\n`, 'the local copy is the bytes sent');
       assert.equal(Buffer.concat(await server.read(`/sales/${name}`).toArray()).toString('utf8'), copy);
     }
     assert.equal(store.journal.countPending(), 0);

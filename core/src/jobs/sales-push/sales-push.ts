@@ -7,7 +7,6 @@ import type { Store, SaleRecord } from '../../store/index.js';
 import { dataPaths } from '../../app/paths.js';
 import { fault } from '../../faults/index.js';
 import { expandTemplate, remotePath, safeLocalName } from '../shared/names.js';
-import { CopyWriter, type CopyFile } from './copy-writer.js';
 
 export interface PushProgress {
   done: number;
@@ -58,8 +57,6 @@ const MARK_MAX_MS = 20;
 /** a synchronous local copy must be able to cost less than this (ms), else the thread pool writes them */
 const SYNC_COPY_MAX_MS = 0.15;
 const SYNC_COPY_PROBE = 64;
-/** a run of at least this many sales writes its local copies in groups on a worker thread (CopyWriter) */
-const COPY_GROUP_MIN = 32;
 
 /** one journaled sale to upload */
 interface PushItem {
@@ -74,8 +71,6 @@ interface Prepared {
   name: string;
   bytes: Uint8Array;
   copied?: Promise<void> | undefined;
-  /** the copy still to hand to the CopyWriter with the rest of its group */
-  copy?: CopyFile | undefined;
   error?: unknown;
 }
 
@@ -97,8 +92,6 @@ export class SalesPush {
   private readonly syncCopyMs = [0, 0, 0, 0];
   private syncCopies = 0;
   private asyncCopies = 0;
-  /** the backlog's local copies, written in groups off the main thread */
-  private readonly copies = new CopyWriter();
   /** progress of the current flush or resend (a CLI sets its bar here) */
   onProgress: ((p: PushProgress) => void) | undefined;
 
@@ -129,9 +122,8 @@ export class SalesPush {
    * a failed login is thrown by the lane of that connection, and tried again by the next flush.
    * `cfx push` calls it before the job starts, so the logins overlap the run's bookkeeping.
    */
-  connect(pending = 0): void {
+  connect(): void {
     for (const t of this.deps.transports) void this.ready(t).catch(() => undefined);
-    if (pending >= COPY_GROUP_MIN) this.copies.start();
   }
 
   private ready(t: Transport): Promise<void> {
@@ -210,14 +202,10 @@ export class SalesPush {
   }
 
   /** encode, and start the local copy; an encoding error is kept for the lane that takes the item */
-  private prepare(item: PushItem, overlap: boolean, job: PushJob, grouped: boolean): Prepared {
+  private prepare(item: PushItem, overlap: boolean, job: PushJob): Prepared {
     try {
       const name = this.remoteName(item.terminalId, item.saleId);
       const bytes = this.encode(JSON.parse(item.body) as Sale);
-      if (grouped) {
-        const dir = join(this.archiveDir, item.localDate);
-        return { name, bytes, copy: { dir, file: join(dir, safeLocalName(name)), bytes } };
-      }
       const copied = this.keepCopy(item.localDate, name, bytes, overlap, job);
       copied?.catch(() => undefined); // an item no lane takes any more (a lane failed) is no unhandled rejection
       return { name, bytes, copied };
@@ -248,33 +236,18 @@ export class SalesPush {
     let prepared = 0;
     let next = 0;
     let done = 0;
-    // a backlog: the copies of each group prepared together go to the CopyWriter in one message
-    const grouped = items.length >= COPY_GROUP_MIN;
     const prepareUpTo = (end: number) => {
-      const group: Prepared[] = [];
       for (const last = Math.min(end, items.length); prepared < last; prepared++) {
-        const p = this.prepare(items[prepared]!, overlap, job, grouped);
-        ready[prepared] = p;
-        if (p.copy) group.push(p);
+        ready[prepared] = this.prepare(items[prepared]!, overlap, job);
       }
-      if (group.length === 0) return;
-      const written = this.copies.write(group.map((p) => p.copy!));
-      group.forEach((p, k) => {
-        p.copy = undefined;
-        p.copied = written[k]!;
-        p.copied.catch(() => undefined); // an item no lane takes any more (a lane failed) is no unhandled rejection
-      });
     };
     let lookAheadQueued = false;
     const lookAhead = () => {
       if (lookAheadQueued || prepared >= items.length) return;
-      // grouped copies: a new group only once half of the look-ahead is used up, so groups stay
-      // large (a group of one would cost a message round trip per file)
-      if (grouped && prepared - next >= COPY_GROUP_MIN) return;
       lookAheadQueued = true;
       setImmediate(() => {
         lookAheadQueued = false;
-        if (!stopped()) prepareUpTo(next + (grouped ? 2 * COPY_GROUP_MIN : lookAheadCount));
+        if (!stopped()) prepareUpTo(next + lookAheadCount);
       });
     };
     const marks: { saleId: string; terminalId: string; dest: string; remoteName: string }[] = [];
@@ -302,20 +275,11 @@ export class SalesPush {
       while (next < items.length && !stopped()) {
         const i = next++;
         const item = items[i]!;
-        prepareUpTo(grouped ? i + COPY_GROUP_MIN : i + 1);
+        prepareUpTo(i + 1);
         const p = ready[i]!;
         ready[i] = undefined;
         if ('error' in p) throw new LocalFailure(p.error);
         const { name, bytes } = p;
-        if (grouped) {
-          // the step "local copy written" of this sale, where the synchronous path has it: before
-          // its upload starts (the group was written ahead, so this rarely waits)
-          lookAhead();
-          await p.copied!.catch((e: unknown) => {
-            throw new LocalFailure(e);
-          });
-          fault(`${job}:local-copy`);
-        }
         try {
           const up = this.upload(t, p, job);
           lookAhead();
@@ -333,16 +297,14 @@ export class SalesPush {
       }
     };
     try {
-      this.connect(items.length);
-      // the first files are encoded and their copies written while the connections log in
-      lookAhead();
+      // a copy is written by the lane that takes its sale (the look-ahead starts with the first
+      // upload): the local-copy point always has a sale in flight, as the stop tests expect
+      this.connect();
       const results = await Promise.allSettled(transports.map((t) => lane(t)));
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
     } finally {
       commitMarks();
-      // the writer thread lives for one backlog: an idle `cfx run` keeps no thread for it
-      if (grouped) void this.copies.close();
     }
     return result;
   }
@@ -354,8 +316,7 @@ export class SalesPush {
   async flush(limit = 100_000, opts: PushOptions = {}): Promise<PushResult> {
     const { store, logger } = this.deps;
     // the logins start before the journal is read: the read (~2.5 MB for 1,000 sales) overlaps them
-    const count = store.journal.countPending();
-    if (count > 0) this.connect(count);
+    if (store.journal.countPending() > 0) this.connect();
     const pending = store.journal.pendingOutbox(limit).filter((e) => e.dest === DEST);
     const result: PushResult = { sent: 0, failed: 0, bytes: 0, names: [], errors: [] };
     try {
