@@ -95,7 +95,7 @@ async function main(): Promise<number> {
   let salesFlush: SalesFlushReport | undefined;
   let salesLatency: SalesLatencyReport | undefined;
   if (want('sales')) {
-    salesFlush = await salesFlushBench({ rounds: intArg(args, 'rounds', 5) });
+    salesFlush = await salesFlushBench({ rounds: intArg(args, 'rounds', 5), profile: args.has('profile') });
     salesLatency = await salesLatencyBench({ samples: intArg(args, 'sale-samples', 500) });
     process.stdout.write('\n');
   }

@@ -10,6 +10,7 @@
 // journal is written before the clock starts; the flush (encode, local copy, upload, mark sent) is
 // timed. dataDir on /dev/shm (shm) and on the disk under /tmp (disk); the server root is /dev/shm.
 import { spawn } from 'node:child_process';
+import { CFX_BIN, OUT_DIR } from './common.js';
 import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -40,6 +41,8 @@ export interface SalesFlushOptions {
   only?: string[];
   /** progress lines on stderr (default true) */
   progress?: boolean;
+  /** V8 CPU profiles of the `cfx push` children into .bench-out/prof/ */
+  profile?: boolean;
 }
 
 export interface SalesFlushReport {
@@ -96,6 +99,39 @@ async function cfxRun(s: BenchServer, where: string, connections: number, warm: 
     return sec;
   } finally {
     await app.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * `cfx push` as an operator runs it: a new process (node start, App.open, logins, the flush, the
+ * run recorded, exit) on a journal written beforehand (untimed, in this process). The peer, lftp,
+ * also starts a process and logs in inside its clock.
+ */
+async function cfxCliRun(s: BenchServer, where: string, connections: number, sales: Record<string, unknown>[], profile: boolean, tag: string, bin = CFX_BIN): Promise<number> {
+  const { app, salesDir, dir } = await prepareCfx(s, where, connections, sales);
+  await app.close();
+  try {
+    const prof = profile ? ['--cpu-prof', `--cpu-prof-dir=${join(OUT_DIR, 'prof')}`, `--cpu-prof-name=sales-push-${tag}-${process.pid}-${Date.now()}.cpuprofile`] : [];
+    const sec = await new Promise<number>((resolve, reject) => {
+      const t0 = process.hrtime.bigint();
+      const p = spawn(process.execPath, [...prof, bin, 'push', '-c', join(dir, 'cfx.yaml'), '--json'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      p.stdout.on('data', (c) => (out += c));
+      p.stderr.on('data', (c) => (err += c));
+      p.on('error', reject);
+      p.on('close', (code) => {
+        const sec = Number(process.hrtime.bigint() - t0) / 1e9;
+        if (code !== 0) return reject(new Error(`cfx push exited ${code}: ${out} ${err}`));
+        const r = JSON.parse(out) as { sent: number; left: number };
+        if (r.sent !== sales.length || r.left !== 0) return reject(new Error(`cfx push sent ${r.sent} of ${sales.length}, ${r.left} left`));
+        resolve(sec);
+      });
+    });
+    verifyAndDrop(s, salesDir, sales.length, 'cfx push');
+    return sec;
+  } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -196,6 +232,15 @@ export async function salesFlushBench(o: SalesFlushOptions = {}): Promise<SalesF
     { id: 'cfx-shm-4', label: 'cfx flush, dataDir shm, 4 conns', run: () => cfxRun(s, SHM_WORK, 4, false, sales) },
     { id: 'cfx-disk-1', label: 'cfx flush, dataDir disk, 1 conn', run: () => cfxRun(s, DISK_WORK, 1, false, sales) },
     { id: 'cfx-disk-4', label: 'cfx flush, dataDir disk, 4 conns', run: () => cfxRun(s, DISK_WORK, 4, false, sales) },
+    { id: 'cfx-cli-disk-4', label: '`cfx push` process, disk, 4 conns', run: () => cfxCliRun(s, DISK_WORK, 4, sales, o.profile === true, 'disk-4') },
+    { id: 'cfx-cli-shm-4', label: '`cfx push` process, shm, 4 conns', run: () => cfxCliRun(s, SHM_WORK, 4, sales, o.profile === true, 'shm-4') },
+    // CFX_BENCH_BEFORE=<another build's core/bin/cfx.js>: that build's `cfx push` in the same rounds (a before/after from one run)
+    ...(process.env.CFX_BENCH_BEFORE
+      ? [
+          { id: 'before-cli-disk-4', label: 'before: `cfx push`, disk, 4 conns', run: () => cfxCliRun(s, DISK_WORK, 4, sales, false, 'before-disk-4', process.env.CFX_BENCH_BEFORE) },
+          { id: 'before-cli-shm-4', label: 'before: `cfx push`, shm, 4 conns', run: () => cfxCliRun(s, SHM_WORK, 4, sales, false, 'before-shm-4', process.env.CFX_BENCH_BEFORE) },
+        ]
+      : []),
     { id: 'cfx-shm-4-warm', label: 'cfx flush, shm, 4 conns already open', run: () => cfxRun(s, SHM_WORK, 4, true, sales) },
   ].filter((v) => !only || only.includes(v.id) || v.id === 'lftp');
 
@@ -218,7 +263,7 @@ export async function salesFlushBench(o: SalesFlushOptions = {}): Promise<SalesF
   return { labels: Object.fromEntries(variants.map((v) => [v.id, v.label])), sales: n, bytesPerFile, rounds, rates, medians, ratios };
 }
 
-const TARGETS: Record<string, number> = { 'cfx-shm-1': TARGET_ONE_CONNECTION, 'cfx-disk-1': TARGET_ONE_CONNECTION, 'cfx-shm-4': TARGET_FOUR_CONNECTIONS, 'cfx-disk-4': TARGET_FOUR_CONNECTIONS };
+const TARGETS: Record<string, number> = { 'cfx-cli-disk-4': TARGET_FOUR_CONNECTIONS, 'cfx-cli-shm-4': TARGET_FOUR_CONNECTIONS, 'cfx-shm-1': TARGET_ONE_CONNECTION, 'cfx-disk-1': TARGET_ONE_CONNECTION, 'cfx-shm-4': TARGET_FOUR_CONNECTIONS, 'cfx-disk-4': TARGET_FOUR_CONNECTIONS };
 
 export function renderSalesFlush(r: SalesFlushReport): string {
   const out = [
@@ -237,7 +282,7 @@ export function renderSalesFlush(r: SalesFlushReport): string {
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const args = process.argv.slice(2);
   const only = flag(args, 'only');
-  salesFlushBench({ rounds: Number(flag(args, 'rounds') ?? 5), sales: Number(flag(args, 'sales') ?? 1000), ...(only ? { only: only.split(',') } : {}), progress: !args.includes('--json') }).then((r) => {
+  salesFlushBench({ rounds: Number(flag(args, 'rounds') ?? 5), sales: Number(flag(args, 'sales') ?? 1000), ...(only ? { only: only.split(',') } : {}), progress: !args.includes('--json'), profile: args.includes('--profile') }).then((r) => {
     process.stdout.write((args.includes('--json') ? JSON.stringify(r, null, 2) : renderSalesFlush(r)) + '\n');
   }, (e) => {
     console.error(e);

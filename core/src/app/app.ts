@@ -1,8 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import type { Logger, Transport } from '../api/index.js';
 import { loadConfig, secretValues } from '../config/index.js';
+import { rawConfigValue } from '../config/load.js';
 import type { CfxConfig } from '../config/types.js';
 import { PluginHost } from '../host/index.js';
 import { Store } from '../store/index.js';
@@ -47,15 +46,10 @@ export class App {
     // The plugin list must be known before validation: plugins bring the schemas of their options.
     let rawPlugins: string[] = [];
     let rawDataDir = './cfx-data';
-    if (existsSync(file)) {
-      try {
-        const raw = parseYaml(readFileSync(file, 'utf8')) as { plugins?: unknown; dataDir?: unknown } | null;
-        if (Array.isArray(raw?.plugins)) rawPlugins = raw.plugins.filter((p): p is string => typeof p === 'string');
-        if (typeof raw?.dataDir === 'string') rawDataDir = raw.dataDir;
-      } catch {
-        /* loadConfig reports the syntax error with its position */
-      }
-    }
+    // unreadable or not YAML: loadConfig reports it (the syntax error with its position)
+    const raw = rawConfigValue(file) as { plugins?: unknown; dataDir?: unknown } | null | undefined;
+    if (Array.isArray(raw?.plugins)) rawPlugins = raw.plugins.filter((p): p is string => typeof p === 'string');
+    if (typeof raw?.dataDir === 'string') rawDataDir = raw.dataDir;
     const bootLogger = o.logger ?? silentLogger();
     const host = PluginHost.discover({
       logger: bootLogger,

@@ -48,16 +48,28 @@ export function registerSalesCommands(program: Command, ctx: CliContext): void {
     .option('--push', 'also upload them now')
     .action(async (file: string, o: { push?: boolean }) => {
       const input = readJsonArg(io.cwd, file, ErrorCodes.SALE_INVALID);
-      await withService(ctx, async (svc, app) => {
+      const record = async (app: App, svc: Service | undefined) => {
         requireRole(app, 'terminal', 'sale add');
-        const out = svc.recordSale(input);
-        const pushed = o.push ? await (await svc.salesPush()).flush() : undefined;
+        // what Service.recordSale does in a process that runs no push loop: journal the batch
+        const out = svc ? svc.recordSale(input) : (await import('../sales/intake.js')).recordSales(app.store, app.config.terminal!, input);
+        const pushed = svc ? await (await svc.salesPush()).flush() : undefined;
         if (ctx.json()) printJson(io.out, { sales: out.map((s) => ({ ...s, total: money(s.total) })), ...(pushed ? { pushed: pushed.sent } : {}) });
         else {
           for (const s of out) println(io.out, `${s.status === 'recorded' ? 'recorded ' : 'duplicate'} ${s.saleId}  total ${money(s.total)}`);
           if (pushed) println(io.out, `uploaded ${pushed.sent}`);
         }
-      });
+      };
+      // the light path (issue 20): without --push a sale needs the config and the journal only —
+      // not the service, its scheduler, the job registry or the DI container
+      if (o.push) await withService(ctx, (svc, app) => record(app, svc));
+      else {
+        const app = ctx.open('rw');
+        try {
+          await record(app, undefined);
+        } finally {
+          await app.close();
+        }
+      }
     });
 
   program
@@ -69,6 +81,8 @@ export function registerSalesCommands(program: Command, ctx: CliContext): void {
         const { interruptible } = await import('./interrupt.js');
         await interruptible(ctx, app, 'cfx push', async (stop) => {
           const push = await svc.salesPush();
+          // the logins start now, while the job's run is recorded and the journal read
+          if (app.store.journal.countPending() > 0) push.connect();
           const bar = ctx.json() ? undefined : (await import('./progress.js')).countBar(io.err, 'pushing sales');
           let r: { pending: number; sent: number; bytes: number; shifts?: number };
           try {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Node } from 'yaml';
+import type { Document, LineCounter, Node } from 'yaml';
 import { CfxError, ErrorCodes } from '../api/errors.js';
 import type { JsonSchema } from '../api/plugin.js';
 import { expandEnv, type PathSeg } from './env.js';
@@ -13,6 +13,7 @@ import type { BackOfficeConfig, CfxConfig, Role, ScheduleEntry } from './types.j
 import type { LogRotation } from '../util/log-file.js';
 import { tryParseDuration, tryParseSize } from './units.js';
 import { suggest, urlScheme, validateCore, validatePluginSection, type RawProblem } from './validator.js';
+import { TO_JS_OPTIONS, YAML_OPTIONS, cachedConfigValue, rememberConfigValue, yaml } from './yaml-cache.js';
 
 /** Option schemas of the contributions the plugin host knows (see `PluginHost.schemas()`). */
 export interface PluginSchemas {
@@ -120,6 +121,27 @@ export function loadConfig(file: string, opts: LoadConfigOptions = {}): CfxConfi
   return parseConfig(decodeText(buf), { ...opts, file: abs, baseDir: dirname(abs) });
 }
 
+/**
+ * What the config file parses to, before any check (`plugins` and `dataDir` are needed before the
+ * config can be validated), or undefined when it cannot be read or parsed: loadConfig then says why.
+ * The same text and parse as loadConfig's, so the second parse of the file comes from yaml-cache.
+ */
+export function rawConfigValue(file: string): unknown {
+  try {
+    const text = decodeText(readFileSync(file));
+    const src = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+    const cached = cachedConfigValue(src);
+    if (cached !== undefined) return cached;
+    const { doc } = parseYamlDocument(src);
+    if (doc.errors.length > 0) return undefined;
+    const raw = doc.toJS(TO_JS_OPTIONS) as unknown;
+    if (doc.warnings.length === 0) rememberConfigValue(src, raw);
+    return structuredClone(raw);
+  } catch {
+    return undefined;
+  }
+}
+
 /** UTF-8 (BOM stripped) or, with a BOM, UTF-16 LE/BE as Windows editors write it. */
 function decodeText(buf: Buffer): string {
   if (buf[0] === 0xff && buf[1] === 0xfe) return buf.subarray(2).toString('utf16le');
@@ -135,9 +157,17 @@ function decodeText(buf: Buffer): string {
 /** Parses YAML text as a config. Same checks and errors as loadConfig, line numbers included. */
 export function parseConfig(text: string, opts: ParseConfigOptions): CfxConfig {
   const file = opts.file !== undefined ? resolve(opts.baseDir, opts.file) : undefined;
-  const lineCounter = new LineCounter();
   const src = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-  const doc = parseDocument(src, { lineCounter, prettyErrors: false, uniqueKeys: true, merge: true, strict: true });
+  // a text parsed cleanly before (yaml-cache.ts): its value, and the YAML document only if a message needs a line
+  const cached = cachedConfigValue(src);
+  if (cached !== undefined) {
+    let parsed: { doc: Document; lc: LineCounter } | undefined;
+    return build(cached, { ...opts, file }, (p, atKey) => {
+      parsed ??= parseYamlDocument(src);
+      return lineOf(parsed.doc, parsed.lc, p, atKey);
+    });
+  }
+  const { doc, lc: lineCounter } = parseYamlDocument(src);
   if (doc.errors.length > 0) {
     const errs = doc.errors.map((e) => {
       const pos = lineCounter.linePos(e.pos[0]);
@@ -154,12 +184,20 @@ export function parseConfig(text: string, opts: ParseConfigOptions): CfxConfig {
   }
   let raw: unknown;
   try {
-    raw = doc.toJS({ maxAliasCount: 100 });
+    raw = doc.toJS(TO_JS_OPTIONS);
   } catch (e) {
     const reason = redactUrlsIn((e as Error).message);
     throw new CfxError(ErrorCodes.CONFIG_PARSE, `${file ?? '(config)'}: ${reason}`, { details: { file, reason } });
   }
+  // before build(), which normalises the object in place
+  if (doc.warnings.length === 0) rememberConfigValue(src, raw);
   return build(raw, { ...opts, file }, (p, atKey) => lineOf(doc, lineCounter, p, atKey));
+}
+
+function parseYamlDocument(src: string): { doc: Document; lc: LineCounter } {
+  const y = yaml();
+  const lc = new y.LineCounter();
+  return { doc: y.parseDocument(src, { lineCounter: lc, ...YAML_OPTIONS }), lc };
 }
 
 /** Validates and normalises a config given as a plain object (as the YAML would parse to). */
@@ -169,6 +207,7 @@ export function configFromObject(raw: unknown, opts: ParseConfigOptions): CfxCon
 
 /** Line of the node at `path`, or of its deepest existing ancestor (not the root: that says nothing). */
 function lineOf(doc: Document, lc: LineCounter, path: PathSeg[], atKey: boolean): number | undefined {
+  const { isAlias, isMap, isScalar, isSeq } = yaml();
   let node: unknown = doc.contents;
   let found: Node | undefined;
   for (let i = 0; i < path.length; i++) {

@@ -1,12 +1,14 @@
-import { Ajv2020 } from 'ajv/dist/2020.js';
+import { createRequire } from 'node:module';
+import type { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import addFormatsModule from 'ajv-formats';
-import { validateDetailed } from 'node-cron';
 import type { JsonSchema } from '../api/plugin.js';
 import type { PathSeg } from './env.js';
-import { coreSchema } from './schema.js';
-import { tryParseDuration, tryParseSize } from './units.js';
-import { validate as metaValidate } from './meta-2020-validate.generated.js';
+import { MAX_DURATION_MS, cronDetails, xCron, xDuration, xSize, xUrl } from './keyword-checks.js';
+import { tryParseDuration } from './units.js';
+import { validate as coreValidate } from './config-validate.generated.js';
+import { validators as builtinPluginValidators } from './plugin-validate.generated.js';
+
+export { MAX_DURATION_MS, urlScheme } from './keyword-checks.js';
 
 export interface RawProblem {
   path: PathSeg[];
@@ -20,18 +22,6 @@ export interface RawProblem {
 }
 
 type AddFormats = (ajv: Ajv2020) => Ajv2020;
-const addFormats: AddFormats =
-  ((addFormatsModule as unknown as { default?: AddFormats }).default ?? (addFormatsModule as unknown as AddFormats));
-
-const SCHEME = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/[^\s]*$/;
-
-/** The URL scheme of `s` (lower case) when `s` is a URL we accept as `server`; otherwise undefined. */
-export function urlScheme(s: string): string | undefined {
-  const m = SCHEME.exec(s);
-  if (!m) return undefined;
-  if (!URL.canParse(s)) return undefined;
-  return m[1]!.toLowerCase();
-}
 
 export function formatMs(ms: number): string {
   if (ms % 86_400_000 === 0 && ms > 0) return `${ms / 86_400_000}d`;
@@ -41,31 +31,48 @@ export function formatMs(ms: number): string {
   return `${ms}ms`;
 }
 
-/**
- * The longest duration a config may give: Node sets a longer timer to 1 ms (with a warning), so
- * `poll: 30d` would be a busy loop rather than a long wait.
- */
-export const MAX_DURATION_MS = 2 ** 31 - 1;
-
 const META_2020 = 'https://json-schema.org/draft/2020-12/schema';
 let ajvInstance: Ajv2020 | undefined;
-let coreValidate: ValidateFunction | undefined;
+let metaValidator: ValidateFunction | undefined;
+/** the precompiled meta-schema validator (CommonJS, ~100 KB): required with ajv, not by every command */
+export function metaValidate(): ValidateFunction {
+  return (metaValidator ??= createRequire(import.meta.url)('./meta-2020-validate.generated.cjs') as ValidateFunction);
+}
+
+/** the options of the one ajv instance; scripts/validator-source.mjs precompiles with the same */
+export const AJV_OPTIONS = { strict: true, allErrors: true, allowUnionTypes: true, useDefaults: true, verbose: true } as const;
 
 /**
  * The one ajv instance: draft 2020-12, strict, all errors, defaults filled in (plugin sections).
  * Custom keywords usable in plugin schemas too: `x-secret: true` (redact), `x-duration: {min, max}`
  * (max at most MAX_DURATION_MS, the default),
  * `x-size: {min}`, `x-cron: true`, `x-url: true`.
+ *
+ * Loaded on first use (ajv is ~30 ms to load, a compile more): core's own schema and the built-in
+ * plugins' option schemas are precompiled (config-validate.generated.ts, plugin-validate.generated.ts),
+ * so only a schema that is not among them — a third-party plugin's — brings ajv in at run time.
  */
 export function getAjv(): Ajv2020 {
   if (ajvInstance) return ajvInstance;
-  const ajv = new Ajv2020({ strict: true, allErrors: true, allowUnionTypes: true, useDefaults: true, verbose: true });
+  const require = createRequire(import.meta.url);
+  const { Ajv2020: Ajv } = require('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js');
+  const formatsModule = require('ajv-formats') as { default?: AddFormats } & AddFormats;
+  const addFormats: AddFormats = formatsModule.default ?? formatsModule;
+  ajvInstance = setupAjv(new Ajv({ ...AJV_OPTIONS }), addFormats);
+  return ajvInstance;
+}
+
+/**
+ * cfx's keywords and formats on an ajv instance (the runtime one, and the one the generator
+ * precompiles with: the same definitions, so the same code).
+ */
+export function setupAjv(ajv: Ajv2020, addFormats: AddFormats): Ajv2020 {
   // Every schema (ours, the plugins', each keyword's metaSchema below) is checked against the draft
   // 2020-12 meta-schema, which ajv compiles on first use: ~50 ms of every command that loads a
   // config. Its validator is precompiled at build time (scripts/gen-validators.mjs, same options);
   // ajv's validateSchema asks getSchema for it, so the check and its messages stay ajv's own.
   const getSchema = ajv.getSchema.bind(ajv);
-  ajv.getSchema = ((ref: string) => (ref === META_2020 ? metaValidate : getSchema(ref))) as typeof ajv.getSchema;
+  ajv.getSchema = ((ref: string) => (ref === META_2020 ? metaValidate() : getSchema(ref))) as typeof ajv.getSchema;
   addFormats(ajv);
   ajv.addKeyword({ keyword: 'x-secret', schemaType: 'boolean' });
   const minSchema = { type: 'object', properties: { min: { type: 'number' } }, additionalProperties: false };
@@ -74,48 +81,25 @@ export function getAjv(): Ajv2020 {
     schemaType: 'object',
     metaSchema: { type: 'object', properties: { min: { type: 'number' }, max: { type: 'number', maximum: MAX_DURATION_MS } }, additionalProperties: false },
     errors: false,
-    validate: (schema: { min?: number; max?: number }, data: unknown) => {
-      const ms = tryParseDuration(data);
-      return ms !== undefined && ms >= (schema.min ?? 0) && ms <= (schema.max ?? MAX_DURATION_MS);
-    },
+    validate: xDuration,
   });
-  ajv.addKeyword({
-    keyword: 'x-size',
-    schemaType: 'object',
-    metaSchema: minSchema,
-    errors: false,
-    validate: (schema: { min?: number }, data: unknown) => {
-      const n = tryParseSize(data);
-      return n !== undefined && n >= (schema.min ?? 0);
-    },
-  });
-  ajv.addKeyword({
-    keyword: 'x-cron',
-    type: 'string',
-    schemaType: 'boolean',
-    errors: false,
-    validate: (schema: boolean, data: string) => !schema || validateDetailed(data).valid,
-  });
-  ajv.addKeyword({
-    keyword: 'x-url',
-    type: 'string',
-    schemaType: 'boolean',
-    errors: false,
-    validate: (schema: boolean, data: string) => !schema || urlScheme(data) !== undefined,
-  });
-  ajvInstance = ajv;
+  ajv.addKeyword({ keyword: 'x-size', schemaType: 'object', metaSchema: minSchema, errors: false, validate: xSize });
+  ajv.addKeyword({ keyword: 'x-cron', type: 'string', schemaType: 'boolean', errors: false, validate: xCron });
+  ajv.addKeyword({ keyword: 'x-url', type: 'string', schemaType: 'boolean', errors: false, validate: xUrl });
   return ajv;
 }
 
+type Validate = ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
+
 export function validateCore(data: unknown): RawProblem[] {
-  coreValidate ??= getAjv().compile(coreSchema);
-  return coreValidate(data) ? [] : translate(coreValidate.errors ?? [], []);
+  const v = coreValidate as Validate;
+  return v(data) ? [] : translate(v.errors ?? [], []);
 }
 
 const pluginValidators = new WeakMap<object, ValidateFunction | Error>();
 
 /** Plugin schema with objects closed by default and root `$id`/`$schema` dropped (two contributions may share one). */
-function preparePluginSchema(schema: JsonSchema): JsonSchema {
+export function preparePluginSchema(schema: JsonSchema): JsonSchema {
   const close = (node: unknown, top: boolean): unknown => {
     if (Array.isArray(node)) return node.map((n) => close(n, false));
     if (node === null || typeof node !== 'object') return node;
@@ -148,7 +132,8 @@ export function validatePluginSection(schema: JsonSchema, data: unknown, path: P
   let v = pluginValidators.get(schema);
   if (!v) {
     try {
-      v = getAjv().compile(preparePluginSchema(schema));
+      const prepared = preparePluginSchema(schema);
+      v = ((builtinPluginValidators as Record<string, unknown>)[JSON.stringify(prepared)] as ValidateFunction | undefined) ?? getAjv().compile(prepared);
     } catch (e) {
       v = e instanceof Error ? e : new Error(String(e));
     }
@@ -254,7 +239,7 @@ function message(e: ErrorObject): RawProblem | undefined {
       return { path, message: 'must be a size (e.g. "64KB", "512MB", "1GB") or a number of bytes, at least 1' };
     }
     case 'x-cron': {
-      const d = typeof e.data === 'string' ? validateDetailed(e.data) : undefined;
+      const d = typeof e.data === 'string' ? cronDetails(e.data) : undefined;
       const why = d?.errors[0] ? ` (${d.errors[0].field === 'expression' ? '' : `${d.errors[0].field}: `}${d.errors[0].message})` : '';
       return { path, message: `must be a cron expression like "0 3 * * *"${why}` };
     }

@@ -1,5 +1,5 @@
-import 'reflect-metadata';
-import { container as rootContainer, type DependencyContainer } from 'tsyringe';
+import { createRequire } from 'node:module';
+import type { DependencyContainer } from 'tsyringe';
 import { CfxError, ErrorCodes } from '../api/errors.js';
 import type { Deps, Resolved } from '../api/job.js';
 import type { ServiceToken } from '../api/tokens.js';
@@ -8,8 +8,20 @@ import type { ServiceToken } from '../api/tokens.js';
  * The thin facade over tsyringe: typed tokens in, typed values out. Registration is by value or
  * factory only, so nothing depends on emitted decorator metadata (tsx/esbuild do not emit it).
  */
+// tsyringe (+ its reflect polyfill, ~10 ms) is loaded by the first container made, i.e. when a
+// command first resolves a service (runs a job), not by every command that opens the deployment
+let root: DependencyContainer | undefined;
+function rootContainer(): DependencyContainer {
+  if (!root) {
+    const require = createRequire(import.meta.url);
+    require('reflect-metadata');
+    root = (require('tsyringe') as { container: DependencyContainer }).container;
+  }
+  return root;
+}
+
 export class Services {
-  constructor(readonly container: DependencyContainer = rootContainer.createChildContainer()) {}
+  constructor(readonly container: DependencyContainer = rootContainer().createChildContainer()) {}
 
   value<T>(token: ServiceToken<T>, value: T): this {
     this.container.register(token.id, { useValue: value });

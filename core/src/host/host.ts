@@ -97,11 +97,13 @@ export class PluginHost {
   private readonly owners: Record<ContributionKind, Map<string, string>> = { transport: new Map(), format: new Map(), backoffice: new Map(), job: new Map() };
   private readonly providers: Record<ContributionKind, Map<string, unknown>> = { transport: new Map(), format: new Map(), backoffice: new Map(), job: new Map() };
   readonly refused: ManifestProblem[] = [];
-  private readonly services: Services;
-
-  private constructor(private readonly opts: HostOptions) {
-    this.services = opts.services ?? new Services();
+  private servicesRef: Services | undefined;
+  /** the container plugins' child containers hang from, made when the first plugin activates */
+  private get services(): Services {
+    return (this.servicesRef ??= this.opts.services ?? new Services());
   }
+
+  private constructor(private readonly opts: HostOptions) {}
 
   /** Settings known only once the config is validated; applies to activations from now on. */
   configure(o: Partial<Pick<HostOptions, 'logger' | 'pluginOptions' | 'dataDir'>>): void {

@@ -1,8 +1,27 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import semver from 'semver';
+import { createRequire } from 'node:module';
+import type * as SemverNs from 'semver';
 import { API_MAJOR, API_VERSION, CfxError, ErrorCodes, type PluginManifest } from '../api/index.js';
+
+// semver (~10 ms to load) only for a range other than the plain caret every plugin writes
+let semverMod: typeof SemverNs | undefined;
+const semver = (): typeof SemverNs => (semverMod ??= createRequire(import.meta.url)('semver') as typeof SemverNs);
+
+/**
+ * `^M.m.p` with M ≥ 1 (what `cfx plugin new` writes and every plugin uses): valid and major-pinned
+ * by construction, so only "does API_VERSION satisfy it" is left — decided here exactly as semver
+ * would (same major, not below M.m.p). Undefined for any other range: semver decides.
+ */
+function caretVerdict(range: string): boolean | undefined {
+  const m = /^\^([1-9]\d*)\.(\d+)\.(\d+)$/.exec(range.trim());
+  const a = /^(\d+)\.(\d+)\.(\d+)$/.exec(API_VERSION);
+  if (!m || !a) return undefined;
+  const [want, have] = [m.slice(1).map(Number), a.slice(1).map(Number)] as [number[], number[]];
+  if (have[0] !== want[0]) return false;
+  return have[1]! > want[1]! || (have[1] === want[1] && have[2]! >= want[2]!);
+}
 
 /** What the host knows of a plugin from its package.json alone, before any of its code runs. */
 export interface PluginDescriptor {
@@ -77,15 +96,18 @@ export function readManifest(dir: string, builtin: boolean): { descriptor?: Plug
   }
   if (m.apiVersion !== API_MAJOR) bad(`cfx.apiVersion must be ${API_MAJOR}, found ${JSON.stringify(m.apiVersion)}`);
   const range = pkg.engines?.cfx;
-  if (typeof range !== 'string' || !semver.validRange(range)) {
+  const caret = typeof range === 'string' ? caretVerdict(range) : undefined;
+  if (caret !== undefined) {
+    if (!caret) bad(`engines.cfx "${range}" does not match this cfx's plugin API ${API_VERSION}`);
+  } else if (typeof range !== 'string' || !semver().validRange(range)) {
     bad(`engines.cfx must be a semver range on the plugin API (e.g. "^${API_MAJOR}.0.0"), found ${JSON.stringify(range)}`);
   } else {
-    const min = semver.minVersion(range);
+    const min = semver().minVersion(range);
     // "major pinned": the range admits no version of a later major than its own minimum
-    if (!min || semver.intersects(range, `>=${min.major + 1}.0.0`)) {
+    if (!min || semver().intersects(range, `>=${min.major + 1}.0.0`)) {
       bad(`engines.cfx "${range}" must pin the major version (e.g. "^${min?.major ?? API_MAJOR}.0.0")`);
     }
-    if (!semver.satisfies(API_VERSION, range)) bad(`engines.cfx "${range}" does not match this cfx's plugin API ${API_VERSION}`);
+    if (!semver().satisfies(API_VERSION, range)) bad(`engines.cfx "${range}" does not match this cfx's plugin API ${API_VERSION}`);
   }
   const contributes = m.contributes;
   if (!contributes || typeof contributes !== 'object') bad('cfx.contributes must be an object');

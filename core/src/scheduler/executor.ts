@@ -13,7 +13,6 @@ import {
 import type { App } from '../app/app.js';
 import { coreRefs } from '../di/refs.js';
 import { prefixedKv } from '../di/wiring.js';
-import { CORE_JOB_CONTRIBUTIONS } from '../jobs/index.js';
 
 /** How a run is recorded in the runs table (status, metrics, the admin page's exchange log). */
 export interface RecordPolicy {
@@ -57,6 +56,9 @@ export class JobExecutor {
   }
 
   private async contribution(id: string): Promise<{ job: JobContribution; pluginId?: string }> {
+    // core's jobs (every job's module: the price pull, collect, publish, …) load when a job first
+    // runs, not with the App every command opens (issue 20, start-up)
+    const { CORE_JOB_CONTRIBUTIONS } = await import('../jobs/index.js');
     const core = CORE_JOB_CONTRIBUTIONS.find((j) => j.id === id);
     if (core) return { job: core };
     if (!this.app.host.knownJobs().some((j) => j.id === id)) {

@@ -1,10 +1,14 @@
-import cron from 'node-cron';
+import { createRequire } from 'node:module';
 import { coreServices, errorMessage } from '../api/index.js';
 import type { App } from '../app/app.js';
 import { coreRefs } from '../di/refs.js';
 import type { SalesPush } from '../jobs/sales-push/sales-push.js';
 import { recordSales, recordShiftClose, type RecordOutcome, type ShiftCloseOutcome } from '../sales/intake.js';
 import { JobLoop } from './loop.js';
+
+// node-cron only when a config schedules jobs (most tills do not), not for every command that opens a Service
+let cronMod: typeof import('node-cron') | undefined;
+const cron = (): typeof import('node-cron') => (cronMod ??= createRequire(import.meta.url)('node-cron') as typeof import('node-cron'));
 
 /**
  * Everything `cfx run` does, startable in-process too (the library API for a till written in
@@ -227,7 +231,7 @@ export class Service {
       const run = s.job === 'sales.push' && this.pushJob ? () => this.pushSingle() : () => this.app.jobs.run(s.job, { trigger: 'schedule', signal: this.stopSignal.signal, record: { success: 'always', failure: true } });
       if (s.job !== 'sales.push') await this.app.jobs.runner(s.job);
       this.tasks.push(
-        cron.schedule(s.cron, () => {
+        cron().schedule(s.cron, () => {
           if (this.stopping) return;
           // waited for by stop(): a run in flight is finished and recorded before the process ends
           const p: Promise<unknown> = run()

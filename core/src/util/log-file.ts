@@ -39,47 +39,63 @@ let exitHook = false;
  */
 export class LogFileStream {
   private dest: RollStream | undefined;
-  private readonly ready: Promise<RollStream | undefined>;
   private queue: string[] = [];
   private closed = false;
   private failed: Error | undefined;
   /** the file written last, for lines logged after end() */
   private lastFile: string | undefined;
 
-  constructor(readonly file: string, rotation: LogRotation) {
-    rollFactory ??= createRequire(import.meta.url)('pino-roll') as RollFactory;
-    mkdirSync(dirname(file), { recursive: true });
-    const { base, ext } = split(file);
-    adoptPlainFile(file, base, ext);
-    this.ready = rollFactory({
-      file: base,
-      extension: ext,
-      size: `${rotation.sizeBytes}b`,
-      frequency: rotation.frequency,
-      dateFormat: rotation.frequency === 'hourly' ? 'yyyy-MM-dd-HH' : 'yyyy-MM-dd',
-      // removeOtherLogFiles: the count applies to the files of earlier runs too, not only this one's;
-      // it then counts the current file as well, hence keep + 1
-      limit: { count: rotation.keep + 1, removeOtherLogFiles: true },
-      mkdir: true,
-      // a line is on disk when the call returns (a crash right after keeps it), and the size roll
-      // happens right after the line that crossed the limit (async mode rolls only once its buffer drains)
-      sync: true,
-    }).then(
-      (dest) => {
-        // the configured path follows the current file (after every roll, pino-roll reopens: 'ready')
-        const relink = () => pointLink(file, dest.file);
-        relink();
-        dest.on('ready', relink);
-        dest.on('error', (e: Error) => this.fail(e));
-        for (const line of this.queue.splice(0)) dest.write(line);
-        this.dest = dest;
-        return dest;
-      },
-      (e: Error) => {
-        this.fail(e);
-        return undefined;
-      },
-    );
+  private readyP: Promise<RollStream | undefined> | undefined;
+
+  /**
+   * Nothing happens here: pino-roll (with date-fns, ~60 ms to load) is required, the dir made and
+   * the rotation started by the first line written (issue 20: a command that logs nothing at its
+   * level, like most `cfx sale add`s, never pays for it).
+   */
+  constructor(readonly file: string, private readonly rotation: LogRotation) {}
+
+  private start(): Promise<RollStream | undefined> {
+    if (this.readyP) return this.readyP;
+    const { file, rotation } = this;
+    try {
+      rollFactory ??= createRequire(import.meta.url)('pino-roll') as RollFactory;
+      mkdirSync(dirname(file), { recursive: true });
+      const { base, ext } = split(file);
+      adoptPlainFile(file, base, ext);
+      this.readyP = rollFactory({
+        file: base,
+        extension: ext,
+        size: `${rotation.sizeBytes}b`,
+        frequency: rotation.frequency,
+        dateFormat: rotation.frequency === 'hourly' ? 'yyyy-MM-dd-HH' : 'yyyy-MM-dd',
+        // removeOtherLogFiles: the count applies to the files of earlier runs too, not only this one's;
+        // it then counts the current file as well, hence keep + 1
+        limit: { count: rotation.keep + 1, removeOtherLogFiles: true },
+        mkdir: true,
+        // a line is on disk when the call returns (a crash right after keeps it), and the size roll
+        // happens right after the line that crossed the limit (async mode rolls only once its buffer drains)
+        sync: true,
+      }).then(
+        (dest) => {
+          // the configured path follows the current file (after every roll, pino-roll reopens: 'ready')
+          const relink = () => pointLink(file, dest.file);
+          relink();
+          dest.on('ready', relink);
+          dest.on('error', (e: Error) => this.fail(e));
+          for (const line of this.queue.splice(0)) dest.write(line);
+          this.dest = dest;
+          return dest;
+        },
+        (e: Error) => {
+          this.fail(e);
+          return undefined;
+        },
+      );
+    } catch (e) {
+      this.fail(e as Error);
+      this.readyP = Promise.resolve(undefined);
+      return this.readyP;
+    }
     open.add(this);
     if (!exitHook) {
       exitHook = true;
@@ -87,6 +103,7 @@ export class LogFileStream {
         for (const s of open) s.flushSync();
       });
     }
+    return this.readyP;
   }
 
   /** what pino calls: a line, already redacted and scrubbed */
@@ -103,6 +120,7 @@ export class LogFileStream {
     }
     if (this.dest) return this.dest.write(line);
     this.queue.push(line);
+    void this.start();
     return true;
   }
 
@@ -119,7 +137,8 @@ export class LogFileStream {
     if (this.closed) return;
     this.closed = true;
     open.delete(this);
-    const dest = await this.ready;
+    if (!this.readyP) return; // nothing was ever written
+    const dest = await this.readyP;
     if (!dest) return;
     this.lastFile = dest.file;
     await new Promise<void>((resolve) => {

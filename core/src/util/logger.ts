@@ -1,7 +1,61 @@
-import { pino, type Logger, type LoggerOptions } from 'pino';
+import type { Logger, LoggerOptions, pino as PinoNs } from 'pino';
 import { createWriteStream } from 'node:fs';
 import { LogFileStream, type LogRotation } from './log-file.js';
 import { createRequire } from 'node:module';
+
+// pino (~15–25 ms to load) is required on the first line a logger actually writes, not at start-up:
+// a `cfx sale add` or `cfx status` that logs nothing at its level never loads it (issue 20).
+const require = createRequire(import.meta.url);
+let pinoFn: typeof PinoNs | undefined;
+const loadPino = (): typeof PinoNs => (pinoFn ??= (require('pino') as { pino: typeof PinoNs }).pino);
+
+/** pino's default levels: a call below the logger's level is dropped without making the logger */
+const LEVELS: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity };
+const levelValue = (l: string | undefined): number => LEVELS[l ?? 'info'] ?? 30;
+
+/**
+ * A pino logger made on first real use. Calls at a level below `level` are no-ops that make
+ * nothing; `child()` gives another lazy logger (its real one a child of this one's); anything else
+ * (a call at an enabled level, `level`, `bindings()`, `flush()`, …) makes the real logger and
+ * goes to it, so the object behaves as the pino logger it stands for.
+ */
+function lazyLogger(make: () => Logger, level: string | undefined): Logger {
+  let real: Logger | undefined;
+  let threshold = levelValue(level);
+  const get = (): Logger => (real ??= make());
+  const noop = () => undefined;
+  const target = {} as Logger;
+  return new Proxy(target, {
+    get(_t, prop) {
+      if (typeof prop === 'string') {
+        const v = LEVELS[prop];
+        if (v !== undefined && prop !== 'silent' && !real && v < threshold) return noop;
+        // asked before any line (a plugin choosing whether to trace): answered without pino
+        if (prop === 'isLevelEnabled' && !real) return (l: string) => LEVELS[l] !== undefined && LEVELS[l] >= threshold;
+        if (prop === 'level' && !real) return levelName(threshold);
+        if (prop === 'child' && !real) {
+          return (bindings: Record<string, unknown>, opts?: { level?: string }) => {
+            const parent = get;
+            return lazyLogger(() => parent().child(bindings, opts), opts?.level ?? (real ? real.level : levelName(threshold)));
+          };
+        }
+      }
+      const r = get();
+      const v = Reflect.get(r, prop, r) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(r) : v;
+    },
+    set(_t, prop, value) {
+      const r = get();
+      if (prop === 'level') threshold = levelValue(String(value));
+      return Reflect.set(r, prop, value, r);
+    },
+    has: (_t, prop) => Reflect.has(get(), prop),
+  });
+}
+
+function levelName(v: number): string {
+  return Object.keys(LEVELS).find((k) => LEVELS[k] === v) ?? 'info';
+}
 
 export interface LoggerSetup {
   level?: string;
@@ -39,6 +93,15 @@ function scrubber(secrets: string[]): (s: string) => string {
 }
 
 export function createLogger(setup: LoggerSetup = {}): Logger {
+  let stream: LogFileStream | undefined;
+  const logger = lazyLogger(() => makeLogger(setup, (s) => (stream = s)), setup.level ?? 'info');
+  // closes the rotating file if one was opened (nothing was, when nothing was logged)
+  closers.set(logger, () => stream?.end() ?? Promise.resolve());
+  return logger;
+}
+
+function makeLogger(setup: LoggerSetup, onStream: (s: LogFileStream) => void): Logger {
+  const pino = loadPino();
   const scrub = scrubber(setup.secrets ?? []);
   const opts: LoggerOptions = {
     level: setup.level ?? 'info',
@@ -51,9 +114,8 @@ export function createLogger(setup: LoggerSetup = {}): Logger {
   };
   if (setup.file && setup.rotate) {
     const stream = new LogFileStream(setup.file, setup.rotate);
-    const logger = pino(opts, stream);
-    closers.set(logger, () => stream.end());
-    return logger;
+    onStream(stream);
+    return pino(opts, stream);
   }
   if (setup.file) return pino(opts, createWriteStream(setup.file, { flags: 'a' }));
   if (setup.pretty) {
@@ -81,5 +143,5 @@ export function closeLogger(logger: Logger): Promise<void> {
 
 /** a logger that drops everything (tests, `--quiet`) */
 export function silentLogger(): Logger {
-  return pino({ level: 'silent' });
+  return lazyLogger(() => loadPino()({ level: 'silent' }), 'silent');
 }
