@@ -16,6 +16,7 @@ import { registerQuarantineCommands } from './quarantine.js';
 import { registerDebugCommands } from './debug.js';
 import { registerSalesCommands } from './sales.js';
 import { registerShiftCommands } from './shift.js';
+import { registerJobCommands } from './job.js';
 import { registerOfficeCommands } from './office.js';
 import { registerPluginDevCommands } from './plugin-dev-commands.js';
 
@@ -229,6 +230,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
 
   registerSalesCommands(program, ctx);
   registerShiftCommands(program, ctx);
+  registerJobCommands(program, ctx);
   registerOfficeCommands(program, ctx);
   registerQuarantineCommands(program, ctx);
   registerPluginDevCommands(program, ctx);
