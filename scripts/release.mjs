@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // `npm run release`: installable tarballs in dist-release/ (gitignored), one per package, so an
 // integrator can depend on @cfx/core alone while a shop installs the `cfx` command:
-//   cfx-core-<v>.tgz, cfx-<plugin>-<v>.tgz ×5   `npm pack` of each workspace (their "files": dist + bin)
+//   cfx-core-<v>.tgz, cfx-<plugin>-<v>.tgz ×6   `npm pack` of each workspace (their "files": dist + bin)
 //   cfx-<v>.tgz                                 a small meta package: the `cfx` bin, depending on core
-//                                               and the five plugins at exactly the packed versions
+//                                               and the six plugins at exactly the packed versions
 // Install them all at once, outside any checkout:  npm install -g ./dist-release/*.tgz
 // The build must be done first (`npm run release` runs `tsc -b`). `--out DIR` packs elsewhere
 // (the install test packs into a temp dir, so it never races a developer's dist-release/).
