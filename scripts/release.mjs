@@ -58,7 +58,7 @@ await import(pathToFileURL(join(core, 'bin', 'cfx.js')).href);
 `,
 );
 chmodSync(join(metaDir, 'bin', 'cfx.js'), 0o755);
-writeFileSync(join(metaDir, 'README.md'), `# cfx ${rootPkg.version}\n\nThe \`cfx\` command (CashFront exchange) with its five built-in plugins. Install every tarball of the release at once:\n\n    npm install -g ./cfx-${rootPkg.version}.tgz ./cfx-core-${core.version}.tgz ./cfx-transport-ftp-*.tgz ...\n`);
+writeFileSync(join(metaDir, 'README.md'), `# cfx ${rootPkg.version}\n\nThe \`cfx\` command (CashFront exchange) with its six built-in plugins. Install every tarball of the release at once:\n\n    npm install -g ./cfx-${rootPkg.version}.tgz ./cfx-core-${core.version}.tgz ./cfx-transport-ftp-*.tgz ...\n`);
 const metaRes = JSON.parse(execFileSync(npm, ['pack', '--json', '--pack-destination', out], { cwd: metaDir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], shell: process.platform === 'win32' }));
 rmSync(metaDir, { recursive: true, force: true });
 

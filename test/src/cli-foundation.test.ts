@@ -26,7 +26,7 @@ describe('cfx CLI (foundation)', () => {
     assert.match(v.out.trim(), /^\d+\.\d+\.\d+$/);
   });
 
-  it('plugins list --json shows the five built-in packages and only what they really serve', async () => {
+  it('plugins list --json shows the six built-in packages and only what they really serve', async () => {
     const r = await runCli(['plugins', 'list', '--json'], { cwd: workdir() });
     assert.equal(r.code, 0, r.err);
     const byPkg = Object.fromEntries(r.json().plugins.map((p: any) => [p.packageName, p]));

@@ -55,7 +55,7 @@ describe('the release installed with npm install -g, run against vsftpd', { skip
   const cfx = (args: string[], cwd: string, extra: NodeJS.ProcessEnv = {}): SpawnSyncReturns<string> =>
     spawnSync(cfxBin, args, { cwd, env: { ...childEnv, ...extra }, encoding: 'utf8', timeout: 60_000 });
 
-  it('--version, plugins list (the five built-ins, from the install), init, config check, pull, status, doctor, run', async () => {
+  it('--version, plugins list (the six built-ins, from the install), init, config check, pull, status, doctor, run', async () => {
     const version = cfx(['--version'], work);
     assert.equal(version.status, 0, version.stderr);
     assert.equal(version.stdout.trim(), (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string }).version);
