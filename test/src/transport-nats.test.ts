@@ -95,6 +95,8 @@ describe('transport-nats against nats-server', { skip }, () => {
     const fixed = open(b2);
     assert.deepEqual((await fixed.list('/inbox')).map((e) => [e.name, e.size]), [['p.csv', 4]]);
     assert.equal((await failure(t.list('/not a bucket/x'))).kind, 'Protocol');
+    const roots = (await t.list('/')).filter((e) => e.name === b1 || e.name === b2);
+    assert.deepEqual(roots.map((e) => [e.name, e.type]).sort(), [[b1, 'dir'], [b2, 'dir']].sort());
   });
 
   it('overwrites an object and reads the new bytes only', async () => {

@@ -433,6 +433,7 @@ export class NatsTransport implements Transport {
 
   async list(dir: string, opts?: CallOptions): Promise<RemoteEntry[]> {
     if (opts?.signal?.aborted) throw abortError('nats list', dir);
+    if (this.fixedBucket === undefined && posix.normalize('/' + dir).replace(/\/+$/, '') === '') return this.listBuckets(opts?.signal);
     const { bucket, name } = this.locate(dir);
     const b = await this.ready(bucket, `list ${dir}`, opts?.signal);
     const prefix = name === '' ? '' : `${name}/`;
@@ -458,6 +459,21 @@ export class NatsTransport implements Transport {
    * would be placed on still serves it, and 1,000 terminals reading cost no consumer churn. The
    * SHA-256 the writer recorded is checked at the end: a mismatch is an error, never a short file.
    */
+  /** the root without a bucket in the URL: the object store buckets, as directories */
+  private async listBuckets(signal?: AbortSignal): Promise<RemoteEntry[]> {
+    const nc = await this.connection(signal);
+    try {
+      const jsm = await nc.jetstreamManager({ timeout: this.timeoutMs, ...(this.opts.domain ? { domain: this.opts.domain } : {}) });
+      const out: RemoteEntry[] = [];
+      for await (const name of jsm.streams.names()) {
+        if (name.startsWith('OBJ_')) out.push({ name: name.slice(4), size: 0, type: 'dir' });
+      }
+      return out;
+    } catch (e) {
+      throw this.err(e, 'list /');
+    }
+  }
+
   read(path: string, opts?: CallOptions): Readable {
     const signal = opts?.signal;
     const what = `nats read ${path}`;
