@@ -9,6 +9,7 @@
 // bucket each second. The same consumer feeds `watch(dir)`.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { posix } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import {
@@ -203,6 +204,9 @@ export class NatsTransport implements Transport {
     else if (o.nkeyFile) co.authenticator = nkeyAuthenticator(new TextEncoder().encode(readFileSync(o.nkeyFile, 'utf8').trim()));
     if (this.url.protocol === 'tls:' || o.tls) {
       co.tls = {
+        // nats.js connects TLS without a host name when the server is given by IP address, and
+        // Node then checks the certificate against "localhost": check it against the URL's address
+        ...(isIP(this.url.hostname) ? { host: this.url.hostname } : {}),
         ...(o.tls?.ca ? { caFile: o.tls.ca } : {}),
         ...(o.tls?.cert ? { certFile: o.tls.cert } : {}),
         ...(o.tls?.key ? { keyFile: o.tls.key } : {}),
