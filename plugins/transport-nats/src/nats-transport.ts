@@ -252,14 +252,9 @@ export class NatsTransport implements Transport {
       if (s.type === 'disconnect') this.log.warn({ server: String(s.data) }, 'nats: disconnected; reconnecting');
       if (s.type === 'reconnect') {
         this.log.info({ server: String(s.data) }, 'nats: reconnected');
-        for (const [name, b] of this.buckets) {
-          this.buckets.delete(name);
-          b.then((x) => {
-            x.sub?.unsubscribe();
-            // watchers of the old index move to the new one
-            if (x.listeners.size) void this.bucket(name).then((nb) => x.listeners.forEach((l) => nb.listeners.add(l)), () => undefined);
-          }, () => undefined);
-        }
+        // what changed while away is read again from the stream: every index is rebuilt (its
+        // watchers rebuild it at once, the next call otherwise)
+        for (const b of this.buckets.values()) b.then((x) => this.drop(x, new Error('reconnected')), () => undefined);
       }
     }
   }
@@ -659,15 +654,12 @@ export class NatsTransport implements Transport {
           continue;
         }
         if (this.nc === undefined || this.nc.isClosed()) throw new TransportError('Unavailable', `nats watch ${dir}: the connection closed`, { path: dir });
-        // a reconnect moves the listener to the rebuilt index; the old one never wakes us again
+        // a change, a broken index (drop() calls every listener) or the abort wakes this
         await new Promise<void>((res) => {
           wake = res;
-          const t = setTimeout(res, 1000);
-          t.unref();
+          setTimeout(res, 1000).unref();
         });
         wake = undefined;
-        const current = await this.buckets.get(bucket)?.catch(() => undefined);
-        if (current && current !== b && current.listeners.has(listener)) b = current;
       }
     } catch (e) {
       if (opts.signal.aborted) return;
@@ -675,7 +667,6 @@ export class NatsTransport implements Transport {
     } finally {
       opts.signal.removeEventListener('abort', onAbort);
       b?.listeners.delete(listener);
-      for (const x of this.buckets.values()) x.then((y) => y.listeners.delete(listener), () => undefined);
     }
   }
 
