@@ -17,12 +17,12 @@ import {
   consumerOpts,
   credsAuthenticator,
   JSONCodec,
+  nuid as nuids,
   nkeyAuthenticator,
   type ConnectionOptions,
   type JetStreamClient,
   type JetStreamManager,
   type StoredMsg,
-  type JetStreamSubscription,
   type NatsConnection,
   type ObjectStore,
   type ObjectInfo,
@@ -68,7 +68,7 @@ interface Bucket {
   /** resolves once the index holds the bucket as it was when the consumer started */
   ready: Promise<void>;
   listeners: Set<Listener>;
-  sub?: JetStreamSubscription;
+  sub?: { stop(): void };
   /** the ordered consumer's name: another one means it was recreated after a gap */
   consumer?: string;
   /** its last delivery sequence: the next message must be the one after */
@@ -85,7 +85,13 @@ interface DirectGet {
   direct: { getMessage(stream: string, query: { seq: number; next_by_subj: string }): Promise<StoredMsg> };
 }
 
+/** the metadata subject of an object, as nats.js names it: base64url (padded) of the name */
+function metaSubject(bucket: string, storeName: string): string {
+  return `$O.${bucket}.M.${Buffer.from(storeName, 'latin1').toString('base64').replace(/\+/g, '-').replace(/\//g, '_')}`;
+}
+
 const BUCKET_RE = /^[A-Za-z0-9_-]+$/;
+const nuidNext = (): string => nuids.next();
 const jc = JSONCodec<{ name: string; size: number; mtime: string; deleted?: boolean }>();
 
 function parseServers(url: URL, extra: string[] = []): string[] {
@@ -238,7 +244,7 @@ export class NatsTransport implements Transport {
   }
 
   private forget(): void {
-    for (const b of this.buckets.values()) b.then((x) => x.sub?.unsubscribe(), () => undefined);
+    for (const b of this.buckets.values()) b.then((x) => x.sub?.stop(), () => undefined);
     this.buckets.clear();
     this.nc = undefined;
     this.js = undefined;
@@ -329,7 +335,7 @@ export class NatsTransport implements Transport {
     co.deliverLastPerSubject();
     co.callback((err, m) => {
       if (err) {
-        b.broken = err;
+        b.broken ??= err;
         failed(err);
         return;
       }
@@ -354,15 +360,17 @@ export class NatsTransport implements Transport {
       this.apply(b, fromStore(meta.name), { size: meta.size, mtime: new Date(meta.mtime), revision: m.seq, deleted: meta.deleted === true });
       if (m.info.pending === 0) initialized();
     });
-    b.sub = await js.subscribe(`$O.${b.name}.M.>`, co).catch((e: unknown) => {
+    const sub = await js.subscribe(`$O.${b.name}.M.>`, co).catch((e: unknown) => {
       throw this.err(e, `follow bucket ${b.name}`);
     });
-    void b.sub.closed.then(
+    b.sub = { stop: () => sub.unsubscribe() };
+    void sub.closed.then(
       () => {
         b.broken ??= new Error('the bucket consumer stopped');
+        failed(b.broken);
       },
       (e: unknown) => {
-        b.broken = e as Error;
+        b.broken ??= e as Error;
         failed(e as Error);
       },
     );
@@ -425,8 +433,9 @@ export class NatsTransport implements Transport {
 
   /** ends an index: the next call builds a fresh one */
   private drop(b: Bucket, why: unknown): void {
+    if (!b.broken) this.log.info({ bucket: b.name, why: why instanceof Error ? why.message : String(why) }, 'nats: the bucket index is rebuilt from the stream');
     b.broken ??= why instanceof Error ? why : new Error(String(why));
-    b.sub?.unsubscribe();
+    b.sub?.stop();
     b.listeners.forEach((l) => l('', false));
   }
 
@@ -520,43 +529,106 @@ export class NatsTransport implements Transport {
     const { bucket, name } = this.locate(path);
     if (name === '') throw new TransportError('Protocol', `nats write ${path}: not an object name`, { path });
     const b = await this.bucket(bucket, signal);
-    let bytes = 0;
-    let iter: AsyncIterator<unknown> | undefined;
-    let sent = false;
-    const body = new ReadableStream<Uint8Array>({
-      pull: async (controller) => {
-        if (signal?.aborted) return controller.error(abortError('nats write', path));
-        if (data instanceof Uint8Array) {
-          if (!sent && data.length > 0) {
-            bytes = data.length;
-            controller.enqueue(data);
-          }
-          sent = true;
-          return controller.close();
-        }
-        iter ??= data[Symbol.asyncIterator]();
-        const { done, value } = await iter.next();
-        if (done) return controller.close();
-        const chunk = typeof value === 'string' ? Buffer.from(value) : (value as Uint8Array);
-        bytes += chunk.length;
-        controller.enqueue(chunk);
-      },
-      cancel: () => {
-        if (!(data instanceof Uint8Array)) data.destroy();
-      },
-    });
-    const put = b.os.put({ name: toStore(name) }, body);
-    let info: ObjectInfo;
+    const source: AsyncIterable<unknown> | Iterable<unknown> = data instanceof Uint8Array ? [data] : data;
     try {
-      // no overall deadline (a large file takes its time): each chunk's publish has the client's timeout
-      info = await bounded(put, 2 ** 31 - 1, `nats write ${path}`, signal, path);
+      // no overall deadline (a large file takes its time): each publish has the client's timeout
+      const put = this.putObject(b, name, source, signal, path);
+      const r = await bounded(put, 2 ** 31 - 1, `nats write ${path}`, signal, path);
+      return r.size;
     } catch (e) {
-      put.catch(() => undefined);
       if (!(data instanceof Uint8Array)) data.destroy();
       throw this.err(e, `write ${path}`, path);
     }
-    this.apply(b, name, { size: info.size, mtime: new Date(info.mtime), revision: info.revision, deleted: false });
-    return bytes;
+  }
+
+  /**
+   * The object store's put, without what nats-server 2.9 gets wrong: nats.js publishes the metadata
+   * with a roll-up header and purges the old chunks by subject, and 2.9.10 moves every consumer of
+   * the stream past a purged subject's messages — a watcher one message behind then skips the
+   * other objects written meanwhile (seen: a price file never listed). So the chunks and the
+   * metadata are published plainly (same subjects and JSON as nats.js, readable by any client),
+   * and what the new object replaces is removed message by message (a deleted message moves no
+   * consumer). Chunks go out 8 at a time, each acknowledged.
+   */
+  private async putObject(b: Bucket, name: string, source: AsyncIterable<unknown> | Iterable<unknown>, signal: AbortSignal | undefined, path: string): Promise<{ size: number; revision: number }> {
+    const storeName = toStore(name);
+    const old = await bounded(b.os.info(storeName), this.timeoutMs, `nats write ${path}`, signal, path);
+    const js = this.js!;
+    const nuid = nuidNext();
+    const chunkSubject = `$O.${b.name}.C.${nuid}`;
+    const maxChunk = Math.min(128 * 1024, this.nc?.info?.max_payload ?? 1024 * 1024);
+    const hash = createHash('sha256');
+    const inFlight: Promise<{ seq: number }>[] = [];
+    const published: number[] = [];
+    let size = 0;
+    let chunks = 0;
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    const send = async (payload: Buffer) => {
+      hash.update(payload);
+      size += payload.length;
+      chunks++;
+      const ack = js.publish(chunkSubject, payload, { timeout: this.timeoutMs });
+      ack.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
+      inFlight.push(ack);
+      if (inFlight.length >= 8) published.push((await inFlight.shift()!).seq);
+    };
+    try {
+      for await (const c of source) {
+        if (signal?.aborted) throw abortError('nats write', path);
+        const buf = typeof c === 'string' ? Buffer.from(c) : Buffer.from(c as Uint8Array);
+        pending.push(buf);
+        pendingBytes += buf.length;
+        while (pendingBytes >= maxChunk) {
+          const all = Buffer.concat(pending);
+          await send(all.subarray(0, maxChunk));
+          pending = [all.subarray(maxChunk)];
+          pendingBytes = all.length - maxChunk;
+        }
+      }
+      if (pendingBytes > 0) await send(Buffer.concat(pending));
+      for (const p of inFlight.splice(0)) published.push((await p).seq);
+      if (signal?.aborted) throw abortError('nats write', path);
+      const meta = {
+        name: storeName,
+        description: '',
+        options: { max_chunk_size: maxChunk },
+        bucket: b.name,
+        nuid,
+        size,
+        chunks,
+        mtime: new Date().toISOString(),
+        digest: `SHA-256=${hash.digest('base64').replace(/\+/g, '-').replace(/\//g, '_')}`,
+        deleted: false,
+      };
+      const pa = await js.publish(metaSubject(b.name, storeName), jc.encode(meta), { timeout: this.timeoutMs });
+      this.apply(b, name, { size, mtime: new Date(meta.mtime), revision: pa.seq, deleted: false });
+      if (old) void this.removeObject(b, old);
+      return { size, revision: pa.seq };
+    } catch (e) {
+      // what was published of this object goes again (best effort: unreachable chunks are orphans no listing shows)
+      for (const p of inFlight.splice(0)) await p.then((a) => published.push(a.seq), () => undefined);
+      void Promise.all(published.map((seq) => b.jsm.streams.deleteMessage(`OBJ_${b.name}`, seq, false).catch(() => undefined)));
+      throw e;
+    }
+  }
+
+  /** Removes an object's chunks and its (superseded) metadata message, one message at a time. */
+  private async removeObject(b: Bucket, info: ObjectInfo): Promise<void> {
+    const stream = `OBJ_${b.name}`;
+    const subject = `$O.${b.name}.C.${info.nuid}`;
+    try {
+      let seq = 0;
+      for (let i = 0; i < info.chunks; i++) {
+        const m = await (b.jsm as unknown as DirectGet).direct.getMessage(stream, { seq: seq + 1, next_by_subj: subject });
+        if (m.subject !== subject) break;
+        seq = m.seq;
+        await b.jsm.streams.deleteMessage(stream, m.seq, false);
+      }
+      if (info.revision) await b.jsm.streams.deleteMessage(stream, info.revision, false);
+    } catch (e) {
+      this.log.debug({ bucket: b.name, object: info.name, err: String(e) }, 'nats: leftovers of a replaced object stay (no listing shows them)');
+    }
   }
 
   /** Object stores have no rename: copy, then delete. Core never needs it to be atomic (see atomicPut). */
@@ -576,16 +648,18 @@ export class NatsTransport implements Transport {
     const { bucket, name } = this.locate(path);
     const b = await this.bucket(bucket, opts?.signal);
     const what = `nats delete ${path}`;
-    const info = await bounded(b.os.info(toStore(name)), this.timeoutMs, what, opts?.signal, path).catch((e: unknown) => {
+    const storeName = toStore(name);
+    const info = await bounded(b.os.info(storeName), this.timeoutMs, what, opts?.signal, path).catch((e: unknown) => {
       throw this.err(e, `delete ${path}`, path);
     });
     if (info === null || info.deleted) throw new TransportError('NotFound', `${what}: no such object`, { path });
-    await bounded(b.os.delete(toStore(name)), this.timeoutMs, what, opts?.signal, path).catch((e: unknown) => {
+    // a tombstone as nats.js writes it, without the roll-up (see putObject); then the old messages go
+    const tomb = { name: storeName, description: info.description ?? '', options: info.options ?? {}, bucket: b.name, nuid: info.nuid, size: 0, chunks: 0, mtime: new Date().toISOString(), digest: '', deleted: true };
+    const pa = await bounded(this.js!.publish(metaSubject(b.name, storeName), jc.encode(tomb), { timeout: this.timeoutMs }), this.timeoutMs, what, opts?.signal, path).catch((e: unknown) => {
       throw this.err(e, `delete ${path}`, path);
     });
-    // the tombstone's revision, so the index cannot take an older event for the newer state
-    const after = await b.os.info(toStore(name)).catch(() => null);
-    this.apply(b, name, { size: 0, mtime: new Date(), revision: after?.revision ?? info.revision + 1, deleted: true });
+    this.apply(b, name, { size: 0, mtime: new Date(tomb.mtime), revision: pa.seq, deleted: true });
+    void this.removeObject(b, info);
   }
 
   /** Directories are name prefixes; an empty one is a zero-byte marker object `<dir>/`. */
@@ -601,10 +675,9 @@ export class NatsTransport implements Transport {
       const marker = `${parts.slice(0, i).join('/')}/`;
       const known = b.index.get(marker);
       if (known && !known.deleted) continue;
-      const info = await bounded(b.os.put({ name: toStore(marker) }, new Blob([]).stream()), this.timeoutMs, `nats mkdir ${path}`, opts?.signal, path).catch((e: unknown) => {
+      await bounded(this.putObject(b, marker, [], opts?.signal, path), this.timeoutMs, `nats mkdir ${path}`, opts?.signal, path).catch((e: unknown) => {
         throw this.err(e, `mkdir ${path}`, path);
       });
-      this.apply(b, marker, { size: 0, mtime: new Date(info.mtime), revision: info.revision, deleted: false });
     }
   }
 
