@@ -97,6 +97,29 @@ describe('cfx over the shared nats-server', { skip }, () => {
     assert.deepEqual(applied, ['goods-00000003', 'goods-00000001']);
   });
 
+  it('40 price files, each written as soon as the previous one is applied: every one applied, in order, woken by the watch alone', async () => {
+    // each new file races the terminal's delete of the previous one: on nats-server 2.9.10 a purge
+    // by subject (what nats.js's object store does on delete) moved the watcher past the new file
+    const bucket = bucketName('race');
+    const t1 = await terminal('box-1', sharedUrl, bucket, { storage: 'memory' }, '60s');
+    const u = new URL(sharedUrl);
+    u.pathname = `/${bucket}`;
+    const office = createNatsTransport({ url: u, options: { storage: 'memory' }, logger: silent, timeoutMs: 5000 });
+    try {
+      await office.mkdir('/shop/box-1/inbox');
+      for (let i = 1; i <= 40; i++) {
+        const cents = 40000 + i;
+        await office.write(`/shop/box-1/inbox/goods-${String(i).padStart(3, '0')}.txt`, goodsAt(`${Math.floor(cents / 100)},${String(cents % 100).padStart(2, '0')}`));
+        // the poll runs every 60 s: within this deadline only the watch can have brought the file
+        await until(`goods-${i} applied`, () => (price(t1) === cents ? true : undefined), 15_000);
+      }
+      const applied = t1.app.store.inbox.recent(50).map((e) => e.name).reverse();
+      assert.deepEqual(applied, Array.from({ length: 40 }, (_, i) => `goods-${String(i + 1).padStart(3, '0')}.txt`));
+    } finally {
+      await office.close();
+    }
+  });
+
   it('pushes sales, resends a period, and the office delivers each sale exactly once', async () => {
     const bucket = bucketName('sales');
     const office = collectOffice(sharedUrl, bucket, { storage: 'memory' });
