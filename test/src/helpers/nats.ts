@@ -88,6 +88,16 @@ export interface OwnNats {
   log(): string;
 }
 
+/**
+ * The servers this process started and has not stopped: a test that dies before its `finally`
+ * (an uncaught error, the runner's timeout) must not leave them running — SIGKILLed at exit
+ * (the 'exit' handler may only do synchronous work).
+ */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const p of running) p.kill('SIGKILL');
+});
+
 export const OWN_USER = 'cfx';
 export const OWN_PASS = 'cfx';
 
@@ -127,6 +137,8 @@ ${extra}
     async start() {
       const p = spawn(NATS_SERVER, ['-c', conf, '-l', logFile], { stdio: 'ignore' });
       n.proc = p;
+      running.add(p);
+      p.once('exit', () => running.delete(p));
       const deadline = Date.now() + 15_000;
       while (!(await portOpen(port))) {
         if (p.exitCode !== null) throw new Error(`nats-server ${name} exited with ${p.exitCode}:\n${n.log()}`);
