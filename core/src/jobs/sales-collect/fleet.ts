@@ -1,3 +1,4 @@
+import { putFile } from '../shared/put.js';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { TransportError, type Clock, type Logger, type Transport } from '../../api/index.js';
@@ -212,15 +213,13 @@ export class FleetCollect {
     return r;
   }
 
-  /** the request into the terminal's price inbox, temp name then rename (the terminal never sees half of it) */
+  /** the request into the terminal's price inbox by putFile (the terminal never sees half of it) */
   private async writeRequest(terminal: string, name: string, gaps: ReceiptGap[]): Promise<void> {
     const { config, transport, signal, clock } = this.deps;
     const dir = expandTemplate(config.prices.dir, { terminal });
     const body = JSON.stringify({ requestedAt: clock.now().toISOString(), reason: 'receipt gaps', gaps: gaps.map((g) => ({ shift: g.shift, receiptNo: g.receiptNo })) }) + '\n';
     const opts = signal ? { signal } : {};
     await transport.mkdir(dir, opts);
-    const tmp = remotePath(dir, `.${name}.part`);
-    await transport.write(tmp, Buffer.from(body, 'utf8'), opts);
-    await transport.rename(tmp, remotePath(dir, name), opts);
+    await putFile(transport, dir, name, Buffer.from(body, 'utf8'), opts);
   }
 }

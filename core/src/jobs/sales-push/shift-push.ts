@@ -1,3 +1,4 @@
+import { putFile } from '../shared/put.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { errorMessage, type Logger, type Transport } from '../../api/index.js';
@@ -47,11 +48,8 @@ async function pushCloses(deps: ShiftPushDeps, job: ShiftJob, closes: readonly S
     mkdirSync(day, { recursive: true });
     writeFileSync(join(day, safeLocalName(name)), bytes);
     fault(`${job}:shift-local-copy`);
-    const tmp = remotePath(dir, `.${name}.part`);
     try {
-      await t.write(tmp, bytes, { signal });
-      fault(`${job}:shift-uploaded-temp`);
-      await t.rename(tmp, remotePath(dir, name), { signal });
+      await putFile(t, dir, name, bytes, { ...(signal ? { signal } : {}), afterTemp: () => fault(`${job}:shift-uploaded-temp`) });
       fault(`${job}:shift-renamed`);
     } catch (e) {
       shifts.markFailed(c.terminalId, c.shift, errorMessage(e));

@@ -1,3 +1,4 @@
+import { putFile } from '../shared/put.js';
 import { readFileSync } from 'node:fs';
 import { errorMessage, type Clock, type Logger, type Transport } from '../../api/index.js';
 import type { CfxConfig } from '../../config/types.js';
@@ -142,9 +143,7 @@ export class StatusPublisher {
         await transport.mkdir(this.dir, { signal });
         this.dirReady = true;
       }
-      const tmp = remotePath(this.dir, `.${this.name}.part`);
-      await transport.write(tmp, bytes, { signal });
-      await transport.rename(tmp, path, { signal });
+      await putFile(transport, this.dir, this.name, bytes, signal ? { signal } : {});
     } catch (e) {
       this.dirReady = false;
       store.kv.set(STATUS_KV.error, JSON.stringify({ at: clock.now().toISOString(), message: errorMessage(e) }));
