@@ -1,0 +1,147 @@
+// Child process of the fleet bench (fleet.ts): N simulated terminals in this one process, each a
+// real cfx terminal opened through the library (`openTerminal` → `start()`: the price poll and the
+// sales loop of `cfx run`), with its own cfx.yaml, its own dataDir (catalog.db + journal.db) and its
+// own server connection. Driven by the parent over IPC:
+//   {op:'grow', n}                     open and start terminals until there are n
+//   {op:'counts'}                      list() calls of the price polls so far, CPU of this process
+//   {op:'await', since, n, expect, timeoutMs}
+//                                      wait until the first n terminals applied a price file at or
+//                                      after `since` (epoch ms); check each one's catalog holds
+//                                      `expect` (code → price); answer the applied times
+//   {op:'close'}                       stop every terminal (as `cfx run` on SIGTERM) and exit
+// When a terminal applied a file is taken at the pull's `prices.pull:applied` step (right after the
+// catalog's COMMIT: from then on the till sells at the new prices), through the process-wide fault
+// hook; which terminal reached it comes from an AsyncLocalStorage context each terminal is started in.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { coreServices, createLogger, openTerminal, setFaultHook, type Terminal, type Transport } from '@cfx/core';
+import { procCpuTicks } from './common.js';
+import { epochMs, terminalName, type FleetChildSpec, type FleetRequest } from './fleet-common.js';
+
+interface Member {
+  name: string;
+  terminal: Terminal;
+  /** epoch ms of the last `prices.pull:applied` */
+  appliedAt: number;
+  applied: number;
+}
+
+const spec = JSON.parse(process.argv[2] ?? 'null') as FleetChildSpec | null;
+if (!spec || !process.send) {
+  process.stderr.write('fleet-child is started by the fleet bench (fleet.js) with an IPC channel\n');
+  process.exit(2);
+}
+const send = (m: unknown) => process.send!(m);
+
+const fleet: Member[] = [];
+const ctx = new AsyncLocalStorage<Member>();
+let lists = 0;
+const logger = createLogger({ level: 'warn', file: spec.logFile });
+
+setFaultHook({
+  at(point) {
+    if (point !== 'prices.pull:applied') return;
+    const m = ctx.getStore();
+    if (!m) return;
+    m.appliedAt = epochMs();
+    m.applied++;
+  },
+});
+
+/** the transport factory of a terminal, counting the price poll's listings */
+function counting(open: (purpose: string) => Promise<Transport>): { open(purpose: string): Promise<Transport> } {
+  return {
+    async open(purpose) {
+      const t = await open(purpose);
+      if (purpose !== 'prices.pull') return t;
+      const list = t.list.bind(t);
+      t.list = (dir, opts) => {
+        lists++;
+        return list(dir, opts);
+      };
+      return t;
+    },
+  };
+}
+
+async function grow(n: number): Promise<{ n: number; openMs: number }> {
+  const t0 = performance.now();
+  const starting: Promise<void>[] = [];
+  while (fleet.length < n) {
+    const name = terminalName(fleet.length);
+    const dir = join(spec!.scratch, name);
+    mkdirSync(dir, { recursive: true });
+    const config = join(dir, 'cfx.yaml');
+    writeFileSync(
+      config,
+      `role: terminal
+terminal: ${name}
+dataDir: ./data
+server: \${CFX_FLEET_SERVER}
+timeout: 60s
+prices:
+  dir: ${spec!.remoteBase}/{terminal}
+  poll: ${spec!.pollMs}ms
+sales:
+  dir: ${spec!.remoteBase}/sales
+${spec!.extra ?? ''}`,
+    );
+    const terminal = openTerminal({ config, env: { ...process.env, CFX_FLEET_SERVER: spec!.server }, logger: logger.child({ terminal: name }) });
+    const base = terminal.app.services.resolve(coreServices.transports);
+    terminal.app.services.value(coreServices.transports, counting((p) => base.open(p)));
+    const m: Member = { name, terminal, appliedAt: 0, applied: 0 };
+    fleet.push(m);
+    // everything the terminal's loops do later (timers, sockets, promises) runs in this context;
+    // started at a random moment within a poll period, as a fleet's terminals are out of step
+    starting.push(ctx.run(m, async () => {
+      await sleep(Math.random() * spec!.pollMs);
+      await terminal.start();
+    }));
+  }
+  await Promise.all(starting);
+  return { n: fleet.length, openMs: performance.now() - t0 };
+}
+
+async function awaitApplied(r: Extract<FleetRequest, { op: 'await' }>): Promise<unknown> {
+  const members = fleet.slice(0, r.n);
+  const deadline = performance.now() + r.timeoutMs;
+  while (members.some((m) => m.appliedAt < r.since) && performance.now() < deadline) await sleep(5);
+  const missing = members.filter((m) => m.appliedAt < r.since).map((m) => m.name);
+  // the till sells at the office's latest prices: every terminal that applied must hold them
+  const wrong: string[] = [];
+  for (const m of members) {
+    if (m.appliedAt < r.since) continue;
+    const p = m.terminal.catalog.get(r.expect.code);
+    if (p?.price !== r.expect.price) wrong.push(`${m.name}: ${r.expect.code} at ${p?.price ?? 'absent'}, expected ${r.expect.price}`);
+  }
+  return { appliedAt: members.map((m) => (m.appliedAt >= r.since ? m.appliedAt : null)), missing, wrong };
+}
+
+process.on('message', (raw) => {
+  const r = raw as FleetRequest & { id: number };
+  (async () => {
+    switch (r.op) {
+      case 'grow':
+        return grow(r.n);
+      case 'counts':
+        return { lists, cpu: procCpuTicks(process.pid), at: epochMs(), rssMb: process.memoryUsage().rss / 2 ** 20 };
+      case 'await':
+        return awaitApplied(r);
+      case 'close': {
+        const t0 = performance.now();
+        await Promise.all(fleet.map((m) => m.terminal.close().catch(() => undefined)));
+        return { closeMs: performance.now() - t0 };
+      }
+    }
+  })().then(
+    (result) => {
+      send({ id: r.id, result });
+      if (r.op === 'close') process.disconnect();
+    },
+    (e) => send({ id: r.id, error: (e as Error).stack ?? String(e) }),
+  );
+});
+send({ ready: true });
