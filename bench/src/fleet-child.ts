@@ -39,6 +39,9 @@ const send = (m: unknown) => process.send!(m);
 const fleet: Member[] = [];
 const ctx = new AsyncLocalStorage<Member>();
 let lists = 0;
+let listErrors = 0;
+/** distinct list() errors (message without the terminal's dir) → count */
+const errorKinds = new Map<string, number>();
 const logger = createLogger({ level: 'warn', file: spec.logFile });
 
 setFaultHook({
@@ -58,9 +61,16 @@ function counting(open: (purpose: string) => Promise<Transport>): { open(purpose
       const t = await open(purpose);
       if (purpose !== 'prices.pull') return t;
       const list = t.list.bind(t);
-      t.list = (dir, opts) => {
+      t.list = async (dir, opts) => {
         lists++;
-        return list(dir, opts);
+        try {
+          return await list(dir, opts);
+        } catch (e) {
+          listErrors++;
+          const kind = String((e as Error).message).split(dir).join('<inbox>').slice(0, 300);
+          errorKinds.set(kind, (errorKinds.get(kind) ?? 0) + 1);
+          throw e;
+        }
       };
       return t;
     },
@@ -127,7 +137,7 @@ process.on('message', (raw) => {
       case 'grow':
         return grow(r.n);
       case 'counts':
-        return { lists, cpu: procCpuTicks(process.pid), at: epochMs(), rssMb: process.memoryUsage().rss / 2 ** 20 };
+        return { lists, listErrors, errorKinds: [...errorKinds].sort((a, b) => b[1] - a[1]).slice(0, 3), cpu: procCpuTicks(process.pid), at: epochMs(), rssMb: process.memoryUsage().rss / 2 ** 20 };
       case 'await':
         return awaitApplied(r);
       case 'close': {

@@ -58,6 +58,10 @@ export interface FleetStep {
   fleetCpuPct: number;
   /** price-poll listings per second the fleet achieved (ideal: N / poll interval) */
   listsPerS: number;
+  /** listings that failed in the window (the terminal backs off and retries) */
+  listErrors: number;
+  /** the most frequent list() errors since the start of this transport's run, with counts */
+  errorKinds: [string, number][];
   fleetRssMb: number;
   /** time to open and start the terminals added in this step */
   openS: number;
@@ -144,6 +148,15 @@ function groupTicks(pids: number[]): number {
 }
 
 // ---------- the fleet child
+
+interface Counts {
+  lists: number;
+  listErrors: number;
+  errorKinds: [string, number][];
+  cpu: { total: number };
+  at: number;
+  rssMb: number;
+}
 
 class FleetChild {
   private next = 1;
@@ -293,11 +306,11 @@ ${setup.extra ?? ''}`,
       await sleep(3000);
       const pids0 = setup.serverPids();
       const s0 = groupTicks(pids0);
-      const c0 = await child.ask<{ lists: number; cpu: { total: number }; at: number; rssMb: number }>({ op: 'counts' });
+      const c0 = await child.ask<Counts>({ op: 'counts' });
       await sleep(o.window * 1000);
       const pids1 = setup.serverPids();
       const s1 = groupTicks([...new Set([...pids0, ...pids1])]);
-      const c1 = await child.ask<{ lists: number; cpu: { total: number }; at: number; rssMb: number }>({ op: 'counts' });
+      const c1 = await child.ask<Counts>({ op: 'counts' });
       const secs = (c1.at - c0.at) / 1000;
       const step: FleetStep = {
         n,
@@ -306,6 +319,8 @@ ${setup.extra ?? ''}`,
         serverProcesses: pids1.length,
         fleetCpuPct: ((c1.cpu.total - c0.cpu.total) / clockTicks() / secs) * 100,
         listsPerS: (c1.lists - c0.lists) / secs,
+        listErrors: c1.listErrors - c0.listErrors,
+        errorKinds: c1.errorKinds,
         fleetRssMb: c1.rssMb,
         openS: g.openMs / 1000,
         loadavg: loadavg(),
@@ -313,7 +328,8 @@ ${setup.extra ?? ''}`,
       res.steps.push(step);
       log(
         `  fleet ${kind} N=${fmtInt(n)}: server ${fmt(step.serverCpuPct, 1)} % of a core (${step.serverProcesses} processes), fleet process ${fmt(step.fleetCpuPct, 1)} %, ` +
-          `${fmt(step.listsPerS, 0)} listings/s (ideal ${fmt((n * 1000) / setup.pollMs, 0)}), RSS ${fmt(step.fleetRssMb, 0)} MB, opened in ${fmt(step.openS, 1)} s`,
+          `${fmt(step.listsPerS, 0)} listings/s (ideal ${fmt((n * 1000) / setup.pollMs, 0)}), RSS ${fmt(step.fleetRssMb, 0)} MB, opened in ${fmt(step.openS, 1)} s` +
+          (step.listErrors ? `; ${step.listErrors} listings failed, e.g. ${step.errorKinds[0]?.[0]}` : ''),
       );
       if (!o.ns.includes(n)) continue;
 
@@ -468,8 +484,13 @@ export function renderFleet(r: FleetResult): string {
       continue;
     }
     out.push(`  ${t.transport} (${t.server}, poll ${t.pollMs} ms${t.transport === 'nats' ? ' + watch' : ''})`);
-    out.push('    N      server CPU (% of a core)  fleet process CPU  listings/s (ideal)');
-    for (const s of t.steps) out.push(`    ${String(s.n).padEnd(6)} ${fmt(s.serverCpuPct, 1).padStart(8)} % (${s.serverProcesses} proc)    ${fmt(s.fleetCpuPct, 1).padStart(8)} %       ${fmt(s.listsPerS, 0)} (${fmt((s.n * 1000) / t.pollMs!, 0)})`);
+    out.push('    N      server CPU (% of a core)  fleet process CPU  listings/s (ideal)  failed listings  load avg');
+    for (const s of t.steps)
+      out.push(
+        `    ${String(s.n).padEnd(6)} ${fmt(s.serverCpuPct, 1).padStart(8)} % (${s.serverProcesses} proc)    ${fmt(s.fleetCpuPct, 1).padStart(8)} %       ${`${fmt(s.listsPerS, 0)} (${fmt((s.n * 1000) / t.pollMs!, 0)})`.padEnd(18)}  ${String(s.listErrors).padStart(6)}           ${fmt(s.loadavg[0]!, 1)}`,
+      );
+    const kinds = t.steps.at(-1)?.errorKinds ?? [];
+    if (kinds.length) out.push(`    failed listings, most frequent: ${kinds.map(([k, c]) => `${c}× ${k}`).join(' | ')}`);
     out.push(
       `    server saturates a core: ${t.saturationN !== undefined ? `at N = ${t.saturationN}` : `not within N ≤ ${t.steps.at(-1)?.n} (linear extrapolation: N ≈ ${t.extrapolatedSaturationN ?? '?'})`}`,
     );
