@@ -52,6 +52,8 @@ command -v flock >/dev/null 2>&1 || missing+=(util-linux)
 command -v xmllint >/dev/null 2>&1 || missing+=(libxml2-utils)
 # systemd-analyze verify checks the unit `cfx service install` writes (nothing here boots systemd)
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
+# NATS JetStream (transport-nats): Debian's nats-server (2.9.10 on bookworm)
+command -v nats-server >/dev/null 2>&1 || missing+=(nats-server)
 if [ ${#missing[@]} -eq 0 ]; then
   install_pure_ftpd
   echo "test servers: everything installed"
@@ -64,5 +66,5 @@ fi
 echo "test servers: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update
-apt-get install -y --no-install-recommends vsftpd openssh-server openssh-client lftp openssl util-linux libxml2-utils systemd
+apt-get install -y --no-install-recommends vsftpd openssh-server openssh-client lftp openssl util-linux libxml2-utils systemd nats-server
 install_pure_ftpd

@@ -9,6 +9,8 @@
 #                           32000-32999, the same user and root as vsftpd; unpacked by install.sh
 #                           into its own prefix (CFX_PURE_FTPD_PREFIX), since it conflicts with
 #                           vsftpd as a Debian package
+#   nats-server 127.0.0.1:4222 NATS with JetStream (file storage under $BASE/nats), user cfx /
+#                           password cfx-nats-test; transport-nats tests use it
 # One local user `cfxftp` (password `cfxftp`, plus a generated SSH key). FTP sessions are chrooted
 # to the user's home (so `/ftpbox` is under it); SFTP is not chrooted, so SFTP tests put their
 # files under CFX_TEST_SFTP_ROOT (the same directory: a file written over FTP is visible over SFTP).
@@ -31,6 +33,9 @@ FTP_PORT=$((2121 + PORT_OFFSET))
 FTPS_PORT=$((2990 + PORT_OFFSET))
 SFTP_PORT=$((2222 + PORT_OFFSET))
 PURE_FTP_PORT=$((2131 + PORT_OFFSET))
+NATS_PORT=$((4222 + PORT_OFFSET))
+NATS_USER=cfx
+NATS_PASS=cfx-nats-test
 PASV=$((30000 + PORT_OFFSET))
 # vsftpd's max_clients and max_per_ip (every test connection comes from 127.0.0.1): the fleet bench
 # (bench/src/fleet.ts) raises it for 1,000+ simulated terminals on its own instance of these servers
@@ -40,7 +45,7 @@ FTP_MAX_CLIENTS=${CFX_TEST_FTP_MAX_CLIENTS:-200}
 die() { echo "test servers: $*" >&2; exit 1; }
 
 [ "$(id -u)" = 0 ] || die "must run as root (creates a local user, binds ports, runs vsftpd/sshd)"
-for b in /usr/sbin/vsftpd /usr/sbin/sshd "$PURE_FTPD"; do
+for b in /usr/sbin/vsftpd /usr/sbin/sshd "$PURE_FTPD" /usr/sbin/nats-server; do
   [ -x "$b" ] || die "$b is missing; run $HERE/install.sh"
 done
 for c in ssh-keygen openssl flock; do
@@ -175,6 +180,23 @@ Match User $FTP_USER
 EOF
 /usr/sbin/sshd -t -f "$BASE/sshd_config" || die "sshd rejects $BASE/sshd_config"
 
+# NATS: loopback only, one user, JetStream with file storage under $BASE/nats (kept across restarts,
+# as a shop's server keeps its streams). No monitoring port: nothing here needs it.
+mkdir -p "$BASE/nats"
+cat > "$BASE/nats-server.conf" <<EOF
+listen: 127.0.0.1:$NATS_PORT
+server_name: cfx-test-nats
+authorization {
+  user: $NATS_USER
+  password: $NATS_PASS
+}
+jetstream {
+  store_dir: "$BASE/nats"
+  max_memory_store: 64MB
+  max_file_store: 2GB
+}
+EOF
+
 # ---------- start what is not running ----------
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # the recorded PID of server $1, when it is still that server
@@ -229,15 +251,16 @@ start_one sshd $SFTP_PORT /usr/sbin/sshd -D -e -f "$BASE/sshd_config"
 # Its LIST hides dot files by default (MLSD shows them): left so, as a real install has it.
 start_one pure-ftpd $PURE_FTP_PORT "$PURE_FTPD" -S 127.0.0.1,$PURE_FTP_PORT -4 -A -E -H \
   -l unix -p $((PASV + 2000)):$((PASV + 2999)) -P 127.0.0.1 -c 200 -C 200 -U 022:022 -I 600 -g "$BASE/pure-ftpd.own.pid"
+start_one nats-server $NATS_PORT /usr/sbin/nats-server -c "$BASE/nats-server.conf"
 
-# bounded wait for all three ports (10 s)
+# bounded wait for all the ports (10 s)
 up=0
 for _ in $(seq 1 100); do
-  if port_open $FTP_PORT && port_open $FTPS_PORT && port_open $SFTP_PORT && port_open $PURE_FTP_PORT; then up=1; break; fi
+  if port_open $FTP_PORT && port_open $FTPS_PORT && port_open $SFTP_PORT && port_open $PURE_FTP_PORT && port_open $NATS_PORT; then up=1; break; fi
   sleep 0.1
 done
 if [ $up != 1 ]; then
-  for n in vsftpd vsftpd-ftps sshd pure-ftpd; do
+  for n in $SERVERS; do
     echo "----- $BASE/log/$n.out" >&2
     tail -n 30 "$BASE/log/$n.out" >&2 || true
   done
@@ -256,6 +279,7 @@ CFX_TEST_SFTP_KEY=$BASE/ssh/client_ed25519
 CFX_TEST_SFTP_HOSTKEY_SHA256=$HOSTKEY_SHA256
 CFX_TEST_SFTP_ROOT=$HOME_DIR
 CFX_TEST_FTP_ROOT=$HOME_DIR
+CFX_TEST_NATS_URL=nats://$NATS_USER:$NATS_PASS@127.0.0.1:$NATS_PORT
 EOF
 mv "$BASE/servers.env.tmp" "$BASE/servers.env"
 cat "$BASE/servers.env"

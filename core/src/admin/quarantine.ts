@@ -4,6 +4,7 @@ import { ErrorCodes, TransportError, errorMessage, type Transport } from '../api
 import type { Service } from '../scheduler/service.js';
 import type { QuarantineEntry } from '../store/index.js';
 import { isPlainName, isTempName, remotePath } from '../jobs/shared/names.js';
+import { putFile } from '../jobs/shared/put.js';
 import { forceKey } from '../jobs/prices-pull/price-pull.js';
 import { ApiError } from './http-errors.js';
 
@@ -78,9 +79,7 @@ async function backToRemote(e: QuarantineEntry, t: Transport): Promise<RetryOutc
     throw new ApiError(409, ErrorCodes.TRANSPORT_ALREADY_EXISTS, `${target} is already on the server (a newer file of the same name?); retry once it has been taken`, 'id');
   }
   if (hasLocalCopy(e)) {
-    const tmp = remotePath(dir, `.${e.fileName}.retry.part`);
-    await t.write(tmp, createReadStream(e.localPath));
-    await t.rename(tmp, target);
+    await putFile(t, dir, e.fileName, createReadStream(e.localPath), { tempName: `.${e.fileName}.retry.part` });
     return { id: e.id, job: e.job, fileName: e.fileName, action: 'uploaded', to: target };
   }
   try {

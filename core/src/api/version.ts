@@ -3,5 +3,6 @@
  * major pinned; minor versions only add, a new major breaks.
  */
 // 1.1: jobs as contributions (contributes.jobs, registerJob, defineJob), the service catalogue (coreServices), Clock, FaultHook, PriceDecoding.skipped
-export const API_VERSION = '1.1.0';
+// 1.2: Transport.capabilities (atomicPut: direct writes instead of temp + rename) and Transport.watch (changes pushed, polling the fallback)
+export const API_VERSION = '1.2.0';
 export const API_MAJOR = 1;

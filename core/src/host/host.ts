@@ -23,6 +23,7 @@ import {
   type Transport,
   type TransportCreateContext,
   type TransportProvider,
+  type WatchOptions,
 } from '../api/index.js';
 import { Services } from '../di/services.js';
 import { memoryTransportProvider } from '../testing/memory-transport.js';
@@ -344,6 +345,10 @@ export class PluginHost {
       delete: (path, o) => call('transport.delete', o, (oo) => inner.delete(path, oo)),
       mkdir: (path, o) => call('transport.mkdir', o, (oo) => inner.mkdir(path, oo)),
       close: () => guardCall(pluginId, 'transport.close', timeout, undefined, () => inner.close()),
+      // frozen copy: a plugin cannot change what it declared after core has looked
+      ...(inner.capabilities ? { capabilities: Object.freeze({ ...inner.capabilities }) } : {}),
+      // a watch runs as long as its signal lets it: no deadline, only the error mapping
+      ...(inner.watch ? { watch: (dir: string, o: WatchOptions) => guardIterable(pluginId, 'transport.watch', inner.watch!(dir, o)) } : {}),
     };
   }
 

@@ -23,6 +23,7 @@ import { fault } from '../../faults/index.js';
 import type { Store } from '../../store/index.js';
 import { formatProblem, isOverLimit, stageStream } from '../shared/file-steps.js';
 import { expandTemplate, remotePath, safeLocalName } from '../shared/names.js';
+import { putFile } from '../shared/put.js';
 
 /*
  * Publish (office → terminals): the back office's goods/price exports are validated, uploaded to
@@ -234,18 +235,15 @@ export class Publish {
       fault('office.publish:recorded');
       const dir = this.inbox(terminal);
       const remote = remotePath(dir, name);
-      const tmp = remotePath(dir, `.${name}.part`);
       const transport = await this.deps.transport();
       await transport.mkdir(dir, { signal });
       const body = createReadStream(upload);
       body.on('error', () => undefined); // the transport sees read errors through its own pipe; none may go unhandled after a failed call
       try {
-        await transport.write(tmp, body, { signal });
+        await putFile(transport, dir, name, body, { signal, afterTemp: () => fault('office.publish:uploaded-temp') });
       } finally {
         body.destroy();
       }
-      fault('office.publish:uploaded-temp');
-      await transport.rename(tmp, remote, { signal });
       fault('office.publish:renamed');
 
       const archiveDir = join(paths.archive, 'prices-out', localDate());

@@ -6,7 +6,8 @@ import type { CfxConfig } from '../../config/types.js';
 import type { Store, SaleRecord } from '../../store/index.js';
 import { dataPaths } from '../../app/paths.js';
 import { fault } from '../../faults/index.js';
-import { expandTemplate, remotePath, safeLocalName } from '../shared/names.js';
+import { expandTemplate, safeLocalName } from '../shared/names.js';
+import { putFile } from '../shared/put.js';
 
 export interface PushProgress {
   done: number;
@@ -114,24 +115,24 @@ export class SalesPush {
     return format.encodeSale(sale, { options: config.sales.options });
   }
 
-  /** temp name, then rename; the rename (the file appearing under its name) waits for the local copy */
+  /** putFile (temp name + rename, or one atomic write); the file appearing under its name waits for the local copy */
   private async upload(t: Transport, p: Prepared, job: PushJob): Promise<void> {
     const { signal } = this.deps;
     if (!this.dirReady.has(t)) {
       await t.mkdir(this.dir, { signal });
       this.dirReady.add(t);
     }
-    const dir = this.dir;
-    const tmp = remotePath(dir, `.${p.name}.part`);
-    const opts = { signal };
-    await t.write(tmp, p.bytes, opts);
-    fault(`${job}:uploaded-temp`);
-    if (p.copied) {
-      await p.copied.catch((e: unknown) => {
-        throw new LocalFailure(e);
-      });
-    }
-    await t.rename(tmp, remotePath(dir, p.name), opts);
+    await putFile(t, this.dir, p.name, p.bytes, {
+      signal,
+      afterTemp: () => fault(`${job}:uploaded-temp`),
+      beforeVisible: async () => {
+        if (p.copied) {
+          await p.copied.catch((e: unknown) => {
+            throw new LocalFailure(e);
+          });
+        }
+      },
+    });
     fault(`${job}:renamed`);
   }
 

@@ -1,0 +1,582 @@
+// nats:// and tls:// on the official NATS client (npm `nats` 2.x): one JetStream object store per
+// bucket, remote paths are object names. Writes are atomic there (the chunks go first, the object
+// appears when its metadata message lands), so the transport declares `atomicPut` and core writes
+// sale and price files directly under their names.
+//
+// Listings come from a local index of the bucket, kept by one ordered consumer on the bucket's
+// metadata subjects: the object store names objects by base64 in its subjects, so the server cannot
+// list by prefix, and a full `list()` of the bucket per poll would cost every terminal the whole
+// bucket each second. The same consumer feeds `watch(dir)`.
+import { readFileSync } from 'node:fs';
+import { posix } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import {
+  connect,
+  consumerOpts,
+  credsAuthenticator,
+  JSONCodec,
+  nkeyAuthenticator,
+  type ConnectionOptions,
+  type JetStreamClient,
+  type JetStreamSubscription,
+  type NatsConnection,
+  type ObjectStore,
+  type ObjectInfo,
+  StorageType,
+} from 'nats';
+import { TransportError, type CallOptions, type Logger, type RemoteEntry, type Transport, type TransportChange, type TransportCreateContext, type WatchOptions } from '@cfx/core/api';
+import { toTransportError } from './errors.js';
+
+export interface NatsTransportOptions {
+  /** more seed servers (host:port) beside the URL's: the client also learns the cluster from the server */
+  servers?: string[];
+  /** login password; overrides the URL's */
+  password?: string;
+  /** a .creds file (user JWT + NKEY seed, as `nsc` writes it) */
+  credsFile?: string;
+  /** a file holding an NKEY user seed (SU…) */
+  nkeyFile?: string;
+  /** TLS files for tls:// (a private CA, a client certificate) */
+  tls?: { ca?: string; cert?: string; key?: string };
+  /** replicas of a bucket this transport creates (1–5; a cluster of 3 → 3). An existing bucket keeps its own. */
+  replicas?: number;
+  /** storage of a bucket this transport creates: file (survives a restart) or memory */
+  storage?: 'file' | 'memory';
+  /** the JetStream domain that holds the bucket (a leaf node reaching the hub's, see docs/scale.md) */
+  domain?: string;
+}
+
+interface IndexEntry {
+  size: number;
+  mtime: Date;
+  /** sequence of its metadata message in the bucket's stream: a later one wins */
+  revision: number;
+  deleted: boolean;
+}
+
+type Listener = (name: string, deleted: boolean) => void;
+
+/** One bucket: its object store handle and the live index of its objects. */
+interface Bucket {
+  name: string;
+  os: ObjectStore;
+  index: Map<string, IndexEntry>;
+  /** resolves once the index holds the bucket as it was when the consumer started */
+  ready: Promise<void>;
+  listeners: Set<Listener>;
+  sub?: JetStreamSubscription;
+  /** why the index stopped following the bucket (then it is rebuilt on the next call) */
+  broken?: Error;
+}
+
+const BUCKET_RE = /^[A-Za-z0-9_-]+$/;
+const jc = JSONCodec<{ name: string; size: number; mtime: string; deleted?: boolean }>();
+
+function parseServers(url: URL, extra: string[] = []): string[] {
+  const hostPort = `${url.hostname}:${url.port || '4222'}`;
+  return [hostPort, ...extra];
+}
+
+/** The bucket named by the URL's path (`/<bucket>`), or undefined: then a path's first segment names it. */
+function urlBucket(url: URL): string | undefined {
+  const p = decodeURIComponent(url.pathname).replace(/^\/+|\/+$/g, '');
+  if (p === '') return undefined;
+  if (!BUCKET_RE.test(p)) throw new TransportError('Protocol', `nats: the URL's path names the bucket: ${JSON.stringify(p)} is not a bucket name (letters, digits, - and _)`);
+  return p;
+}
+
+/**
+ * Object names as the store gets them. nats.js builds a metadata subject with btoa(), which takes
+ * only Latin-1: a name with other characters is passed as its UTF-8 bytes, one char per byte, so
+ * the subject holds base64 of the UTF-8 name (what other NATS clients write). `fromStore` undoes
+ * it; a name with chars above U+00FF (from another client) is taken as it is.
+ */
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+export function toStore(name: string): string {
+  // eslint-disable-next-line no-control-regex
+  return /^[\u0000-\u007f]*$/.test(name) ? name : Buffer.from(name, 'utf8').toString('latin1');
+}
+export function fromStore(name: string): string {
+  // eslint-disable-next-line no-control-regex
+  if (/^[\u0000-\u007f]*$/.test(name) || /[^\u0000-\u00ff]/.test(name)) return name;
+  try {
+    return utf8.decode(Buffer.from(name, 'latin1'));
+  } catch {
+    return name;
+  }
+}
+
+function abortError(what: string, path?: string): TransportError {
+  return new TransportError('Aborted', `${what}: aborted`, path !== undefined ? { path } : {});
+}
+
+/**
+ * `p` with a deadline and the caller's signal: a TransportError Timeout/Aborted when either comes
+ * first. The work itself may go on in the client (it has its own timeouts); nothing waits for it.
+ */
+function bounded<T>(p: Promise<T>, ms: number, what: string, signal?: AbortSignal, path?: string): Promise<T> {
+  if (signal?.aborted) {
+    p.catch(() => undefined);
+    return Promise.reject(abortError(what, path));
+  }
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => finish(() => reject(new TransportError('Timeout', `${what}: no answer within ${ms} ms`, path !== undefined ? { path } : {}))), ms);
+    const onAbort = () => finish(() => reject(abortError(what, path)));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    let done = false;
+    function finish(f: () => void) {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      f();
+    }
+    p.then(
+      (v) => finish(() => resolve(v)),
+      (e) => finish(() => reject(e)),
+    );
+  });
+}
+
+export class NatsTransport implements Transport {
+  readonly capabilities = Object.freeze({ atomicPut: true });
+  private nc: NatsConnection | undefined;
+  private connecting: Promise<NatsConnection> | undefined;
+  /** between a disconnect and the reconnect: listings would come from a stale index */
+  private away = false;
+  private js: JetStreamClient | undefined;
+  private readonly buckets = new Map<string, Promise<Bucket>>();
+  private readonly fixedBucket: string | undefined;
+  private readonly secrets: string[];
+  private readonly log: Logger;
+  private readonly timeoutMs: number;
+
+  constructor(
+    private readonly url: URL,
+    private readonly opts: NatsTransportOptions,
+    logger: Logger,
+    timeoutMs: number,
+  ) {
+    this.fixedBucket = urlBucket(url);
+    this.log = logger;
+    this.timeoutMs = timeoutMs;
+    this.secrets = [decodeURIComponent(url.password), opts.password ?? ''].filter(Boolean);
+  }
+
+  private err(e: unknown, what: string, path?: string): TransportError {
+    return toTransportError(e, `nats ${what}`, this.secrets, path);
+  }
+
+  private connectOptions(): ConnectionOptions {
+    const o = this.opts;
+    const co: ConnectionOptions = {
+      servers: parseServers(this.url, o.servers),
+      name: 'cfx',
+      timeout: this.timeoutMs,
+      // reconnect for ever: a shop's link comes back; calls meanwhile fail with their own deadline
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+      pingInterval: 10_000,
+    };
+    const user = decodeURIComponent(this.url.username);
+    const pass = o.password ?? decodeURIComponent(this.url.password);
+    if (user) {
+      co.user = user;
+      co.pass = pass;
+    }
+    if (o.credsFile) co.authenticator = credsAuthenticator(readFileSync(o.credsFile));
+    else if (o.nkeyFile) co.authenticator = nkeyAuthenticator(new TextEncoder().encode(readFileSync(o.nkeyFile, 'utf8').trim()));
+    if (this.url.protocol === 'tls:' || o.tls) {
+      co.tls = {
+        ...(o.tls?.ca ? { caFile: o.tls.ca } : {}),
+        ...(o.tls?.cert ? { certFile: o.tls.cert } : {}),
+        ...(o.tls?.key ? { keyFile: o.tls.key } : {}),
+      };
+    }
+    return co;
+  }
+
+  private connection(signal?: AbortSignal): Promise<NatsConnection> {
+    if (this.nc && !this.nc.isClosed()) return Promise.resolve(this.nc);
+    this.connecting ??= (async () => {
+      try {
+        const nc = await connect(this.connectOptions());
+        this.nc = nc;
+        this.away = false;
+        this.js = nc.jetstream({ timeout: this.timeoutMs, ...(this.opts.domain ? { domain: this.opts.domain } : {}) });
+        void this.followStatus(nc);
+        void nc.closed().then(() => {
+          if (this.nc === nc) this.forget();
+        });
+        return nc;
+      } finally {
+        this.connecting = undefined;
+      }
+    })();
+    return bounded(this.connecting, this.timeoutMs + 1000, `nats connect ${this.url.host}`, signal).catch((e: unknown) => {
+      throw this.err(e, `connect ${this.url.host}`);
+    });
+  }
+
+  private forget(): void {
+    for (const b of this.buckets.values()) b.then((x) => x.sub?.unsubscribe(), () => undefined);
+    this.buckets.clear();
+    this.nc = undefined;
+    this.js = undefined;
+  }
+
+  /** After a reconnect the indexes are rebuilt: what changed while away is read again from the stream. */
+  private async followStatus(nc: NatsConnection): Promise<void> {
+    for await (const s of nc.status()) {
+      if (s.type === 'disconnect') this.away = true;
+      if (s.type === 'reconnect') this.away = false;
+      if (s.type === 'disconnect') this.log.warn({ server: String(s.data) }, 'nats: disconnected; reconnecting');
+      if (s.type === 'reconnect') {
+        this.log.info({ server: String(s.data) }, 'nats: reconnected');
+        for (const [name, b] of this.buckets) {
+          this.buckets.delete(name);
+          b.then((x) => {
+            x.sub?.unsubscribe();
+            // watchers of the old index move to the new one
+            if (x.listeners.size) void this.bucket(name).then((nb) => x.listeners.forEach((l) => nb.listeners.add(l)), () => undefined);
+          }, () => undefined);
+        }
+      }
+    }
+  }
+
+  /** bucket name and object name of a remote path */
+  private locate(path: string): { bucket: string; name: string } {
+    const norm = posix.normalize('/' + path).replace(/\/+$/, '');
+    const parts = norm.split('/').filter(Boolean);
+    if (this.fixedBucket !== undefined) return { bucket: this.fixedBucket, name: parts.join('/') };
+    const bucket = parts.shift();
+    if (bucket === undefined || !BUCKET_RE.test(bucket)) {
+      throw new TransportError('Protocol', `nats: without a bucket in the URL the first segment of a path names the bucket; ${JSON.stringify(path)} has ${bucket === undefined ? 'none' : 'an invalid one'}`, { path });
+    }
+    return { bucket, name: parts.join('/') };
+  }
+
+  private bucket(name: string, signal?: AbortSignal): Promise<Bucket> {
+    let b = this.buckets.get(name);
+    if (b) {
+      return b.then((x) => {
+        if (!x.broken) return x;
+        if (this.buckets.get(name) === b) this.buckets.delete(name);
+        return this.bucket(name, signal);
+      });
+    }
+    b = this.openBucket(name, signal);
+    this.buckets.set(name, b);
+    b.catch(() => {
+      if (this.buckets.get(name) === b) this.buckets.delete(name);
+    });
+    return b;
+  }
+
+  private async openBucket(name: string, signal?: AbortSignal): Promise<Bucket> {
+    await this.connection(signal);
+    const js = this.js!;
+    const os = await bounded(
+      js.views.os(name, { storage: this.opts.storage === 'memory' ? StorageType.Memory : StorageType.File, replicas: this.opts.replicas ?? 1 }),
+      this.timeoutMs,
+      `nats bucket ${name}`,
+      signal,
+    ).catch((e: unknown) => {
+      throw this.err(e, `open bucket ${name}`);
+    });
+    const bucket: Bucket = { name, os, index: new Map(), ready: Promise.resolve(), listeners: new Set() };
+    bucket.ready = this.follow(bucket, js);
+    bucket.ready.catch(() => undefined);
+    return bucket;
+  }
+
+  /** Starts the ordered consumer that keeps `b.index`; resolves when the history is read. */
+  private async follow(b: Bucket, js: JetStreamClient): Promise<void> {
+    let initialized!: () => void;
+    let failed!: (e: Error) => void;
+    const ready = new Promise<void>((res, rej) => {
+      initialized = res;
+      failed = rej;
+    });
+    // an empty bucket has no metadata yet: the consumer would never report "caught up"
+    let empty = false;
+    try {
+      const jsm = await this.nc!.jetstreamManager({ timeout: this.timeoutMs, ...(this.opts.domain ? { domain: this.opts.domain } : {}) });
+      const si = await jsm.streams.info(`OBJ_${b.name}`, { subjects_filter: `$O.${b.name}.M.>` });
+      empty = !si.state.subjects || Object.keys(si.state.subjects).length === 0;
+    } catch (e) {
+      throw this.err(e, `read bucket ${b.name}`);
+    }
+    const co = consumerOpts();
+    co.orderedConsumer();
+    co.deliverLastPerSubject();
+    co.callback((err, m) => {
+      if (err) {
+        b.broken = err;
+        failed(err);
+        return;
+      }
+      if (!m) return;
+      let meta: { name: string; size: number; mtime: string; deleted?: boolean };
+      try {
+        meta = jc.decode(m.data);
+      } catch {
+        return; // not object metadata: nothing to index
+      }
+      this.apply(b, fromStore(meta.name), { size: meta.size, mtime: new Date(meta.mtime), revision: m.seq, deleted: meta.deleted === true });
+      if (m.info.pending === 0) initialized();
+    });
+    b.sub = await js.subscribe(`$O.${b.name}.M.>`, co).catch((e: unknown) => {
+      throw this.err(e, `follow bucket ${b.name}`);
+    });
+    void b.sub.closed.then(
+      () => {
+        b.broken ??= new Error('the bucket consumer stopped');
+      },
+      (e: unknown) => {
+        b.broken = e as Error;
+        failed(e as Error);
+      },
+    );
+    if (empty) initialized();
+    return ready;
+  }
+
+  /** a later revision wins; deletes stay as tombstones so an older event cannot bring a name back */
+  private apply(b: Bucket, name: string, e: IndexEntry): void {
+    const old = b.index.get(name);
+    if (old && old.revision >= e.revision) return;
+    b.index.set(name, e);
+    if (old?.deleted && e.deleted) return;
+    for (const l of b.listeners) l(name, e.deleted);
+  }
+
+  private async ready(bucket: string, what: string, signal?: AbortSignal): Promise<Bucket> {
+    const b = await this.bucket(bucket, signal);
+    await bounded(b.ready, this.timeoutMs, `nats ${what}`, signal).catch((e: unknown) => {
+      throw this.err(e, what);
+    });
+    // a stale index answers nothing while the connection is away: the caller retries later
+    if (this.nc === undefined || this.nc.isClosed() || this.away) {
+      throw new TransportError('Unavailable', `nats ${what}: not connected to ${this.url.host} (reconnecting)`);
+    }
+    return b;
+  }
+
+  async list(dir: string, opts?: CallOptions): Promise<RemoteEntry[]> {
+    if (opts?.signal?.aborted) throw abortError('nats list', dir);
+    const { bucket, name } = this.locate(dir);
+    const b = await this.ready(bucket, `list ${dir}`, opts?.signal);
+    const prefix = name === '' ? '' : `${name}/`;
+    let exists = prefix === '';
+    const files: RemoteEntry[] = [];
+    const dirs = new Set<string>();
+    for (const [n, e] of b.index) {
+      if (e.deleted || !n.startsWith(prefix)) continue;
+      exists = true;
+      const rest = n.slice(prefix.length);
+      if (rest === '') continue; // the directory's own marker
+      const slash = rest.indexOf('/');
+      if (slash >= 0) dirs.add(rest.slice(0, slash));
+      else files.push({ name: rest, size: e.size, mtime: e.mtime, type: 'file' });
+    }
+    if (!exists) throw new TransportError('NotFound', `nats list ${dir}: no such directory`, { path: dir });
+    return [...files, ...[...dirs].map((d): RemoteEntry => ({ name: d, size: 0, type: 'dir' }))];
+  }
+
+  read(path: string, opts?: CallOptions): Readable {
+    const out = new PassThrough();
+    const signal = opts?.signal;
+    let src: Readable | undefined;
+    const fail = (e: unknown) => {
+      src?.destroy();
+      if (!out.destroyed) out.destroy(this.err(e, `read ${path}`, path));
+    };
+    const onAbort = () => fail(abortError('nats read', path));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    out.once('close', () => signal?.removeEventListener('abort', onAbort));
+    void (async () => {
+      const { bucket, name } = this.locate(path);
+      const b = await this.bucket(bucket, signal);
+      const r = await bounded(b.os.get(toStore(name)), this.timeoutMs, `nats read ${path}`, signal, path);
+      if (r === null) throw new TransportError('NotFound', `nats read ${path}: no such object`, { path });
+      if (out.destroyed) return;
+      // a per-step deadline: no bytes for timeoutMs is a hang
+      let idle: NodeJS.Timeout | undefined;
+      const arm = () => {
+        clearTimeout(idle);
+        idle = setTimeout(() => fail(new TransportError('Timeout', `nats read ${path}: no data for ${this.timeoutMs} ms`, { path })), this.timeoutMs);
+      };
+      arm();
+      src = Readable.fromWeb(r.data as unknown as import('node:stream/web').ReadableStream<Uint8Array>);
+      src.on('data', arm);
+      src.once('error', fail);
+      src.once('end', () => {
+        clearTimeout(idle);
+        // the digest is checked after the last chunk: a mismatch is an error, not a short file
+        r.error.then(
+          (e) => (e ? fail(new TransportError('Protocol', `nats read ${path}: ${e.message}`, { path })) : out.end()),
+          fail,
+        );
+      });
+      out.once('close', () => {
+        clearTimeout(idle);
+        src?.destroy();
+      });
+      src.pipe(out, { end: false });
+    })().catch(fail);
+    return out;
+  }
+
+  async write(path: string, data: Readable | Uint8Array, opts?: CallOptions): Promise<number> {
+    const signal = opts?.signal;
+    if (signal?.aborted) throw abortError('nats write', path);
+    const { bucket, name } = this.locate(path);
+    if (name === '') throw new TransportError('Protocol', `nats write ${path}: not an object name`, { path });
+    const b = await this.bucket(bucket, signal);
+    let bytes = 0;
+    let iter: AsyncIterator<unknown> | undefined;
+    let sent = false;
+    const body = new ReadableStream<Uint8Array>({
+      pull: async (controller) => {
+        if (signal?.aborted) return controller.error(abortError('nats write', path));
+        if (data instanceof Uint8Array) {
+          if (!sent && data.length > 0) {
+            bytes = data.length;
+            controller.enqueue(data);
+          }
+          sent = true;
+          return controller.close();
+        }
+        iter ??= data[Symbol.asyncIterator]();
+        const { done, value } = await iter.next();
+        if (done) return controller.close();
+        const chunk = typeof value === 'string' ? Buffer.from(value) : (value as Uint8Array);
+        bytes += chunk.length;
+        controller.enqueue(chunk);
+      },
+      cancel: () => {
+        if (!(data instanceof Uint8Array)) data.destroy();
+      },
+    });
+    const put = b.os.put({ name: toStore(name) }, body);
+    let info: ObjectInfo;
+    try {
+      // no overall deadline (a large file takes its time): each chunk's publish has the client's timeout
+      info = await bounded(put, 2 ** 31 - 1, `nats write ${path}`, signal, path);
+    } catch (e) {
+      put.catch(() => undefined);
+      if (!(data instanceof Uint8Array)) data.destroy();
+      throw this.err(e, `write ${path}`, path);
+    }
+    this.apply(b, name, { size: info.size, mtime: new Date(info.mtime), revision: info.revision, deleted: false });
+    return bytes;
+  }
+
+  /** Object stores have no rename: copy, then delete. Core never needs it to be atomic (see atomicPut). */
+  async rename(from: string, to: string, opts?: CallOptions): Promise<void> {
+    const src = this.read(from, opts);
+    const chunks: Buffer[] = [];
+    try {
+      for await (const c of src) chunks.push(c as Buffer);
+    } catch (e) {
+      throw e instanceof TransportError ? new TransportError(e.kind, e.message.replace('read', 'rename'), { cause: e, path: from }) : this.err(e, `rename ${from}`, from);
+    }
+    await this.write(to, Buffer.concat(chunks), opts);
+    await this.delete(from, opts);
+  }
+
+  async delete(path: string, opts?: CallOptions): Promise<void> {
+    const { bucket, name } = this.locate(path);
+    const b = await this.bucket(bucket, opts?.signal);
+    const what = `nats delete ${path}`;
+    const info = await bounded(b.os.info(toStore(name)), this.timeoutMs, what, opts?.signal, path).catch((e: unknown) => {
+      throw this.err(e, `delete ${path}`, path);
+    });
+    if (info === null || info.deleted) throw new TransportError('NotFound', `${what}: no such object`, { path });
+    await bounded(b.os.delete(toStore(name)), this.timeoutMs, what, opts?.signal, path).catch((e: unknown) => {
+      throw this.err(e, `delete ${path}`, path);
+    });
+    // the tombstone's revision, so the index cannot take an older event for the newer state
+    const after = await b.os.info(toStore(name)).catch(() => null);
+    this.apply(b, name, { size: 0, mtime: new Date(), revision: after?.revision ?? info.revision + 1, deleted: true });
+  }
+
+  /** Directories are name prefixes; an empty one is a zero-byte marker object `<dir>/`. */
+  async mkdir(path: string, opts?: CallOptions): Promise<void> {
+    const { bucket, name } = this.locate(path);
+    if (name === '') {
+      await this.ready(bucket, `mkdir ${path}`, opts?.signal);
+      return;
+    }
+    const b = await this.ready(bucket, `mkdir ${path}`, opts?.signal);
+    const parts = name.split('/');
+    for (let i = 1; i <= parts.length; i++) {
+      const marker = `${parts.slice(0, i).join('/')}/`;
+      const known = b.index.get(marker);
+      if (known && !known.deleted) continue;
+      const info = await bounded(b.os.put({ name: toStore(marker) }, new Blob([]).stream()), this.timeoutMs, `nats mkdir ${path}`, opts?.signal, path).catch((e: unknown) => {
+        throw this.err(e, `mkdir ${path}`, path);
+      });
+      this.apply(b, marker, { size: 0, mtime: new Date(info.mtime), revision: info.revision, deleted: false });
+    }
+  }
+
+  async *watch(dir: string, opts: WatchOptions): AsyncIterable<TransportChange> {
+    const { bucket, name } = this.locate(dir);
+    const prefix = name === '' ? '' : `${name}/`;
+    const queue: TransportChange[] = [];
+    let wake: (() => void) | undefined;
+    const listener: Listener = (n, deleted) => {
+      if (!n.startsWith(prefix)) return;
+      const rest = n.slice(prefix.length);
+      if (rest === '' || rest.includes('/')) return;
+      queue.push({ name: rest, kind: deleted ? 'delete' : 'put' });
+      wake?.();
+    };
+    const onAbort = () => wake?.();
+    opts.signal.addEventListener('abort', onAbort, { once: true });
+    let b: Bucket | undefined;
+    try {
+      b = await this.ready(bucket, `watch ${dir}`, opts.signal);
+      b.listeners.add(listener);
+      while (!opts.signal.aborted) {
+        if (queue.length) {
+          yield queue.shift()!;
+          continue;
+        }
+        if (b.broken) throw this.err(b.broken, `watch ${dir}`, dir);
+        if (this.nc === undefined || this.nc.isClosed()) throw new TransportError('Unavailable', `nats watch ${dir}: the connection closed`, { path: dir });
+        // a reconnect moves the listener to the rebuilt index; the old one never wakes us again
+        await new Promise<void>((res) => {
+          wake = res;
+          const t = setTimeout(res, 1000);
+          t.unref();
+        });
+        wake = undefined;
+        const current = await this.buckets.get(bucket)?.catch(() => undefined);
+        if (current && current !== b && current.listeners.has(listener)) b = current;
+      }
+    } catch (e) {
+      if (opts.signal.aborted) return;
+      throw this.err(e, `watch ${dir}`, dir);
+    } finally {
+      opts.signal.removeEventListener('abort', onAbort);
+      b?.listeners.delete(listener);
+      for (const x of this.buckets.values()) x.then((y) => y.listeners.delete(listener), () => undefined);
+    }
+  }
+
+  async close(): Promise<void> {
+    const nc = this.nc;
+    const pending = this.connecting;
+    this.forget();
+    const c = nc ?? (await pending?.catch(() => undefined));
+    if (c && !c.isClosed()) await c.close().catch(() => undefined);
+  }
+}
+
+export function createNatsTransport(ctx: TransportCreateContext): NatsTransport {
+  return new NatsTransport(ctx.url, ctx.options as NatsTransportOptions, ctx.logger, ctx.timeoutMs);
+}
