@@ -40,6 +40,8 @@ const fleet: Member[] = [];
 const ctx = new AsyncLocalStorage<Member>();
 let lists = 0;
 let listErrors = 0;
+/** watches the terminals' pulls started (transports with the `watch` capability, API 1.2) */
+let watches = 0;
 /** distinct list() errors (message without the terminal's dir) → count */
 const errorKinds = new Map<string, number>();
 const logger = createLogger({ level: 'warn', file: spec.logFile });
@@ -60,6 +62,13 @@ function counting(open: (purpose: string) => Promise<Transport>): { open(purpose
     async open(purpose) {
       const t = await open(purpose);
       if (purpose !== 'prices.pull') return t;
+      if (t.watch) {
+        const watch = t.watch.bind(t);
+        t.watch = (dir, opts) => {
+          watches++;
+          return watch(dir, opts);
+        };
+      }
       const list = t.list.bind(t);
       t.list = async (dir, opts) => {
         lists++;
@@ -93,10 +102,10 @@ dataDir: ./data
 server: \${CFX_FLEET_SERVER}
 timeout: 60s
 prices:
-  dir: ${spec!.remoteBase}/{terminal}
+  dir: ${spec!.inboxDir}
   poll: ${spec!.pollMs}ms
 sales:
-  dir: ${spec!.remoteBase}/sales
+  dir: ${spec!.salesDir}
 ${spec!.extra ?? ''}`,
     );
     const terminal = openTerminal({ config, env: { ...process.env, CFX_FLEET_SERVER: spec!.server }, logger: logger.child({ terminal: name }) });
@@ -137,7 +146,7 @@ process.on('message', (raw) => {
       case 'grow':
         return grow(r.n);
       case 'counts':
-        return { lists, listErrors, errorKinds: [...errorKinds].sort((a, b) => b[1] - a[1]).slice(0, 3), cpu: procCpuTicks(process.pid), at: epochMs(), rssMb: process.memoryUsage().rss / 2 ** 20 };
+        return { lists, listErrors, watches, errorKinds: [...errorKinds].sort((a, b) => b[1] - a[1]).slice(0, 3), cpu: procCpuTicks(process.pid), at: epochMs(), rssMb: process.memoryUsage().rss / 2 ** 20 };
       case 'await':
         return awaitApplied(r);
       case 'close': {

@@ -4,8 +4,9 @@ import { performance } from 'node:perf_hooks';
 export interface FleetChildSpec {
   /** server URL of every terminal (ftp://… or nats://…) */
   server: string;
-  /** `prices.dir` / `sales.dir` are under it; `{terminal}` is each terminal's inbox */
-  remoteBase: string;
+  /** prices.dir (`{terminal}` in it: each terminal's inbox) and sales.dir */
+  inboxDir: string;
+  salesDir: string;
   /** where the terminals' deployments (cfx.yaml + dataDir) go */
   scratch: string;
   /** prices.poll, ms; each terminal starts at a random moment within one (a fleet does not poll in step) */

@@ -60,6 +60,8 @@ export interface FleetStep {
   listsPerS: number;
   /** listings that failed in the window (the terminal backs off and retries) */
   listErrors: number;
+  /** watches the terminals' price pulls started so far (0: the pull polls only) */
+  watches: number;
   /** the most frequent list() errors since the start of this transport's run, with counts */
   errorKinds: [string, number][];
   fleetRssMb: number;
@@ -151,6 +153,7 @@ function groupTicks(pids: number[]): number {
 
 interface Counts {
   lists: number;
+  watches: number;
   listErrors: number;
   errorKinds: [string, number][];
   cpu: { total: number };
@@ -253,10 +256,15 @@ interface TransportSetup {
   serverPids: () => number[];
   pollMs: number;
   remoteBase: string;
-  /** `ftp` needs the remote dirs made by hand (the inboxes); done once per N */
-  prepare?: (terminals: string[]) => Promise<void>;
   maxTerminals?: number;
   extra?: string;
+  /** plugin package dirs both sides load (a transport that is not built in) */
+  plugins?: string[];
+  /** prices.dir / sales.dir when not under remoteBase */
+  inboxDir?: string;
+  salesDir?: string;
+  /** removes what the run left on the server */
+  cleanup?: () => Promise<void>;
 }
 
 async function runTransport(kind: FleetTransport, setup: TransportSetup, o: FleetOptions, scratch: string): Promise<FleetTransportResult> {
@@ -267,7 +275,6 @@ async function runTransport(kind: FleetTransport, setup: TransportSetup, o: Flee
   const dir = join(scratch, kind);
   mkdirSync(dir, { recursive: true });
   const all = Array.from({ length: ns.at(-1)! }, (_, i) => terminalName(i));
-  await setup.prepare?.(all);
 
   // the office: core's publish job, its back office offering one file to every terminal
   const exportsDir = join(dir, 'exports');
@@ -276,6 +283,7 @@ async function runTransport(kind: FleetTransport, setup: TransportSetup, o: Flee
   mkdirSync(officeDir, { recursive: true });
   const plugin = writeBackOfficePlugin(dir);
   const officeYaml = join(officeDir, 'cfx.yaml');
+  const inboxDir = setup.inboxDir ?? `${setup.remoteBase}/{terminal}`, salesDir = setup.salesDir ?? `${setup.remoteBase}/sales`;
   const officeConfig = (terminals: string[]) =>
     writeFileSync(
       officeYaml,
@@ -285,18 +293,38 @@ server: \${CFX_FLEET_SERVER}
 timeout: 60s
 terminals: [${terminals.join(', ')}]
 prices:
-  dir: ${setup.remoteBase}/{terminal}
+  dir: ${inboxDir}
 sales:
-  dir: ${setup.remoteBase}/sales
+  dir: ${salesDir}
 backoffice:
   use: ${FLEET_BACKOFFICE}
   options: { dir: ${JSON.stringify(exportsDir)} }
-plugins: [${JSON.stringify(plugin)}]
+plugins: [${[plugin, ...(setup.plugins ?? [])].map((x) => JSON.stringify(x)).join(', ')}]
 log: { level: warn, file: ./office.log }
 ${setup.extra ?? ''}`,
     );
 
-  const child = new FleetChild({ server: setup.server, remoteBase: setup.remoteBase, scratch: join(dir, 'terminals'), pollMs: setup.pollMs, logFile: join(dir, 'fleet.log'), ...(setup.extra ? { extra: setup.extra } : {}) });
+  // the inboxes exist before the terminals start: on a real server the office makes them once
+  officeConfig(all);
+  {
+    const office = App.open({ configFile: officeYaml, store: 'rw', env: { ...process.env, CFX_FLEET_SERVER: setup.server } });
+    try {
+      const t = await office.transport();
+      for (const d of [...all.map((t) => inboxDir.replace('{terminal}', t)), salesDir]) await t.mkdir(d);
+      await t.close();
+    } finally {
+      await office.close();
+    }
+  }
+  const child = new FleetChild({
+    server: setup.server,
+    inboxDir,
+    salesDir,
+    scratch: join(dir, 'terminals'),
+    pollMs: setup.pollMs,
+    logFile: join(dir, 'fleet.log'),
+    extra: [setup.extra ?? '', setup.plugins?.length ? `plugins: [${setup.plugins.map((x) => JSON.stringify(x)).join(', ')}]` : ''].join('\n'),
+  });
   let round = 0;
   try {
     await child.ready;
@@ -321,6 +349,7 @@ ${setup.extra ?? ''}`,
         listsPerS: (c1.lists - c0.lists) / secs,
         listErrors: c1.listErrors - c0.listErrors,
         errorKinds: c1.errorKinds,
+        watches: c1.watches,
         fleetRssMb: c1.rssMb,
         openS: g.openMs / 1000,
         loadavg: loadavg(),
@@ -382,6 +411,7 @@ ${setup.extra ?? ''}`,
     }
   } finally {
     await child.close();
+    if (!o.keep) await setup.cleanup?.().catch((e: Error) => log(`  fleet ${kind}: cleanup failed: ${e.message}`));
   }
   res.saturationN = res.steps.find((s) => s.serverCpuPct >= 90)?.n;
   const last = res.steps.at(-1);
@@ -398,8 +428,7 @@ function ftpSetup(): TransportSetup {
   const conf = join(FLEET_SERVERS_BASE, 'vsftpd.conf');
   const max = Number(/^max_clients=(\d+)$/m.exec(readFileSync(conf, 'utf8'))?.[1] ?? NaN);
   const remoteBase = `/cfx-bench/fleet-${process.pid}`;
-  const st = existsSync(root) ? { uid: 0 } : undefined;
-  if (!st) throw new Error(`the FTP root ${root} is missing`);
+  if (!existsSync(root)) throw new Error(`the FTP root ${root} is missing: ${FLEET_SERVERS_START}`);
   return {
     server: url,
     pollMs: 1000,
@@ -407,43 +436,59 @@ function ftpSetup(): TransportSetup {
     // the listener and every session (vsftpd keeps its command line, with the config file, in each fork)
     serverPids: () => pidsOf((cmd) => cmd.includes(` ${conf}`)),
     maxTerminals: max - 1,
-    async prepare(terminals) {
-      // the inboxes exist before the terminals start (on a real server the office makes them once)
-      const { chownSync, statSync } = await import('node:fs');
-      const owner = statSync(root);
-      for (const d of [remoteBase, ...terminals.map((t) => `${remoteBase}/${t}`), `${remoteBase}/sales`]) {
-        const local = join(root, d);
-        mkdirSync(local, { recursive: true });
-        if (process.getuid?.() === 0) chownSync(local, owner.uid, owner.gid);
-      }
-      if (process.getuid?.() === 0) chownSync(join(root, '/cfx-bench'), owner.uid, owner.gid);
+    async cleanup() {
+      rmSync(join(root, remoteBase), { recursive: true, force: true });
     },
   };
 }
 
-/** NATS: the nats-server of CFX_BENCH_NATS_URL or the servers' env, through plugins/transport-nats */
+/**
+ * NATS: the nats-server of the fleet's servers.env (CFX_TEST_NATS_URL, started by the same start.sh),
+ * or CFX_BENCH_NATS_URL, through plugins/transport-nats. Each terminal's inbox is its own bucket
+ * (`/<run>-<terminal>/prices`: the first path segment names the bucket when the URL names none), so a
+ * terminal's index follows its own objects only; one bucket for the whole fleet would send every
+ * terminal every other terminal's changes (N² messages per publish).
+ */
 function natsSetup(): TransportSetup | string {
   if (!existsSync(join(REPO, 'plugins/transport-nats/package.json'))) return 'plugins/transport-nats is not in this tree (issue #19: it is built on branch wt-nats)';
-  if (!existsSync(join(REPO, 'plugins/transport-nats/dist'))) return 'plugins/transport-nats is not built (npx tsc -b)';
+  if (!existsSync(join(REPO, 'plugins/transport-nats/dist/index.js'))) return 'plugins/transport-nats is not built (npx tsc -b)';
   let url = process.env.CFX_BENCH_NATS_URL;
+  let conf: string | undefined;
   if (!url) {
-    for (const base of [FLEET_SERVERS_BASE, process.env.CFX_TEST_BASE || '/tmp/cfx-test-servers']) {
-      try {
-        url = serversEnv(base).raw.CFX_TEST_NATS_URL;
-      } catch {
-        /* next */
-      }
-      if (url) break;
+    try {
+      url = serversEnv(FLEET_SERVERS_BASE).raw.CFX_TEST_NATS_URL;
+      conf = join(FLEET_SERVERS_BASE, 'nats-server.conf');
+    } catch {
+      /* below */
     }
   }
-  if (!url) return 'no nats-server: set CFX_BENCH_NATS_URL=nats://host:port or start the test servers with nats-server (CFX_TEST_NATS_URL)';
-  const bucket = `fleet${process.pid}`;
+  if (!url) return `no nats-server: start the fleet's servers (${FLEET_SERVERS_START}) or set CFX_BENCH_NATS_URL=nats://user:pass@host:port`;
+  const run = `fleet${process.pid}`;
+  // named in the config until core lists it among its built-in plugins
+  const builtIn = readFileSync(join(REPO, 'core/dist/host/manifest.js'), 'utf8').includes("'@cfx/transport-nats'");
+  const server = url.replace(/\/+$/, '');
   return {
-    server: `${url.replace(/\/+$/, '')}/${bucket}`,
+    server,
     // polling stays the fallback; the watch wakes the pull at once
     pollMs: 1000,
-    remoteBase: '/prices',
-    serverPids: () => pidsOf((_cmd, comm) => comm === 'nats-server'),
+    remoteBase: '',
+    ...(builtIn ? {} : { plugins: [join(REPO, 'plugins/transport-nats')] }),
+    inboxDir: `/${run}-{terminal}/prices`,
+    salesDir: `/${run}-sales/sales`,
+    // the fleet's own nats-server by its config file; another one (CFX_BENCH_NATS_URL): every nats-server here
+    serverPids: () => pidsOf((cmd, comm) => comm === 'nats-server' && (conf === undefined || cmd.includes(conf))),
+    async cleanup() {
+      // the run's buckets (one stream each), so runs do not pile up in the server's store
+      const { connect } = await import('nats');
+      const u = new URL(server);
+      const nc = await connect({ servers: `${u.hostname}:${u.port || 4222}`, ...(u.username ? { user: decodeURIComponent(u.username), pass: decodeURIComponent(u.password) } : {}) });
+      try {
+        const jsm = await nc.jetstreamManager();
+        for await (const si of jsm.streams.list()) if (si.config.name.startsWith(`OBJ_${run}-`)) await jsm.streams.delete(si.config.name);
+      } finally {
+        await nc.close();
+      }
+    },
   };
 }
 
@@ -483,7 +528,8 @@ export function renderFleet(r: FleetResult): string {
       out.push(`  ${t.transport}: skipped — ${t.skipped}`);
       continue;
     }
-    out.push(`  ${t.transport} (${t.server}, poll ${t.pollMs} ms${t.transport === 'nats' ? ' + watch' : ''})`);
+    const w = t.steps.at(-1)?.watches ?? 0;
+    out.push(`  ${t.transport} (${t.server}, poll ${t.pollMs} ms; ${w ? `watch started ${w} times` : 'no watch: the pull polled only'})`);
     out.push('    N      server CPU (% of a core)  fleet process CPU  listings/s (ideal)  failed listings  load avg');
     for (const s of t.steps)
       out.push(
