@@ -27,6 +27,9 @@ interface Member {
   /** epoch ms of the last `prices.pull:applied` */
   appliedAt: number;
   applied: number;
+  /** its failed listings, and the last one's message: why a terminal was late */
+  listErrors: number;
+  lastError?: string;
 }
 
 const spec = JSON.parse(process.argv[2] ?? 'null') as FleetChildSpec | null;
@@ -76,6 +79,11 @@ function counting(open: (purpose: string) => Promise<Transport>): { open(purpose
           return await list(dir, opts);
         } catch (e) {
           listErrors++;
+          const m = ctx.getStore();
+          if (m) {
+            m.listErrors++;
+            m.lastError = `${new Date().toISOString()} ${(e as Error).message}`;
+          }
           const kind = String((e as Error).message).split(dir).join('<inbox>').slice(0, 300);
           errorKinds.set(kind, (errorKinds.get(kind) ?? 0) + 1);
           throw e;
@@ -111,7 +119,7 @@ ${spec!.extra ?? ''}`,
     const terminal = openTerminal({ config, env: { ...process.env, CFX_FLEET_SERVER: spec!.server }, logger: logger.child({ terminal: name }) });
     const base = terminal.app.services.resolve(coreServices.transports);
     terminal.app.services.value(coreServices.transports, counting((p) => base.open(p)));
-    const m: Member = { name, terminal, appliedAt: 0, applied: 0 };
+    const m: Member = { name, terminal, appliedAt: 0, applied: 0, listErrors: 0 };
     fleet.push(m);
     // everything the terminal's loops do later (timers, sockets, promises) runs in this context;
     // started at a random moment within a poll period, as a fleet's terminals are out of step
@@ -136,7 +144,13 @@ async function awaitApplied(r: Extract<FleetRequest, { op: 'await' }>): Promise<
     const p = m.terminal.catalog.get(r.expect.code);
     if (p?.price !== r.expect.price) wrong.push(`${m.name}: ${r.expect.code} at ${p?.price ?? 'absent'}, expected ${r.expect.price}`);
   }
-  return { appliedAt: members.map((m) => (m.appliedAt >= r.since ? m.appliedAt : null)), missing, wrong };
+  // the latest five, with their failed listings: why they were late
+  const late = members
+    .filter((m) => m.appliedAt >= r.since)
+    .sort((a, b) => b.appliedAt - a.appliedAt)
+    .slice(0, 5)
+    .map((m) => ({ terminal: m.name, appliedAt: m.appliedAt, listErrors: m.listErrors, ...(m.lastError ? { lastError: m.lastError } : {}) }));
+  return { appliedAt: members.map((m) => (m.appliedAt >= r.since ? m.appliedAt : null)), missing, wrong, late };
 }
 
 process.on('message', (raw) => {

@@ -80,6 +80,8 @@ export interface FleetRound {
   publishToApplied: { p50Ms: number; p99Ms: number; maxMs: number };
   missing: number;
   wrong: string[];
+  /** the five terminals that applied last, with their failed listings so far */
+  late: { terminal: string; appliedAt: number; listErrors: number; lastError?: string }[];
 }
 
 export interface FleetLatency {
@@ -384,7 +386,7 @@ ${setup.extra ?? ''}`,
             if (tries >= 3) throw new Error(`the office published round ${round} to ${acked} of ${n} terminals in ${tries} runs: ${run instanceof Error ? run.message : JSON.stringify(run.result)}`);
           }
           const t1 = epochMs();
-          const got = await child.ask<{ appliedAt: (number | null)[]; missing: string[]; wrong: string[] }>({ op: 'await', since: t0, n, expect: { code: f.code, price: f.price }, timeoutMs: 60_000 + n * 20 });
+          const got = await child.ask<{ appliedAt: (number | null)[]; missing: string[]; wrong: string[]; late: FleetRound['late'] }>({ op: 'await', since: t0, n, expect: { code: f.code, price: f.price }, timeoutMs: 60_000 + n * 20 });
           const acks = readAcks(exportsDir).get(round)!;
           const landed: number[] = [], fromStart: number[] = [];
           got.appliedAt.forEach((at, i) => {
@@ -392,12 +394,13 @@ ${setup.extra ?? ''}`,
             landed.push(at - acks.get(terminalName(i))!);
             fromStart.push(at - t0);
           });
-          const fr: FleetRound = { round, publishMs: t1 - t0, landedToApplied: dist(landed), publishToApplied: dist(fromStart), missing: got.missing.length, wrong: got.wrong };
+          const fr: FleetRound = { round, publishMs: t1 - t0, landedToApplied: dist(landed), publishToApplied: dist(fromStart), missing: got.missing.length, wrong: got.wrong, late: got.late };
           lat.rounds.push(fr);
           log(
             `  fleet ${kind} N=${fmtInt(n)} round ${r + 1}: publish ${fmtInt(fr.publishMs)} ms; landed → applied p50 ${fmtInt(fr.landedToApplied.p50Ms)} / p99 ${fmtInt(fr.landedToApplied.p99Ms)} / max ${fmtInt(fr.landedToApplied.maxMs)} ms; ` +
               `publish start → applied p50 ${fmtInt(fr.publishToApplied.p50Ms)} / p99 ${fmtInt(fr.publishToApplied.p99Ms)} / all ${fmtInt(fr.publishToApplied.maxMs)} ms` +
               (fr.missing ? `; ${fr.missing} terminals did not apply it` : '') +
+              (fr.late[0]?.lastError ? `; the last (${fr.late[0].terminal}) had ${fr.late[0].listErrors} failed listings, the last: ${fr.late[0].lastError}` : '') +
               (fr.wrong.length ? `; ${fr.wrong.length} hold the wrong price` : ''),
           );
           if (fr.missing || fr.wrong.length) throw new Error(`round ${round} at N=${n}: ${fr.missing} terminals did not apply the file (${got.missing.slice(0, 5).join(', ')}…), ${fr.wrong.length} wrong: ${fr.wrong.slice(0, 3).join('; ')}`);

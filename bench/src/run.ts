@@ -55,9 +55,9 @@ const USAGE = `usage: node bench/dist/run.js [--only LIST] [--rounds N] [--rows 
   --seed       fuzz: the fast-check seed (default a fixed one, as in the tests)
   --profile    write V8 CPU profiles of the cfx children to .bench-out/prof/ (summarise one with
                node bench/dist/profile-summary.js <file>); profiling inflates the poll CPU figure
-  --fleet-n    fleet: N of the publish → applied rounds (default 100,1000; rounds: --rounds, default 3)
+  --fleet-n    fleet: N of the publish → applied rounds (default 100,1000; rounds: --rounds, default 2 here)
   --fleet-steps  fleet: N of the server-CPU steps (default 100,250,500,1000; the --fleet-n are added)
-  --fleet-window fleet: CPU window per step in seconds (default 10)
+  --fleet-window fleet: CPU window per step in seconds (default 5)
   --fleet-items  fleet: products in the published price file (default 100)
   --fleet-transports  fleet: ftp and/or nats (default both; nats is skipped with a reason when unavailable)
   --keep       keep deployments, databases and remote dirs for inspection
@@ -149,7 +149,7 @@ async function main(): Promise<number> {
       process.stderr.write('--fleet-n / --fleet-steps take positive integers, --fleet-transports ftp and/or nats\n');
       return 2;
     }
-    fleet = await fleetBench({ ns, steps, rounds: intArg(args, 'rounds', 3), window: intArg(args, 'fleet-window', 10), items: intArg(args, 'fleet-items', 100), transports, keep: args.has('keep') });
+    fleet = await fleetBench({ ns, steps, rounds: intArg(args, 'rounds', 2), window: intArg(args, 'fleet-window', 5), items: intArg(args, 'fleet-items', 100), transports, keep: args.has('keep') });
     process.stdout.write('\n');
   }
 
