@@ -59,39 +59,39 @@ setFaultHook({
   },
 });
 
-/** the transport factory of a terminal, counting the price poll's listings */
-function counting(open: (purpose: string) => Promise<Transport>): { open(purpose: string): Promise<Transport> } {
-  return {
-    async open(purpose) {
-      const t = await open(purpose);
-      if (purpose !== 'prices.pull') return t;
-      if (t.watch) {
-        const watch = t.watch.bind(t);
-        t.watch = (dir, opts) => {
-          watches++;
-          return watch(dir, opts);
-        };
+/**
+ * A terminal's transport, instrumented: the price poll's listings and their failures are counted,
+ * and every watch started (a transport with the `watch` capability, API 1.2). Instrumentation only:
+ * the calls go through unchanged.
+ */
+function instrument(t: Transport, countLists: boolean): Transport {
+  if (t.watch && !(t as { fleetWatch?: true }).fleetWatch) {
+    const watch = t.watch.bind(t);
+    t.watch = (dir, opts) => {
+      watches++;
+      return watch(dir, opts);
+    };
+    (t as { fleetWatch?: true }).fleetWatch = true;
+  }
+  if (!countLists) return t;
+  const list = t.list.bind(t);
+  t.list = async (dir, opts) => {
+    lists++;
+    try {
+      return await list(dir, opts);
+    } catch (e) {
+      listErrors++;
+      const m = ctx.getStore();
+      if (m) {
+        m.listErrors++;
+        m.lastError = `${new Date().toISOString()} ${(e as Error).message}`;
       }
-      const list = t.list.bind(t);
-      t.list = async (dir, opts) => {
-        lists++;
-        try {
-          return await list(dir, opts);
-        } catch (e) {
-          listErrors++;
-          const m = ctx.getStore();
-          if (m) {
-            m.listErrors++;
-            m.lastError = `${new Date().toISOString()} ${(e as Error).message}`;
-          }
-          const kind = String((e as Error).message).split(dir).join('<inbox>').slice(0, 300);
-          errorKinds.set(kind, (errorKinds.get(kind) ?? 0) + 1);
-          throw e;
-        }
-      };
-      return t;
-    },
+      const kind = String((e as Error).message).split(dir).join('<inbox>').slice(0, 300);
+      errorKinds.set(kind, (errorKinds.get(kind) ?? 0) + 1);
+      throw e;
+    }
   };
+  return t;
 }
 
 async function grow(n: number): Promise<{ n: number; openMs: number }> {
@@ -117,8 +117,11 @@ sales:
 ${spec!.extra ?? ''}`,
     );
     const terminal = openTerminal({ config, env: { ...process.env, CFX_FLEET_SERVER: spec!.server }, logger: logger.child({ terminal: name }) });
+    // the jobs' connections come from the transports ref; others (a watch) from App.transport()
     const base = terminal.app.services.resolve(coreServices.transports);
-    terminal.app.services.value(coreServices.transports, counting((p) => base.open(p)));
+    terminal.app.services.value(coreServices.transports, { open: async (purpose) => instrument(await base.open(purpose), purpose === 'prices.pull') });
+    const appTransport = terminal.app.transport.bind(terminal.app);
+    terminal.app.transport = async () => instrument(await appTransport(), false);
     const m: Member = { name, terminal, appliedAt: 0, applied: 0, listErrors: 0 };
     fleet.push(m);
     // everything the terminal's loops do later (timers, sockets, promises) runs in this context;
