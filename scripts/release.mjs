@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // `npm run release`: installable tarballs in dist-release/ (gitignored), one per package, so an
 // integrator can depend on @cfx/core alone while a shop installs the `cfx` command:
-//   cfx-core-<v>.tgz, cfx-<plugin>-<v>.tgz ×5   `npm pack` of each workspace (their "files": dist + bin)
+//   cfx-core-<v>.tgz, cfx-<plugin>-<v>.tgz ×6   `npm pack` of each workspace (their "files": dist + bin)
 //   cfx-<v>.tgz                                 a small meta package: the `cfx` bin, depending on core
-//                                               and the five plugins at exactly the packed versions
+//                                               and the six plugins at exactly the packed versions
 // Install them all at once, outside any checkout:  npm install -g ./dist-release/*.tgz
 // The build must be done first (`npm run release` runs `tsc -b`). `--out DIR` packs elsewhere
 // (the install test packs into a temp dir, so it never races a developer's dist-release/).
@@ -58,7 +58,7 @@ await import(pathToFileURL(join(core, 'bin', 'cfx.js')).href);
 `,
 );
 chmodSync(join(metaDir, 'bin', 'cfx.js'), 0o755);
-writeFileSync(join(metaDir, 'README.md'), `# cfx ${rootPkg.version}\n\nThe \`cfx\` command (CashFront exchange) with its five built-in plugins. Install every tarball of the release at once:\n\n    npm install -g ./cfx-${rootPkg.version}.tgz ./cfx-core-${core.version}.tgz ./cfx-transport-ftp-*.tgz ...\n`);
+writeFileSync(join(metaDir, 'README.md'), `# cfx ${rootPkg.version}\n\nThe \`cfx\` command (CashFront exchange) with its six built-in plugins. Install every tarball of the release at once:\n\n    npm install -g ./cfx-${rootPkg.version}.tgz ./cfx-core-${core.version}.tgz ./cfx-transport-ftp-*.tgz ...\n`);
 const metaRes = JSON.parse(execFileSync(npm, ['pack', '--json', '--pack-destination', out], { cwd: metaDir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], shell: process.platform === 'win32' }));
 rmSync(metaDir, { recursive: true, force: true });
 

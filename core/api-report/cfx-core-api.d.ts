@@ -612,12 +612,46 @@ export interface CallOptions {
     signal?: AbortSignal;
 }
 /**
+ * What a transport declares about itself (API 1.2). Absent = none of them: the safe defaults.
+ */
+export interface TransportCapabilities {
+    /**
+     * A `write` is all-or-nothing: until it resolves, readers and listings see the old object (or
+     * none), never a part of the new one, and a write cut off midway (crash, abort, lost connection)
+     * leaves nothing under the name. Core then uploads under the final name directly instead of
+     * temp name + rename (one call instead of two; an object store has no cheap rename). FTP and
+     * SFTP must not declare it: a file being written is visible there.
+     */
+    atomicPut?: boolean;
+}
+/** One change in a watched directory (API 1.2). */
+export interface TransportChange {
+    /** base name of the entry in the watched directory; "" when the watch re-synchronised and anything may have changed */
+    name: string;
+    kind: 'put' | 'delete';
+}
+export interface WatchOptions {
+    /** ends the watch: the iterable then finishes without an error */
+    signal: AbortSignal;
+}
+/**
  * Bytes in and out of remote directories. Paths are POSIX, absolute from the server root
  * (`/ftpbox/box-1/prices.csv`). A transport reports failures only as TransportError with one of
- * the closed kinds. It never does temp-name + rename on its own: the core does that, so every
- * transport gets the same reliability rules.
+ * the closed kinds. It never does temp-name + rename on its own: the core does that (or, for a
+ * transport declaring `capabilities.atomicPut`, writes directly), so every transport gets the same
+ * reliability rules.
  */
 export interface Transport {
+    /** what this transport guarantees beyond the contract below (API 1.2) */
+    readonly capabilities?: TransportCapabilities;
+    /**
+     * Optional (API 1.2): changes to the files of `dir` as they happen, so a poll loop can wake at
+     * once instead of waiting for its next tick. A hint, not a log: core lists the directory after
+     * a change and keeps polling as the fallback, so a missed or repeated event costs only latency.
+     * The iterable throws a TransportError when the watch breaks (core falls back to polling and
+     * says so once) and ends when `signal` aborts.
+     */
+    watch?(dir: string, opts: WatchOptions): AsyncIterable<TransportChange>;
     /** Entries of a directory; a missing directory is NotFound. */
     list(dir: string, opts?: CallOptions): Promise<RemoteEntry[]>;
     /** Streams a file's bytes. Errors (NotFound included) surface on the stream. */
@@ -653,7 +687,7 @@ export interface TransportProvider {
  * The plugin API version (semver). Plugins declare `engines.cfx` as a range on it with the
  * major pinned; minor versions only add, a new major breaks.
  */
-export declare const API_VERSION = "1.1.0";
+export declare const API_VERSION = "1.2.0";
 export declare const API_MAJOR = 1;
 
 // ==================== @cfx/core/testing — the conformance kit and the test host

@@ -26,11 +26,11 @@ describe('cfx CLI (foundation)', () => {
     assert.match(v.out.trim(), /^\d+\.\d+\.\d+$/);
   });
 
-  it('plugins list --json shows the five built-in packages and only what they really serve', async () => {
+  it('plugins list --json shows the six built-in packages and only what they really serve', async () => {
     const r = await runCli(['plugins', 'list', '--json'], { cwd: workdir() });
     assert.equal(r.code, 0, r.err);
     const byPkg = Object.fromEntries(r.json().plugins.map((p: any) => [p.packageName, p]));
-    for (const pkg of ['@cfx/transport-ftp', '@cfx/transport-sftp', '@cfx/format-csv', '@cfx/format-xml', '@cfx/backoffice-1c']) assert.ok(byPkg[pkg], `${pkg} listed`);
+    for (const pkg of ['@cfx/transport-ftp', '@cfx/transport-sftp', '@cfx/transport-nats', '@cfx/format-csv', '@cfx/format-xml', '@cfx/backoffice-1c']) assert.ok(byPkg[pkg], `${pkg} listed`);
     assert.deepEqual(byPkg['@cfx/transport-ftp'].contributes.transports, ['ftp', 'ftps']);
     assert.deepEqual(byPkg['@cfx/format-csv'].contributes.formats, ['csv']);
     assert.deepEqual(byPkg['@cfx/core'].contributes.transports, ['memory']);

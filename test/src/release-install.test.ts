@@ -30,7 +30,7 @@ describe('the release installed with npm install -g, run against vsftpd', { skip
     const packed = spawnSync(process.execPath, [join(REPO, 'scripts/release.mjs'), '--out', pkgs], { encoding: 'utf8', timeout: 120_000 });
     assert.equal(packed.status, 0, packed.stderr);
     const tarballs = readFileSync(join(pkgs, 'FILES'), 'utf8').trim().split('\n');
-    assert.equal(tarballs.length, 7, `cfx + core + five plugins: ${tarballs.join(', ')}`);
+    assert.equal(tarballs.length, 8, `cfx + core + six plugins: ${tarballs.join(', ')}`);
     prefix = join(work, 'prefix');
     // all tarballs at once; the registry's packages come from npm's cache where the repo's `npm ci`
     // put them (--prefer-offline); better-sqlite3 builds its addon (npm 11 asks to allow its script)
@@ -55,7 +55,7 @@ describe('the release installed with npm install -g, run against vsftpd', { skip
   const cfx = (args: string[], cwd: string, extra: NodeJS.ProcessEnv = {}): SpawnSyncReturns<string> =>
     spawnSync(cfxBin, args, { cwd, env: { ...childEnv, ...extra }, encoding: 'utf8', timeout: 60_000 });
 
-  it('--version, plugins list (the five built-ins, from the install), init, config check, pull, status, doctor, run', async () => {
+  it('--version, plugins list (the six built-ins, from the install), init, config check, pull, status, doctor, run', async () => {
     const version = cfx(['--version'], work);
     assert.equal(version.status, 0, version.stderr);
     assert.equal(version.stdout.trim(), (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string }).version);
@@ -63,7 +63,7 @@ describe('the release installed with npm install -g, run against vsftpd', { skip
     const plugins = cfx(['--json', 'plugins', 'list'], work);
     assert.equal(plugins.status, 0, plugins.stderr);
     const list = (JSON.parse(plugins.stdout) as { plugins: { packageName: string; dir: string; state: string }[] }).plugins;
-    const builtins = ['@cfx/transport-ftp', '@cfx/transport-sftp', '@cfx/format-csv', '@cfx/format-xml', '@cfx/backoffice-1c'];
+    const builtins = ['@cfx/transport-ftp', '@cfx/transport-sftp', '@cfx/transport-nats', '@cfx/format-csv', '@cfx/format-xml', '@cfx/backoffice-1c'];
     assert.deepEqual(list.map((p) => p.packageName).filter((n) => n !== '@cfx/core').sort(), [...builtins].sort());
     for (const p of list.filter((x) => x.packageName !== '@cfx/core')) assert.ok(p.dir.startsWith(prefix), `${p.packageName} found in the install (${p.dir}), not the checkout`);
 

@@ -31,7 +31,7 @@ export interface TransportCapabilities {
 
 /** One change in a watched directory (API 1.2). */
 export interface TransportChange {
-  /** base name of the entry in the watched directory */
+  /** base name of the entry in the watched directory; "" when the watch re-synchronised and anything may have changed */
   name: string;
   kind: 'put' | 'delete';
 }

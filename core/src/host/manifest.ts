@@ -23,7 +23,7 @@ export interface ManifestProblem {
 }
 
 /** The five packages that ship with cfx; they are found like any other plugin. */
-export const BUILTIN_PLUGINS = ['@cfx/transport-ftp', '@cfx/transport-sftp', '@cfx/format-csv', '@cfx/format-xml', '@cfx/backoffice-1c'];
+export const BUILTIN_PLUGINS = ['@cfx/transport-ftp', '@cfx/transport-sftp', '@cfx/transport-nats', '@cfx/format-csv', '@cfx/format-xml', '@cfx/backoffice-1c'];
 
 const here = dirname(fileURLToPath(import.meta.url));
 

@@ -5,6 +5,8 @@ import { coreRefs } from '../di/refs.js';
 import type { SalesPush } from '../jobs/sales-push/sales-push.js';
 import { recordSales, type RecordOutcome } from '../sales/intake.js';
 import { JobLoop } from './loop.js';
+import { wakeOnChanges } from './watch.js';
+import { expandTemplate } from '../jobs/shared/names.js';
 
 /**
  * Everything `cfx run` does, startable in-process too (the library API for a till written in
@@ -37,6 +39,8 @@ export class Service {
   private wakeQueued = false;
   private readonly now: () => Date;
   private readonly stopSignal = new AbortController();
+  /** watches that wake the poll loops (transports with watch()) */
+  private readonly watches: Promise<void>[] = [];
   /** cron runs in flight */
   private readonly scheduled = new Set<Promise<unknown>>();
   /** when the current (or last) run of each job began: a failure reported by its loop is logged from then */
@@ -159,8 +163,13 @@ export class Service {
     // plugins are reached inside the jobs, not here: a plugin that fails to activate fails its
     // job (retried with back-off, shown in status), never the whole service
     const loopOf = (job: string, everyMs: number, run: () => Promise<void>) => new JobLoop(job, everyMs, run, logger, this.failed(job));
+    const watch = (job: string, loop: JobLoop, dirs: string[]) =>
+      this.watches.push(wakeOnChanges({ job, transport: () => this.app.transport(), dirs, loop, logger, signal: this.stopSignal.signal }));
     if (c.role === 'terminal') {
-      this.loops.push(loopOf('prices.pull', c.prices.pollMs, this.poll('prices.pull')));
+      const pull = loopOf('prices.pull', c.prices.pollMs, this.poll('prices.pull'));
+      this.loops.push(pull);
+      // a new price file wakes the pull at once where the transport can say so
+      watch('prices.pull', pull, [expandTemplate(c.prices.dir, { terminal: c.terminal })]);
       this.pushJob = this.poll('sales.push');
       // the sales loop also looks at the journal every poll interval: sales journaled by another
       // process (cfx sale add, the spool dir) are picked up without a nudge
@@ -168,7 +177,10 @@ export class Service {
       this.loops.push(this.salesLoop);
     }
     if (c.role === 'office') {
-      this.loops.push(loopOf('sales.collect', Math.max(c.prices.pollMs, OFFICE_POLL_MS), this.poll('sales.collect')));
+      const collect = loopOf('sales.collect', Math.max(c.prices.pollMs, OFFICE_POLL_MS), this.poll('sales.collect'));
+      this.loops.push(collect);
+      const tpl = c.sales.dir;
+      watch('sales.collect', collect, tpl.includes('{terminal}') ? c.terminals.map((terminal) => expandTemplate(tpl, { terminal })) : [tpl]);
       // a back office without exports (generic) gets no publish loop; one that cannot even be created gets it (its runs say why)
       let exportsGoods = true;
       try {
@@ -211,5 +223,6 @@ export class Service {
     await Promise.all(this.loops.splice(0).map((l) => l.stop()));
     await this.pushRun?.catch(() => undefined); // one started by a new sale, outside the loop
     await Promise.all([...this.scheduled]);
+    await Promise.all(this.watches.splice(0));
   }
 }

@@ -7,6 +7,7 @@
 // metadata subjects: the object store names objects by base64 in its subjects, so the server cannot
 // list by prefix, and a full `list()` of the bucket per poll would cost every terminal the whole
 // bucket each second. The same consumer feeds `watch(dir)`.
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -18,6 +19,8 @@ import {
   nkeyAuthenticator,
   type ConnectionOptions,
   type JetStreamClient,
+  type JetStreamManager,
+  type StoredMsg,
   type JetStreamSubscription,
   type NatsConnection,
   type ObjectStore,
@@ -65,8 +68,20 @@ interface Bucket {
   ready: Promise<void>;
   listeners: Set<Listener>;
   sub?: JetStreamSubscription;
+  /** the ordered consumer's name: another one means it was recreated after a gap */
+  consumer?: string;
+  /** its last delivery sequence: the next message must be the one after */
+  delivered?: number;
+  /** stream sequence of the newest metadata message the consumer delivered */
+  followed: number;
+  jsm: JetStreamManager;
   /** why the index stopped following the bucket (then it is rebuilt on the next call) */
   broken?: Error;
+}
+
+/** JetStreamManager's direct-get API (in nats.js 2.29's implementation, not yet in its interface) */
+interface DirectGet {
+  direct: { getMessage(stream: string, query: { seq: number; next_by_subj: string }): Promise<StoredMsg> };
 }
 
 const BUCKET_RE = /^[A-Za-z0-9_-]+$/;
@@ -285,7 +300,10 @@ export class NatsTransport implements Transport {
     ).catch((e: unknown) => {
       throw this.err(e, `open bucket ${name}`);
     });
-    const bucket: Bucket = { name, os, index: new Map(), ready: Promise.resolve(), listeners: new Set() };
+    const jsm = await this.nc!.jetstreamManager({ timeout: this.timeoutMs, ...(this.opts.domain ? { domain: this.opts.domain } : {}) }).catch((e: unknown) => {
+      throw this.err(e, `open bucket ${name}`);
+    });
+    const bucket: Bucket = { name, os, jsm, index: new Map(), ready: Promise.resolve(), listeners: new Set(), followed: 0 };
     bucket.ready = this.follow(bucket, js);
     bucket.ready.catch(() => undefined);
     return bucket;
@@ -302,8 +320,7 @@ export class NatsTransport implements Transport {
     // an empty bucket has no metadata yet: the consumer would never report "caught up"
     let empty = false;
     try {
-      const jsm = await this.nc!.jetstreamManager({ timeout: this.timeoutMs, ...(this.opts.domain ? { domain: this.opts.domain } : {}) });
-      const si = await jsm.streams.info(`OBJ_${b.name}`, { subjects_filter: `$O.${b.name}.M.>` });
+      const si = await b.jsm.streams.info(`OBJ_${b.name}`, { subjects_filter: `$O.${b.name}.M.>` });
       empty = !si.state.subjects || Object.keys(si.state.subjects).length === 0;
     } catch (e) {
       throw this.err(e, `read bucket ${b.name}`);
@@ -317,7 +334,18 @@ export class NatsTransport implements Transport {
         failed(err);
         return;
       }
-      if (!m) return;
+      if (!m || b.broken) return;
+      // The ordered consumer recreates itself after a gap (a reconnect, a cut leaf link), from the
+      // last message it saw: a newer object could then be indexed before an older one it missed,
+      // and a listing would show a later price file without the earlier one. So a new consumer
+      // name ends this index; the next call builds a fresh one from the stream, complete before use.
+      // The same holds for a gap in the delivery sequence that the client did not notice (seen on a
+      // leaf link cut while the hub delivered: the message went nowhere, the next one came).
+      b.consumer ??= m.info.consumer;
+      const gap = b.delivered !== undefined && m.info.deliverySequence !== b.delivered + 1;
+      b.delivered = m.info.deliverySequence;
+      if (m.info.consumer !== b.consumer || gap) return this.drop(b, new Error(gap ? 'the bucket consumer skipped messages' : 'the bucket consumer was recreated after a gap'));
+      b.followed = Math.max(b.followed, m.seq);
       let meta: { name: string; size: number; mtime: string; deleted?: boolean };
       try {
         meta = jc.decode(m.data);
@@ -361,7 +389,46 @@ export class NatsTransport implements Transport {
     if (this.nc === undefined || this.nc.isClosed() || this.away) {
       throw new TransportError('Unavailable', `nats ${what}: not connected to ${this.url.host} (reconnecting)`);
     }
+    await this.fresh(b, what, signal);
     return b;
+  }
+
+  /**
+   * The index is as new as the bucket: the newest metadata message (one request, no consumer) must
+   * have reached it. That request failing means JetStream is out of reach (the server, its cluster,
+   * a shop's leaf link): the consumer may have lost deliveries meanwhile without a visible gap, so
+   * the index is dropped and rebuilt from the stream on the next call. A listing is never older
+   * than the moment it was asked for.
+   */
+  private async fresh(b: Bucket, what: string, signal?: AbortSignal): Promise<void> {
+    let newest = 0;
+    try {
+      const m = await bounded(b.jsm.streams.getMessage(`OBJ_${b.name}`, { last_by_subj: `$O.${b.name}.M.>` }), this.timeoutMs, `nats ${what}`, signal);
+      newest = m.seq;
+    } catch (e) {
+      const code = (e as { code?: unknown }).code;
+      if (!(code === '404' || /no message found/i.test(String((e as Error).message)))) {
+        if (!(e instanceof TransportError && e.kind === 'Aborted')) this.drop(b, e);
+        throw this.err(e, what);
+      }
+    }
+    const deadline = Date.now() + this.timeoutMs;
+    while (b.followed < newest) {
+      if (b.broken) throw this.err(b.broken, what);
+      if (signal?.aborted) throw abortError(`nats ${what}`);
+      if (Date.now() > deadline) {
+        this.drop(b, new Error(`the index did not reach message ${newest} within ${this.timeoutMs} ms`));
+        throw new TransportError('Timeout', `nats ${what}: the bucket's changes did not arrive within ${this.timeoutMs} ms`);
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+
+  /** ends an index: the next call builds a fresh one */
+  private drop(b: Bucket, why: unknown): void {
+    b.broken ??= why instanceof Error ? why : new Error(String(why));
+    b.sub?.unsubscribe();
+    b.listeners.forEach((l) => l('', false));
   }
 
   async list(dir: string, opts?: CallOptions): Promise<RemoteEntry[]> {
@@ -385,48 +452,51 @@ export class NatsTransport implements Transport {
     return [...files, ...[...dirs].map((d): RemoteEntry => ({ name: d, size: 0, type: 'dir' }))];
   }
 
+  /**
+   * Reads an object chunk by chunk with JetStream's direct get (any replica answers; no consumer):
+   * a read needs no consumer on the server, so a cluster that lost the node an ephemeral consumer
+   * would be placed on still serves it, and 1,000 terminals reading cost no consumer churn. The
+   * SHA-256 the writer recorded is checked at the end: a mismatch is an error, never a short file.
+   */
   read(path: string, opts?: CallOptions): Readable {
-    const out = new PassThrough();
     const signal = opts?.signal;
-    let src: Readable | undefined;
-    const fail = (e: unknown) => {
-      src?.destroy();
-      if (!out.destroyed) out.destroy(this.err(e, `read ${path}`, path));
-    };
-    const onAbort = () => fail(abortError('nats read', path));
+    const what = `nats read ${path}`;
+    const self = this;
+    async function* chunks(): AsyncGenerator<Buffer> {
+      const { bucket, name } = self.locate(path);
+      const b = await self.bucket(bucket, signal);
+      const info = await bounded(b.os.info(toStore(name)), self.timeoutMs, what, signal, path);
+      if (info === null || info.deleted) throw new TransportError('NotFound', `${what}: no such object`, { path });
+      if (info.options?.link) throw new TransportError('Protocol', `${what}: a link to another object (not written by cfx)`, { path });
+      const subject = `$O.${b.name}.C.${info.nuid}`;
+      const hash = createHash('sha256');
+      let seq = 0;
+      let size = 0;
+      for (let i = 0; i < info.chunks; i++) {
+        const m = await bounded((b.jsm as unknown as DirectGet).direct.getMessage(`OBJ_${b.name}`, { seq: seq + 1, next_by_subj: subject }), self.timeoutMs, what, signal, path);
+        if (m.subject !== subject) throw new TransportError('Protocol', `${what}: chunk ${i + 1} of ${info.chunks} is missing`, { path });
+        seq = m.seq;
+        const data = Buffer.from(m.data);
+        size += data.length;
+        hash.update(data);
+        yield data;
+      }
+      const digest = `SHA-256=${hash.digest('base64url')}`;
+      const want = info.digest.replace(/=+$/, '');
+      if (size !== info.size || digest.replace(/=+$/, '') !== want) {
+        throw new TransportError('Protocol', `${what}: the bytes read (${size}, ${digest}) are not the object written (${info.size}, ${info.digest})`, { path });
+      }
+    }
+    const out = Readable.from(chunks(), { objectMode: false });
+    const onAbort = () => out.destroy(abortError('nats read', path));
     signal?.addEventListener('abort', onAbort, { once: true });
     out.once('close', () => signal?.removeEventListener('abort', onAbort));
-    void (async () => {
-      const { bucket, name } = this.locate(path);
-      const b = await this.bucket(bucket, signal);
-      const r = await bounded(b.os.get(toStore(name)), this.timeoutMs, `nats read ${path}`, signal, path);
-      if (r === null) throw new TransportError('NotFound', `nats read ${path}: no such object`, { path });
-      if (out.destroyed) return;
-      // a per-step deadline: no bytes for timeoutMs is a hang
-      let idle: NodeJS.Timeout | undefined;
-      const arm = () => {
-        clearTimeout(idle);
-        idle = setTimeout(() => fail(new TransportError('Timeout', `nats read ${path}: no data for ${this.timeoutMs} ms`, { path })), this.timeoutMs);
-      };
-      arm();
-      src = Readable.fromWeb(r.data as unknown as import('node:stream/web').ReadableStream<Uint8Array>);
-      src.on('data', arm);
-      src.once('error', fail);
-      src.once('end', () => {
-        clearTimeout(idle);
-        // the digest is checked after the last chunk: a mismatch is an error, not a short file
-        r.error.then(
-          (e) => (e ? fail(new TransportError('Protocol', `nats read ${path}: ${e.message}`, { path })) : out.end()),
-          fail,
-        );
-      });
-      out.once('close', () => {
-        clearTimeout(idle);
-        src?.destroy();
-      });
-      src.pipe(out, { end: false });
-    })().catch(fail);
-    return out;
+    // every failure surfaces as a TransportError on the stream
+    const wrapped = new PassThrough();
+    out.once('error', (e) => wrapped.destroy(this.err(e, `read ${path}`, path)));
+    wrapped.once('close', () => out.destroy());
+    out.pipe(wrapped);
+    return wrapped;
   }
 
   async write(path: string, data: Readable | Uint8Array, opts?: CallOptions): Promise<number> {
@@ -529,6 +599,7 @@ export class NatsTransport implements Transport {
     const queue: TransportChange[] = [];
     let wake: (() => void) | undefined;
     const listener: Listener = (n, deleted) => {
+      if (n === '') return wake?.(); // the index broke: the loop below rebuilds it
       if (!n.startsWith(prefix)) return;
       const rest = n.slice(prefix.length);
       if (rest === '' || rest.includes('/')) return;
@@ -546,7 +617,27 @@ export class NatsTransport implements Transport {
           yield queue.shift()!;
           continue;
         }
-        if (b.broken) throw this.err(b.broken, `watch ${dir}`, dir);
+        if (b.broken) {
+          // a fresh index (complete from the stream); what changed meanwhile is one wake-up. While
+          // JetStream is out of reach (a cut leaf link) the watch waits here: it is meant to last
+          b.listeners.delete(listener);
+          const next = await this.ready(bucket, `watch ${dir}`, opts.signal).catch((e: unknown) => {
+            if (e instanceof TransportError && e.retryable) return undefined;
+            throw e;
+          });
+          if (!next) {
+            await new Promise<void>((res) => {
+              wake = res;
+              setTimeout(res, 1000).unref();
+            });
+            wake = undefined;
+            continue;
+          }
+          b = next;
+          b.listeners.add(listener);
+          yield { name: '', kind: 'put' };
+          continue;
+        }
         if (this.nc === undefined || this.nc.isClosed()) throw new TransportError('Unavailable', `nats watch ${dir}: the connection closed`, { path: dir });
         // a reconnect moves the listener to the rebuilt index; the old one never wakes us again
         await new Promise<void>((res) => {

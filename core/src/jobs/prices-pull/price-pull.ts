@@ -8,6 +8,7 @@ import type { PriceOrder } from '../../config/types.js';
 import { fault } from '../../faults/index.js';
 import { skippedMessage } from './messages.js';
 export { needsAttention } from './messages.js';
+import { putsAtomically } from '../shared/put.js';
 import { expandTemplate, isMarkerName, isTempName, naturalCompare, remotePath, safeLocalName } from '../shared/names.js';
 import { deleteRemote, downloadToStaging, formatProblem, isOverLimit, overLimitReason, quarantineFile } from '../shared/file-steps.js';
 import { UnsafeNames } from '../shared/unsafe-names.js';
@@ -177,6 +178,7 @@ export class PricePull {
     // an open delivery whose file is no longer listed was deleted before a crash could confirm it
     for (const open of store.inbox.open()) if (!files.has(open.name)) store.inbox.confirm(open.id);
     const now = this.now().getTime();
+    const atomic = putsAtomically(transport);
     const ready: RemoteEntry[] = [];
     const waiting: string[] = [];
     const requests: string[] = [];
@@ -195,7 +197,8 @@ export class PricePull {
       else this.flags.delete(e.name);
       const prev = this.seen.get(e.name);
       const stable = prev !== undefined && prev.size === e.size && prev.mtime === mtime && now - prev.at >= config.prices.stableMs;
-      if (flagged || stable) ready.push(e);
+      // on a transport with atomic puts a listed file is a whole file, whoever wrote it: no wait
+      if (flagged || stable || atomic) ready.push(e);
       else waiting.push(e.name);
       if (!prev || prev.size !== e.size || prev.mtime !== mtime) this.seen.set(e.name, { size: e.size, mtime, at: now });
     }
