@@ -15,7 +15,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { coreServices, createLogger, openTerminal, setFaultHook, type Terminal, type Transport } from '@cfx/core';
 import { procCpuTicks } from './common.js';
@@ -47,6 +47,9 @@ let listErrors = 0;
 let watches = 0;
 /** distinct list() errors (message without the terminal's dir) → count */
 const errorKinds = new Map<string, number>();
+// how late the fleet process's event loop runs: when it lags, the simulation (not the server) is late
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
 const logger = createLogger({ level: 'warn', file: spec.logFile });
 
 setFaultHook({
@@ -162,8 +165,12 @@ process.on('message', (raw) => {
     switch (r.op) {
       case 'grow':
         return grow(r.n);
-      case 'counts':
-        return { lists, listErrors, watches, errorKinds: [...errorKinds].sort((a, b) => b[1] - a[1]).slice(0, 3), cpu: procCpuTicks(process.pid), at: epochMs(), rssMb: process.memoryUsage().rss / 2 ** 20 };
+      case 'counts': {
+        // the event loop's delay since the last `counts` (ms)
+        const lag = { p50Ms: loopDelay.percentile(50) / 1e6, p99Ms: loopDelay.percentile(99) / 1e6, maxMs: loopDelay.max / 1e6 };
+        loopDelay.reset();
+        return { lag, lists, listErrors, watches, errorKinds: [...errorKinds].sort((a, b) => b[1] - a[1]).slice(0, 3), cpu: procCpuTicks(process.pid), at: epochMs(), rssMb: process.memoryUsage().rss / 2 ** 20 };
+      }
       case 'await':
         return awaitApplied(r);
       case 'close': {

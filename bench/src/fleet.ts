@@ -65,6 +65,8 @@ export interface FleetStep {
   /** the most frequent list() errors since the start of this transport's run, with counts */
   errorKinds: [string, number][];
   fleetRssMb: number;
+  /** the fleet process's event-loop delay over the window (ms): when it lags, the simulation is late, not the server */
+  fleetLoopLag: { p50Ms: number; p99Ms: number; maxMs: number };
   /** time to open and start the terminals added in this step */
   openS: number;
   loadavg: number[];
@@ -158,6 +160,7 @@ function groupTicks(pids: number[]): number {
 // ---------- the fleet child
 
 interface Counts {
+  lag: { p50Ms: number; p99Ms: number; maxMs: number };
   lists: number;
   watches: number;
   listErrors: number;
@@ -357,13 +360,14 @@ ${setup.extra ?? ''}`,
         errorKinds: c1.errorKinds,
         watches: c1.watches,
         fleetRssMb: c1.rssMb,
+        fleetLoopLag: c1.lag,
         openS: g.openMs / 1000,
         loadavg: loadavg(),
       };
       res.steps.push(step);
       log(
         `  fleet ${kind} N=${fmtInt(n)}: server ${fmt(step.serverCpuPct, 1)} % of a core (${step.serverProcesses} processes), fleet process ${fmt(step.fleetCpuPct, 1)} %, ` +
-          `${fmt(step.listsPerS, 0)} listings/s (ideal ${fmt((n * 1000) / setup.pollMs, 0)}), RSS ${fmt(step.fleetRssMb, 0)} MB, opened in ${fmt(step.openS, 1)} s` +
+          `${fmt(step.listsPerS, 0)} listings/s (ideal ${fmt((n * 1000) / setup.pollMs, 0)}), RSS ${fmt(step.fleetRssMb, 0)} MB, event-loop delay p99 ${fmt(step.fleetLoopLag.p99Ms, 0)} ms, opened in ${fmt(step.openS, 1)} s` +
           (step.listErrors ? `; ${step.listErrors} listings failed, e.g. ${step.errorKinds[0]?.[0]}` : ''),
       );
       if (!o.ns.includes(n)) continue;
@@ -540,10 +544,10 @@ export function renderFleet(r: FleetResult): string {
     }
     const w = t.steps.at(-1)?.watches ?? 0;
     out.push(`  ${t.transport} (${t.server}, poll ${t.pollMs} ms; ${w ? `watch started ${w} times` : 'no watch: the pull polled only'})`);
-    out.push('    N      server CPU (% of a core)  fleet process CPU  listings/s (ideal)  failed listings  load avg');
+    out.push('    N      server CPU (% of a core)  fleet process CPU  listings/s (ideal)  failed listings  fleet loop delay p99  load avg');
     for (const s of t.steps)
       out.push(
-        `    ${String(s.n).padEnd(6)} ${fmt(s.serverCpuPct, 1).padStart(8)} % (${s.serverProcesses} proc)    ${fmt(s.fleetCpuPct, 1).padStart(8)} %       ${`${fmt(s.listsPerS, 0)} (${fmt((s.n * 1000) / t.pollMs!, 0)})`.padEnd(18)}  ${String(s.listErrors).padStart(6)}           ${fmt(s.loadavg[0]!, 1)}`,
+        `    ${String(s.n).padEnd(6)} ${fmt(s.serverCpuPct, 1).padStart(8)} % (${s.serverProcesses} proc)    ${fmt(s.fleetCpuPct, 1).padStart(8)} %       ${`${fmt(s.listsPerS, 0)} (${fmt((s.n * 1000) / t.pollMs!, 0)})`.padEnd(18)}  ${String(s.listErrors).padStart(6)}           ${`${fmt(s.fleetLoopLag.p99Ms, 0)} ms`.padStart(8)}              ${fmt(s.loadavg[0]!, 1)}`,
       );
     const kinds = t.steps.at(-1)?.errorKinds ?? [];
     if (kinds.length) out.push(`    failed listings, most frequent: ${kinds.map(([k, c]) => `${c}× ${k}`).join(' | ')}`);
