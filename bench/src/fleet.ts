@@ -339,8 +339,8 @@ ${setup.extra ?? ''}`,
     await child.ready;
     for (const n of ns) {
       const g = await child.ask<{ n: number; openMs: number }>({ op: 'grow', n });
-      // the new terminals' first listings and logins are not the steady state
-      await sleep(3000);
+      // the new terminals' first listings, logins (and on NATS their buckets) are not the steady state
+      await sleep(Math.max(3000, n * 5));
       const pids0 = setup.serverPids();
       const s0 = groupTicks(pids0);
       const c0 = await child.ask<Counts>({ op: 'counts' });
