@@ -80,6 +80,11 @@ export interface FleetRound {
   landedToApplied: { p50Ms: number; p99Ms: number; maxMs: number };
   /** per terminal: publish start → applied */
   publishToApplied: { p50Ms: number; p99Ms: number; maxMs: number };
+  /** % of one core over the round (publish start → all applied): the server, the fleet process */
+  serverCpuPct: number;
+  fleetCpuPct: number;
+  /** the fleet process's event-loop delay during the round (ms) */
+  fleetLoopLag: { p50Ms: number; p99Ms: number; maxMs: number };
   missing: number;
   wrong: string[];
   /** the five terminals that applied last, with their failed listings so far */
@@ -384,6 +389,9 @@ ${setup.extra ?? ''}`,
           writeFileSync(join(exportsDir, 'current.json'), JSON.stringify({ round, file }));
           // a random moment within the poll period, as an office's publish would fall
           await sleep(Math.random() * setup.pollMs);
+          const r0 = await child.ask<Counts>({ op: 'counts' });
+          const sp0 = setup.serverPids();
+          const st0 = groupTicks(sp0);
           const t0 = epochMs();
           let tries = 0;
           for (;;) {
@@ -395,6 +403,9 @@ ${setup.extra ?? ''}`,
           }
           const t1 = epochMs();
           const got = await child.ask<{ appliedAt: (number | null)[]; missing: string[]; wrong: string[]; late: FleetRound['late'] }>({ op: 'await', since: t0, n, expect: { code: f.code, price: f.price }, timeoutMs: 60_000 + n * 20 });
+          const r1 = await child.ask<Counts>({ op: 'counts' });
+          const st1 = groupTicks([...new Set([...sp0, ...setup.serverPids()])]);
+          const roundS = (r1.at - r0.at) / 1000;
           const acks = readAcks(exportsDir).get(round)!;
           const landed: number[] = [], fromStart: number[] = [];
           got.appliedAt.forEach((at, i) => {
@@ -402,11 +413,17 @@ ${setup.extra ?? ''}`,
             landed.push(at - acks.get(terminalName(i))!);
             fromStart.push(at - t0);
           });
-          const fr: FleetRound = { round, publishMs: t1 - t0, landedToApplied: dist(landed), publishToApplied: dist(fromStart), missing: got.missing.length, wrong: got.wrong, late: got.late };
+          const fr: FleetRound = {
+            round,
+            serverCpuPct: ((st1 - st0) / clockTicks() / roundS) * 100,
+            fleetCpuPct: ((r1.cpu.total - r0.cpu.total) / clockTicks() / roundS) * 100,
+            fleetLoopLag: r1.lag,
+            publishMs: t1 - t0, landedToApplied: dist(landed), publishToApplied: dist(fromStart), missing: got.missing.length, wrong: got.wrong, late: got.late };
           lat.rounds.push(fr);
           log(
             `  fleet ${kind} N=${fmtInt(n)} round ${r + 1}: publish ${fmtInt(fr.publishMs)} ms; landed → applied p50 ${fmtInt(fr.landedToApplied.p50Ms)} / p99 ${fmtInt(fr.landedToApplied.p99Ms)} / max ${fmtInt(fr.landedToApplied.maxMs)} ms; ` +
-              `publish start → applied p50 ${fmtInt(fr.publishToApplied.p50Ms)} / p99 ${fmtInt(fr.publishToApplied.p99Ms)} / all ${fmtInt(fr.publishToApplied.maxMs)} ms` +
+              `publish start → applied p50 ${fmtInt(fr.publishToApplied.p50Ms)} / p99 ${fmtInt(fr.publishToApplied.p99Ms)} / all ${fmtInt(fr.publishToApplied.maxMs)} ms; ` +
+              `meanwhile server ${fmt(fr.serverCpuPct, 0)} %, fleet ${fmt(fr.fleetCpuPct, 0)} % of a core, fleet loop delay p99 ${fmtInt(fr.fleetLoopLag.p99Ms)} ms` +
               (fr.missing ? `; ${fr.missing} terminals did not apply it` : '') +
               (fr.late[0]?.lastError ? `; the last (${fr.late[0].terminal}) had ${fr.late[0].listErrors} failed listings, the last: ${fr.late[0].lastError}` : '') +
               (fr.wrong.length ? `; ${fr.wrong.length} hold the wrong price` : ''),

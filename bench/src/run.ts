@@ -56,7 +56,7 @@ const USAGE = `usage: node bench/dist/run.js [--only LIST] [--rounds N] [--rows 
   --profile    write V8 CPU profiles of the cfx children to .bench-out/prof/ (summarise one with
                node bench/dist/profile-summary.js <file>); profiling inflates the poll CPU figure
   --fleet-n    fleet: N of the publish → applied rounds (default 100,1000; rounds: --rounds, default 2 here)
-  --fleet-steps  fleet: N of the server-CPU steps (default 100,250,500,1000; the --fleet-n are added)
+  --fleet-steps  fleet: N of the server-CPU steps (default 100,500,1000; the --fleet-n are added)
   --fleet-window fleet: CPU window per step in seconds (default 5)
   --fleet-items  fleet: products in the published price file (default 100)
   --fleet-transports  fleet: ftp and/or nats (default both; nats is skipped with a reason when unavailable)
@@ -143,7 +143,7 @@ async function main(): Promise<number> {
   let fleet: FleetResult | undefined;
   if (want('fleet')) {
     const list = (name: string, def: string) => (args.get(name) ?? def).split(',').map((x) => Number(x.trim().replace(/_/g, '')));
-    const ns = list('fleet-n', '100,1000'), steps = list('fleet-steps', '100,250,500,1000');
+    const ns = list('fleet-n', '100,1000'), steps = list('fleet-steps', '100,500,1000');
     const transports = (args.get('fleet-transports') ?? 'ftp,nats').split(',').map((x) => x.trim()) as FleetTransport[];
     if ([...ns, ...steps].some((n) => !Number.isInteger(n) || n <= 0) || transports.some((t) => t !== 'ftp' && t !== 'nats')) {
       process.stderr.write('--fleet-n / --fleet-steps take positive integers, --fleet-transports ftp and/or nats\n');
