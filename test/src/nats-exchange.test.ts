@@ -119,6 +119,31 @@ describe('cfx over the shared nats-server', { skip }, () => {
   });
 });
 
+describe('cfx doctor on nats://', { skip }, () => {
+  it('a healthy terminal: server reachable, login, both dirs written and removed, exit 0', async () => {
+    const bucket = bucketName('doctor');
+    // the office made the terminal's dirs (on NATS a directory exists once something is under it)
+    const u = new URL(sharedUrl);
+    u.pathname = `/${bucket}`;
+    const office = createNatsTransport({ url: u, options: { storage: 'memory' }, logger: silent, timeoutMs: 5000 });
+    await office.mkdir('/shop/box-1/inbox');
+    await office.mkdir('/shop/box-1/sales');
+    await office.close();
+    const t1 = await terminal('box-1', sharedUrl, bucket, { storage: 'memory' });
+    const dir = (t1 as Terminal & { dir: string }).dir;
+    await t1.close();
+    terminals.splice(terminals.indexOf(t1), 1);
+    const r = await runCli(['--json', 'doctor'], { cwd: dir, env: { HOME: dir } });
+    const checks = (r.json() as { checks: { id: string; level: string; message: string }[] }).checks;
+    const text = checks.map((c) => `${c.level} ${c.id}: ${c.message}`).join('\n');
+    assert.equal(r.code, 0, text);
+    for (const id of ['server.identity', 'server.reachable', 'server.login', 'dir.inbox', 'dir.sales']) {
+      assert.deepEqual(checks.filter((c) => c.id === id).map((c) => c.level), ['OK'], `${id}\n${text}`);
+    }
+    assert.match(checks.find((c) => c.id === 'dir.sales')!.message, /written and removed/);
+  });
+});
+
 describe('cfx on its own nats-servers', { skip }, () => {
   it('a 3-node cluster (replicas 3) loses the terminal’s node mid-push: nothing lost, nothing duplicated', async () => {
     const tmp = natsTempDir('cluster');

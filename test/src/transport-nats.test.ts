@@ -7,7 +7,9 @@ import { pino } from 'pino';
 import { describeTransportConformance } from '@cfx/core/testing';
 import { createNatsTransport, type NatsTransport, type NatsTransportOptions } from '@cfx/transport-nats';
 import type { TransportChange } from '@cfx/core/api';
-import { natsServer, freePort } from './helpers/nats.js';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { natsServer, freePort, ownNats, natsTempDir } from './helpers/nats.js';
 import { readAll, failure } from './helpers/transport.js';
 
 const server = await natsServer();
@@ -95,6 +97,8 @@ describe('transport-nats against nats-server', { skip }, () => {
     const fixed = open(b2);
     assert.deepEqual((await fixed.list('/inbox')).map((e) => [e.name, e.size]), [['p.csv', 4]]);
     assert.equal((await failure(t.list('/not a bucket/x'))).kind, 'Protocol');
+    const roots = (await t.list('/')).filter((e) => e.name === b1 || e.name === b2);
+    assert.deepEqual(roots.map((e) => [e.name, e.type]).sort(), [[b1, 'dir'], [b2, 'dir']].sort());
   });
 
   it('overwrites an object and reads the new bytes only', async () => {
@@ -116,5 +120,30 @@ describe('transport-nats against nats-server', { skip }, () => {
     const port = await freePort();
     const down = open(freshBucket('down'), {}, { url: `nats://cfx:pw@127.0.0.1:${port}`, timeoutMs: 2000 });
     assert.equal((await failure(down.list('/x'))).kind, 'Unavailable');
+  });
+});
+
+describe('transport-nats over TLS (tls://, a server of this test)', { skip }, () => {
+  it('verifies the server against the given CA and refuses it without', async () => {
+    const tmp = natsTempDir('tls');
+    const key = join(tmp.dir, 'server.key');
+    const crt = join(tmp.dir, 'server.crt');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', crt], { stdio: 'ignore' });
+    const n = ownNats(tmp.dir, 'tls', await freePort(), `tls {\n  cert_file: "${crt}"\n  key_file: "${key}"\n}`);
+    try {
+      await n.start();
+      const url = n.url.replace(/^nats:/, 'tls:');
+      const t = open(freshBucket('tls'), { tls: { ca: crt } }, { url });
+      await t.write('/in/p.csv', Buffer.from('over TLS'));
+      assert.equal((await readAll(t.read('/in/p.csv'))).toString(), 'over TLS');
+      await t.close();
+      const untrusted = open(freshBucket('tls'), {}, { url, timeoutMs: 3000 });
+      const e = await failure(untrusted.list('/in'));
+      assert.notEqual(e.kind, 'NotFound', e.message);
+      assert.match(e.message, /certificate|TLS|self[- ]signed/i);
+      await untrusted.close();
+    } finally {
+      await tmp.cleanup([n]);
+    }
   });
 });

@@ -34,7 +34,7 @@ export const CLOCK_SKEW_WARN_MS = 2 * 60_000;
 /** free space under this on the data dir's disk is a warning: a price file and its archive copy must fit */
 export const FREE_SPACE_WARN_BYTES = 1024 ** 3;
 
-const DEFAULT_PORTS: Record<string, number> = { ftp: 21, ftps: 21, sftp: 22 };
+const DEFAULT_PORTS: Record<string, number> = { ftp: 21, ftps: 21, sftp: 22, nats: 4222, tls: 4222 };
 
 /** the env file `cfx service install` wrote for this config (system, user or Windows), when readable */
 function serviceEnv(name: string, configDir: string, env: NodeJS.ProcessEnv): { file: string; vars: Record<string, string> } | undefined {
@@ -178,6 +178,9 @@ async function serverChecks(app: App, add: Add, missingSecrets: string[]): Promi
   } else if (scheme === 'ftps') {
     if (opts.tls?.rejectUnauthorized === false) add('server.identity', 'WARN', 'the server certificate is not verified (tls.rejectUnauthorized: false)', 'give the CA instead: serverOptions.tls.ca: /path/ca.pem');
     else add('server.identity', 'OK', 'TLS, certificate verified');
+  } else if (scheme === 'nats') {
+    if (isLoopbackHost(url.hostname)) add('server.identity', 'OK', 'NATS on this machine');
+    else add('server.identity', 'WARN', `nats:// to ${url.hostname}: unless the server requires TLS, the password and the files cross the network in clear text`, 'use tls:// (serverOptions.tls.ca for a private CA), see docs/scale.md');
   } else if (scheme === 'ftp') {
     if (isLoopbackHost(url.hostname)) add('server.identity', 'OK', 'plain FTP on this machine');
     else add('server.identity', 'WARN', `plain FTP to ${url.hostname}: the password and the files cross the network in clear text`, 'over the internet use ftps:// or sftp://');

@@ -135,7 +135,9 @@ export interface ${C}Options {
  *   PermissionDenied, Unavailable, Timeout, Protocol, Aborted, HostKey): the jobs retry on
  *   Unavailable/Timeout and treat the rest as final;
  * - opts.signal aborts a call: reject with TransportError('Aborted') and leave nothing half-open;
- * - no temp-name + rename of your own: the core uploads to a temp name and calls rename();
+ * - no temp-name + rename of your own: the core uploads to a temp name and calls rename()
+ *   (a store whose writes are all-or-nothing declares capabilities: { atomicPut: true } and the
+ *   core writes under the final name instead);
  * - honour ctx.timeoutMs for each network step.
  */
 export class ${C}Transport implements Transport {

@@ -9,6 +9,7 @@
 // bucket each second. The same consumer feeds `watch(dir)`.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { posix } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import {
@@ -203,6 +204,9 @@ export class NatsTransport implements Transport {
     else if (o.nkeyFile) co.authenticator = nkeyAuthenticator(new TextEncoder().encode(readFileSync(o.nkeyFile, 'utf8').trim()));
     if (this.url.protocol === 'tls:' || o.tls) {
       co.tls = {
+        // nats.js connects TLS without a host name when the server is given by IP address, and
+        // Node then checks the certificate against "localhost": check it against the URL's address
+        ...(isIP(this.url.hostname) ? { host: this.url.hostname } : {}),
         ...(o.tls?.ca ? { caFile: o.tls.ca } : {}),
         ...(o.tls?.cert ? { certFile: o.tls.cert } : {}),
         ...(o.tls?.key ? { keyFile: o.tls.key } : {}),
@@ -248,14 +252,9 @@ export class NatsTransport implements Transport {
       if (s.type === 'disconnect') this.log.warn({ server: String(s.data) }, 'nats: disconnected; reconnecting');
       if (s.type === 'reconnect') {
         this.log.info({ server: String(s.data) }, 'nats: reconnected');
-        for (const [name, b] of this.buckets) {
-          this.buckets.delete(name);
-          b.then((x) => {
-            x.sub?.unsubscribe();
-            // watchers of the old index move to the new one
-            if (x.listeners.size) void this.bucket(name).then((nb) => x.listeners.forEach((l) => nb.listeners.add(l)), () => undefined);
-          }, () => undefined);
-        }
+        // what changed while away is read again from the stream: every index is rebuilt (its
+        // watchers rebuild it at once, the next call otherwise)
+        for (const b of this.buckets.values()) b.then((x) => this.drop(x, new Error('reconnected')), () => undefined);
       }
     }
   }
@@ -433,6 +432,7 @@ export class NatsTransport implements Transport {
 
   async list(dir: string, opts?: CallOptions): Promise<RemoteEntry[]> {
     if (opts?.signal?.aborted) throw abortError('nats list', dir);
+    if (this.fixedBucket === undefined && posix.normalize('/' + dir).replace(/\/+$/, '') === '') return this.listBuckets(opts?.signal);
     const { bucket, name } = this.locate(dir);
     const b = await this.ready(bucket, `list ${dir}`, opts?.signal);
     const prefix = name === '' ? '' : `${name}/`;
@@ -458,6 +458,21 @@ export class NatsTransport implements Transport {
    * would be placed on still serves it, and 1,000 terminals reading cost no consumer churn. The
    * SHA-256 the writer recorded is checked at the end: a mismatch is an error, never a short file.
    */
+  /** the root without a bucket in the URL: the object store buckets, as directories */
+  private async listBuckets(signal?: AbortSignal): Promise<RemoteEntry[]> {
+    const nc = await this.connection(signal);
+    try {
+      const jsm = await nc.jetstreamManager({ timeout: this.timeoutMs, ...(this.opts.domain ? { domain: this.opts.domain } : {}) });
+      const out: RemoteEntry[] = [];
+      for await (const name of jsm.streams.names()) {
+        if (name.startsWith('OBJ_')) out.push({ name: name.slice(4), size: 0, type: 'dir' });
+      }
+      return out;
+    } catch (e) {
+      throw this.err(e, 'list /');
+    }
+  }
+
   read(path: string, opts?: CallOptions): Readable {
     const signal = opts?.signal;
     const what = `nats read ${path}`;
@@ -639,15 +654,12 @@ export class NatsTransport implements Transport {
           continue;
         }
         if (this.nc === undefined || this.nc.isClosed()) throw new TransportError('Unavailable', `nats watch ${dir}: the connection closed`, { path: dir });
-        // a reconnect moves the listener to the rebuilt index; the old one never wakes us again
+        // a change, a broken index (drop() calls every listener) or the abort wakes this
         await new Promise<void>((res) => {
           wake = res;
-          const t = setTimeout(res, 1000);
-          t.unref();
+          setTimeout(res, 1000).unref();
         });
         wake = undefined;
-        const current = await this.buckets.get(bucket)?.catch(() => undefined);
-        if (current && current !== b && current.listeners.has(listener)) b = current;
       }
     } catch (e) {
       if (opts.signal.aborted) return;
@@ -655,7 +667,6 @@ export class NatsTransport implements Transport {
     } finally {
       opts.signal.removeEventListener('abort', onAbort);
       b?.listeners.delete(listener);
-      for (const x of this.buckets.values()) x.then((y) => y.listeners.delete(listener), () => undefined);
     }
   }
 

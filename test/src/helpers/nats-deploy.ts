@@ -33,6 +33,15 @@ export interface NatsDeploy {
   config: string;
 }
 
+/** a deployment dir (removed by cleanupDeployments) with its cfx.yaml */
+function deploy(label: string, yaml: string): NatsDeploy {
+  const dir = mkdtempSync(join(tmpdir(), `cfx-nats-${label}-`));
+  dirs.push(dir);
+  const config = join(dir, 'cfx.yaml');
+  writeFileSync(config, yaml);
+  return { dir, config };
+}
+
 /** server: line + serverOptions for a nats URL with the bucket */
 function serverLines(url: string, bucket: string, options: Record<string, unknown>): string {
   const u = new URL(url);
@@ -40,18 +49,16 @@ function serverLines(url: string, bucket: string, options: Record<string, unknow
   return `server: ${u.href}\nserverOptions: ${yamlOptions(options)}\n`;
 }
 
+/** what both offices' cfx.yaml start with: role, terminals box-1 and box-2, the server */
+function officeHead(url: string, bucket: string, options: Record<string, unknown>): string {
+  return `role: office\nterminals: [box-1, box-2]\ndataDir: ./data\n${serverLines(url, bucket, options)}timeout: 5s\n`;
+}
+
 /** an office on the bucket: the 1c back office publishing goods files to box-1/box-2 (exchange dir ./1c/<terminal>) */
 export function publishOffice(url: string, bucket: string, options: Record<string, unknown> = {}): NatsDeploy & { exportGoods(terminal: string, goods: Buffer): void } {
-  const dir = mkdtempSync(join(tmpdir(), 'cfx-nats-office1c-'));
-  dirs.push(dir);
-  const config = join(dir, 'cfx.yaml');
-  writeFileSync(
-    config,
-    `role: office
-terminals: [box-1, box-2]
-dataDir: ./data
-${serverLines(url, bucket, options)}timeout: 5s
-prices: { dir: "/shop/{terminal}/inbox", format: atol }
+  const { dir, config } = deploy(
+    'office1c',
+    `${officeHead(url, bucket, options)}prices: { dir: "/shop/{terminal}/inbox", format: atol }
 sales: { dir: "/shop/{terminal}/sales-1c", format: atol }
 backoffice:
   use: 1c
@@ -73,16 +80,9 @@ log: { level: info, file: ./cfx.log }
 
 /** an office on the bucket collecting every terminal's sales dir into the generic back office (./out) */
 export function collectOffice(url: string, bucket: string, options: Record<string, unknown> = {}): Office {
-  const dir = mkdtempSync(join(tmpdir(), 'cfx-nats-office-'));
-  dirs.push(dir);
-  const config = join(dir, 'cfx.yaml');
-  writeFileSync(
-    config,
-    `role: office
-terminals: [box-1, box-2]
-dataDir: ./data
-${serverLines(url, bucket, options)}timeout: 5s
-sales: { dir: "/shop/{terminal}/sales", format: csv }
+  const { dir, config } = deploy(
+    'office',
+    `${officeHead(url, bucket, options)}sales: { dir: "/shop/{terminal}/sales", format: csv }
 backoffice:
   use: generic
   options: { outDir: ./out }
@@ -94,11 +94,8 @@ log: { level: info, file: ./cfx.log }
 
 /** a running terminal on the bucket: goods files (atol) from /shop/<id>/inbox, sales (csv) to /shop/<id>/sales */
 export async function runningTerminal(id: string, url: string, bucket: string, options: Record<string, unknown> = {}, poll = '1s'): Promise<Terminal & { dir: string }> {
-  const dir = mkdtempSync(join(tmpdir(), `cfx-nats-${id}-`));
-  dirs.push(dir);
-  const config = join(dir, 'cfx.yaml');
-  writeFileSync(
-    config,
+  const { dir, config } = deploy(
+    id,
     `role: terminal
 terminal: ${id}
 dataDir: ./data

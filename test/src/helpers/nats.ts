@@ -6,7 +6,8 @@
 // In CI (CI=true) a missing shared server is a failure, never a skip.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { createServer } from 'node:net';
+import { tcpOpen } from './servers.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,18 +28,8 @@ function envUrl(): string | undefined {
   return m?.[1]?.trim() || undefined;
 }
 
-export function portOpen(port: number, host = '127.0.0.1'): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host, port });
-    const done = (ok: boolean) => {
-      s.destroy();
-      resolve(ok);
-    };
-    s.setTimeout(1000, () => done(false));
-    s.once('connect', () => done(true));
-    s.once('error', () => done(false));
-  });
-}
+export { tcpOpen as portOpen };
+const portOpen = tcpOpen;
 
 function unavailable(why: string): { skip: string } {
   const msg = `NATS SERVER UNAVAILABLE, nats tests NOT RUN: ${why}`;

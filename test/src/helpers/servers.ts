@@ -71,8 +71,13 @@ function readEnv(base = baseDir()): ServersEnv | undefined {
 
 function portOpen(url: string): Promise<boolean> {
   const u = new URL(url);
+  return tcpOpen(Number(u.port), u.hostname);
+}
+
+/** Does something accept TCP connections on host:port (1 s to answer)? */
+export function tcpOpen(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
-    const s = connect({ host: u.hostname, port: Number(u.port) });
+    const s = connect({ host, port });
     const done = (ok: boolean) => {
       s.destroy();
       resolve(ok);
