@@ -19,9 +19,11 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { coreServices, createLogger, openTerminal, setFaultHook, type Terminal, type Transport } from '@cfx/core';
 import { procCpuTicks } from './common.js';
-import { epochMs, terminalName, type FleetChildSpec, type FleetRequest } from './fleet-common.js';
+import { epochMs, terminalName, type AwaitAnswer, type FleetChildSpec, type FleetRequest } from './fleet-common.js';
 
 interface Member {
+  /** its index in the fleet (terminalName(index) is its name) */
+  index: number;
   name: string;
   terminal: Terminal;
   /** epoch ms of the last `prices.pull:applied` */
@@ -100,8 +102,9 @@ function instrument(t: Transport, countLists: boolean): Transport {
 async function grow(n: number): Promise<{ n: number; openMs: number }> {
   const t0 = performance.now();
   const starting: Promise<void>[] = [];
-  while (fleet.length < n) {
-    const name = terminalName(fleet.length);
+  const shard = spec!.shard ?? 0, shards = spec!.shards ?? 1;
+  for (let index = (fleet.at(-1)?.index ?? shard - shards) + shards; index < n; index += shards) {
+    const name = terminalName(index);
     const dir = join(spec!.scratch, name);
     mkdirSync(dir, { recursive: true });
     const config = join(dir, 'cfx.yaml');
@@ -125,7 +128,7 @@ ${spec!.extra ?? ''}`,
     terminal.app.services.value(coreServices.transports, { open: async (purpose) => instrument(await base.open(purpose), purpose === 'prices.pull') });
     const appTransport = terminal.app.transport.bind(terminal.app);
     terminal.app.transport = async () => instrument(await appTransport(), false);
-    const m: Member = { name, terminal, appliedAt: 0, applied: 0, listErrors: 0 };
+    const m: Member = { index, name, terminal, appliedAt: 0, applied: 0, listErrors: 0 };
     fleet.push(m);
     // everything the terminal's loops do later (timers, sockets, promises) runs in this context;
     // started at a random moment within a poll period, as a fleet's terminals are out of step
@@ -138,8 +141,8 @@ ${spec!.extra ?? ''}`,
   return { n: fleet.length, openMs: performance.now() - t0 };
 }
 
-async function awaitApplied(r: Extract<FleetRequest, { op: 'await' }>): Promise<unknown> {
-  const members = fleet.slice(0, r.n);
+async function awaitApplied(r: Extract<FleetRequest, { op: 'await' }>): Promise<AwaitAnswer> {
+  const members = fleet.filter((m) => m.index < r.n);
   const deadline = performance.now() + r.timeoutMs;
   while (members.some((m) => m.appliedAt < r.since) && performance.now() < deadline) await sleep(5);
   const missing = members.filter((m) => m.appliedAt < r.since).map((m) => m.name);
@@ -156,7 +159,7 @@ async function awaitApplied(r: Extract<FleetRequest, { op: 'await' }>): Promise<
     .sort((a, b) => b.appliedAt - a.appliedAt)
     .slice(0, 5)
     .map((m) => ({ terminal: m.name, appliedAt: m.appliedAt, listErrors: m.listErrors, ...(m.lastError ? { lastError: m.lastError } : {}) }));
-  return { appliedAt: members.map((m) => (m.appliedAt >= r.since ? m.appliedAt : null)), missing, wrong, late };
+  return { appliedAt: members.map((m) => [m.index, m.appliedAt >= r.since ? m.appliedAt : null]), missing, wrong, late };
 }
 
 process.on('message', (raw) => {

@@ -15,6 +15,17 @@ export interface FleetChildSpec {
   logFile: string;
   /** more YAML for every terminal's cfx.yaml (plugins, transport options) */
   extra?: string;
+  /** this process runs the terminals whose index % shards === shard (default one process: 0 of 1) */
+  shard?: number;
+  shards?: number;
+}
+
+/** a child's answer to `await`: its terminals' applied times by fleet index */
+export interface AwaitAnswer {
+  appliedAt: [number, number | null][];
+  missing: string[];
+  wrong: string[];
+  late: { terminal: string; appliedAt: number; listErrors: number; lastError?: string }[];
 }
 
 export type FleetRequest =

@@ -24,6 +24,7 @@ import { App } from '@cfx/core';
 import { BENCH_DIST, REPO, clockTicks, fmt, fmtInt, fsType, median, quantile, serversEnv, verdict } from './common.js';
 import { FLEET_BACKOFFICE, readAcks } from './fleet-backoffice.js';
 import { epochMs, terminalName, type FleetChildSpec, type FleetRequest } from './fleet-common.js';
+import type { AwaitAnswer } from './fleet-common.js';
 
 export const FTP_TARGET = { n: 100, p99Ms: 2000 };
 export const NATS_TARGET = { n: 1000, p99Ms: 500 };
@@ -44,6 +45,8 @@ export interface FleetOptions {
   /** products in the published price file */
   items: number;
   transports: FleetTransport[];
+  /** processes the terminals are spread over (default 1: all N in one process) */
+  procs?: number;
   keep?: boolean;
   log?: (line: string) => void;
 }
@@ -54,7 +57,7 @@ export interface FleetStep {
   /** % of one core, every server process summed */
   serverCpuPct: number;
   serverProcesses: number;
-  /** % of one core: the process that runs the N terminals */
+  /** % of one core: the process(es) that run the N terminals */
   fleetCpuPct: number;
   /** price-poll listings per second the fleet achieved (ideal: N / poll interval) */
   listsPerS: number;
@@ -119,6 +122,8 @@ export interface FleetTransportResult {
 
 export interface FleetResult {
   bench: 'fleet';
+  /** processes the terminals ran in */
+  procs: number;
   scratch: string;
   scratchFs: string;
   items: number;
@@ -220,6 +225,63 @@ class FleetChild {
     this.proc.kill('SIGTERM');
     await exited;
     clearTimeout(t);
+  }
+}
+
+/**
+ * The simulated terminals: one process by default (the bench's premise: N terminals in one
+ * process); `--fleet-procs K` spreads them over K (terminal i in process i % K) to tell the
+ * server's limits from the one process's on a machine with cores to spare.
+ */
+class Fleet {
+  readonly children: FleetChild[];
+
+  constructor(spec: FleetChildSpec, procs: number) {
+    this.children = Array.from({ length: procs }, (_, shard) => new FleetChild({ ...spec, shard, shards: procs }));
+  }
+
+  async ready(): Promise<void> {
+    await Promise.all(this.children.map((c) => c.ready));
+  }
+
+  async grow(n: number): Promise<{ openMs: number }> {
+    const all = await Promise.all(this.children.map((c) => c.ask<{ openMs: number }>({ op: 'grow', n })));
+    return { openMs: Math.max(...all.map((x) => x.openMs)) };
+  }
+
+  /** summed over the processes; the event-loop delay and the time: the worst / latest of them */
+  async counts(): Promise<Counts> {
+    const all = await Promise.all(this.children.map((c) => c.ask<Counts>({ op: 'counts' })));
+    const kinds = new Map<string, number>();
+    for (const c of all) for (const [k, n] of c.errorKinds) kinds.set(k, (kinds.get(k) ?? 0) + n);
+    const sum = (f: (c: Counts) => number) => all.reduce((a, c) => a + f(c), 0);
+    const worst = (f: (c: Counts) => number) => Math.max(...all.map(f));
+    return {
+      lag: { p50Ms: worst((c) => c.lag.p50Ms), p99Ms: worst((c) => c.lag.p99Ms), maxMs: worst((c) => c.lag.maxMs) },
+      lists: sum((c) => c.lists),
+      watches: sum((c) => c.watches),
+      listErrors: sum((c) => c.listErrors),
+      errorKinds: [...kinds].sort((a, b) => b[1] - a[1]).slice(0, 3),
+      cpu: { total: sum((c) => c.cpu.total) },
+      at: worst((c) => c.at),
+      rssMb: sum((c) => c.rssMb),
+    };
+  }
+
+  async awaitApplied(r: Omit<Extract<FleetRequest, { op: 'await' }>, 'op'>): Promise<{ appliedAt: (number | null)[]; missing: string[]; wrong: string[]; late: FleetRound['late'] }> {
+    const all = await Promise.all(this.children.map((c) => c.ask<AwaitAnswer>({ op: 'await', ...r })));
+    const appliedAt: (number | null)[] = Array.from({ length: r.n }, () => null);
+    for (const a of all) for (const [i, at] of a.appliedAt) appliedAt[i] = at;
+    return {
+      appliedAt,
+      missing: all.flatMap((a) => a.missing),
+      wrong: all.flatMap((a) => a.wrong),
+      late: all.flatMap((a) => a.late).sort((x, y) => y.appliedAt - x.appliedAt).slice(0, 5),
+    };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.children.map((c) => c.close()));
   }
 }
 
@@ -330,7 +392,7 @@ ${setup.extra ?? ''}`,
       await office.close();
     }
   }
-  const child = new FleetChild({
+  const child = new Fleet({
     server: setup.server,
     inboxDir,
     salesDir,
@@ -338,21 +400,21 @@ ${setup.extra ?? ''}`,
     pollMs: setup.pollMs,
     logFile: join(dir, 'fleet.log'),
     extra: [setup.extra ?? '', setup.plugins?.length ? `plugins: [${setup.plugins.map((x) => JSON.stringify(x)).join(', ')}]` : ''].join('\n'),
-  });
+  }, o.procs ?? 1);
   let round = 0;
   try {
-    await child.ready;
+    await child.ready();
     for (const n of ns) {
-      const g = await child.ask<{ n: number; openMs: number }>({ op: 'grow', n });
+      const g = await child.grow(n);
       // the new terminals' first listings, logins (and on NATS their buckets) are not the steady state
       await sleep(Math.max(3000, n * 5));
       const pids0 = setup.serverPids();
       const s0 = groupTicks(pids0);
-      const c0 = await child.ask<Counts>({ op: 'counts' });
+      const c0 = await child.counts();
       await sleep(o.window * 1000);
       const pids1 = setup.serverPids();
       const s1 = groupTicks([...new Set([...pids0, ...pids1])]);
-      const c1 = await child.ask<Counts>({ op: 'counts' });
+      const c1 = await child.counts();
       const secs = (c1.at - c0.at) / 1000;
       const step: FleetStep = {
         n,
@@ -389,7 +451,7 @@ ${setup.extra ?? ''}`,
           writeFileSync(join(exportsDir, 'current.json'), JSON.stringify({ round, file }));
           // a random moment within the poll period, as an office's publish would fall
           await sleep(Math.random() * setup.pollMs);
-          const r0 = await child.ask<Counts>({ op: 'counts' });
+          const r0 = await child.counts();
           const sp0 = setup.serverPids();
           const st0 = groupTicks(sp0);
           const t0 = epochMs();
@@ -402,8 +464,8 @@ ${setup.extra ?? ''}`,
             if (tries >= 3) throw new Error(`the office published round ${round} to ${acked} of ${n} terminals in ${tries} runs: ${run instanceof Error ? run.message : JSON.stringify(run.result)}`);
           }
           const t1 = epochMs();
-          const got = await child.ask<{ appliedAt: (number | null)[]; missing: string[]; wrong: string[]; late: FleetRound['late'] }>({ op: 'await', since: t0, n, expect: { code: f.code, price: f.price }, timeoutMs: 60_000 + n * 20 });
-          const r1 = await child.ask<Counts>({ op: 'counts' });
+          const got = await child.awaitApplied({ since: t0, n, expect: { code: f.code, price: f.price }, timeoutMs: 60_000 + n * 20 });
+          const r1 = await child.counts();
           const st1 = groupTicks([...new Set([...sp0, ...setup.serverPids()])]);
           const roundS = (r1.at - r0.at) / 1000;
           const acks = readAcks(exportsDir).get(round)!;
@@ -530,7 +592,7 @@ export async function fleetBench(o: FleetOptions): Promise<FleetResult> {
   const scratchBase = process.env.CFX_BENCH_SCRATCH || (existsSync('/dev/shm') ? '/dev/shm' : undefined) || '/tmp';
   const scratch = join(scratchBase, `cfx-bench-fleet-${process.pid}`);
   mkdirSync(scratch, { recursive: true });
-  const result: FleetResult = { bench: 'fleet', scratch, scratchFs: fsType(scratch), items: o.items, transports: [] };
+  const result: FleetResult = { bench: 'fleet', procs: o.procs ?? 1, scratch, scratchFs: fsType(scratch), items: o.items, transports: [] };
   log(`fleet: N ${o.ns.join(', ')} (CPU steps ${[...new Set([...o.steps, ...o.ns])].sort((a, b) => a - b).join(', ')}), ${o.rounds} rounds, ${o.items}-item price file, stores in ${scratch} (${result.scratchFs})`);
   try {
     for (const kind of o.transports) {
@@ -553,7 +615,7 @@ export async function fleetBench(o: FleetOptions): Promise<FleetResult> {
 }
 
 export function renderFleet(r: FleetResult): string {
-  const out: string[] = [`Fleet (N terminals in one process, each its own store + connection; ${r.items}-item price file; stores on ${r.scratchFs})`];
+  const out: string[] = [`Fleet (N terminals in ${r.procs === 1 ? 'one process' : `${r.procs} processes`}, each its own store + connection; ${r.items}-item price file; stores on ${r.scratchFs})`];
   for (const t of r.transports) {
     if (t.skipped) {
       out.push(`  ${t.transport}: skipped — ${t.skipped}`);

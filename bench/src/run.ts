@@ -26,7 +26,7 @@ type Bench = (typeof BENCHES)[number];
 
 const USAGE = `usage: node bench/dist/run.js [--only LIST] [--rounds N] [--rows N] [--orders name,code] [--seconds S] [--samples N]
                               [--scenarios sibling,inbox] [--items N] [--mib N] [--cases N] [--seed N] [--profile] [--keep]
-                              [--fleet-n 100,1000] [--fleet-steps 100,250,500,1000] [--fleet-window S] [--fleet-transports ftp,nats]
+                              [--fleet-n 100,1000] [--fleet-steps 100,500,1000] [--fleet-window S] [--fleet-transports ftp,nats] [--fleet-procs K]
   --only       comma-separated benches to run (default: all, in this order):
                  price  1M-row price CSV pulled over FTP and applied, vs sqlite3 .import
                  poll   CPU of an idle 1 s poll and new-file latency, vs lftp
@@ -60,6 +60,8 @@ const USAGE = `usage: node bench/dist/run.js [--only LIST] [--rounds N] [--rows 
   --fleet-window fleet: CPU window per step in seconds (default 5)
   --fleet-items  fleet: products in the published price file (default 100)
   --fleet-transports  fleet: ftp and/or nats (default both; nats is skipped with a reason when unavailable)
+  --fleet-procs  fleet: spread the terminals over K processes (default 1: all in one; more tells the
+               server's limits from the one process's on a machine with cores to spare)
   --keep       keep deployments, databases and remote dirs for inspection
 Needs the real servers (but for fuzz and startup): sudo bash test/servers/start.sh`;
 
@@ -149,7 +151,7 @@ async function main(): Promise<number> {
       process.stderr.write('--fleet-n / --fleet-steps take positive integers, --fleet-transports ftp and/or nats\n');
       return 2;
     }
-    fleet = await fleetBench({ ns, steps, rounds: intArg(args, 'rounds', 2), window: intArg(args, 'fleet-window', 5), items: intArg(args, 'fleet-items', 100), transports, keep: args.has('keep') });
+    fleet = await fleetBench({ ns, steps, rounds: intArg(args, 'rounds', 2), window: intArg(args, 'fleet-window', 5), items: intArg(args, 'fleet-items', 100), transports, procs: intArg(args, 'fleet-procs', 1), keep: args.has('keep') });
     process.stdout.write('\n');
   }
 
