@@ -577,7 +577,10 @@ function natsSetup(): TransportSetup | string {
       const nc = await connect({ servers: `${u.hostname}:${u.port || 4222}`, ...(u.username ? { user: decodeURIComponent(u.username), pass: decodeURIComponent(u.password) } : {}) });
       try {
         const jsm = await nc.jetstreamManager();
-        for await (const si of jsm.streams.list()) if (si.config.name.startsWith(`OBJ_${run}-`)) await jsm.streams.delete(si.config.name);
+        // names first: deleting while the paged listing runs would skip every other page
+        const names: string[] = [];
+        for await (const si of jsm.streams.list()) if (si.config.name.startsWith(`OBJ_${run}-`)) names.push(si.config.name);
+        for (const n of names) await jsm.streams.delete(n);
       } finally {
         await nc.close();
       }
