@@ -2,7 +2,8 @@
 // real cfx terminal opened through the library (`openTerminal` → `start()`: the price poll and the
 // sales loop of `cfx run`), with its own cfx.yaml, its own dataDir (catalog.db + journal.db) and its
 // own server connection. Driven by the parent over IPC:
-//   {op:'grow', n}                     open and start terminals until there are n
+//   {op:'grow', n}                     open and start terminals until there are n (with --fleet-procs K:
+//                                      this process's share, the indexes i with i % K === shard)
 //   {op:'counts'}                      list() calls of the price polls so far, CPU of this process
 //   {op:'await', since, n, expect, timeoutMs}
 //                                      wait until the first n terminals applied a price file at or

@@ -1,8 +1,9 @@
 // Fleet-scale bench (issue #19): N simulated terminals in one process (fleet-child.ts: each a real
-// cfx terminal through the library, its own store and server connection, polling like `cfx run`),
+// cfx terminal through the library, its own store and server connection, polling like `cfx run`;
+// --fleet-procs K spreads them over K processes),
 // an office publishing one price file to all of them with core's real publish job, and the server's
 // CPU from /proc. Per transport:
-//   - steps: N = 100, 250, … terminals polling; over a window, the server's CPU (every process of the
+//   - steps: N = 100, 500, 1,000 (--fleet-steps) terminals polling; over a window, the server's CPU (every process of the
 //     server summed: vsftpd forks one per connection), the fleet process's CPU and the listings/s the
 //     fleet achieved — where the server saturates a core;
 //   - at N in --fleet-n (100 and 1,000): rounds of publish → applied at every terminal: per terminal,
