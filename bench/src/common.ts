@@ -20,8 +20,7 @@ export interface Servers {
 }
 
 /** $CFX_TEST_BASE/servers.env, written by test/servers/start.sh, as KEY → value; or a clear error */
-export function serversEnv(): { file: string; raw: Record<string, string> } {
-  const base = process.env.CFX_TEST_BASE || '/tmp/cfx-test-servers';
+export function serversEnv(base: string = process.env.CFX_TEST_BASE || '/tmp/cfx-test-servers'): { file: string; raw: Record<string, string> } {
   const file = join(base, 'servers.env');
   if (!existsSync(file)) throw new Error(`no ${file}: start the real servers first (as root): bash test/servers/start.sh`);
   const raw: Record<string, string> = {};

@@ -17,14 +17,16 @@ import { sftpFlushBench, renderSftpFlush, type SftpFlushResult } from './sftp-fl
 import { priceImport1cBench, renderPriceImport1c, type PriceImport1cResult } from './price-import-1c.js';
 import { fuzzBench, renderFuzz, type FuzzBenchResult } from './fuzz-decoders.js';
 import { startupBench, renderStartup, type StartupResult } from './startup.js';
+import { fleetBench, renderFleet, FLEET_SERVERS_START, type FleetResult, type FleetTransport } from './fleet.js';
 
-const BENCHES = ['price', 'poll', 'sales', 'admin', 'sftp', '1c', 'fuzz', 'startup'] as const;
-/** benches that need no servers */
-const STANDALONE: readonly string[] = ['fuzz', 'startup'];
+const BENCHES = ['price', 'poll', 'sales', 'admin', 'sftp', '1c', 'fuzz', 'startup', 'fleet'] as const;
+/** benches that need no servers (fleet has its own instance of them) */
+const STANDALONE: readonly string[] = ['fuzz', 'startup', 'fleet'];
 type Bench = (typeof BENCHES)[number];
 
 const USAGE = `usage: node bench/dist/run.js [--only LIST] [--rounds N] [--rows N] [--orders name,code] [--seconds S] [--samples N]
                               [--scenarios sibling,inbox] [--items N] [--mib N] [--cases N] [--seed N] [--profile] [--keep]
+                              [--fleet-n 100,1000] [--fleet-steps 100,500,1000] [--fleet-window S] [--fleet-transports ftp,nats] [--fleet-procs K]
   --only       comma-separated benches to run (default: all, in this order):
                  price  1M-row price CSV pulled over FTP and applied, vs sqlite3 .import
                  poll   CPU of an idle 1 s poll and new-file latency, vs lftp
@@ -35,6 +37,9 @@ const USAGE = `usage: node bench/dist/run.js [--only LIST] [--rounds N] [--rows 
                  1c     100k-item 1C goods file (ATOL, cp1251) pulled and applied vs the CSV path
                  fuzz   every decoder fed 100k random and mutated inputs (fast-check); no servers
                  startup  cfx --version / status / sale add vs node -e 0 (median of --runs, default 10); no servers
+                 fleet  N terminals in one process (own stores and connections) polling one server: price
+                        publish → applied at all N (p50/p99), server CPU per N; FTP on its own vsftpd
+                        (start it first: ${FLEET_SERVERS_START}), NATS when plugins/transport-nats is built
   --rounds     rounds of the price/sftp/1c/sales-flush benches, cfx and the peer interleaved
                (default 3 for price, 5 for the others)
   --rows       rows of the generated price file (default 1000000; the 1c bench: 100000)
@@ -50,6 +55,13 @@ const USAGE = `usage: node bench/dist/run.js [--only LIST] [--rounds N] [--rows 
   --seed       fuzz: the fast-check seed (default a fixed one, as in the tests)
   --profile    write V8 CPU profiles of the cfx children to .bench-out/prof/ (summarise one with
                node bench/dist/profile-summary.js <file>); profiling inflates the poll CPU figure
+  --fleet-n    fleet: N of the publish → applied rounds (default 100,1000; rounds: --rounds, default 2 here)
+  --fleet-steps  fleet: N of the server-CPU steps (default 100,500,1000; the --fleet-n are added)
+  --fleet-window fleet: CPU window per step in seconds (default 5)
+  --fleet-items  fleet: products in the published price file (default 100)
+  --fleet-transports  fleet: ftp and/or nats (default both; nats is skipped with a reason when unavailable)
+  --fleet-procs  fleet: spread the terminals over K processes (default 1: all in one; more tells the
+               server's limits from the one process's on a machine with cores to spare)
   --keep       keep deployments, databases and remote dirs for inspection
 Needs the real servers (but for fuzz and startup): sudo bash test/servers/start.sh`;
 
@@ -130,6 +142,19 @@ async function main(): Promise<number> {
     process.stdout.write('\n');
   }
 
+  let fleet: FleetResult | undefined;
+  if (want('fleet')) {
+    const list = (name: string, def: string) => (args.get(name) ?? def).split(',').map((x) => Number(x.trim().replace(/_/g, '')));
+    const ns = list('fleet-n', '100,1000'), steps = list('fleet-steps', '100,500,1000');
+    const transports = (args.get('fleet-transports') ?? 'ftp,nats').split(',').map((x) => x.trim()) as FleetTransport[];
+    if ([...ns, ...steps].some((n) => !Number.isInteger(n) || n <= 0) || transports.some((t) => t !== 'ftp' && t !== 'nats')) {
+      process.stderr.write('--fleet-n / --fleet-steps take positive integers, --fleet-transports ftp and/or nats\n');
+      return 2;
+    }
+    fleet = await fleetBench({ ns, steps, rounds: intArg(args, 'rounds', 2), window: intArg(args, 'fleet-window', 5), items: intArg(args, 'fleet-items', 100), transports, procs: intArg(args, 'fleet-procs', 1), keep: args.has('keep') });
+    process.stdout.write('\n');
+  }
+
   process.stdout.write('==== report ====\n');
   if (price) process.stdout.write(renderPriceImport(price) + '\n');
   if (poll) process.stdout.write(renderPoll(poll) + '\n');
@@ -141,10 +166,11 @@ async function main(): Promise<number> {
   if (price1c) process.stdout.write(renderPriceImport1c(price1c) + '\n');
   if (fuzz) process.stdout.write(renderFuzz(fuzz) + '\n');
   if (startup) process.stdout.write(renderStartup(startup) + '\n');
+  if (fleet) process.stdout.write(renderFleet(fleet) + '\n');
 
   const dir = join(OUT_DIR, 'bench');
   mkdirSync(dir, { recursive: true });
-  const json = JSON.stringify({ startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), env: { ...env, loadavgAtEnd: loadavg() }, args: Object.fromEntries(args), price, poll, salesFlush, salesLatency, admin, sftpDownload, sftpFlush, price1c, fuzz, startup }, null, 2) + '\n';
+  const json = JSON.stringify({ startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), env: { ...env, loadavgAtEnd: loadavg() }, args: Object.fromEntries(args), price, poll, salesFlush, salesLatency, admin, sftpDownload, sftpFlush, price1c, fuzz, startup, fleet }, null, 2) + '\n';
   writeFileSync(join(dir, 'latest.json'), json);
   writeFileSync(join(dir, `${startedAt.toISOString().replace(/[:.]/g, '-')}.json`), json);
   process.stdout.write(`\nJSON: ${join(dir, 'latest.json')}\n`);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Real servers on loopback for the whole-system tests (as root, no systemd needed):
-#   vsftpd  127.0.0.1:2121  plain FTP, passive ports 30000-30999
+#   vsftpd  127.0.0.1:2121  plain FTP, passive ports 30000-30999, at most 200 sessions
+#           (CFX_TEST_FTP_MAX_CLIENTS: max_clients and max_per_ip of both vsftpd, default 200)
 #   vsftpd  127.0.0.1:2990  explicit FTPS (AUTH TLS required), passive ports 31000-31999,
 #                           server cert signed by a throwaway test CA
 #   sshd    127.0.0.1:2222  key-only login, internal-sftp
@@ -36,6 +37,10 @@ NATS_PORT=$((4222 + PORT_OFFSET))
 NATS_USER=cfx
 NATS_PASS=cfx-nats-test
 PASV=$((30000 + PORT_OFFSET))
+# vsftpd's max_clients and max_per_ip (every test connection comes from 127.0.0.1): the fleet bench
+# (bench/src/fleet.ts) raises it for 1,000+ simulated terminals on its own instance of these servers
+FTP_MAX_CLIENTS=${CFX_TEST_FTP_MAX_CLIENTS:-200}
+[[ $FTP_MAX_CLIENTS =~ ^[1-9][0-9]*$ ]] || die "CFX_TEST_FTP_MAX_CLIENTS must be a positive number, got '$FTP_MAX_CLIENTS'"
 
 die() { echo "test servers: $*" >&2; exit 1; }
 
@@ -132,8 +137,8 @@ dirmessage_enable=NO
 xferlog_enable=NO
 use_localtime=NO
 secure_chroot_dir=/var/run/vsftpd/empty
-max_clients=200
-max_per_ip=200
+max_clients=$FTP_MAX_CLIENTS
+max_per_ip=$FTP_MAX_CLIENTS
 delay_failed_login=0
 EOF
 }
