@@ -11,7 +11,10 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { App, silentLogger } from '@cfx/core';
 import { read1CReport, type OneCImport } from '../../plugins/backoffice-1c/dist/testing/one-c-reader.js';
-import { realServers, freshRemoteDir, ftpRootPath, onServer, type ServersEnv } from './helpers/servers.js';
+import { realServers, freshRemoteDir, ftpRootPath, onServer as onServerAll, type ServersEnv } from './helpers/servers.js';
+
+/** an inbox as the terminal sees its files: without the `.done` flags office.publish writes (asserted on their own) */
+const onServer = (dir: string, e?: ServersEnv, o: { mayBeMissing?: boolean } = {}): string[] => onServerAll(dir, e, { ...o, withoutFlags: true });
 import { cfxProcess } from './helpers/deploy.js';
 import { runCli } from './helpers/cli.js';
 import { saleJson } from './helpers/sales.js';
@@ -370,7 +373,7 @@ describe('a Frontol goods file with one line per barcode, through the office to 
     assert.equal(r.code, 0, r.err + r.out);
     const out = r.json().outcomes.find((x: { terminal: string }) => x.terminal === 'box-1');
     assert.deepEqual([out.result, out.mode, out.records, out.converted], ['published', 'delta', 10, false]);
-    assert.deepEqual(onServer(`${o.base}/box-1`), [out.name], 'uploaded as it is, no temp name left');
+    assert.deepEqual(onServerAll(`${o.base}/box-1`), [out.name, `${out.name}.done`], 'uploaded as it is, no temp name left; its flag says it is complete');
 
     const pull = await cli(box, 'pull', '--json');
     assert.equal(pull.code, 0, pull.err + pull.out);

@@ -161,9 +161,11 @@ export function namesIn(dir: string, opts: { mayBeMissing?: boolean } = {}, labe
 }
 
 /** The names in a remote FTP dir, sorted, read on the server's disk (see namesIn). */
-export function onServer(remoteDir: string, env?: ServersEnv, opts: { mayBeMissing?: boolean } = {}): string[] {
+export function onServer(remoteDir: string, env?: ServersEnv, opts: { mayBeMissing?: boolean; withoutFlags?: boolean } = {}): string[] {
   const local = ftpRootPath(remoteDir, env);
-  return namesIn(local, opts, `${remoteDir} on the server (${local})`);
+  const names = namesIn(local, opts, `${remoteDir} on the server (${local})`);
+  // the `.done` flag office.publish writes after each file (asserted on their own where they matter)
+  return opts.withoutFlags ? names.filter((n) => !n.endsWith('.done')) : names;
 }
 
 /** A remote directory name no other test (or earlier run) uses: `/cfx-test/<label>-<random>`. */

@@ -105,7 +105,9 @@ function env(pricesFormat = 'lines'): Env {
   };
 }
 
-const names = async (t: MemoryTransport, dir: string) => {
+/** the inbox's files without the `.done` flags a publish writes after each file (asserted on their own) */
+const names = async (t: MemoryTransport, dir: string) => (await allNames(t, dir)).filter((n) => !n.endsWith('.done'));
+const allNames = async (t: MemoryTransport, dir: string) => {
   try {
     return (await t.list(dir)).map((e) => e.name).sort();
   } catch {
@@ -150,7 +152,8 @@ describe('Publish (office → terminals)', () => {
     const [o1, o2] = r.outcomes as Extract<(typeof r.outcomes)[number], { result: 'published' }>[];
     assert.match(o1!.name, /^goods-00000001-[0-9a-f]{12}\.txt$/);
     assert.match(o2!.name, /^goods-00000002-[0-9a-f]{12}\.txt$/);
-    assert.deepEqual(await names(e.remote, '/inbox/box-1'), [o1!.name], 'no temp file left');
+    assert.deepEqual(await allNames(e.remote, '/inbox/box-1'), [o1!.name, `${o1!.name}.done`], 'no temp file left; the flag that says it is complete');
+    assert.equal(await remoteText(e.remote, `/inbox/box-1/${o1!.name}.done`), '', 'an empty flag');
     assert.equal(await remoteText(e.remote, `/inbox/box-1/${o1!.name}`), 'full\n1;350\n2;175\n', 'the very bytes');
     assert.equal(readFileSync(o1!.archived, 'utf8'), 'full\n1;350\n2;175\n');
     assert.match(o1!.archived, /archive\/prices-out\/\d{4}-\d{2}-\d{2}\/box-1_goods-00000001-/);

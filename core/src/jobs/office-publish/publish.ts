@@ -23,7 +23,7 @@ import { fault } from '../../faults/index.js';
 import type { Store } from '../../store/index.js';
 import { formatProblem, isOverLimit, stageStream } from '../shared/file-steps.js';
 import { expandTemplate, remotePath, safeLocalName } from '../shared/names.js';
-import { putFile } from '../shared/put.js';
+import { putFile, putsAtomically } from '../shared/put.js';
 
 /*
  * Publish (office → terminals): the back office's goods/price exports are validated, uploaded to
@@ -244,6 +244,11 @@ export class Publish {
       } finally {
         body.destroy();
       }
+      // The file is complete under its name; say so with its flag (`<name>.done`), so a terminal
+      // takes it at first sight instead of waiting for a second listing to see its size hold
+      // still (a poll interval of latency per publish). An atomic transport needs none: a listed
+      // file is whole there. A crash before the flag only costs that interval.
+      if (!putsAtomically(transport)) await transport.write(remotePath(dir, `${name}.done`), new Uint8Array(0), { signal });
       // what the terminal's catalog is compared with (cfx fleet: current or behind): the bytes it will download
       store.fleet.recordPublished({ terminalId: terminal, name, sha256: up.sha256, publishedAt: new Date().toISOString() });
       fault('office.publish:renamed');
