@@ -18,12 +18,20 @@ const INBOX_COLUMNS = 'id, name, size, mtime, sha256, applied_at, records, mode,
  */
 export const SEP = '\u0001';
 export const NUL_FIELD = '\u0002';
+/** fields per row of a short batch: code, barcodes, name, name_key, price */
+export const SHORT_FIELDS = 5;
+
+/** a row (14 values from writeProductRow at o) of a code, name and price, the other columns at their defaults */
+export function isShortRow(v: readonly unknown[], o: number): boolean {
+  return typeof v[o] === 'string' && typeof v[o + 2] === 'string' && typeof v[o + 5] === 'number' && v[o + 4] === null && v[o + 6] === null && v[o + 7] === 0 && v[o + 8] === null && v[o + 9] === null && v[o + 10] === null && v[o + 11] === null && v[o + 12] === 1 && v[o + 13] === null;
+}
+
 const NUMERIC = [false, false, false, false, false, true, false, true, false, false, false, true, true, false];
 
 /** the messages of a build (to the worker, or handled in-thread) */
 export type BuildMessage =
   | { t: 'open'; file: string; prev: string }
-  | { t: 'rows'; n: number; text?: string; vals?: unknown[] }
+  | { t: 'rows'; n: number; short?: boolean; text?: string; vals?: unknown[] }
   | { t: 'delete' | 'disable'; code: string }
   | { t: 'clear' }
   | { t: 'count'; what: 'prev' | 'removed' }
@@ -100,7 +108,7 @@ export class BuildWriter {
   handle(m: BuildMessage): number | FinishResult | undefined {
     switch (m.t) {
       case 'rows':
-        this.upserts(m.n, m.text !== undefined ? m.text.split(SEP) : m.vals!, m.text !== undefined);
+        this.upserts(m.n, m.text !== undefined ? m.text.split(SEP) : m.vals!, m.text !== undefined, m.short === true);
         return undefined;
       case 'delete':
         this.del.run(m.code);
@@ -134,14 +142,28 @@ export class BuildWriter {
    * reset, the JS/C++ crossing) was ~0.75 s of a 1M-row file. Codes in random order (a file sorted
    * by name) measured slower that way (~+10 %), so a group that is not ascending goes row by row.
    */
-  private upserts(n: number, vals: readonly unknown[], text: boolean): void {
+  private upserts(n: number, vals: readonly unknown[], text: boolean, short: boolean): void {
     const args = this.args;
+    const W = short ? SHORT_FIELDS : UPSERT_COLUMNS;
     for (let i = 0; i < n; i += GROUP) {
       const m = Math.min(GROUP, n - i);
       let ascending = m === GROUP;
       for (let k = 0; k < m; k++) {
-        const base = (i + k) * UPSERT_COLUMNS;
+        const base = (i + k) * W;
         const o = k * UPSERT_COLUMNS;
+        if (short) {
+          args[o] = vals[base];
+          args[o + 1] = vals[base + 1];
+          args[o + 2] = vals[base + 2];
+          args[o + 3] = vals[base + 3];
+          args[o + 4] = null;
+          args[o + 5] = Number(vals[base + 4]);
+          args[o + 6] = null;
+          args[o + 7] = 0;
+          args[o + 8] = args[o + 9] = args[o + 10] = args[o + 11] = null;
+          args[o + 12] = 1;
+          args[o + 13] = null;
+        } else
         for (let c = 0; c < UPSERT_COLUMNS; c++) {
           const v = vals[base + c];
           // measured: converting here is cheaper than nullif() and column affinity in SQLite

@@ -1,10 +1,11 @@
-import { describe, it } from 'node:test';
+import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { ErrorCodes } from '../api/errors.js';
 import type { PriceRecord } from '../api/model.js';
+import { buildPlacement } from './catalog-build.js';
 import { Store } from './index.js';
 import { applyAll, fullCatalog, isCode, product, tempDirs } from './test-fixtures.js';
 
@@ -28,6 +29,10 @@ const catalogFiles = (dir: string) => readdirSync(dir).filter((f) => f.startsWit
 const everything = (s: Store) => s.catalog.list({ limit: 100_000 });
 
 describe('full import into a fresh catalog file', () => {
+  const placement = buildPlacement.inWorker;
+  afterEach(() => {
+    buildPlacement.inWorker = placement;
+  });
   it('builds the same catalog as an in-place apply (groups, tails, deletes, disables, a second clear), then swaps it in', async () => {
     // 70 ascending codes (two groups of 32 and a tail), a code repeated, then one out of order, a delete, a disable
     const recs: PriceRecord[] = [{ op: 'clear' }];
@@ -60,7 +65,9 @@ describe('full import into a fresh catalog file', () => {
     }
   });
 
-  it('rows cross to the build worker with their exact values: nulls, numbers, every column, and values holding the batch separators', async () => {
+  for (const inWorker of [true, false])
+  it(`${inWorker ? 'in the build worker' : 'on one thread'}: rows reach the new file with their exact values: nulls, numbers, every column, and values holding the batch separators`, async () => {
+    buildPlacement.inWorker = inWorker;
     // a batch with a value holding \u0001 (or being \u0002) goes as plain values; the others as text
     const full = (code: string, extra: Partial<Parameters<typeof product>[3]>) => product(code, 12345, ['4820000000001', '2000000000002'], extra);
     const recs: PriceRecord[] = [
@@ -143,7 +150,9 @@ describe('full import into a fresh catalog file', () => {
     }
   });
 
-  it('an error in the build worker comes back to the caller with its message; the old catalog stays, the new file is removed, the lock released', () => {
+  for (const inWorker of [true, false])
+  it(`${inWorker ? 'in the build worker' : 'on one thread'}: an error of the writer comes back to the caller with its message; the old catalog stays, the new file is removed, the lock released`, () => {
+    buildPlacement.inWorker = inWorker;
     const s = Store.open(freshDir());
     try {
       buildFresh(s, 'p1.csv', fullCatalog);
