@@ -252,6 +252,11 @@ export interface RejectedPart {
 export interface PriceDecoding {
     /** full replaces the catalog, delta upserts; known after the header, before any record */
     mode: PriceFileMode;
+    /**
+     * The records in file order. An iterator that also has {@link RecordBatches.nextBatch} (the
+     * decoders built on `@cfx/core/text`'s batch iterator do) is read a batch at a time by the core:
+     * no promise per record.
+     */
     records: AsyncIterable<PriceRecord>;
     /**
      * What the decoder passed over without turning it into records (an unknown command, a line it
@@ -259,6 +264,14 @@ export interface PriceDecoding {
      * after the last record: "no silent success" — the outcome, `cfx status` and the admin page show it.
      */
     skipped?: SkippedInput;
+}
+/**
+ * What a records iterator may offer besides `next()`: the records decoded so far that were not
+ * handed out yet, as one array (in order; never empty), or undefined at the end. Mixing it with
+ * `next()` keeps the order.
+ */
+export interface RecordBatches<T> {
+    nextBatch(): Promise<readonly T[] | undefined>;
 }
 /** Input a decoder skipped; see PriceDecoding.skipped. */
 export interface SkippedInput {
