@@ -23,7 +23,7 @@ export const SHORT_FIELDS = 5;
 
 /** a row (14 values from writeProductRow at o) of a code, name and price, the other columns at their defaults */
 export function isShortRow(v: readonly unknown[], o: number): boolean {
-  return typeof v[o] === 'string' && typeof v[o + 2] === 'string' && typeof v[o + 5] === 'number' && v[o + 4] === null && v[o + 6] === null && v[o + 7] === 0 && v[o + 8] === null && v[o + 9] === null && v[o + 10] === null && v[o + 11] === null && v[o + 12] === 1 && v[o + 13] === null;
+  return typeof v[o] === 'string' && typeof v[o + 1] === 'string' && typeof v[o + 2] === 'string' && typeof v[o + 3] === 'string' && typeof v[o + 5] === 'number' && v[o + 4] === null && v[o + 6] === null && v[o + 7] === 0 && v[o + 8] === null && v[o + 9] === null && v[o + 10] === null && v[o + 11] === null && v[o + 12] === 1 && v[o + 13] === null;
 }
 
 const NUMERIC = [false, false, false, false, false, true, false, true, false, false, false, true, true, false];
@@ -166,11 +166,12 @@ export class BuildWriter {
           args[o + 8] = args[o + 9] = args[o + 10] = args[o + 11] = null;
           args[o + 12] = 1;
           args[o + 13] = null;
-        } else
-        for (let c = 0; c < UPSERT_COLUMNS; c++) {
-          const v = vals[base + c];
-          // measured: converting here is cheaper than nullif() and column affinity in SQLite
-          args[o + c] = text ? (v === NUL_FIELD ? null : NUMERIC[c] ? Number(v) : v) : v;
+        } else {
+          for (let c = 0; c < UPSERT_COLUMNS; c++) {
+            const v = vals[base + c];
+            // measured: converting here is cheaper than nullif() and column affinity in SQLite
+            args[o + c] = text ? (v === NUL_FIELD ? null : NUMERIC[c] ? Number(v) : v) : v;
+          }
         }
         const code = args[o] as string;
         if (code <= this.lastCode) ascending = false;

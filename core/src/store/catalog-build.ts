@@ -163,7 +163,9 @@ export class FreshCatalogBuild implements PriceApply {
         else if (typeof v === 'string') {
           if (v.indexOf(SEP) !== -1 || v === NUL_FIELD) text = false;
           parts[j++] = v;
-        } else parts[j++] = String(v);
+        } else if (typeof v === 'number') parts[j++] = String(v);
+        // anything else (undefined from a decoder's bug) goes as it is, to fail as it would in place
+        else text = false;
       }
     }
     // back-pressure: a bounded number of batches in flight keeps RSS flat when the worker is slower
