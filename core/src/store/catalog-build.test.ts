@@ -1,9 +1,11 @@
-import { describe, it } from 'node:test';
+import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { ErrorCodes } from '../api/errors.js';
 import type { PriceRecord } from '../api/model.js';
+import { buildPlacement } from './catalog-build.js';
 import { Store } from './index.js';
 import { applyAll, fullCatalog, isCode, product, tempDirs } from './test-fixtures.js';
 
@@ -27,6 +29,10 @@ const catalogFiles = (dir: string) => readdirSync(dir).filter((f) => f.startsWit
 const everything = (s: Store) => s.catalog.list({ limit: 100_000 });
 
 describe('full import into a fresh catalog file', () => {
+  const placement = buildPlacement.inWorker;
+  afterEach(() => {
+    buildPlacement.inWorker = placement;
+  });
   it('builds the same catalog as an in-place apply (groups, tails, deletes, disables, a second clear), then swaps it in', async () => {
     // 70 ascending codes (two groups of 32 and a tail), a code repeated, then one out of order, a delete, a disable
     const recs: PriceRecord[] = [{ op: 'clear' }];
@@ -53,6 +59,48 @@ describe('full import into a fresh catalog file', () => {
       const dir = fresh.dir;
       assert.equal(readFileSync(join(dir, 'catalog.current'), 'utf8'), 'catalog-3.db\n');
       assert.deepEqual(catalogFiles(dir).filter((f) => !f.startsWith('catalog-3.db')), ['catalog.current'], 'catalog.db and the older generations are gone');
+    } finally {
+      inPlace.close();
+      fresh.close();
+    }
+  });
+
+  for (const inWorker of [true, false])
+  it(`${inWorker ? 'in the build worker' : 'on one thread'}: rows reach the new file with their exact values: nulls, numbers, every column, and values holding the batch separators`, async () => {
+    buildPlacement.inWorker = inWorker;
+    // a batch with a value holding \u0001 (or being \u0002) goes as plain values; the others as text
+    const full = (code: string, extra: Partial<Parameters<typeof product>[3]>) => product(code, 12345, ['4820000000001', '2000000000002'], extra);
+    const recs: PriceRecord[] = [
+      { op: 'clear' },
+      { op: 'upsert', product: full('a1', { receiptName: 'Чек', unit: 'кг', weighed: true, groupCode: 'g1', taxGroup: 'A', article: 'art', stock: 1500, enabled: false, extras: { x: '1' } }) },
+      { op: 'upsert', product: product('a2', 0, []) },
+      { op: 'upsert', product: full('a3', { stock: 0, receiptName: '' }) },
+      { op: 'upsert', product: product('b1', 7, ['1'], { name: 'sep \u0001 inside' }) },
+      { op: 'upsert', product: product('b2', 8, ['2'], { receiptName: '\u0002', unit: '\u0002\u0001' }) },
+    ];
+    const inPlace = Store.open(freshDir());
+    const fresh = Store.open(freshDir());
+    try {
+      await applyAll(inPlace, 'f.csv', 'full', recs);
+      for (const batch of [1000, 4, 1]) {
+        const r = buildFresh(fresh, `f${batch}.csv`, recs, batch);
+        assert.deepEqual([r.upserts, r.products], [5, 5]);
+        assert.deepEqual(everything(fresh), everything(inPlace));
+      }
+      assert.equal(fresh.catalog.get('b1')?.name, 'sep \u0001 inside');
+      assert.deepEqual([fresh.catalog.get('b2')?.receiptName, fresh.catalog.get('b2')?.unit], ['\u0002', '\u0002\u0001']);
+      assert.deepEqual([fresh.catalog.get('a1')?.stock, fresh.catalog.get('a1')?.weighed, fresh.catalog.get('a1')?.enabled, fresh.catalog.get('a3')?.stock], [1500, true, false, 0]);
+      // stored with the column's type, as the in-place apply stores them (not as text)
+      const types = (s: Store) => {
+        const db = new Database(s.paths.catalog, { readonly: true });
+        try {
+          return db.prepare("SELECT group_concat(t, ' ') FROM (SELECT typeof(price) || typeof(stock) || typeof(weighed) || typeof(enabled) || typeof(receipt_name) AS t FROM products ORDER BY code)").pluck().get();
+        } finally {
+          db.close();
+        }
+      };
+      assert.equal(types(fresh), types(inPlace));
+      assert.equal(types(fresh), 'integerintegerintegerintegertext integernullintegerintegernull integerintegerintegerintegertext integernullintegerintegernull integernullintegerintegertext');
     } finally {
       inPlace.close();
       fresh.close();
@@ -97,6 +145,25 @@ describe('full import into a fresh catalog file', () => {
       // the lock was released each time: a delta goes on
       await applyAll(s, 'd.csv', 'delta', [{ op: 'upsert', product: product('5', 5, []) }]);
       assert.equal(s.catalog.count(), 2);
+    } finally {
+      s.close();
+    }
+  });
+
+  for (const inWorker of [true, false])
+  it(`${inWorker ? 'in the build worker' : 'on one thread'}: an error of the writer comes back to the caller with its message; the old catalog stays, the new file is removed, the lock released`, () => {
+    buildPlacement.inWorker = inWorker;
+    const s = Store.open(freshDir());
+    try {
+      buildFresh(s, 'p1.csv', fullCatalog);
+      const bad = { op: 'upsert', product: { ...product('x', 1, []), code: null } } as unknown as PriceRecord;
+      const recs: PriceRecord[] = [{ op: 'clear' }, { op: 'upsert', product: product('1', 1, []) }, bad];
+      // found by the worker after the batch was handed over: thrown at the next batch or at commit
+      assert.throws(() => buildFresh(s, 'p2.csv', recs, 2), /NOT NULL constraint failed: products\.code/);
+      assert.throws(() => buildFresh(s, 'p3.csv', recs), /NOT NULL constraint failed: products\.code/);
+      assert.deepEqual(catalogFiles(s.dir).filter((f) => /^catalog-\d+\.db$/.test(f)), ['catalog-1.db']);
+      assert.equal(s.catalog.count(), 3);
+      assert.equal(buildFresh(s, 'p4.csv', fullCatalog).products, 3, 'the lock was released');
     } finally {
       s.close();
     }

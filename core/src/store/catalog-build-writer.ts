@@ -1,0 +1,207 @@
+import Database, { type Statement } from 'better-sqlite3';
+import { CfxError } from '../api/errors.js';
+import { LOG_INBOX_SQL, REBUILD_BARCODES_SQL, SUPERSEDE_SQL, UPSERT_COLUMNS, UPSERT_SQL } from './price-apply.js';
+import { CATALOG_MIGRATIONS, migrate, NAME_KEY_INDEX, NAME_KEY_INDEX_SQL, type Db } from './schema.js';
+
+/** upserts per multi-row statement: 32 measured best on sorted codes (8: 25 % slower, 64: no better); 32 × 14 parameters is far below SQLite's limit */
+const GROUP = 32;
+
+/** inbox_log's columns, named: the copy does not depend on the order a migration left them in */
+const INBOX_COLUMNS = 'id, name, size, mtime, sha256, applied_at, records, mode, archived, skipped, skipped_lines, confirmed_at';
+
+/**
+ * Rows cross from the decoding thread to the build worker as ONE string per batch: a structured
+ * clone of 14 values per row cost ~1.9 s of main-thread time per 1M rows, a joined string ~0.4 s.
+ * Fields are separated by SEP, a null is the field NUL_FIELD; numbers go as decimal text and are
+ * turned back by column (price, weighed, stock, enabled) so the stored values keep their types.
+ * A batch holding a value that contains SEP or is NUL_FIELD goes as a plain array instead.
+ */
+export const SEP = '\u0001';
+export const NUL_FIELD = '\u0002';
+/** fields per row of a short batch: code, barcodes, name, name_key, price */
+export const SHORT_FIELDS = 5;
+
+/** a row (14 values from writeProductRow at o) of a code, name and price, the other columns at their defaults */
+export function isShortRow(v: readonly unknown[], o: number): boolean {
+  return typeof v[o] === 'string' && typeof v[o + 1] === 'string' && typeof v[o + 2] === 'string' && typeof v[o + 3] === 'string' && typeof v[o + 5] === 'number' && v[o + 4] === null && v[o + 6] === null && v[o + 7] === 0 && v[o + 8] === null && v[o + 9] === null && v[o + 10] === null && v[o + 11] === null && v[o + 12] === 1 && v[o + 13] === null;
+}
+
+const NUMERIC = [false, false, false, false, false, true, false, true, false, false, false, true, true, false];
+
+/** the messages of a build (to the worker, or handled in-thread) */
+export type BuildMessage =
+  | { t: 'open'; file: string; prev: string }
+  | { t: 'rows'; n: number; short?: boolean; text?: string; vals?: unknown[] }
+  | { t: 'delete' | 'disable'; code: string }
+  | { t: 'clear' }
+  | { t: 'count'; what: 'prev' | 'removed' }
+  | { t: 'finish'; name: string; now: string; inboxRow: unknown[] }
+  | { t: 'close' };
+
+export interface FinishResult {
+  products: number;
+  inboxId: number;
+}
+
+/** an error as it crosses threads: enough to rebuild a CfxError with its code and details */
+export interface WireError {
+  message: string;
+  cfxCode?: string;
+  details?: Record<string, unknown>;
+  sqliteCode?: string;
+}
+
+export function toWire(e: unknown): WireError {
+  if (e instanceof CfxError) return { message: e.message, cfxCode: e.code, details: e.details };
+  const err = e as { message?: unknown; code?: unknown };
+  return { message: String(err?.message ?? e), ...(typeof err?.code === 'string' ? { sqliteCode: err.code } : {}) };
+}
+
+export function fromWire(w: WireError): Error {
+  if (w.cfxCode) return new CfxError(w.cfxCode as CfxError['code'], w.message, { details: w.details ?? {} });
+  const e = new Error(w.message) as Error & { code?: string };
+  if (w.sqliteCode) e.code = w.sqliteCode;
+  return e;
+}
+
+/**
+ * The SQLite side of a fresh catalog build (FreshCatalogBuild): the only connection to the new
+ * file. It runs in the build worker, so the inserts and index builds use the second core while
+ * the main thread downloads, hashes and decodes.
+ */
+export class BuildWriter {
+  private readonly db: Db;
+  private readonly upsert: Statement;
+  private readonly upsertGroup: Statement;
+  private readonly args: unknown[] = new Array(GROUP * UPSERT_COLUMNS);
+  private readonly row: unknown[] = new Array(UPSERT_COLUMNS);
+  /** the last upserted code: are the codes coming in ascending order? */
+  private lastCode = '';
+  private readonly del: Statement;
+  private readonly disable: Statement;
+  private rows = false;
+
+  constructor(file: string, prev: string) {
+    const db = new Database(file);
+    try {
+      // a file nobody reads until it is complete and synced needs neither journal nor syncs
+      db.pragma('journal_mode = OFF');
+      db.pragma('synchronous = OFF');
+      // the sorts of the index builds at the end on 2 threads (SQLite's sorter helpers; the main
+      // thread only waits then): commit 1.4 -> 1.1 s per 1M rows. With a 16 MiB page cache that
+      // passed the 200 MB RSS budget (198-204 MB); 8 MiB: 170-173 MB, no slower (bench/README.md)
+      db.pragma('cache_size = -8192');
+      db.pragma('threads = 2');
+      migrate(db, file, CATALOG_MIGRATIONS);
+      // built once, sorted, at the end
+      db.exec(`DROP INDEX IF EXISTS ${NAME_KEY_INDEX}`);
+      db.prepare('ATTACH ? AS prev').run(prev);
+      db.exec('BEGIN');
+      this.upsert = db.prepare(UPSERT_SQL);
+      this.upsertGroup = db.prepare(`${UPSERT_SQL.slice(0, UPSERT_SQL.indexOf('VALUES'))}VALUES ${Array(GROUP).fill(`(${Array(UPSERT_COLUMNS).fill('?').join(', ')})`).join(', ')}`);
+      this.del = db.prepare('DELETE FROM main.products WHERE code = ?');
+      this.disable = db.prepare('UPDATE main.products SET enabled = 0 WHERE code = ?');
+    } catch (e) {
+      db.close();
+      throw e;
+    }
+    this.db = db;
+  }
+
+  handle(m: BuildMessage): number | FinishResult | undefined {
+    switch (m.t) {
+      case 'rows':
+        this.upserts(m.n, m.text !== undefined ? m.text.split(SEP) : m.vals!, m.text !== undefined, m.short === true);
+        return undefined;
+      case 'delete':
+        this.del.run(m.code);
+        return undefined;
+      case 'disable':
+        this.disable.run(m.code);
+        return undefined;
+      case 'clear':
+        // the leading clear of a full file finds the new file empty; a later one empties it again
+        if (this.rows) this.db.exec('DELETE FROM main.products');
+        this.rows = false;
+        return undefined;
+      case 'count':
+        return this.db
+          .prepare(m.what === 'prev' ? 'SELECT count(*) FROM prev.products' : 'SELECT count(*) FROM prev.products p WHERE NOT EXISTS (SELECT 1 FROM main.products q WHERE q.code = p.code)')
+          .pluck()
+          .get() as number;
+      case 'finish':
+        return this.finish(m.name, m.now, m.inboxRow);
+      case 'close':
+        if (this.db.open) this.db.close();
+        return undefined;
+      case 'open':
+        return undefined;
+    }
+  }
+
+  /**
+   * n rows of UPSERT_COLUMNS values. Runs in ascending code order (a file sorted by code) go in
+   * GROUP rows per statement (one multi-row INSERT): the per-call cost of a statement (bind, step,
+   * reset, the JS/C++ crossing) was ~0.75 s of a 1M-row file. Codes in random order (a file sorted
+   * by name) measured slower that way (~+10 %), so a group that is not ascending goes row by row.
+   */
+  private upserts(n: number, vals: readonly unknown[], text: boolean, short: boolean): void {
+    const args = this.args;
+    const W = short ? SHORT_FIELDS : UPSERT_COLUMNS;
+    for (let i = 0; i < n; i += GROUP) {
+      const m = Math.min(GROUP, n - i);
+      let ascending = m === GROUP;
+      for (let k = 0; k < m; k++) {
+        const base = (i + k) * W;
+        const o = k * UPSERT_COLUMNS;
+        if (short) {
+          args[o] = vals[base];
+          args[o + 1] = vals[base + 1];
+          args[o + 2] = vals[base + 2];
+          args[o + 3] = vals[base + 3];
+          args[o + 4] = null;
+          args[o + 5] = Number(vals[base + 4]);
+          args[o + 6] = null;
+          args[o + 7] = 0;
+          args[o + 8] = args[o + 9] = args[o + 10] = args[o + 11] = null;
+          args[o + 12] = 1;
+          args[o + 13] = null;
+        } else {
+          for (let c = 0; c < UPSERT_COLUMNS; c++) {
+            const v = vals[base + c];
+            // measured: converting here is cheaper than nullif() and column affinity in SQLite
+            args[o + c] = text ? (v === NUL_FIELD ? null : NUMERIC[c] ? Number(v) : v) : v;
+          }
+        }
+        const code = args[o] as string;
+        if (code <= this.lastCode) ascending = false;
+        this.lastCode = code;
+      }
+      if (ascending) this.upsertGroup.run(args);
+      else
+        for (let k = 0; k < m; k++) {
+          for (let c = 0; c < UPSERT_COLUMNS; c++) this.row[c] = args[k * UPSERT_COLUMNS + c];
+          this.upsert.run(this.row);
+        }
+    }
+    if (n) this.rows = true;
+  }
+
+  /** indexes, the old generation's inbox log and meta, the new row; COMMIT, WAL, close */
+  private finish(name: string, now: string, inboxRow: unknown[]): FinishResult {
+    const db = this.db;
+    db.prepare(REBUILD_BARCODES_SQL).run();
+    db.exec(NAME_KEY_INDEX_SQL);
+    // the history and settings of the catalog carry over; the caller's lock keeps them still since begin
+    db.exec(`INSERT INTO main.inbox_log (${INBOX_COLUMNS}) SELECT ${INBOX_COLUMNS} FROM prev.inbox_log; INSERT INTO main.meta SELECT * FROM prev.meta`);
+    db.prepare(SUPERSEDE_SQL).run(now, name);
+    const inboxId = Number(db.prepare(LOG_INBOX_SQL).run(inboxRow).lastInsertRowid);
+    const products = db.prepare('SELECT count(*) FROM main.products').pluck().get() as number;
+    db.exec('COMMIT');
+    db.exec('DETACH prev');
+    // readers open it in WAL like every catalog; on a file with no journal this only rewrites the header
+    db.pragma('journal_mode = WAL');
+    db.close();
+    return { products, inboxId };
+  }
+}
