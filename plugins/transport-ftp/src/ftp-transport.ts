@@ -296,10 +296,32 @@ export class FtpTransport implements Transport {
     return this.run('rename', from, opts, () => false, async (c) => {
       const src = this.codec.out(from);
       const dst = this.codec.out(to);
-      await task(() => c.send('RNFR ' + src));
+      // RNFR and RNTO in one write (one round trip instead of two): the server reads them in
+      // order, and answers RNTO with 503 when RNFR failed, so both replies are always read here
+      // and the session stays in step. RNFR's error is the one reported.
+      if (/[\r\n\0]/.test(src + dst)) throw new TransportError('Protocol', `ftp rename ${from} → ${to}: control characters in a name`, { path: from });
+      const ftp = c.ftp;
+      let first: FTPError | undefined;
+      let replies = 0;
       try {
-        await task(() => c.send('RNTO ' + dst));
+        await task(() => {
+          const t = ftp.handle(undefined, (res, tk) => {
+            if (res instanceof Error && !(res instanceof FTPError)) return tk.reject(res); // socket error
+            if (++replies === 1) {
+              if (res instanceof FTPError) first = res;
+              else if (res.code !== 350) first = new FTPError({ code: res.code, message: `RNFR answered "${res.message}"` });
+              return;
+            }
+            if (first) return tk.reject(first);
+            if (res instanceof FTPError) return tk.reject(res);
+            tk.resolve(res);
+          });
+          ftp.log(`> RNFR ${src}\n> RNTO ${dst}`);
+          ftp.socket.write(`RNFR ${src}\r\nRNTO ${dst}\r\n`, ftp.encoding);
+          return t;
+        });
       } catch (e) {
+        if (e === first) throw e;
         throw toTransportError(e, `rename ${from} →`, to, this.secrets);
       }
     });

@@ -1,11 +1,13 @@
 import { mkdir, mkdirSync, writeFile, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { CfxError, ErrorCodes, errorMessage, type Format, type Logger, type Sale, type Transport } from '../../api/index.js';
 import type { CfxConfig } from '../../config/types.js';
 import type { Store, SaleRecord } from '../../store/index.js';
 import { dataPaths } from '../../app/paths.js';
-import { fault } from '../../faults/index.js';
+import { fault, signalHandled } from '../../faults/index.js';
 import { expandTemplate, remotePath, safeLocalName } from '../shared/names.js';
 
 export interface PushProgress {
@@ -47,10 +49,13 @@ export interface PushOptions {
   stop?: AbortSignal;
 }
 /**
- * Sent marks are committed per MARK_BATCH sales or after MARK_MAX_MS, whichever comes first, in
- * one journal transaction without a sync of its own (Store.markSentMany). A crash loses at most
- * those marks (the sales are uploaded again under the same names); the time bound makes every run
- * that lives longer than it record its progress.
+ * Sent marks are committed per group of MARK_BATCH sales or after MARK_MAX_MS, whichever comes
+ * first: the group's local copies are made durable (their data synced together, each day dir
+ * once), then the group's marks go into one journal transaction with one sync
+ * (Store.markSentMany). So "recorded" means on disk: a sale is marked sent only after its file was
+ * renamed into place and its local copy is on disk. A crash before that loses only the group's
+ * marks (the sales are uploaded again under the same names); the time bound makes every run that
+ * lives longer than it record its progress.
  */
 const MARK_BATCH = 64;
 const MARK_MAX_MS = 20;
@@ -70,6 +75,9 @@ interface PushItem {
 interface Prepared {
   name: string;
   bytes: Uint8Array;
+  /** the local copy's path, and the dirs whose entries it added (its day dir; the parent when the day dir is new) */
+  file?: string;
+  dirs?: readonly string[];
   copied?: Promise<void> | undefined;
   error?: unknown;
 }
@@ -92,6 +100,8 @@ export class SalesPush {
   private readonly syncCopyMs = [0, 0, 0, 0];
   private syncCopies = 0;
   private asyncCopies = 0;
+  /** day dirs made and not yet synced with their parent (see durable) */
+  private readonly newDirs = new Set<string>();
   /** progress of the current flush or resend (a CLI sets its bar here) */
   onProgress: ((p: PushProgress) => void) | undefined;
 
@@ -153,6 +163,8 @@ export class SalesPush {
     const opts = { signal };
     await t.write(tmp, p.bytes, opts);
     fault(`${job}:uploaded-temp`);
+    const signalled = signalHandled();
+    if (signalled) await signalled;
     if (p.copied) {
       await p.copied.catch((e: unknown) => {
         throw new LocalFailure(e);
@@ -175,9 +187,8 @@ export class SalesPush {
    * (`overlap`) always goes to the thread pool: its copy is written while its bytes travel.
    * The day dir is made only when a write finds it missing.
    */
-  private keepCopy(localDate: string, name: string, bytes: Uint8Array, overlap: boolean, job: PushJob): Promise<void> | undefined {
-    const dir = join(this.archiveDir, localDate);
-    const file = join(dir, safeLocalName(name));
+  private keepCopy(file: string, bytes: Uint8Array, overlap: boolean, job: PushJob): Promise<void> | undefined {
+    const dir = dirname(file);
     if (!overlap && (Math.min(...this.syncCopyMs) < SYNC_COPY_MAX_MS || ++this.asyncCopies % SYNC_COPY_PROBE === 0)) {
       const t0 = performance.now();
       try {
@@ -185,6 +196,7 @@ export class SalesPush {
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
         mkdirSync(dir, { recursive: true });
+        this.newDirs.add(dir);
         writeFileSync(file, bytes);
         fault(`${job}:local-copy`);
         return undefined; // a new day dir: not a measure of a copy
@@ -201,9 +213,27 @@ export class SalesPush {
       };
       writeFile(file, bytes, (err) => {
         if (err?.code !== 'ENOENT') return done(err);
-        mkdir(dir, { recursive: true }, (e) => (e ? reject(e) : writeFile(file, bytes, done)));
+        mkdir(dir, { recursive: true }, (e) => {
+          if (e) return reject(e);
+          this.newDirs.add(dir);
+          writeFile(file, bytes, done);
+        });
       });
     });
+  }
+
+  /**
+   * A group's local copies on disk: their data synced together (in the thread pool, in parallel:
+   * ext4 folds concurrent syncs into one journal commit), then each of their day dirs once (the
+   * new names), and the parent of a day dir made since the last group.
+   */
+  private async durable(files: readonly string[]): Promise<void> {
+    if (files.length === 0) return;
+    const dirs = new Set(files.map((f) => dirname(f)));
+    for (const d of this.newDirs) dirs.add(dirname(d));
+    this.newDirs.clear();
+    await Promise.all(files.map((f) => syncPath(f, true)));
+    await Promise.all([...dirs].map((d) => syncPath(d, false)));
   }
 
   /** encode, and start the local copy; an encoding error is kept for the lane that takes the item */
@@ -211,9 +241,11 @@ export class SalesPush {
     try {
       const name = this.remoteName(item.terminalId, item.saleId);
       const bytes = this.encode(JSON.parse(item.body) as Sale);
-      const copied = this.keepCopy(item.localDate, name, bytes, overlap, job);
+      const dir = join(this.archiveDir, item.localDate);
+      const file = join(dir, safeLocalName(name));
+      const copied = this.keepCopy(file, bytes, overlap, job);
       copied?.catch(() => undefined); // an item no lane takes any more (a lane failed) is no unhandled rejection
-      return { name, bytes, copied };
+      return { name, bytes, copied, file };
     } catch (error) {
       return { name: '', bytes: new Uint8Array(0), error };
     }
@@ -256,12 +288,22 @@ export class SalesPush {
       });
     };
     const marks: { saleId: string; terminalId: string; dest: string; remoteName: string }[] = [];
+    const copies: string[] = [];
     let lastCommit = performance.now();
-    const commitMarks = () => {
+    // one group at a time, in order; the lanes go on uploading while a group is synced
+    let committing: Promise<void> = Promise.resolve();
+    const commitMarks = (): Promise<void> => {
       lastCommit = performance.now();
-      if (marks.length === 0) return;
-      store.journal.markSentMany(marks.splice(0));
-      fault(`${job}:recorded`);
+      if (marks.length === 0) return committing;
+      const group = marks.splice(0);
+      const files = copies.splice(0);
+      committing = committing.then(async () => {
+        await this.durable(files);
+        store.journal.markSentMany(group);
+        fault(`${job}:recorded`);
+      });
+      committing.catch(() => undefined); // thrown by the await in pushAll's finally
+      return committing;
     };
 
     // Every connection logs in at once (connect()); a lane starts taking sales as soon as its own
@@ -294,7 +336,8 @@ export class SalesPush {
           throw err;
         }
         marks.push({ saleId: item.saleId, terminalId: item.terminalId, dest: DEST, remoteName: name });
-        if (marks.length >= MARK_BATCH || performance.now() - lastCommit >= MARK_MAX_MS) commitMarks();
+        if (p.file) copies.push(p.file);
+        if (marks.length >= MARK_BATCH || performance.now() - lastCommit >= MARK_MAX_MS) void commitMarks();
         result.sent++;
         result.bytes += bytes.length;
         result.names.push(name);
@@ -309,7 +352,7 @@ export class SalesPush {
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
     } finally {
-      commitMarks();
+      await commitMarks();
     }
     return result;
   }
@@ -356,4 +399,14 @@ export function parseResendRequest(name: string): { from: string; to: string } |
   const m = /^resend-(\d{4})(\d{2})(\d{2})-(\d{4})(\d{2})(\d{2})\.req$/.exec(name);
   if (!m) return undefined;
   return { from: `${m[1]}-${m[2]}-${m[3]}`, to: `${m[4]}-${m[5]}-${m[6]}` };
+}
+
+/** fsync (fdatasync for a file's data) of a path, through the thread pool */
+async function syncPath(path: string, dataOnly: boolean): Promise<void> {
+  const h = await open(path, 'r');
+  try {
+    await (dataOnly ? h.datasync() : h.sync());
+  } finally {
+    await h.close();
+  }
 }
