@@ -1,5 +1,4 @@
-import { mkdir, mkdirSync, writeFile, writeFileSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { close, fdatasync, fsync, mkdir, mkdirSync, open, openSync, write, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
@@ -75,9 +74,9 @@ interface PushItem {
 interface Prepared {
   name: string;
   bytes: Uint8Array;
-  /** the local copy's path, and the dirs whose entries it added (its day dir; the parent when the day dir is new) */
+  /** the local copy's path, and its descriptor, open from the write until the copy is synced (durable) or dropped (release) */
   file?: string;
-  dirs?: readonly string[];
+  fd?: number | undefined;
   copied?: Promise<void> | undefined;
   error?: unknown;
 }
@@ -187,66 +186,81 @@ export class SalesPush {
    * (`overlap`) always goes to the thread pool: its copy is written while its bytes travel.
    * The day dir is made only when a write finds it missing.
    */
-  private keepCopy(file: string, bytes: Uint8Array, overlap: boolean, job: PushJob): Promise<void> | undefined {
+  private keepCopy(p: Prepared, file: string, overlap: boolean, job: PushJob): Promise<void> | undefined {
     const dir = dirname(file);
+    const bytes = p.bytes;
     if (!overlap && (Math.min(...this.syncCopyMs) < SYNC_COPY_MAX_MS || ++this.asyncCopies % SYNC_COPY_PROBE === 0)) {
       const t0 = performance.now();
+      let fd: number;
+      let newDir = false;
       try {
-        writeFileSync(file, bytes);
+        fd = openSync(file, 'w');
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
         mkdirSync(dir, { recursive: true });
         this.newDirs.add(dir);
-        writeFileSync(file, bytes);
-        fault(`${job}:local-copy`);
-        return undefined; // a new day dir: not a measure of a copy
+        newDir = true;
+        fd = openSync(file, 'w');
       }
-      this.syncCopyMs[this.syncCopies++ % this.syncCopyMs.length] = performance.now() - t0;
+      p.fd = fd;
+      writeAllSync(fd, bytes);
+      // a new day dir is no measure of a copy
+      if (!newDir) this.syncCopyMs[this.syncCopies++ % this.syncCopyMs.length] = performance.now() - t0;
       fault(`${job}:local-copy`);
       return undefined;
     }
     return new Promise((resolve, reject) => {
-      const done = (err: Error | null) => {
+      const write = (err: Error | null, fd: number) => {
         if (err) return reject(err);
-        fault(`${job}:local-copy`);
-        resolve();
+        p.fd = fd;
+        writeAll(fd, bytes, (e) => {
+          if (e) return reject(e);
+          fault(`${job}:local-copy`);
+          resolve();
+        });
       };
-      writeFile(file, bytes, (err) => {
-        if (err?.code !== 'ENOENT') return done(err);
+      open(file, 'w', (err, fd) => {
+        if (err?.code !== 'ENOENT') return write(err, fd);
         mkdir(dir, { recursive: true }, (e) => {
           if (e) return reject(e);
           this.newDirs.add(dir);
-          writeFile(file, bytes, done);
+          open(file, 'w', write);
         });
       });
     });
   }
 
   /**
-   * A group's local copies on disk: their data synced together (in the thread pool, in parallel:
-   * ext4 folds concurrent syncs into one journal commit), then each of their day dirs once (the
-   * new names), and the parent of a day dir made since the last group.
+   * A group's local copies on disk: their data synced together through the descriptors the
+   * copies were written with (in the thread pool, in parallel: ext4 folds concurrent syncs into
+   * one journal commit), then each of their day dirs once (the new names), and the parent of a
+   * day dir made since the last group. The descriptors are closed whatever happens.
    */
-  private async durable(files: readonly string[]): Promise<void> {
-    if (files.length === 0) return;
-    const dirs = new Set(files.map((f) => dirname(f)));
+  private async durable(group: readonly Prepared[]): Promise<void> {
+    if (group.length === 0) return;
+    const dirs = new Set<string>();
+    for (const p of group) dirs.add(dirname(p.file!));
     for (const d of this.newDirs) dirs.add(dirname(d));
     this.newDirs.clear();
-    await Promise.all(files.map((f) => syncPath(f, true)));
-    await Promise.all([...dirs].map((d) => syncPath(d, false)));
+    const synced = await Promise.allSettled(group.map((p) => syncFd(p)));
+    const failed = synced.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    await Promise.all([...dirs].map((d) => syncDir(d)));
   }
 
   /** encode, and start the local copy; an encoding error is kept for the lane that takes the item */
   private prepare(item: PushItem, overlap: boolean, job: PushJob): Prepared {
+    let p: Prepared | undefined;
     try {
       const name = this.remoteName(item.terminalId, item.saleId);
       const bytes = this.encode(JSON.parse(item.body) as Sale);
-      const dir = join(this.archiveDir, item.localDate);
-      const file = join(dir, safeLocalName(name));
-      const copied = this.keepCopy(file, bytes, overlap, job);
-      copied?.catch(() => undefined); // an item no lane takes any more (a lane failed) is no unhandled rejection
-      return { name, bytes, copied, file };
+      const file = join(this.archiveDir, item.localDate, safeLocalName(name));
+      p = { name, bytes, file };
+      p.copied = this.keepCopy(p, file, overlap, job);
+      p.copied?.catch(() => undefined); // an item no lane takes any more (a lane failed) is no unhandled rejection
+      return p;
     } catch (error) {
+      if (p) release(p);
       return { name: '', bytes: new Uint8Array(0), error };
     }
   }
@@ -288,7 +302,7 @@ export class SalesPush {
       });
     };
     const marks: { saleId: string; terminalId: string; dest: string; remoteName: string }[] = [];
-    const copies: string[] = [];
+    const copies: Prepared[] = [];
     let lastCommit = performance.now();
     // one group at a time, in order; the lanes go on uploading while a group is synced
     let committing: Promise<void> = Promise.resolve();
@@ -297,11 +311,17 @@ export class SalesPush {
       if (marks.length === 0) return committing;
       const group = marks.splice(0);
       const files = copies.splice(0);
-      committing = committing.then(async () => {
-        await this.durable(files);
-        store.journal.markSentMany(group);
-        fault(`${job}:recorded`);
-      });
+      committing = committing.then(
+        async () => {
+          await this.durable(files);
+          store.journal.markSentMany(group);
+          fault(`${job}:recorded`);
+        },
+        (e: unknown) => {
+          for (const p of files) release(p); // an earlier group failed: this one is not recorded either
+          throw e;
+        },
+      );
       committing.catch(() => undefined); // thrown by the await in pushAll's finally
       return committing;
     };
@@ -332,11 +352,12 @@ export class SalesPush {
           lookAhead();
           await up;
         } catch (err) {
+          release(p);
           if (!(err instanceof LocalFailure)) onFailed?.(item, err);
           throw err;
         }
         marks.push({ saleId: item.saleId, terminalId: item.terminalId, dest: DEST, remoteName: name });
-        if (p.file) copies.push(p.file);
+        copies.push(p);
         if (marks.length >= MARK_BATCH || performance.now() - lastCommit >= MARK_MAX_MS) void commitMarks();
         result.sent++;
         result.bytes += bytes.length;
@@ -352,6 +373,8 @@ export class SalesPush {
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
     } finally {
+      // copies written ahead for sales no lane took (stopped, or a lane failed)
+      for (const p of ready) if (p) release(p);
       await commitMarks();
     }
     return result;
@@ -401,12 +424,42 @@ export function parseResendRequest(name: string): { from: string; to: string } |
   return { from: `${m[1]}-${m[2]}-${m[3]}`, to: `${m[4]}-${m[5]}-${m[6]}` };
 }
 
-/** fsync (fdatasync for a file's data) of a path, through the thread pool */
-async function syncPath(path: string, dataOnly: boolean): Promise<void> {
-  const h = await open(path, 'r');
-  try {
-    await (dataOnly ? h.datasync() : h.sync());
-  } finally {
-    await h.close();
-  }
+/** a copy's bytes, whole (a short write goes on where it stopped) */
+function writeAllSync(fd: number, bytes: Uint8Array): void {
+  for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off);
+}
+
+function writeAll(fd: number, bytes: Uint8Array, cb: (err: Error | null) => void, off = 0): void {
+  if (off >= bytes.length) return cb(null);
+  write(fd, bytes, off, bytes.length - off, null, (err, n) => (err ? cb(err) : writeAll(fd, bytes, cb, off + n)));
+}
+
+/** fdatasync of a copy's descriptor, then closes it (callbacks, no FileHandle: cheaper per file) */
+function syncFd(p: Prepared): Promise<void> {
+  const fd = p.fd;
+  p.fd = undefined;
+  if (fd === undefined) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    fdatasync(fd, (err) => close(fd, (e) => (err ?? e ? reject(err ?? e) : resolve())));
+  });
+}
+
+/** a copy that will not be synced here: its descriptor closed (once its write is done) */
+function release(p: Prepared): void {
+  const drop = () => {
+    const fd = p.fd;
+    p.fd = undefined;
+    if (fd !== undefined) close(fd, () => undefined);
+  };
+  if (p.copied) p.copied.then(drop, drop);
+  else drop();
+}
+
+function syncDir(dir: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    open(dir, 'r', (err, fd) => {
+      if (err) return reject(err);
+      fsync(fd, (e) => close(fd, () => (e ? reject(e) : resolve())));
+    });
+  });
 }
