@@ -236,7 +236,7 @@ export class SalesPush {
    * one journal commit), then each of their day dirs once (the new names), and the parent of a
    * day dir made since the last group. The descriptors are closed whatever happens.
    */
-  private async durable(group: readonly Prepared[]): Promise<void> {
+  private async durable(group: readonly Prepared[], dirFds: Map<string, number>): Promise<void> {
     if (group.length === 0) return;
     const dirs = new Set<string>();
     for (const p of group) dirs.add(dirname(p.file!));
@@ -245,7 +245,7 @@ export class SalesPush {
     const synced = await Promise.allSettled(group.map((p) => syncFd(p)));
     const failed = synced.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
-    await Promise.all([...dirs].map((d) => syncDir(d)));
+    await Promise.all([...dirs].map((d) => syncDir(dirFd(dirFds, d))));
   }
 
   /** encode, and start the local copy; an encoding error is kept for the lane that takes the item */
@@ -303,6 +303,7 @@ export class SalesPush {
     };
     const marks: { saleId: string; terminalId: string; dest: string; remoteName: string }[] = [];
     const copies: Prepared[] = [];
+    const dirFds = new Map<string, number>();
     let lastCommit = performance.now();
     // one group at a time, in order; the lanes go on uploading while a group is synced
     let committing: Promise<void> = Promise.resolve();
@@ -313,7 +314,7 @@ export class SalesPush {
       const files = copies.splice(0);
       committing = committing.then(
         async () => {
-          await this.durable(files);
+          await this.durable(files, dirFds);
           store.journal.markSentMany(group);
           fault(`${job}:recorded`);
         },
@@ -375,7 +376,11 @@ export class SalesPush {
     } finally {
       // copies written ahead for sales no lane took (stopped, or a lane failed)
       for (const p of ready) if (p) release(p);
-      await commitMarks();
+      try {
+        await commitMarks();
+      } finally {
+        for (const fd of dirFds.values()) close(fd, () => undefined);
+      }
     }
     return result;
   }
@@ -455,11 +460,13 @@ function release(p: Prepared): void {
   else drop();
 }
 
-function syncDir(dir: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    open(dir, 'r', (err, fd) => {
-      if (err) return reject(err);
-      fsync(fd, (e) => close(fd, () => (e ? reject(e) : resolve())));
-    });
-  });
+function syncDir(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fsync(fd, (e) => (e ? reject(e) : resolve())));
+}
+
+/** a day dir's descriptor, kept for one push (a backlog's groups sync the same few dirs again and again) */
+function dirFd(fds: Map<string, number>, dir: string): number {
+  let fd = fds.get(dir);
+  if (fd === undefined) fds.set(dir, (fd = openSync(dir, 'r')));
+  return fd;
 }
