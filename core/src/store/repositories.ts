@@ -127,7 +127,7 @@ export interface SalesJournal {
   /** oldest first */
   pendingOutbox(limit?: number): OutboxEntry[];
   markSent(saleId: string, terminalId: string, dest: string, remoteName: string): boolean;
-  /** markSent for a batch of uploads in one transaction with one sync; how many rows changed */
+  /** markSent for a batch of uploads in one transaction without a sync of its own; how many rows changed */
   markSentMany(marks: readonly SentMark[]): number;
   markFailed(saleId: string, terminalId: string, dest: string, error: string): boolean;
   /** sales whose local date is within [fromDate, toDate], both inclusive, in journal order per day */

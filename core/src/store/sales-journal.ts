@@ -86,11 +86,13 @@ export class SqliteSalesJournal implements SalesJournal {
   }
 
   /**
-   * markSent for a batch of uploads (a group of files) in ONE transaction with one sync
-   * (journal.db is synchronous=FULL): a group's marks are on disk when this returns, so "recorded"
-   * means on disk. The caller makes the group's local copies durable first (sales-push.ts). A
-   * crash before it only means the group is uploaded again under the same names (idempotent:
-   * rename replaces). Returns how many rows changed.
+   * markSent for a batch of uploads in ONE transaction, committed without a sync of its own
+   * (synchronous=NORMAL for this transaction only; journal.db is synchronous=FULL): no fsync on
+   * the main thread per group. A mark lost to a power cut only means the sale is uploaded again
+   * under the same name (idempotent: rename replaces); what must never happen, a mark on disk
+   * before the sale's local copy, the caller rules out by syncing the group's copies first
+   * (sales-push.ts). The sales themselves were made durable by recordSale, and the next FULL
+   * commit syncs the WAL up to it, these marks included. Returns how many rows changed.
    */
   markSentMany(marks: readonly SentMark[]): number {
     this.db.writable();
@@ -98,9 +100,11 @@ export class SqliteSalesJournal implements SalesJournal {
     const st = this.db.j(MARK_SENT);
     const at = now();
     let changed = 0;
-    this.db.journal.transaction(() => {
-      for (const m of marks) changed += st.run(at, m.remoteName, m.terminalId, m.saleId, m.dest).changes;
-    })();
+    this.db.journalUnsynced(() =>
+      this.db.journal.transaction(() => {
+        for (const m of marks) changed += st.run(at, m.remoteName, m.terminalId, m.saleId, m.dest).changes;
+      })(),
+    );
     return changed;
   }
 

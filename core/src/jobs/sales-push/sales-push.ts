@@ -49,12 +49,12 @@ export interface PushOptions {
 }
 /**
  * Sent marks are committed per group of MARK_BATCH sales or after MARK_MAX_MS, whichever comes
- * first: the group's local copies are made durable (their data synced together, each day dir
- * once), then the group's marks go into one journal transaction with one sync
- * (Store.markSentMany). So "recorded" means on disk: a sale is marked sent only after its file was
- * renamed into place and its local copy is on disk. A crash before that loses only the group's
- * marks (the sales are uploaded again under the same names); the time bound makes every run that
- * lives longer than it record its progress.
+ * first: the group's local copies are made durable (their data synced together in the thread
+ * pool, each day dir once), then the group's marks go into one journal transaction
+ * (Store.markSentMany, no fsync of its own on the main thread). So a sale is marked sent only after
+ * its file was renamed into place and its local copy is on disk. A crash (or power cut) before the
+ * marks reach the disk loses only marks: those sales are uploaded again under the same names. The
+ * time bound makes every run that lives longer than it record its progress.
  */
 const MARK_BATCH = 64;
 const MARK_MAX_MS = 20;
