@@ -9,9 +9,10 @@
 // connections in before the clock starts, as a running `cfx run` that still has them open. The
 // journal is written before the clock starts; the flush (encode, local copy, upload, mark sent) is
 // timed. dataDir on /dev/shm (shm) and on the disk under /tmp (disk); the server root is /dev/shm.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio, type SpawnOptions } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { CFX_BIN, OUT_DIR } from './common.js';
-import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { App, SalesPush, Service, silentLogger, type Transport } from '@cfx/core';
@@ -55,6 +56,8 @@ export interface SalesFlushReport {
   rates: Record<string, number[]>;
   /** median files/s per variant */
   medians: Record<string, number>;
+  /** median CPU seconds (user + sys) of the variants run as a process (lftp, `cfx push`) */
+  cpuSec: Record<string, number>;
   /** median of variant / median of lftp */
   ratios: Record<string, number>;
 }
@@ -115,7 +118,7 @@ async function cfxCliRun(s: BenchServer, where: string, connections: number, sal
     const prof = profile ? ['--cpu-prof', `--cpu-prof-dir=${join(OUT_DIR, 'prof')}`, `--cpu-prof-name=sales-push-${tag}-${process.pid}-${Date.now()}.cpuprofile`] : [];
     const sec = await new Promise<number>((resolve, reject) => {
       const t0 = process.hrtime.bigint();
-      const p = spawn(process.execPath, [...prof, bin, 'push', '-c', join(dir, 'cfx.yaml'), '--json'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+      const p = spawnCpu(process.execPath, [...prof, bin, 'push', '-c', join(dir, 'cfx.yaml'), '--json'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       let err = '';
       p.stdout.on('data', (c) => (out += c));
@@ -136,6 +139,26 @@ async function cfxCliRun(s: BenchServer, where: string, connections: number, sal
   }
 }
 
+/** CPU seconds (user + sys) of the last process started by spawnCpu, once it has exited */
+let lastCpu: number | undefined;
+const CPU_FILE = join(OUT_DIR, `sales-flush-cpu-${process.pid}.txt`);
+
+/**
+ * spawn under /usr/bin/time (when present), so the child's CPU time is known: on a loaded 2-core
+ * machine it moves far less than wall time. The wrapper costs both sides the same ~1 ms.
+ */
+function spawnCpu(cmd: string, args: string[], opts: SpawnOptions): ChildProcessByStdio<null, Readable, Readable> {
+  lastCpu = undefined;
+  if (!existsSync('/usr/bin/time')) return spawn(cmd, args, opts) as ChildProcessByStdio<null, Readable, Readable>;
+  mkdirSync(OUT_DIR, { recursive: true });
+  const p = spawn('/usr/bin/time', ['-f', '%U %S', '-o', CPU_FILE, cmd, ...args], opts) as ChildProcessByStdio<null, Readable, Readable>;
+  p.once('exit', () => {
+    const [u = NaN, sys = NaN] = readFileSync(CPU_FILE, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+    lastCpu = u + sys;
+  });
+  return p;
+}
+
 function lftpRun(s: BenchServer, src: string, n: number): Promise<number> {
   const u = new URL(s.ftpUrl);
   const dir = freshRemoteDir('flush-lftp');
@@ -151,7 +174,7 @@ function lftpRun(s: BenchServer, src: string, n: number): Promise<number> {
   ].join('; ');
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
-    const p = spawn('lftp', ['-c', script], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const p = spawnCpu('lftp', ['-c', script], { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     p.stderr.on('data', (c) => (err += c));
     p.on('error', reject);
@@ -245,13 +268,16 @@ export async function salesFlushBench(o: SalesFlushOptions = {}): Promise<SalesF
   ].filter((v) => !only || only.includes(v.id) || v.id === 'lftp');
 
   const rates: Record<string, number[]> = Object.fromEntries(variants.map((v) => [v.id, []]));
+  const cpu: Record<string, number[]> = Object.fromEntries(variants.map((v) => [v.id, []]));
   for (let r = 0; r < rounds; r++) {
     // rotate the order every round, so no variant always runs first or right after another
     const order = variants.map((_, i) => variants[(i + r) % variants.length]!);
     const line: string[] = [];
     for (const v of order) {
+      lastCpu = undefined;
       const sec = await v.run();
       rates[v.id]!.push(n / sec);
+      if (lastCpu !== undefined) cpu[v.id]!.push(lastCpu);
       line.push(`${v.id} ${fmt(n / sec)}`);
     }
     log(`  round ${r + 1}: ${line.join(', ')} files/s`);
@@ -260,7 +286,8 @@ export async function salesFlushBench(o: SalesFlushOptions = {}): Promise<SalesF
 
   const medians = Object.fromEntries(variants.map((v) => [v.id, median(rates[v.id]!)]));
   const ratios = Object.fromEntries(variants.map((v) => [v.id, medians[v.id]! / medians.lftp!]));
-  return { labels: Object.fromEntries(variants.map((v) => [v.id, v.label])), sales: n, bytesPerFile, rounds, rates, medians, ratios };
+  const cpuSec = Object.fromEntries(variants.filter((v) => cpu[v.id]!.length > 0).map((v) => [v.id, median(cpu[v.id]!)]));
+  return { labels: Object.fromEntries(variants.map((v) => [v.id, v.label])), sales: n, bytesPerFile, rounds, rates, medians, ratios, cpuSec };
 }
 
 const TARGETS: Record<string, number> = { 'cfx-cli-disk-4': TARGET_FOUR_CONNECTIONS, 'cfx-cli-shm-4': TARGET_FOUR_CONNECTIONS, 'cfx-shm-1': TARGET_ONE_CONNECTION, 'cfx-disk-1': TARGET_ONE_CONNECTION, 'cfx-shm-4': TARGET_FOUR_CONNECTIONS, 'cfx-disk-4': TARGET_FOUR_CONNECTIONS };
@@ -268,12 +295,13 @@ const TARGETS: Record<string, number> = { 'cfx-cli-disk-4': TARGET_FOUR_CONNECTI
 export function renderSalesFlush(r: SalesFlushReport): string {
   const out = [
     `sale backlog flush: ${r.sales} files × ${fmt(r.bytesPerFile)} B, temp name + rename, server root on /dev/shm; median of ${r.rounds} interleaved rounds`,
-    `${'variant'.padEnd(40)} ${'files/s'.padStart(8)} ${'× lftp'.padStart(7)}  target`,
+    `${'variant'.padEnd(40)} ${'files/s'.padStart(8)} ${'× lftp'.padStart(7)} ${'CPU s'.padStart(6)}  target`,
   ];
   for (const id of Object.keys(r.medians)) {
     const t = TARGETS[id];
     const verdict = t === undefined ? '' : `≥ ${t.toFixed(2)} ${r.ratios[id]! >= t ? 'PASS' : 'MISS'}`;
-    out.push(`${r.labels[id]!.padEnd(40)} ${fmt(r.medians[id]!).padStart(8)} ${fmt(r.ratios[id]!, 2).padStart(7)}  ${verdict}`);
+    const cpu = r.cpuSec[id] === undefined ? '' : r.cpuSec[id]!.toFixed(2);
+    out.push(`${r.labels[id]!.padEnd(40)} ${fmt(r.medians[id]!).padStart(8)} ${fmt(r.ratios[id]!, 2).padStart(7)} ${cpu.padStart(6)}  ${verdict}`);
   }
   return out.join('\n');
 }

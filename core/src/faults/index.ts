@@ -83,9 +83,41 @@ export function faultsFromEnv(value: string | undefined = process.env['CFX_FAULT
       const sig = wanted.get(point);
       if (!sig) return;
       wanted.delete(point);
+      if (sig !== 'SIGKILL' && process.listenerCount(sig) > 0) pendingSignal = handled(sig);
       process.kill(process.pid, sig);
     },
   };
+}
+
+/** a signal sent by a fault point and not yet handled by the process (see signalHandled) */
+let pendingSignal: Promise<void> | undefined;
+/** a signal handed to the process stays unhandled until the event loop polls again; no wait is longer than this */
+const SIGNAL_DEADLINE_MS = 10_000;
+
+function handled(sig: NodeJS.Signals): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, SIGNAL_DEADLINE_MS);
+    // added after the process's own handlers, so it runs once they have
+    process.once(sig, done);
+    function done() {
+      clearTimeout(timer);
+      process.removeListener(sig, done);
+      resolve();
+    }
+  });
+}
+
+/**
+ * After a `<point>@SIGTERM`/`@SIGINT` point: a promise of the moment the process has handled that
+ * signal, else undefined (production: always undefined). A step that awaits it right after its
+ * point is observed in the state the signal put it in ("stopping"), however short the step's
+ * I/O is: libuv dispatches a signal only after the I/O callbacks of the poll it arrives in, so a
+ * one-round-trip step could otherwise finish before its signal is seen.
+ */
+export function signalHandled(): Promise<void> | undefined {
+  const p = pendingSignal;
+  pendingSignal = undefined;
+  return p;
 }
 
 let current: FaultHook | undefined;

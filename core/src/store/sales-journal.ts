@@ -87,9 +87,11 @@ export class SqliteSalesJournal implements SalesJournal {
 
   /**
    * markSent for a batch of uploads in ONE transaction, committed without a sync of its own
-   * (synchronous=NORMAL for this transaction only; journal.db is synchronous=FULL). A mark lost to
-   * a crash or power cut only means the sale is uploaded again under the same name (idempotent:
-   * rename replaces). The sales themselves were made durable by recordSale, and the next FULL
+   * (synchronous=NORMAL for this transaction only; journal.db is synchronous=FULL): no fsync on
+   * the main thread per group. A mark lost to a power cut only means the sale is uploaded again
+   * under the same name (idempotent: rename replaces); what must never happen, a mark on disk
+   * before the sale's local copy, the caller rules out by syncing the group's copies first
+   * (sales-push.ts). The sales themselves were made durable by recordSale, and the next FULL
    * commit syncs the WAL up to it, these marks included. Returns how many rows changed.
    */
   markSentMany(marks: readonly SentMark[]): number {

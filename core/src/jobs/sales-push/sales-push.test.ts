@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -86,6 +86,78 @@ test('a connection that cannot log in fails its lane only: the others send the w
     await assert.rejects(push.flush(), (e: Error) => e instanceof TransportError && /connection 2: login refused/.test(e.message));
     assert.equal((await server.list('/sales')).length, 40, 'the other three sent every sale');
     assert.equal(store.journal.countPending(), 0, 'and marked each sent');
+  } finally {
+    store.close();
+  }
+});
+
+/** open descriptors of this process (Linux) */
+const openFds = () => readdirSync('/proc/self/fd').length;
+
+test('an upload failing mid-backlog: every other sale sent and recorded with its copy on disk, the failed one pending, no copy descriptor left open', async () => {
+  // setup's own push is not used: this one's connection 3 fails its 5th upload (a server error, not a local one)
+  const { config, store, server } = setup(60);
+  const volume = new URL(config.server).host;
+  let writes = 0;
+  const failing = new Proxy(new MemoryTransport(volume), {
+    get(target, prop, recv) {
+      const v = Reflect.get(target, prop, recv) as unknown;
+      if (prop !== 'write' || typeof v !== 'function') return v;
+      return async (...args: unknown[]) => {
+        if (++writes === 5) throw new TransportError('Unavailable', 'connection 3: reset by peer');
+        return (v as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  const fdsBefore = openFds();
+  const push4 = new SalesPush({ config, store, transports: [0, 1, 2].map(() => new MemoryTransport(volume) as Transport).concat(failing), format, logger: silentLogger() });
+  try {
+    await assert.rejects(push4.flush(), /connection 3: reset by peer/);
+    const names = (await server.list('/sales')).map((e) => e.name);
+    assert.equal(names.filter((n) => !n.startsWith('.')).length, 59, 'the three other lanes sent the rest');
+    const pending = store.journal.pendingOutbox(100);
+    assert.equal(pending.length, 1, 'only the failed sale is pending');
+    const failed = `box-1_${pending[0]!.saleId}.txt`;
+    assert.ok(!names.includes(failed));
+    for (const n of names.filter((x) => !x.startsWith('.'))) {
+      const day = `2025-03-0${1 + (Number(n.slice(7, 11)) % 3)}`;
+      assert.equal(readFileSync(join(config.dataDir, 'archive', 'sales', day, n), 'utf8'), `${n.slice(6, 11)};3100\n`, `${n}: its local copy`);
+    }
+    // copies written ahead and never uploaded are closed once their writes finish
+    for (let i = 0; i < 200 && openFds() > fdsBefore; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(openFds(), fdsBefore, 'no descriptor of a local copy or a day dir left open');
+  } finally {
+    store.close();
+  }
+});
+
+test('a push stopped mid-backlog: the sales sent are recorded, the rest pending, the copies written ahead closed', async () => {
+  const { config, store } = setup(60);
+  // uploads that take a macrotask, as a real server's do: the look-ahead writes copies meanwhile
+  const volume = new URL(config.server).host;
+  const slow = () =>
+    new Proxy(new MemoryTransport(volume), {
+      get(target, prop, recv) {
+        const v = Reflect.get(target, prop, recv) as unknown;
+        if (prop !== 'write' || typeof v !== 'function') return v;
+        return async (...args: unknown[]) => {
+          await new Promise((res) => setTimeout(res, 1));
+          return (v as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    }) as Transport;
+  const push = new SalesPush({ config, store, transports: [slow(), slow(), slow(), slow()], format, logger: silentLogger() });
+  const fdsBefore = openFds();
+  const stop = new AbortController();
+  push.onProgress = (p) => {
+    if (p.done === 10) stop.abort();
+  };
+  try {
+    const r = await push.flush(100_000, { stop: stop.signal });
+    assert.ok(r.sent >= 10 && r.sent < 60, `stopped early: ${r.sent}`);
+    assert.equal(store.journal.pendingOutbox(100).length, 60 - r.sent, 'every sale sent is recorded, the others pending');
+    for (let i = 0; i < 200 && openFds() > fdsBefore; i++) await new Promise((res) => setTimeout(res, 10));
+    assert.equal(openFds(), fdsBefore, 'no descriptor of a copy written ahead left open');
   } finally {
     store.close();
   }

@@ -1,11 +1,12 @@
-import { mkdir, mkdirSync, writeFile, writeFileSync } from 'node:fs';
+import { close, fdatasync, fsync, mkdir, mkdirSync, open, openSync, write, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { CfxError, ErrorCodes, errorMessage, type Format, type Logger, type Sale, type Transport } from '../../api/index.js';
 import type { CfxConfig } from '../../config/types.js';
 import type { Store, SaleRecord } from '../../store/index.js';
 import { dataPaths } from '../../app/paths.js';
-import { fault } from '../../faults/index.js';
+import { fault, signalHandled } from '../../faults/index.js';
 import { expandTemplate, safeLocalName } from '../shared/names.js';
 import { putFile } from '../shared/put.js';
 
@@ -48,10 +49,13 @@ export interface PushOptions {
   stop?: AbortSignal;
 }
 /**
- * Sent marks are committed per MARK_BATCH sales or after MARK_MAX_MS, whichever comes first, in
- * one journal transaction without a sync of its own (Store.markSentMany). A crash loses at most
- * those marks (the sales are uploaded again under the same names); the time bound makes every run
- * that lives longer than it record its progress.
+ * Sent marks are committed per group of MARK_BATCH sales or after MARK_MAX_MS, whichever comes
+ * first: the group's local copies are made durable (their data synced together in the thread
+ * pool, each day dir once), then the group's marks go into one journal transaction
+ * (Store.markSentMany, no fsync of its own on the main thread). So a sale is marked sent only after
+ * its file was renamed into place and its local copy is on disk. A crash (or power cut) before the
+ * marks reach the disk loses only marks: those sales are uploaded again under the same names. The
+ * time bound makes every run that lives longer than it record its progress.
  */
 const MARK_BATCH = 64;
 const MARK_MAX_MS = 20;
@@ -71,6 +75,9 @@ interface PushItem {
 interface Prepared {
   name: string;
   bytes: Uint8Array;
+  /** the local copy's path, and its descriptor, open from the write until the copy is synced (durable) or dropped (release) */
+  file?: string;
+  fd?: number | undefined;
   copied?: Promise<void> | undefined;
   error?: unknown;
 }
@@ -93,6 +100,8 @@ export class SalesPush {
   private readonly syncCopyMs = [0, 0, 0, 0];
   private syncCopies = 0;
   private asyncCopies = 0;
+  /** day dirs made and not yet synced with their parent (see durable) */
+  private readonly newDirs = new Set<string>();
   /** progress of the current flush or resend (a CLI sets its bar here) */
   onProgress: ((p: PushProgress) => void) | undefined;
 
@@ -153,6 +162,9 @@ export class SalesPush {
       signal,
       afterTemp: () => fault(`${job}:uploaded-temp`),
       beforeVisible: async () => {
+        // a stop signal caught at the fault point is handled before the step goes on (faults/)
+        const signalled = signalHandled();
+        if (signalled) await signalled;
         if (p.copied) {
           await p.copied.catch((e: unknown) => {
             throw new LocalFailure(e);
@@ -176,46 +188,81 @@ export class SalesPush {
    * (`overlap`) always goes to the thread pool: its copy is written while its bytes travel.
    * The day dir is made only when a write finds it missing.
    */
-  private keepCopy(localDate: string, name: string, bytes: Uint8Array, overlap: boolean, job: PushJob): Promise<void> | undefined {
-    const dir = join(this.archiveDir, localDate);
-    const file = join(dir, safeLocalName(name));
+  private keepCopy(p: Prepared, file: string, overlap: boolean, job: PushJob): Promise<void> | undefined {
+    const dir = dirname(file);
+    const bytes = p.bytes;
     if (!overlap && (Math.min(...this.syncCopyMs) < SYNC_COPY_MAX_MS || ++this.asyncCopies % SYNC_COPY_PROBE === 0)) {
       const t0 = performance.now();
+      let fd: number;
+      let newDir = false;
       try {
-        writeFileSync(file, bytes);
+        fd = openSync(file, 'w');
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
         mkdirSync(dir, { recursive: true });
-        writeFileSync(file, bytes);
-        fault(`${job}:local-copy`);
-        return undefined; // a new day dir: not a measure of a copy
+        this.newDirs.add(dir);
+        newDir = true;
+        fd = openSync(file, 'w');
       }
-      this.syncCopyMs[this.syncCopies++ % this.syncCopyMs.length] = performance.now() - t0;
+      p.fd = fd;
+      writeAllSync(fd, bytes);
+      // a new day dir is no measure of a copy
+      if (!newDir) this.syncCopyMs[this.syncCopies++ % this.syncCopyMs.length] = performance.now() - t0;
       fault(`${job}:local-copy`);
       return undefined;
     }
     return new Promise((resolve, reject) => {
-      const done = (err: Error | null) => {
+      const write = (err: Error | null, fd: number) => {
         if (err) return reject(err);
-        fault(`${job}:local-copy`);
-        resolve();
+        p.fd = fd;
+        writeAll(fd, bytes, (e) => {
+          if (e) return reject(e);
+          fault(`${job}:local-copy`);
+          resolve();
+        });
       };
-      writeFile(file, bytes, (err) => {
-        if (err?.code !== 'ENOENT') return done(err);
-        mkdir(dir, { recursive: true }, (e) => (e ? reject(e) : writeFile(file, bytes, done)));
+      open(file, 'w', (err, fd) => {
+        if (err?.code !== 'ENOENT') return write(err, fd);
+        mkdir(dir, { recursive: true }, (e) => {
+          if (e) return reject(e);
+          this.newDirs.add(dir);
+          open(file, 'w', write);
+        });
       });
     });
   }
 
+  /**
+   * A group's local copies on disk: their data synced together through the descriptors the
+   * copies were written with (in the thread pool, in parallel: ext4 folds concurrent syncs into
+   * one journal commit), then each of their day dirs once (the new names), and the parent of a
+   * day dir made since the last group. The descriptors are closed whatever happens.
+   */
+  private async durable(group: readonly Prepared[], dirFds: Map<string, number>): Promise<void> {
+    if (group.length === 0) return;
+    const dirs = new Set<string>();
+    for (const p of group) dirs.add(dirname(p.file!));
+    for (const d of this.newDirs) dirs.add(dirname(d));
+    this.newDirs.clear();
+    const synced = await Promise.allSettled(group.map((p) => syncFd(p)));
+    const failed = synced.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    await Promise.all([...dirs].map((d) => syncDir(dirFd(dirFds, d))));
+  }
+
   /** encode, and start the local copy; an encoding error is kept for the lane that takes the item */
   private prepare(item: PushItem, overlap: boolean, job: PushJob): Prepared {
+    let p: Prepared | undefined;
     try {
       const name = this.remoteName(item.terminalId, item.saleId);
       const bytes = this.encode(JSON.parse(item.body) as Sale);
-      const copied = this.keepCopy(item.localDate, name, bytes, overlap, job);
-      copied?.catch(() => undefined); // an item no lane takes any more (a lane failed) is no unhandled rejection
-      return { name, bytes, copied };
+      const file = join(this.archiveDir, item.localDate, safeLocalName(name));
+      p = { name, bytes, file };
+      p.copied = this.keepCopy(p, file, overlap, job);
+      p.copied?.catch(() => undefined); // an item no lane takes any more (a lane failed) is no unhandled rejection
+      return p;
     } catch (error) {
+      if (p) release(p);
       return { name: '', bytes: new Uint8Array(0), error };
     }
   }
@@ -257,12 +304,29 @@ export class SalesPush {
       });
     };
     const marks: { saleId: string; terminalId: string; dest: string; remoteName: string }[] = [];
+    const copies: Prepared[] = [];
+    const dirFds = new Map<string, number>();
     let lastCommit = performance.now();
-    const commitMarks = () => {
+    // one group at a time, in order; the lanes go on uploading while a group is synced
+    let committing: Promise<void> = Promise.resolve();
+    const commitMarks = (): Promise<void> => {
       lastCommit = performance.now();
-      if (marks.length === 0) return;
-      store.journal.markSentMany(marks.splice(0));
-      fault(`${job}:recorded`);
+      if (marks.length === 0) return committing;
+      const group = marks.splice(0);
+      const files = copies.splice(0);
+      committing = committing.then(
+        async () => {
+          await this.durable(files, dirFds);
+          store.journal.markSentMany(group);
+          fault(`${job}:recorded`);
+        },
+        (e: unknown) => {
+          for (const p of files) release(p); // an earlier group failed: this one is not recorded either
+          throw e;
+        },
+      );
+      committing.catch(() => undefined); // thrown by the await in pushAll's finally
+      return committing;
     };
 
     // Every connection logs in at once (connect()); a lane starts taking sales as soon as its own
@@ -291,11 +355,13 @@ export class SalesPush {
           lookAhead();
           await up;
         } catch (err) {
+          release(p);
           if (!(err instanceof LocalFailure)) onFailed?.(item, err);
           throw err;
         }
         marks.push({ saleId: item.saleId, terminalId: item.terminalId, dest: DEST, remoteName: name });
-        if (marks.length >= MARK_BATCH || performance.now() - lastCommit >= MARK_MAX_MS) commitMarks();
+        copies.push(p);
+        if (marks.length >= MARK_BATCH || performance.now() - lastCommit >= MARK_MAX_MS) void commitMarks();
         result.sent++;
         result.bytes += bytes.length;
         result.names.push(name);
@@ -310,7 +376,13 @@ export class SalesPush {
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
     } finally {
-      commitMarks();
+      // copies written ahead for sales no lane took (stopped, or a lane failed)
+      for (const p of ready) if (p) release(p);
+      try {
+        await commitMarks();
+      } finally {
+        for (const fd of dirFds.values()) close(fd, () => undefined);
+      }
     }
     return result;
   }
@@ -357,4 +429,46 @@ export function parseResendRequest(name: string): { from: string; to: string } |
   const m = /^resend-(\d{4})(\d{2})(\d{2})-(\d{4})(\d{2})(\d{2})\.req$/.exec(name);
   if (!m) return undefined;
   return { from: `${m[1]}-${m[2]}-${m[3]}`, to: `${m[4]}-${m[5]}-${m[6]}` };
+}
+
+/** a copy's bytes, whole (a short write goes on where it stopped) */
+function writeAllSync(fd: number, bytes: Uint8Array): void {
+  for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off);
+}
+
+function writeAll(fd: number, bytes: Uint8Array, cb: (err: Error | null) => void, off = 0): void {
+  if (off >= bytes.length) return cb(null);
+  write(fd, bytes, off, bytes.length - off, null, (err, n) => (err ? cb(err) : writeAll(fd, bytes, cb, off + n)));
+}
+
+/** fdatasync of a copy's descriptor, then closes it (callbacks, no FileHandle: cheaper per file) */
+function syncFd(p: Prepared): Promise<void> {
+  const fd = p.fd;
+  p.fd = undefined;
+  if (fd === undefined) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    fdatasync(fd, (err) => close(fd, (e) => (err ?? e ? reject(err ?? e) : resolve())));
+  });
+}
+
+/** a copy that will not be synced here: its descriptor closed (once its write is done) */
+function release(p: Prepared): void {
+  const drop = () => {
+    const fd = p.fd;
+    p.fd = undefined;
+    if (fd !== undefined) close(fd, () => undefined);
+  };
+  if (p.copied) p.copied.then(drop, drop);
+  else drop();
+}
+
+function syncDir(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fsync(fd, (e) => (e ? reject(e) : resolve())));
+}
+
+/** a day dir's descriptor, kept for one push (a backlog's groups sync the same few dirs again and again) */
+function dirFd(fds: Map<string, number>, dir: string): number {
+  let fd = fds.get(dir);
+  if (fd === undefined) fds.set(dir, (fd = openSync(dir, 'r')));
+  return fd;
 }
