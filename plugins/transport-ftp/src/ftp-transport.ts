@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Readable, Transform, Writable, pipeline } from 'node:stream';
 import type { ConnectionOptions } from 'node:tls';
-import { connect as netConnect, type Socket } from 'node:net';
-import { Client, FTPError, enterPassiveModeIPv6 } from 'basic-ftp';
+import { Client, FTPError } from 'basic-ftp';
 import {
   CfxError, ErrorCodes, TransportError,
   type CallOptions, type Logger, type RemoteEntry, type Transport, type TransportCreateContext,
@@ -264,8 +263,6 @@ export class FtpTransport implements Transport {
    */
   private async storeSmall(c: Client, wirePath: string, buf: Uint8Array, call: Call): Promise<void> {
     const ftp = c.ftp;
-    // basic-ftp keeps the mode that worked first: once that is EPSV, see storePipelined
-    if (c.prepareTransfer === enterPassiveModeIPv6 && !/[\r\n\0]/.test(wirePath)) return this.storePipelined(c, wirePath, buf, call);
     await task(() => c.prepareTransfer(ftp));
     const data = ftp.dataSocket;
     if (!data) throw new Error('no data connection after EPSV/PASV');
@@ -292,61 +289,6 @@ export class FtpTransport implements Transport {
     } finally {
       ftp.dataSocket = undefined; // closes the data connection (basic-ftp does the same after 226)
     }
-  }
-
-  /**
-   * storeSmall once EPSV is known to work on this connection: `EPSV` and `STOR` go in one write
-   * (one round trip less per file: the server answers 229 with the port, then waits for the data
-   * connection to answer STOR), the data connection is opened on the 229 and the bytes written
-   * at once, and the call ends with the 226. basic-ftp's per-command machinery (a task, a
-   * promise, a Socket wrapper per data connection) is bypassed for this path only; both replies
-   * are always read before the call ends, so the session stays in step for the next command.
-   */
-  private storePipelined(c: Client, wirePath: string, buf: Uint8Array, call: Call): Promise<void> {
-    const ftp = c.ftp;
-    let data: Socket | undefined;
-    let replies = 0;
-    let epsvFailed: Error | undefined;
-    let started = false;
-    const done = task(() => {
-      const t = ftp.handle(undefined, (res, tk) => {
-        if (res instanceof Error && !(res instanceof FTPError)) return tk.reject(res); // the control connection failed
-        if (++replies === 1) {
-          // EPSV's answer; STOR's comes next (an error reply when there is no data port)
-          if (res instanceof FTPError) return void (epsvFailed = res);
-          const port = Number(/[|!]{3}(\d+)[|!]/.exec(res.message)?.[1]);
-          const host = ftp.socket.remoteAddress;
-          // STOR now waits for a data connection that cannot be made: the run's discard ends it
-          if (!port || host === undefined) return tk.reject(new Error(`cannot use the EPSV answer "${res.message}"`));
-          data = netConnect({ host, port });
-          data.on('error', (e) => tk.reject(e));
-          data.end(buf);
-          call.touch();
-          return;
-        }
-        if (epsvFailed) return tk.reject(epsvFailed);
-        if (res instanceof FTPError) return tk.reject(res); // 4xx/5xx: the session stays usable
-        if (res.code === 150 || res.code === 125) {
-          started = true;
-          call.touch();
-        } else if (res.code >= 200 && res.code < 300) {
-          if (started) tk.resolve(res);
-          else tk.reject(new Error(`STOR answered "${res.message}" before the data connection was used`));
-        } else if (res.code >= 300) {
-          tk.reject(new Error(`Unexpected FTP response is requesting an answer: ${res.message}`));
-        }
-      });
-      ftp.log(`> EPSV\n> STOR ${wirePath}`);
-      ftp.socket.write(`EPSV\r\nSTOR ${wirePath}\r\n`, ftp.encoding);
-      return t;
-    });
-    return done.then(
-      () => void data?.destroy(),
-      (e: unknown) => {
-        data?.destroy();
-        throw e;
-      },
-    );
   }
 
   rename(from: string, to: string, opts?: CallOptions): Promise<void> {
