@@ -4,8 +4,7 @@
 // Nothing of the two fleet files is written by the test: the terminals write them.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, Service, coreServices, silentLogger, type Clock } from '@cfx/core';
 import { realServers, freshRemoteDir, ftpRootPath, onServer, type ServersEnv } from './helpers/servers.js';
@@ -312,25 +311,15 @@ const GOODS_2 = Buffer.from(GOODS.toString('latin1').replace('350,00', '399,00')
 
 describe('a terminal behind on prices (an office publishing 1C goods files, real vsftpd)', { skip }, () => {
   it('behind while it has not pulled the newest file the office published, current once it has', { timeout: 120_000 }, async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cfx-fleet1c-'));
     const base = freshRemoteDir('fleet-1c');
-    const office = { dir, config: join(dir, 'cfx.yaml') };
-    writeFileSync(
-      office.config,
-      `role: office
-terminals: [box-1, box-2]
-dataDir: ./data
-server: ${env.ftpUrl}
-timeout: 10s
-prices: { dir: "${base}/{terminal}", format: atol }
-sales: { dir: ${base}/sales, format: atol }
-status: { dir: ${base}/status }
-backoffice:
-  use: 1c
-  options: { exchangeDir: "./1c/{terminal}", goodsFile: atolimp.txt, goodsFlag: atolimp.flg, reportFile: atolexp.txt, databaseId: "7" }
-log: { level: info, file: ./cfx.log }
-`,
-    );
+    // the 1C office: goods files from ./1c/<terminal>, published as atol into each terminal's inbox
+    const office = officeDeployment(env, {
+      salesDir: `${base}/sales`,
+      salesFormat: 'atol',
+      backoffice: 'backoffice:\n  use: 1c\n  options: { exchangeDir: "./1c/{terminal}", goodsFile: atolimp.txt, goodsFlag: atolimp.flg, reportFile: atolexp.txt, databaseId: "7" }',
+      extra: `prices: { dir: "${base}/{terminal}", format: atol }\nstatus: { dir: ${base}/status }\n`,
+    });
+    const dir = office.dir;
     const t1 = terminalDeployment({ server: env.ftpUrl, remoteBase: base, terminal: 'box-1', prices: { format: 'atol' }, extra: `sales: { dir: ${base}/sales, format: atol }\nstatus: { dir: ${base}/status }\n` });
     /** 1C exports the goods file for box-1 (file, then flag), cfx publish puts it in box-1's inbox */
     const publish = async (goods: Buffer): Promise<string> => {

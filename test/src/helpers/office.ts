@@ -16,7 +16,8 @@ export interface Office {
 
 /** An office deployment in a temp dir for terminals box-1 and box-2, collecting from a fresh remote dir (or `salesDir`). */
 /** `extra`: more top-level config lines (prices:, status:, fleet:, admin: …) */
-export function officeDeployment(env: ServersEnv, opts: { logToStderr?: boolean; backoffice?: string; salesDir?: string; extra?: string } = {}): Office {
+/** `salesFormat`: the sale files' format (csv; atol for a 1C office) */
+export function officeDeployment(env: ServersEnv, opts: { logToStderr?: boolean; backoffice?: string; salesDir?: string; salesFormat?: string; extra?: string } = {}): Office {
   const dir = mkdtempSync(join(tmpdir(), 'cfx-office-'));
   const salesDir = opts.salesDir ?? `${freshRemoteDir('collect')}/sales`;
   const config = join(dir, 'cfx.yaml');
@@ -29,7 +30,7 @@ server: ${env.ftpUrl}
 timeout: 10s
 sales:
   dir: ${salesDir}
-  format: csv
+  format: ${opts.salesFormat ?? 'csv'}
 ${opts.backoffice ?? 'backoffice:\n  use: generic\n  options: { outDir: ./out }'}
 ${opts.extra ?? ''}log: { level: info${opts.logToStderr ? '' : ', file: ./cfx.log'} }
 `,
