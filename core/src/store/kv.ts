@@ -15,6 +15,17 @@ export class SqliteKv implements KvStore {
     this.db.j('INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
   }
 
+  increment(key: string): number {
+    this.db.writable();
+    // one statement (SQLite takes its write lock for it): a read-then-write in JS could hand
+    // the same number to two processes
+    const v = this.db
+      .j("INSERT INTO kv (key, value) VALUES (?, '1') ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) RETURNING value")
+      .pluck()
+      .get(key) as string;
+    return Number(v);
+  }
+
   delete(key: string, opts: { prefix?: boolean } = {}): number {
     this.db.writable();
     const st = opts.prefix ? this.db.j('DELETE FROM kv WHERE key >= ? AND key < ?').run(key, key + MAX_CHAR) : this.db.j('DELETE FROM kv WHERE key = ?').run(key);

@@ -399,6 +399,11 @@ export interface KvStore {
   set(key: string, value: string): void;
   /** removes a key, or with `prefix` every key starting with it; how many were removed */
   delete(key: string, opts?: { prefix?: boolean }): number;
+  /**
+   * Adds 1 to the integer under `key` (absent: 0) in one statement and returns the new value:
+   * two processes on the same journal (a `cfx publish` beside `cfx run`) never get the same number.
+   */
+  increment(key: string): number;
 }
 
 // ---- journal.db: the office's picture of its fleet (docs/fleet.md)

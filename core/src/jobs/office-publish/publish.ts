@@ -291,9 +291,9 @@ export class Publish {
     // the converted bytes can differ for the same source when prices.format changed since: a new publish then
     if (was && was.sha256 === sha256 && was.name === nameOf(was.seq)) return { publish: was, resumed: true };
     store.kv.delete(KV_LEGACY_NAMES, { prefix: true });
-    // the counter first: a crash before the record leaves a gap, never a number used twice
-    const seq = Number(store.kv.get(KV_SEQ) ?? '0') + 1;
-    store.kv.set(KV_SEQ, String(seq));
+    // the counter first: a crash before the record leaves a gap, never a number used twice;
+    // one statement, so a `cfx publish` beside `cfx run` cannot take the same number either
+    const seq = store.kv.increment(KV_SEQ);
     const publish: OpenPublish = { seq, name: nameOf(seq), sha256 };
     // replaces an open publish of an earlier version of this source: the back office superseded it
     open[source] = publish;

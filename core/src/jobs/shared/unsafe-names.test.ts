@@ -5,7 +5,11 @@ import { MAX_REMEMBERED_UNSAFE, UnsafeNames, unsafeNamesReport } from './unsafe-
 
 function memoryKv() {
   const m = new Map<string, string>();
-  return { m, get: (k: string) => m.get(k), set: (k: string, v: string) => void m.set(k, v), delete: (k: string) => Number(m.delete(k)) };
+  return { m, get: (k: string) => m.get(k), set: (k: string, v: string) => void m.set(k, v), delete: (k: string) => Number(m.delete(k)), increment: (k: string) => {
+    const v = Number(m.get(k) ?? '0') + 1;
+    m.set(k, String(v));
+    return v;
+  } };
 }
 
 function recordingLogger(): Logger & { warnings: Record<string, unknown>[] } {

@@ -132,9 +132,9 @@ export class StatusPublisher {
 
   async publish(signal?: AbortSignal): Promise<{ path: string; seq: number; bytes: number }> {
     const { store, transport, clock, config } = this.deps;
-    const seq = Number(store.kv.get(STATUS_KV.seq) ?? '0') + 1;
-    // taken before the write: a failed or crashed write never makes a later file repeat a number
-    store.kv.set(STATUS_KV.seq, String(seq));
+    // taken before the write: a failed or crashed write never makes a later file repeat a number,
+    // and in one statement: a `cfx job run status.publish` beside `cfx run` never repeats one either
+    const seq = store.kv.increment(STATUS_KV.seq);
     const now = clock.now();
     const bytes = statusBytes(buildStatus(store, config.terminal!, seq, now));
     const path = remotePath(this.dir, this.name);
