@@ -147,6 +147,15 @@ describe('transport-sftp against OpenSSH sshd', { skip: skipDirect }, () => {
     }
   });
 
+  it('the connection runs with Nagle off (TCP_NODELAY): request/response SFTP would wait ~40 ms per request for delayed ACKs', async () => {
+    await t.list(root);
+    // Node keeps what setNoDelay() was last told under this symbol (it has no getter); the socket is ssh2's
+    const sock = (t as unknown as { conn: { sc: { client: { _sock: object } } } }).conn.sc.client._sock;
+    const sym = Object.getOwnPropertySymbols(sock).find((x) => String(x) === 'Symbol(kSetNoDelay)');
+    assert.ok(sym, 'this Node keeps the kSetNoDelay symbol on sockets');
+    assert.equal((sock as Record<symbol, unknown>)[sym], true);
+  });
+
   it('a known_hosts file (hashed names, as ssh-keygen -H leaves it) is accepted; one without the host is refused', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cfx-kh-'));
     tmpDirs.push(dir);

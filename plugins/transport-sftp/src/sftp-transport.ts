@@ -656,6 +656,11 @@ export class SftpTransport implements Transport {
     const ssh = sc.client;
     let firstError: Error | undefined;
     ssh.on('error', (e: Error) => (firstError ??= e));
+    // Nagle off from the first byte: SFTP is request/response (open, write, close, rename each wait
+    // for their answer), and with Nagle on a small request waits for the server's delayed ACK —
+    // ~40 ms per request on Linux (OpenSSH sets TCP_NODELAY only for interactive sessions).
+    // Measured on the test sshd: 44 ms → 0.3 ms per request, a 50-sale flush 5 → hundreds of files/s.
+    ssh.once('connect', () => ssh.setNoDelay(true));
     let verdict: Verdict | undefined;
     let recording: Promise<void> | undefined;
     // the key is written to the tofu store only once the handshake proved the server holds it

@@ -58,6 +58,8 @@ export interface SftpChannel extends EventEmitter {
 export interface Ssh2Client extends EventEmitter {
   end(): this;
   destroy(): this;
+  /** TCP_NODELAY on the connection's socket (ssh2 Client#setNoDelay) */
+  setNoDelay(noDelay?: boolean): this;
   _sock?: { localPort?: number; remoteAddress?: string };
 }
 
