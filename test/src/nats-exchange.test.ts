@@ -1,7 +1,8 @@
 // The whole system on real nats-servers (Debian's 2.9): the office publishes goods files and
 // collects sales, terminals pull (woken by the bucket's watch) and push, with exactly-once at the
 // back office — on the shared server, on a 3-node cluster losing a node mid-push, on a server
-// SIGKILLed and restarted mid-push, and across a shop's leaf node whose link to the hub is cut.
+// SIGKILLed and restarted mid-push, and in the documented topology (docs/scale.md): a 3-node hub with
+// two shops on leaf nodes, one shop's link to the hub cut.
 // "Mid-push" is the 20th sale file on the server: an in-process fault hook at sales.push:renamed
 // kills the server there, never a timer.
 import { describe, it, after, afterEach } from 'node:test';
@@ -24,7 +25,6 @@ const server = await natsServer();
 const skip = 'skip' in server ? server.skip : false;
 const sharedUrl = 'url' in server ? server.url : 'nats://127.0.0.1:1';
 const silent = pino({ level: 'silent' });
-const KILL_HUB = process.env.KILL_HUB === '1';
 
 const bucketName = (label: string) => `cfxsys-${label}-${process.pid}-${randomBytes(3).toString('hex')}`;
 const pad = (n: number) => `S${String(n).padStart(6, '0')}`;
@@ -290,7 +290,7 @@ describe('cfx on its own nats-servers', { skip }, () => {
     }
   });
 
-  it('the documented topology — a 3-node hub (replicas 3, domain hub), two shops on leaf nodes: one shop cut off and a hub node killed meanwhile; every sale once at 1C, prices in order', async () => {
+  it('the documented topology — a 3-node hub (replicas 3, domain hub), two shops on leaf nodes: one shop cut off while the other goes on; every sale once at 1C, prices in order', async () => {
     // the configs are docs/examples/nats/*, shown verbatim in docs/scale.md; only hosts, ports and
     // store dirs are replaced by loopback ones here
     const tmp = natsTempDir('leafhub');
@@ -389,13 +389,8 @@ describe('cfx on its own nats-servers', { skip }, () => {
       await t1.recordSale([1, 2, 3].map((n) => saleJson(n)));
       await collectInto1C('shop 1’s first 3 sales in 1C', () => oneC.receipts(box1).length === 3);
 
-      // shop 1's WAN goes down, and a hub node dies too: replicas 3 keep every bucket on the other two
+      // shop 1's WAN goes down (all three relays): shop 2 and the office go on
       await cut();
-      if (KILL_HUB) {
-        await hubs[1]!.kill();
-        // the buckets whose stream leader was on hub-2 elect another (a few seconds) before they take writes
-        for (const b of [box1, box2]) await bucketReady(hubs[0]!.url, b, { replicas: 3, storage: 'file' });
-      }
       const out = await t1.recordSale([4, 5, 6, 7, 8].map((n) => saleJson(n)));
       assert.deepEqual(out.map((o) => o.status), Array(5).fill('recorded'), 'the cut shop keeps journaling');
       // the office publishes three price changes; shop 2 applies each in turn, shop 1 cannot
