@@ -1,17 +1,22 @@
 // The whole system on real nats-servers (Debian's 2.9): the office publishes goods files and
 // collects sales, terminals pull (woken by the bucket's watch) and push, with exactly-once at the
 // back office — on the shared server, on a 3-node cluster losing a node mid-push, on a server
-// SIGKILLed and restarted mid-push, and across a shop's leaf node whose link to the hub is cut.
+// SIGKILLed and restarted mid-push, and in the documented topology (docs/scale.md): a 3-node hub with
+// two shops on leaf nodes, one shop's link to the hub cut.
 // "Mid-push" is the 20th sale file on the server: an in-process fault hook at sales.push:renamed
 // kills the server there, never a timer.
 import { describe, it, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { pino } from 'pino';
-import { setFaultHook, type Terminal } from '@cfx/core';
+import { openTerminal, setFaultHook, type Terminal } from '@cfx/core';
 import { createNatsTransport } from '@cfx/transport-nats';
-import { natsServer, freePort, ownNats, natsTempDir, until, type OwnNats } from './helpers/nats.js';
-import { publishOffice, collectOffice, runningTerminal, collectUntil, deliveredSaleIds, goodsAt, GOODS, cleanupDeployments } from './helpers/nats-deploy.js';
+import { natsServer, freePort, ownNats, ownNatsConf, natsTempDir, until, OWN_PASS, type OwnNats } from './helpers/nats.js';
+import { EXAMPLE_FILES, exampleText, fromExample } from './helpers/nats-examples.js';
+import { publishOffice, collectOffice, runningTerminal, collectUntil, deliveredSaleIds, goodsAt, GOODS, cleanupDeployments, deploy } from './helpers/nats-deploy.js';
+import { read1CReport } from '../../plugins/backoffice-1c/dist/testing/one-c-reader.js';
 import { runCli } from './helpers/cli.js';
 import { saleJson } from './helpers/sales.js';
 import { SwitchableRelay } from './helpers/sales.js';
@@ -73,6 +78,62 @@ async function bucketReady(url: string, bucket: string, options: Record<string, 
     await t.close();
   }
 }
+
+/**
+ * 1C at the office, played by the test: writes goods files + flag into each terminal's exchange
+ * folder, imports each new report (the package's test-only model of 1C's import) and marks it "@".
+ * Keeps every receipt it imported with its total; a receipt imported again is listed in `repeated`.
+ */
+class OneC {
+  private readonly imported = new Map<string, Map<number, number>>();
+  readonly repeated: string[] = [];
+  constructor(private readonly officeDir: string, terminals: string[]) {
+    for (const t of terminals) this.imported.set(t, new Map());
+  }
+
+  exportGoods(terminal: string, goods: Buffer): void {
+    const x = join(this.officeDir, '1c', terminal);
+    mkdirSync(x, { recursive: true });
+    writeFileSync(join(x, 'atolimp.txt'), goods);
+    writeFileSync(join(x, 'atolimp.flg'), '');
+  }
+
+  importReports(): void {
+    for (const [t, seen] of this.imported) {
+      const file = join(this.officeDir, '1c', t, 'atolexp.txt');
+      if (!existsSync(file)) continue;
+      const b = readFileSync(file);
+      if (b[0] !== 0x23) continue; // "@": imported already, no new report
+      const docs = new Map<number, number>();
+      for (const p of read1CReport(b).positions) docs.set(p.document, (docs.get(p.document) ?? 0) + p.amount);
+      for (const [doc, amount] of docs) {
+        if (seen.has(doc)) this.repeated.push(`${t}/${doc}`);
+        seen.set(doc, amount);
+      }
+      b[0] = 0x40;
+      writeFileSync(file, b);
+    }
+  }
+
+  /** the receipt numbers 1C imported for a terminal */
+  receipts(terminal: string): number[] {
+    return [...this.imported.get(terminal)!.keys()].sort((a, b) => a - b);
+  }
+
+  /** [receipt number, total in minor units] of every receipt 1C imported for a terminal */
+  documents(terminal: string): [number, number][] {
+    return [...this.imported.get(terminal)!].sort((a, b) => a[0] - b[0]);
+  }
+}
+
+describe('docs/scale.md, Tested configurations', () => {
+  it('shows each of docs/examples/nats/*, the files the leaf-node test runs, verbatim in a code block', () => {
+    const doc = readFileSync(new URL('../../docs/scale.md', import.meta.url), 'utf8');
+    for (const f of EXAMPLE_FILES) {
+      assert.ok(doc.includes('```' + (f.endsWith('.yaml') ? 'yaml' : '') + '\n' + exampleText(f) + '```\n'), `docs/scale.md shows docs/examples/nats/${f} as it is`);
+    }
+  });
+});
 
 describe('cfx over the shared nats-server', { skip }, () => {
   it('publishes a goods file to two running terminals, which apply it woken by the watch; a new price replaces it', async () => {
@@ -229,60 +290,140 @@ describe('cfx on its own nats-servers', { skip }, () => {
     }
   });
 
-  it('a shop on a leaf node (own JetStream domain) keeps journaling while its link to the hub is cut; sales and prices arrive once it is back, prices in order', async () => {
-    const tmp = natsTempDir('leaf');
-    const [hubPort, leafListen, leafPort, relayPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
-    const hub = ownNats(tmp.dir, 'hub', hubPort!, `leafnodes {\n  listen: 127.0.0.1:${leafListen}\n}`, '  domain: hub');
-    // the shop's link goes through a relay the test can cut (the WAN)
-    const relay = new SwitchableRelay(relayPort!, { host: '127.0.0.1', port: leafListen! });
-    const leaf = ownNats(
-      tmp.dir,
-      'shop1',
-      leafPort!,
-      `leafnodes {\n  reconnect: 1\n  remotes: [ { url: "nats://cfx:cfx@127.0.0.1:${relayPort}", account: CFX } ]\n}`,
-      '  domain: shop1',
+  it('the documented topology — a 3-node hub (replicas 3, domain hub), two shops on leaf nodes: one shop cut off while the other goes on; every sale once at 1C, prices in order', async () => {
+    // the configs are docs/examples/nats/*, shown verbatim in docs/scale.md; only hosts, ports and
+    // store dirs are replaced by loopback ones here
+    const tmp = natsTempDir('leafhub');
+    const env = { CFX_NATS_PASSWORD: OWN_PASS };
+    const free = (n: number) => Promise.all(Array.from({ length: n }, () => freePort()));
+    const [client, route, leafListen, relayPorts, shopPorts] = await Promise.all([free(3), free(3), free(3), free(3), free(2)]);
+    const hubs = [0, 1, 2].map((i) =>
+      ownNatsConf(
+        tmp.dir,
+        `hub-${i + 1}`,
+        client[i]!,
+        fromExample('hub.conf', [
+          ['0.0.0.0:4222', `127.0.0.1:${client[i]}`],
+          ['server_name: hub-1', `server_name: hub-${i + 1}`],
+          ['/var/lib/nats', join(tmp.dir, `hub-${i + 1}`, 'store')],
+          ['0.0.0.0:7422', `127.0.0.1:${leafListen[i]}`],
+          // a leaf reconnects to the address a node advertises: for shop 1 that is its relay (the WAN)
+          ['advertise: hub-1:7422', `advertise: 127.0.0.1:${relayPorts[i]}`],
+          ['0.0.0.0:6222', `127.0.0.1:${route[i]}`],
+          ...[0, 1, 2].map((j): [string, string] => [`nats-route://hub-${j + 1}:6222`, `nats-route://127.0.0.1:${route[j]}`]),
+        ]),
+        env,
+      ),
     );
+    // shop 1's WAN runs through relays (one per hub node) the test cuts; shop 2 reaches the hub directly
+    const relays = [0, 1, 2].map((i) => new SwitchableRelay(relayPorts[i]!, { host: '127.0.0.1', port: leafListen[i]! }));
+    const shop = (k: 1 | 2, hubLeafPorts: number[]) =>
+      ownNatsConf(
+        tmp.dir,
+        `shop-${k}`,
+        shopPorts[k - 1]!,
+        fromExample('shop-leaf.conf', [
+          ['0.0.0.0:4222', `127.0.0.1:${shopPorts[k - 1]}`],
+          ['server_name: shop-1', `server_name: shop-${k}`],
+          ['domain: shop1', `domain: shop${k}`],
+          ['/var/lib/nats', join(tmp.dir, `shop-${k}`, 'store')],
+          ...[0, 1, 2].map((j): [string, string] => [`cfx:PASSWORD@hub-${j + 1}:7422`, `cfx:${OWN_PASS}@127.0.0.1:${hubLeafPorts[j]}`]),
+        ]),
+        env,
+      );
+    const leaves = [shop(1, relayPorts), shop(2, leafListen)];
+    const cut = () => Promise.all(relays.map((r) => r.down()));
     try {
-      await hub.start();
-      await relay.up();
-      await leaf.start();
-      const bucket = bucketName('leaf');
-      // the terminal talks to its shop's leaf node, the bucket lives in the hub's domain
-      const shopOpts = { storage: 'file', domain: 'hub' };
-      await bucketReady(leaf.url, bucket, shopOpts);
-      const office = publishOffice(hub.url, bucket, { storage: 'file' });
-      const collector = collectOffice(hub.url, bucket, { storage: 'file' });
-      const t1 = await terminal('box-1', leaf.url, bucket, shopOpts, '500ms');
+      await Promise.all(hubs.map((h) => h.start()));
+      await Promise.all(relays.map((r) => r.up()));
+      await Promise.all(leaves.map((l) => l.start()));
+      const [box1, box2] = ['shop1-box1', 'shop2-box1'] as const;
+      // a bucket per terminal (the first path segment, docs/scale.md), made by the office on the hub,
+      // then reached from each shop's leaf through the hub's domain
+      for (const b of [box1, box2]) await bucketReady(hubs[0]!.url, b, { replicas: 3, storage: 'file' });
+      await bucketReady(leaves[0]!.url, box1, { domain: 'hub', storage: 'file' });
+      await bucketReady(leaves[1]!.url, box2, { domain: 'hub', storage: 'file' });
 
-      office.exportGoods('box-1', GOODS);
-      assert.equal(await publish(office), 1);
-      await until('350.00 at the shop', () => (price(t1) === 35000 ? true : undefined), 20_000);
+      const office = deploy(
+        'office-hub',
+        fromExample('office.cfx.yaml', [
+          ['hub-1:4222', `127.0.0.1:${client[0]}`],
+          ['"hub-2:4222", "hub-3:4222"', `"127.0.0.1:${client[1]}", "127.0.0.1:${client[2]}"`],
+        ]),
+      );
+      const oneC = new OneC(office.dir, [box1, box2]);
+      const cli = (...args: string[]) => runCli([...args, '--json', '-c', office.config], { cwd: office.dir, env });
+      /** 1C exports goods at `price` for both terminals, the office publishes: one file each */
+      const publishAt = async (price: string) => {
+        for (const t of [box1, box2]) oneC.exportGoods(t, goodsAt(price));
+        const r = await cli('publish');
+        assert.equal(r.code, 0, r.err + r.out);
+        assert.equal(r.json().published, 2);
+      };
+      /** `cfx collect` and 1C's import of every new report, until `done` (a deadline, not a sleep) */
+      const collectInto1C = async (what: string, done: () => boolean) =>
+        until(what, async () => {
+          await cli('collect'); // exit 1 while 1C has a report to import: imported just below
+          oneC.importReports();
+          return done() ? true : undefined;
+        }, 60_000);
 
-      await relay.down();
-      const out = await t1.recordSale(Array.from({ length: 5 }, (_, i) => saleJson(i + 1)));
-      assert.deepEqual(out.map((o) => o.status), ['recorded', 'recorded', 'recorded', 'recorded', 'recorded']);
-      // two price changes while the shop is cut off
-      office.exportGoods('box-1', goodsAt('360,00'));
-      assert.equal(await publish(office), 1);
-      office.exportGoods('box-1', goodsAt('370,00'));
-      assert.equal(await publish(office), 1);
-      // nothing of the shop's reached the hub
-      const c = await runCli(['collect', '--json', '-c', collector.config], { cwd: collector.dir });
-      assert.equal(c.json().counts.stored, 0, c.err + c.out);
-      assert.equal(t1.app.store.journal.countPending(), 5, 'the sales wait in the journal');
-      assert.equal(price(t1), 35000);
+      const terminalAt = async (k: 1 | 2) => {
+        const d = deploy(
+          `shop${k}-box1`,
+          fromExample('terminal.cfx.yaml', [
+            ['terminal: shop1-box1', `terminal: shop${k}-box1`],
+            ['shop-1:4222', `127.0.0.1:${shopPorts[k - 1]}`],
+          ]),
+        );
+        const t = openTerminal({ config: d.config, env });
+        terminals.push(t);
+        await t.start();
+        return t;
+      };
+      const t1 = await terminalAt(1);
+      const t2 = await terminalAt(2);
 
-      await relay.up();
-      await until('the shop’s journal sent after the link came back', () => (t1.app.store.journal.countPending() === 0 ? true : undefined), 60_000);
-      await until('370.00 at the shop', () => (price(t1) === 37000 ? true : undefined), 30_000);
-      const applied = t1.app.store.inbox.recent(5).map((e) => e.name.replace(/-[0-9a-f]{12}\.txt$/, ''));
-      assert.deepEqual(applied, ['goods-00000003', 'goods-00000002', 'goods-00000001'], 'each price file applied once, in the order published');
-      const got = await collectUntil(collector, 5, 30_000);
-      assert.equal(got.stored, 5);
-      assert.deepEqual(deliveredSaleIds(collector), idsOf('box-1', 1, 5));
+      await publishAt('350,00');
+      await until('350.00 at both shops', () => (price(t1) === 35000 && price(t2) === 35000 ? true : undefined), 20_000);
+      await t1.recordSale([1, 2, 3].map((n) => saleJson(n)));
+      await collectInto1C('shop 1’s first 3 sales in 1C', () => oneC.receipts(box1).length === 3);
+
+      // shop 1's WAN goes down (all three relays): shop 2 and the office go on
+      await cut();
+      const out = await t1.recordSale([4, 5, 6, 7, 8].map((n) => saleJson(n)));
+      assert.deepEqual(out.map((o) => o.status), Array(5).fill('recorded'), 'the cut shop keeps journaling');
+      // the office publishes three price changes; shop 2 applies each in turn, shop 1 cannot
+      for (const [text, cents] of [['360,00', 36000], ['370,00', 37000], ['380,00', 38000]] as const) {
+        await publishAt(text);
+        await until(`${text} at shop 2`, () => (price(t2) === cents ? true : undefined), 30_000);
+      }
+      await t2.recordSale([101, 102, 103, 104].map((n) => saleJson(n)));
+      await collectInto1C('shop 2’s 4 sales in 1C while shop 1 is cut off', () => oneC.receipts(box2).length === 4);
+      assert.deepEqual(oneC.receipts(box1), [1, 2, 3], 'nothing new from the cut shop');
+      assert.equal(t1.app.store.journal.countPending(), 5, 'its sales wait in its journal');
+      assert.equal(price(t1), 35000, 'the cut shop sells at the prices it has');
+
+      await Promise.all(relays.map((r) => r.up()));
+      await until('shop 1’s journal sent after the link came back', () => (t1.app.store.journal.countPending() === 0 ? true : undefined), 60_000);
+      await until('380.00 at shop 1', () => (price(t1) === 38000 ? true : undefined), 60_000);
+      await collectInto1C('shop 1’s 8 sales in 1C', () => oneC.receipts(box1).length === 8);
+
+      // each sale once, with its total, in the terminal's report; nothing else
+      const expected = (ns: number[]) => ns.map((n) => [n, (1 + (n % 3)) * 35000 + 2000]);
+      assert.deepEqual(oneC.documents(box1), expected([1, 2, 3, 4, 5, 6, 7, 8]));
+      assert.deepEqual(oneC.documents(box2), expected([101, 102, 103, 104]));
+      assert.deepEqual(oneC.repeated, [], 'no receipt reached 1C twice');
+      // the office numbers its files with one counter, two per publish (one per terminal): each
+      // shop applied one file of each of the four publishes, once, in the published order
+      const publishes = (t: Terminal) =>
+        t.app.store.inbox.recent(10).map((e) => Math.ceil(Number(/^goods-(\d{8})-/.exec(e.name)![1]) / 2)).reverse();
+      assert.deepEqual(publishes(t1), [1, 2, 3, 4]);
+      assert.deepEqual(publishes(t2), [1, 2, 3, 4]);
+      assert.equal(price(t2), 38000);
     } finally {
-      await relay.down();
-      await tmp.cleanup([leaf, hub]);
+      await cut();
+      await tmp.cleanup([...leaves, ...hubs]);
     }
   });
 });

@@ -34,7 +34,7 @@ export interface NatsDeploy {
 }
 
 /** a deployment dir (removed by cleanupDeployments) with its cfx.yaml */
-function deploy(label: string, yaml: string): NatsDeploy {
+export function deploy(label: string, yaml: string): NatsDeploy {
   const dir = mkdtempSync(join(tmpdir(), `cfx-nats-${label}-`));
   dirs.push(dir);
   const config = join(dir, 'cfx.yaml');

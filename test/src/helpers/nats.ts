@@ -108,11 +108,10 @@ export const OWN_PASS = 'cfx';
  */
 export function ownNats(dir: string, name: string, port: number, extra = '', jetstream = ''): OwnNats {
   const store = join(dir, name, 'store');
-  mkdirSync(store, { recursive: true });
-  const conf = join(dir, name, 'nats.conf');
-  const logFile = join(dir, name, 'nats.log');
-  writeFileSync(
-    conf,
+  return ownNatsConf(
+    dir,
+    name,
+    port,
     `listen: 127.0.0.1:${port}
 server_name: ${name}
 accounts {
@@ -128,6 +127,18 @@ ${jetstream}
 ${extra}
 `,
   );
+}
+
+/**
+ * A nats-server of this test running `text` as its whole config (written to <dir>/<name>/nats.conf;
+ * <dir>/<name>/store exists for its store_dir). `port` is the client port the text listens on.
+ * `env`: the server's environment on top of this process's (a config's `$VAR`s).
+ */
+export function ownNatsConf(dir: string, name: string, port: number, text: string, env: NodeJS.ProcessEnv = {}): OwnNats {
+  mkdirSync(join(dir, name, 'store'), { recursive: true });
+  const conf = join(dir, name, 'nats.conf');
+  const logFile = join(dir, name, 'nats.log');
+  writeFileSync(conf, text);
   const n: OwnNats = {
     name,
     port,
@@ -135,7 +146,7 @@ ${extra}
     conf,
     proc: undefined,
     async start() {
-      const p = spawn(NATS_SERVER, ['-c', conf, '-l', logFile], { stdio: 'ignore' });
+      const p = spawn(NATS_SERVER, ['-c', conf, '-l', logFile], { stdio: 'ignore', env: { ...process.env, ...env } });
       n.proc = p;
       running.add(p);
       p.once('exit', () => running.delete(p));
@@ -175,6 +186,8 @@ export function natsTempDir(label: string): { dir: string; cleanup(servers: OwnN
     dir,
     async cleanup(servers) {
       await Promise.all(servers.map((s) => s.stop()));
+      // CFX_TEST_KEEP=1 keeps the servers' configs, logs and stores to look at after a failure
+      if (process.env.CFX_TEST_KEEP) return void process.stderr.write(`kept: ${dir}\n`);
       rmSync(dir, { recursive: true, force: true });
     },
   };
