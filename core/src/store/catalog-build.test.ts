@@ -107,6 +107,45 @@ describe('full import into a fresh catalog file', () => {
     }
   });
 
+  for (const inWorker of [true, false])
+  it(`${inWorker ? 'in the build worker' : 'on one thread'}: codes out of order (staged, then put in sorted) give the in-place catalog: the last row of a code wins, a delete, disable and clear see the rows before them`, async () => {
+    buildPlacement.inWorker = inWorker;
+    // 600 codes in a scrambled order (a file sorted by name): past a few unordered groups the rows are staged
+    const code = (i: number) => `k${String((i * 7919) % 600).padStart(4, '0')}`;
+    const recs: PriceRecord[] = [{ op: 'clear' }, { op: 'upsert', product: product('x', 1, ['9']) }, { op: 'clear' }];
+    for (let i = 0; i < 600; i++) recs.push({ op: 'upsert', product: product(code(i), 1000 + i, [`4820${String(i).padStart(9, '0')}`]) });
+    // repeats of staged codes (the later one wins), one with all columns, then a delete and a disable of staged codes
+    recs.push({ op: 'upsert', product: product('k0007', 7, ['4829999999997'], { unit: 'кг', weighed: true, stock: 5, receiptName: 'r', extras: { a: 'b' } }) });
+    recs.push({ op: 'upsert', product: product('k0300', 300, []) }, { op: 'upsert', product: product('k0300', 301, ['4829999999300']) });
+    recs.push({ op: 'delete', code: 'k0011' }, { op: 'disable', code: 'k0012' });
+    // more scrambled rows after the delete: staged again, and one re-adds the deleted code
+    for (let i = 0; i < 300; i++) recs.push({ op: 'upsert', product: product(`m${String((i * 131) % 300).padStart(4, '0')}`, 5000 + i, []) });
+    recs.push({ op: 'upsert', product: product('k0011', 11, ['4829999999011']) });
+    const inPlace = Store.open(freshDir());
+    const fresh = Store.open(freshDir());
+    try {
+      await applyAll(inPlace, 'f.csv', 'full', recs);
+      for (const batch of [1000, 50, 1]) {
+        const r = buildFresh(fresh, `f${batch}.csv`, recs, batch);
+        assert.deepEqual([r.upserts, r.deletes, r.disables, r.products], [905, 1, 1, 900]);
+        assert.deepEqual(everything(fresh), everything(inPlace));
+        assert.deepEqual([fresh.catalog.get('k0300')?.price, fresh.catalog.get('k0007')?.price, fresh.catalog.get('k0007')?.unit, fresh.catalog.get('k0011')?.price], [301, 7, 'кг', 11]);
+        assert.equal(fresh.catalog.get('k0012')?.enabled, false);
+        assert.equal(fresh.catalog.get('x'), undefined, 'the clear emptied the file');
+        assert.equal(fresh.catalog.findByBarcode('4829999999300')?.code, 'k0300');
+        assert.equal(fresh.catalog.findByBarcode('4829999999997')?.code, 'k0007');
+      }
+      // the removed-share guard counts after the staged rows are in (batches of 50: staging starts at a later
+      // batch; no delete or disable after them, so the count is what puts them in): the m-codes and k0011 are gone
+      const fewer = recs.filter((r) => !(r.op === 'upsert' && /^m|^k0011$/.test(r.product.code)) && r.op !== 'delete' && r.op !== 'disable');
+      const r = buildFresh(fresh, 'g.csv', fewer, 50, { allowEmpty: false, maxRemovedShare: 0.5 });
+      assert.deepEqual([r.removed, r.products, fresh.catalog.get('k0300')?.price, fresh.catalog.get('k0012')?.enabled], [301, 599, 301, true]);
+    } finally {
+      inPlace.close();
+      fresh.close();
+    }
+  });
+
   it('carries the inbox log over, adds the new row in the new file only, and supersedes an open row of the same name', async () => {
     const s = Store.open(freshDir());
     try {

@@ -14,6 +14,8 @@ import { checkFullFile, checkMoney, commitFailed, inboxRow, UPSERT_COLUMNS, writ
 const WORKER_URL = new URL('./catalog-build-worker.js', import.meta.url);
 /** rows batches (≤ ~1,024 rows each) sent and not yet inserted: bounds the memory between the threads */
 const MAX_IN_FLIGHT = 8;
+/** the build worker's V8 young generation (MB) */
+const WORKER_YOUNG_MB = 4;
 /** the longest wait for the worker (a 1M-row build's index phase takes seconds): a dead worker is an error, not a hang */
 const CALL_DEADLINE_MS = 10 * 60_000;
 
@@ -86,7 +88,13 @@ export class FreshCatalogBuild implements PriceApply {
     }
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
-    this.worker = new Worker(WORKER_URL, { workerData: { file: this.file, prev: conn.paths.catalog, port: port2, sig: this.sig }, transferList: [port2] });
+    this.worker = new Worker(WORKER_URL, {
+      // its garbage is short-lived (a batch's split values): a 4 MB young generation kept a 1M-row
+      // build ~8-10 MB lower in peak RSS at the same speed (the default is several times that)
+      resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_MB },
+      workerData: { file: this.file, prev: conn.paths.catalog, port: port2, sig: this.sig },
+      transferList: [port2],
+    });
     // never what keeps the process alive: a build always ends in commit or rollback, which end it
     this.worker.unref();
     try {
