@@ -133,6 +133,15 @@ export interface FleetResult {
 
 // ---------- server CPU from /proc
 
+/**
+ * Node flags for the fleet's child processes: none, or CFX_BENCH_FLEET_NODE_ARGS (space-separated),
+ * e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile the simulated terminals (a profile per child,
+ * written when it exits; summarise with profile-summary.js).
+ */
+function childExecArgv(): string[] {
+  return (process.env.CFX_BENCH_FLEET_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+}
+
 /** every process whose command line holds `needle` (vsftpd: its config file; every fork keeps it) */
 function pidsOf(match: (cmdline: string, comm: string) => boolean): number[] {
   const out: number[] = [];
@@ -189,7 +198,7 @@ class FleetChild {
   stderr = '';
 
   constructor(spec: FleetChildSpec) {
-    this.proc = fork(join(BENCH_DIST, 'fleet-child.js'), [JSON.stringify(spec)], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], execArgv: [] });
+    this.proc = fork(join(BENCH_DIST, 'fleet-child.js'), [JSON.stringify(spec)], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], execArgv: childExecArgv() });
     this.proc.stderr!.on('data', (c) => (this.stderr = (this.stderr + c).slice(-20_000)));
     this.ready = new Promise((resolve, reject) => {
       this.proc.on('message', (m: { ready?: boolean; id?: number; result?: unknown; error?: string }) => {

@@ -65,8 +65,14 @@ interface Bucket {
   name: string;
   os: ObjectStore;
   index: Map<string, IndexEntry>;
-  /** resolves once the index holds the bucket as it was when the consumer started */
-  ready: Promise<void>;
+  /**
+   * resolves once the index holds the bucket as it was when the consumer started; started by the
+   * first call that needs the index (list, watch), never by writes: a connection that only writes
+   * into a bucket (a till's status file and sales, into dirs every terminal shares) must not be sent
+   * every other writer's changes — with N terminals that is N² messages
+   */
+  ready?: Promise<void>;
+  js: JetStreamClient;
   listeners: Set<Listener>;
   sub?: { stop(): void };
   /** the ordered consumer's name: another one means it was recreated after a gap */
@@ -308,10 +314,7 @@ export class NatsTransport implements Transport {
     const jsm = await this.nc!.jetstreamManager({ timeout: this.timeoutMs, ...(this.opts.domain ? { domain: this.opts.domain } : {}) }).catch((e: unknown) => {
       throw this.err(e, `open bucket ${name}`);
     });
-    const bucket: Bucket = { name, os, jsm, index: new Map(), ready: Promise.resolve(), listeners: new Set(), followed: 0 };
-    bucket.ready = this.follow(bucket, js);
-    bucket.ready.catch(() => undefined);
-    return bucket;
+    return { name, os, jsm, js, index: new Map(), listeners: new Set(), followed: 0 };
   }
 
   /** Starts the ordered consumer that keeps `b.index`; resolves when the history is read. */
@@ -389,6 +392,10 @@ export class NatsTransport implements Transport {
 
   private async ready(bucket: string, what: string, signal?: AbortSignal): Promise<Bucket> {
     const b = await this.bucket(bucket, signal);
+    if (!b.ready) {
+      b.ready = this.follow(b, b.js);
+      b.ready.catch(() => undefined);
+    }
     await bounded(b.ready, this.timeoutMs, `nats ${what}`, signal).catch((e: unknown) => {
       throw this.err(e, what);
     });
@@ -665,16 +672,27 @@ export class NatsTransport implements Transport {
   /** Directories are name prefixes; an empty one is a zero-byte marker object `<dir>/`. */
   async mkdir(path: string, opts?: CallOptions): Promise<void> {
     const { bucket, name } = this.locate(path);
-    if (name === '') {
-      await this.ready(bucket, `mkdir ${path}`, opts?.signal);
-      return;
-    }
-    const b = await this.ready(bucket, `mkdir ${path}`, opts?.signal);
+    const what = `mkdir ${path}`;
+    // the bucket is made (or found) here; its markers are asked for one by one unless this
+    // connection follows the bucket anyway (a writer must not start following: see Bucket.ready)
+    const b = await this.bucket(bucket, opts?.signal).catch((e: unknown) => {
+      throw this.err(e, what);
+    });
+    if (name === '') return;
+    const indexed = b.ready !== undefined;
+    if (indexed) await this.ready(bucket, what, opts?.signal);
     const parts = name.split('/');
     for (let i = 1; i <= parts.length; i++) {
       const marker = `${parts.slice(0, i).join('/')}/`;
-      const known = b.index.get(marker);
-      if (known && !known.deleted) continue;
+      if (indexed) {
+        const known = b.index.get(marker);
+        if (known && !known.deleted) continue;
+      } else {
+        const info = await bounded(b.os.info(toStore(marker)), this.timeoutMs, `nats ${what}`, opts?.signal, path).catch((e: unknown) => {
+          throw this.err(e, what, path);
+        });
+        if (info && !info.deleted) continue;
+      }
       await bounded(this.putObject(b, marker, [], opts?.signal, path), this.timeoutMs, `nats mkdir ${path}`, opts?.signal, path).catch((e: unknown) => {
         throw this.err(e, `mkdir ${path}`, path);
       });
