@@ -167,7 +167,8 @@ function bounded<T>(p: Promise<T>, ms: number, what: string, signal?: AbortSigna
 }
 
 export class NatsTransport implements Transport {
-  readonly capabilities = Object.freeze({ atomicPut: true });
+  // one connection carries concurrent calls: core shares it between a terminal's jobs and its watch
+  readonly capabilities = Object.freeze({ atomicPut: true, multiplexed: true });
   private nc: NatsConnection | undefined;
   private connecting: Promise<NatsConnection> | undefined;
   /** between a disconnect and the reconnect: listings would come from a stale index */
@@ -259,7 +260,11 @@ export class NatsTransport implements Transport {
   /** After a reconnect the indexes are rebuilt: what changed while away is read again from the stream. */
   private async followStatus(nc: NatsConnection): Promise<void> {
     for await (const s of nc.status()) {
-      if (s.type === 'disconnect') this.away = true;
+      if (s.type === 'disconnect') {
+        this.away = true;
+        // the watches wake and say they are not live (the poll is back at its pace at once)
+        for (const b of this.buckets.values()) b.then((x) => x.listeners.forEach((l) => l('', false)), () => undefined);
+      }
       if (s.type === 'reconnect') this.away = false;
       if (s.type === 'disconnect') this.log.warn({ server: String(s.data) }, 'nats: disconnected; reconnecting');
       if (s.type === 'reconnect') {
@@ -714,11 +719,19 @@ export class NatsTransport implements Transport {
     };
     const onAbort = () => wake?.();
     opts.signal.addEventListener('abort', onAbort, { once: true });
+    // live: the index follows the bucket on a connection that is up, so every change is yielded
+    let liveSaid = false;
+    const say = (on: boolean) => {
+      if (on === liveSaid) return;
+      liveSaid = on;
+      opts.onLive?.(on);
+    };
     let b: Bucket | undefined;
     try {
       b = await this.ready(bucket, `watch ${dir}`, opts.signal);
       b.listeners.add(listener);
       while (!opts.signal.aborted) {
+        say(!b.broken && !this.away);
         if (queue.length) {
           yield queue.shift()!;
           continue;
@@ -741,6 +754,7 @@ export class NatsTransport implements Transport {
           }
           b = next;
           b.listeners.add(listener);
+          say(!this.away);
           yield { name: '', kind: 'put' };
           continue;
         }
@@ -756,6 +770,7 @@ export class NatsTransport implements Transport {
       if (opts.signal.aborted) return;
       throw this.err(e, `watch ${dir}`, dir);
     } finally {
+      say(false);
       opts.signal.removeEventListener('abort', onAbort);
       b?.listeners.delete(listener);
     }
