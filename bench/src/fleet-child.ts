@@ -119,7 +119,7 @@ timeout: 60s
 prices:
   dir: ${spec!.inboxDir}
   poll: ${spec!.pollMs}ms
-sales:
+${spec!.watchPollMs !== undefined ? `  watchPoll: ${spec!.watchPollMs}ms\n` : ''}sales:
   dir: ${spec!.salesDir}
 ${spec!.extra ?? ''}`,
     );

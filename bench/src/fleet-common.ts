@@ -11,6 +11,8 @@ export interface FleetChildSpec {
   scratch: string;
   /** prices.poll, ms; each terminal starts at a random moment within one (a fleet does not poll in step) */
   pollMs: number;
+  /** prices.watchPoll, ms (the poll while the watch is live); absent: cfx's default */
+  watchPollMs?: number;
   /** one log file for the whole fleet (warnings and errors only) */
   logFile: string;
   /** more YAML for every terminal's cfx.yaml (plugins, transport options) */

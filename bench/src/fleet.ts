@@ -108,6 +108,8 @@ export interface FleetTransportResult {
   skipped?: string;
   server?: string;
   pollMs?: number;
+  /** the poll while the watch is live (transports with watch): the listing rate asked for is N / this */
+  listEveryMs?: number;
   steps: FleetStep[];
   latency: FleetLatency[];
   /** first step where the server used ≥ 90 % of a core, if any */
@@ -341,6 +343,11 @@ interface TransportSetup {
   /** the server's processes (pids), looked up at each window (vsftpd forks per connection) */
   serverPids: () => number[];
   pollMs: number;
+  /**
+   * prices.watchPoll (ms): with a live watch a terminal lists only this often (the poll is the
+   * fallback then), so the listings it asks for are N / watchPoll a second; absent: no watch
+   */
+  watchPollMs?: number;
   remoteBase: string;
   maxTerminals?: number;
   extra?: string;
@@ -355,7 +362,7 @@ interface TransportSetup {
 
 async function runTransport(kind: FleetTransport, setup: TransportSetup, o: FleetOptions, scratch: string): Promise<FleetTransportResult> {
   const log = o.log ?? ((l: string) => process.stdout.write(l + '\n'));
-  const res: FleetTransportResult = { transport: kind, server: setup.server.replace(/\/\/[^@/]*@/, '//***@'), pollMs: setup.pollMs, steps: [], latency: [] };
+  const res: FleetTransportResult = { transport: kind, server: setup.server.replace(/\/\/[^@/]*@/, '//***@'), pollMs: setup.pollMs, listEveryMs: setup.watchPollMs ?? setup.pollMs, steps: [], latency: [] };
   const ns = [...new Set([...o.steps, ...o.ns])].sort((a, b) => a - b);
   if (setup.maxTerminals !== undefined && ns.at(-1)! > setup.maxTerminals) throw new Error(`${kind}: the server takes at most ${setup.maxTerminals} sessions, the bench needs ${ns.at(-1)} (+1 for the office); restart the bench's servers: ${FLEET_SERVERS_START}`);
   const dir = join(scratch, kind);
@@ -408,6 +415,7 @@ ${setup.extra ?? ''}`,
     salesDir,
     scratch: join(dir, 'terminals'),
     pollMs: setup.pollMs,
+    ...(setup.watchPollMs !== undefined ? { watchPollMs: setup.watchPollMs } : {}),
     logFile: join(dir, 'fleet.log'),
     extra: [setup.extra ?? '', setup.plugins?.length ? `plugins: [${setup.plugins.map((x) => JSON.stringify(x)).join(', ')}]` : ''].join('\n'),
   }, o.procs ?? 1);
@@ -444,7 +452,7 @@ ${setup.extra ?? ''}`,
       res.steps.push(step);
       log(
         `  fleet ${kind} N=${fmtInt(n)}: server ${fmt(step.serverCpuPct, 1)} % of a core (${step.serverProcesses} processes), fleet process ${fmt(step.fleetCpuPct, 1)} %, ` +
-          `${fmt(step.listsPerS, 0)} listings/s (ideal ${fmt((n * 1000) / setup.pollMs, 0)}), RSS ${fmt(step.fleetRssMb, 0)} MB, event-loop delay p99 ${fmt(step.fleetLoopLag.p99Ms, 0)} ms, opened in ${fmt(step.openS, 1)} s` +
+          `${fmt(step.listsPerS, 0)} listings/s (ideal ${fmt((n * 1000) / res.listEveryMs!, 0)}), RSS ${fmt(step.fleetRssMb, 0)} MB, event-loop delay p99 ${fmt(step.fleetLoopLag.p99Ms, 0)} ms, opened in ${fmt(step.openS, 1)} s` +
           (step.listErrors ? `; ${step.listErrors} listings failed, e.g. ${step.errorKinds[0]?.[0]}` : ''),
       );
       if (!o.ns.includes(n)) continue;
@@ -515,7 +523,7 @@ ${setup.extra ?? ''}`,
   }
   res.saturationN = res.steps.find((s) => s.serverCpuPct >= 90)?.n;
   // kept up: at least 95 % of the listings the terminals ask for, and at most 1 % of them failed
-  const keepsUp = (s: FleetStep) => s.listErrors <= 0.01 * s.listsPerS * s.windowS && s.listsPerS >= (0.95 * s.n * 1000) / setup.pollMs;
+  const keepsUp = (s: FleetStep) => s.listErrors <= 0.01 * s.listsPerS * s.windowS && s.listsPerS >= (0.95 * s.n * 1000) / res.listEveryMs!;
   res.fallsBehindAtN = res.steps.find((s) => !keepsUp(s))?.n;
   const healthy = res.steps.filter((s) => keepsUp(s) && (res.fallsBehindAtN === undefined || s.n < res.fallsBehindAtN)).at(-1);
   if (healthy) res.keepsUpToN = healthy.n;
@@ -573,9 +581,13 @@ function natsSetup(): TransportSetup | string {
   const server = url.replace(/\/+$/, '');
   return {
     server,
-    // polling stays the fallback; the watch wakes the pull at once
+    // polling stays the fallback; the watch wakes the pull at once, and while it is live the pull
+    // lists every watchPoll (cfx's default, written out) instead of every second
     pollMs: 1000,
+    watchPollMs: 30_000,
     remoteBase: '',
+    // the status files in a bucket of this run's (removed with the others), not the default /ftpbox
+    extra: `status:\n  dir: /${run}-status/status`,
     ...(builtIn ? {} : { plugins: [join(REPO, 'plugins/transport-nats')] }),
     inboxDir: `/${run}-{terminal}/prices`,
     salesDir: `/${run}-sales/sales`,
@@ -636,11 +648,11 @@ export function renderFleet(r: FleetResult): string {
       continue;
     }
     const w = t.steps.at(-1)?.watches ?? 0;
-    out.push(`  ${t.transport} (${t.server}, poll ${t.pollMs} ms; ${w ? `watch started ${w} times` : 'no watch: the pull polled only'})`);
+    out.push(`  ${t.transport} (${t.server}, poll ${t.pollMs} ms${t.listEveryMs !== t.pollMs ? `, ${t.listEveryMs} ms while the watch is live` : ''}; ${w ? `watch started ${w} times` : 'no watch: the pull polled only'})`);
     out.push('    N      server CPU (% of a core)  fleet process CPU  listings/s (ideal)  failed listings  fleet loop delay p99  load avg');
     for (const s of t.steps)
       out.push(
-        `    ${String(s.n).padEnd(6)} ${fmt(s.serverCpuPct, 1).padStart(8)} % (${s.serverProcesses} proc)    ${fmt(s.fleetCpuPct, 1).padStart(8)} %       ${`${fmt(s.listsPerS, 0)} (${fmt((s.n * 1000) / t.pollMs!, 0)})`.padEnd(18)}  ${String(s.listErrors).padStart(6)}           ${`${fmt(s.fleetLoopLag.p99Ms, 0)} ms`.padStart(8)}              ${fmt(s.loadavg[0]!, 1)}`,
+        `    ${String(s.n).padEnd(6)} ${fmt(s.serverCpuPct, 1).padStart(8)} % (${s.serverProcesses} proc)    ${fmt(s.fleetCpuPct, 1).padStart(8)} %       ${`${fmt(s.listsPerS, 0)} (${fmt((s.n * 1000) / (t.listEveryMs ?? t.pollMs!), 0)})`.padEnd(18)}  ${String(s.listErrors).padStart(6)}           ${`${fmt(s.fleetLoopLag.p99Ms, 0)} ms`.padStart(8)}              ${fmt(s.loadavg[0]!, 1)}`,
       );
     const kinds = t.steps.at(-1)?.errorKinds ?? [];
     if (kinds.length) out.push(`    failed listings, most frequent: ${kinds.map(([k, c]) => `${c}× ${k}`).join(' | ')}`);
