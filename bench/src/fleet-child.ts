@@ -191,4 +191,7 @@ process.on('message', (raw) => {
     (e) => send({ id: r.id, error: (e as Error).stack ?? String(e) }),
   );
 });
+// the parent ends this process with SIGTERM once its terminals are closed: exit through
+// process.exit, so a --cpu-prof (CFX_BENCH_FLEET_NODE_ARGS) profile is written
+process.on('SIGTERM', () => process.exit(0));
 send({ ready: true });
