@@ -25,6 +25,8 @@ export interface FleetChildSpec {
 /** a child's answer to `await`: its terminals' applied times by fleet index */
 export interface AwaitAnswer {
   appliedAt: [number, number | null][];
+  /** when its watch reported the new file (null: no watch event before the apply, e.g. a poll found it) */
+  wokenAt: [number, number | null][];
   missing: string[];
   wrong: string[];
   late: { terminal: string; appliedAt: number; listErrors: number; lastError?: string }[];

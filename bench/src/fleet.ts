@@ -82,6 +82,9 @@ export interface FleetRound {
   publishMs: number;
   /** per terminal: file landed (ack) → applied (COMMIT at the terminal) */
   landedToApplied: { p50Ms: number; p99Ms: number; maxMs: number };
+  /** per terminal with a watch event for the file: landed → the event (the server and the watch), the event → applied (the pull) */
+  landedToWoken?: { p50Ms: number; p99Ms: number; maxMs: number };
+  wokenToApplied?: { p50Ms: number; p99Ms: number; maxMs: number };
   /** per terminal: publish start → applied */
   publishToApplied: { p50Ms: number; p99Ms: number; maxMs: number };
   /** % of one core over the round (publish start → all applied): the server, the fleet process */
@@ -280,12 +283,15 @@ class Fleet {
     };
   }
 
-  async awaitApplied(r: Omit<Extract<FleetRequest, { op: 'await' }>, 'op'>): Promise<{ appliedAt: (number | null)[]; missing: string[]; wrong: string[]; late: FleetRound['late'] }> {
+  async awaitApplied(r: Omit<Extract<FleetRequest, { op: 'await' }>, 'op'>): Promise<{ appliedAt: (number | null)[]; wokenAt: (number | null)[]; missing: string[]; wrong: string[]; late: FleetRound['late'] }> {
     const all = await Promise.all(this.children.map((c) => c.ask<AwaitAnswer>({ op: 'await', ...r })));
     const appliedAt: (number | null)[] = Array.from({ length: r.n }, () => null);
+    const wokenAt: (number | null)[] = Array.from({ length: r.n }, () => null);
     for (const a of all) for (const [i, at] of a.appliedAt) appliedAt[i] = at;
+    for (const a of all) for (const [i, at] of a.wokenAt) wokenAt[i] = at;
     return {
       appliedAt,
+      wokenAt,
       missing: all.flatMap((a) => a.missing),
       wrong: all.flatMap((a) => a.wrong),
       late: all.flatMap((a) => a.late).sort((x, y) => y.appliedAt - x.appliedAt).slice(0, 5),
@@ -487,21 +493,29 @@ ${setup.extra ?? ''}`,
           const st1 = groupTicks([...new Set([...sp0, ...setup.serverPids()])]);
           const roundS = (r1.at - r0.at) / 1000;
           const acks = readAcks(exportsDir).get(round)!;
-          const landed: number[] = [], fromStart: number[] = [];
+          const landed: number[] = [], fromStart: number[] = [], toWoken: number[] = [], wokenTo: number[] = [];
           got.appliedAt.forEach((at, i) => {
             if (at === null) return;
-            landed.push(at - acks.get(terminalName(i))!);
+            const ack = acks.get(terminalName(i))!;
+            landed.push(at - ack);
             fromStart.push(at - t0);
+            const woken = got.wokenAt[i];
+            if (woken != null) {
+              toWoken.push(woken - ack);
+              wokenTo.push(at - woken);
+            }
           });
           const fr: FleetRound = {
             round,
             serverCpuPct: ((st1 - st0) / clockTicks() / roundS) * 100,
             fleetCpuPct: ((r1.cpu.total - r0.cpu.total) / clockTicks() / roundS) * 100,
             fleetLoopLag: r1.lag,
-            publishMs: t1 - t0, landedToApplied: dist(landed), publishToApplied: dist(fromStart), missing: got.missing.length, wrong: got.wrong, late: got.late };
+            publishMs: t1 - t0, landedToApplied: dist(landed), ...(toWoken.length ? { landedToWoken: dist(toWoken), wokenToApplied: dist(wokenTo) } : {}), publishToApplied: dist(fromStart), missing: got.missing.length, wrong: got.wrong, late: got.late };
           lat.rounds.push(fr);
           log(
-            `  fleet ${kind} N=${fmtInt(n)} round ${r + 1}: publish ${fmtInt(fr.publishMs)} ms; landed → applied p50 ${fmtInt(fr.landedToApplied.p50Ms)} / p99 ${fmtInt(fr.landedToApplied.p99Ms)} / max ${fmtInt(fr.landedToApplied.maxMs)} ms; ` +
+            `  fleet ${kind} N=${fmtInt(n)} round ${r + 1}: publish ${fmtInt(fr.publishMs)} ms; landed → applied p50 ${fmtInt(fr.landedToApplied.p50Ms)} / p99 ${fmtInt(fr.landedToApplied.p99Ms)} / max ${fmtInt(fr.landedToApplied.maxMs)} ms` +
+              (fr.landedToWoken ? ` (${toWoken.length} woken by the watch: landed → event p50 ${fmtInt(fr.landedToWoken.p50Ms)} / p99 ${fmtInt(fr.landedToWoken.p99Ms)}, event → applied p50 ${fmtInt(fr.wokenToApplied!.p50Ms)} / p99 ${fmtInt(fr.wokenToApplied!.p99Ms)} ms)` : '') +
+              '; ' +
               `publish start → applied p50 ${fmtInt(fr.publishToApplied.p50Ms)} / p99 ${fmtInt(fr.publishToApplied.p99Ms)} / all ${fmtInt(fr.publishToApplied.maxMs)} ms; ` +
               `meanwhile server ${fmt(fr.serverCpuPct, 0)} %, fleet ${fmt(fr.fleetCpuPct, 0)} % of a core, fleet loop delay p99 ${fmtInt(fr.fleetLoopLag.p99Ms)} ms` +
               (fr.missing ? `; ${fr.missing} terminals did not apply it` : '') +
@@ -523,7 +537,8 @@ ${setup.extra ?? ''}`,
   }
   res.saturationN = res.steps.find((s) => s.serverCpuPct >= 90)?.n;
   // kept up: at least 95 % of the listings the terminals ask for, and at most 1 % of them failed
-  const keepsUp = (s: FleetStep) => s.listErrors <= 0.01 * s.listsPerS * s.windowS && s.listsPerS >= (0.95 * s.n * 1000) / res.listEveryMs!;
+  // a window shorter than the relaxed interval (a live watch) cannot see every terminal list: the rate is judged only over a longer one
+  const keepsUp = (s: FleetStep) => s.listErrors <= 0.01 * s.listsPerS * s.windowS && (s.windowS * 1000 < res.listEveryMs! || s.listsPerS >= (0.95 * s.n * 1000) / res.listEveryMs!);
   res.fallsBehindAtN = res.steps.find((s) => !keepsUp(s))?.n;
   const healthy = res.steps.filter((s) => keepsUp(s) && (res.fallsBehindAtN === undefined || s.n < res.fallsBehindAtN)).at(-1);
   if (healthy) res.keepsUpToN = healthy.n;
