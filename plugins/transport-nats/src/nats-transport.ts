@@ -88,7 +88,7 @@ interface Bucket {
 
 /** JetStreamManager's direct-get API (in nats.js 2.29's implementation, not yet in its interface) */
 interface DirectGet {
-  direct: { getMessage(stream: string, query: { seq: number; next_by_subj: string }): Promise<StoredMsg> };
+  direct: { getMessage(stream: string, query: { seq: number; next_by_subj: string } | { last_by_subj: string }): Promise<StoredMsg> };
 }
 
 /** the metadata subject of an object, as nats.js names it: base64url (padded) of the name */
@@ -501,7 +501,7 @@ export class NatsTransport implements Transport {
     async function* chunks(): AsyncGenerator<Buffer> {
       const { bucket, name } = self.locate(path);
       const b = await self.bucket(bucket, signal);
-      const info = await bounded(b.os.info(toStore(name)), self.timeoutMs, what, signal, path);
+      const info = await bounded(self.objectInfo(b, toStore(name)), self.timeoutMs, what, signal, path);
       if (info === null || info.deleted) throw new TransportError('NotFound', `${what}: no such object`, { path });
       if (info.options?.link) throw new TransportError('Protocol', `${what}: a link to another object (not written by cfx)`, { path });
       const subject = `$O.${b.name}.C.${info.nuid}`;
@@ -564,7 +564,7 @@ export class NatsTransport implements Transport {
    */
   private async putObject(b: Bucket, name: string, source: AsyncIterable<unknown> | Iterable<unknown>, signal: AbortSignal | undefined, path: string): Promise<{ size: number; revision: number }> {
     const storeName = toStore(name);
-    const old = await bounded(b.os.info(storeName), this.timeoutMs, `nats write ${path}`, signal, path);
+    const old = await bounded(this.objectInfo(b, storeName), this.timeoutMs, `nats write ${path}`, signal, path);
     const js = this.js!;
     const nuid = nuidNext();
     const chunkSubject = `$O.${b.name}.C.${nuid}`;
@@ -625,6 +625,27 @@ export class NatsTransport implements Transport {
     }
   }
 
+  /**
+   * An object's metadata (null: none) by a direct get of its metadata subject: served by the
+   * stream itself, not through the server's JetStream API queue that every stream info, message
+   * get and delete of every client waits in (nats.js's `info()` asks the API). A bucket without
+   * direct gets (made by another client with allow_direct off) is asked through the API.
+   */
+  private async objectInfo(b: Bucket, storeName: string): Promise<ObjectInfo | null> {
+    let m: StoredMsg;
+    try {
+      m = await (b.jsm as unknown as DirectGet).direct.getMessage(`OBJ_${b.name}`, { last_by_subj: metaSubject(b.name, storeName) });
+    } catch (e) {
+      const code = (e as { code?: unknown }).code;
+      if (code === '404') return null;
+      if (code === '503') return b.os.info(storeName);
+      throw e;
+    }
+    const info = jc.decode(m.data) as unknown as ObjectInfo & { revision: number };
+    info.revision = m.seq;
+    return info;
+  }
+
   /** Removes an object's chunks and its (superseded) metadata message, one message at a time. */
   private async removeObject(b: Bucket, info: ObjectInfo): Promise<void> {
     const stream = `OBJ_${b.name}`;
@@ -661,7 +682,7 @@ export class NatsTransport implements Transport {
     const b = await this.bucket(bucket, opts?.signal);
     const what = `nats delete ${path}`;
     const storeName = toStore(name);
-    const info = await bounded(b.os.info(storeName), this.timeoutMs, what, opts?.signal, path).catch((e: unknown) => {
+    const info = await bounded(this.objectInfo(b, storeName), this.timeoutMs, what, opts?.signal, path).catch((e: unknown) => {
       throw this.err(e, `delete ${path}`, path);
     });
     if (info === null || info.deleted) throw new TransportError('NotFound', `${what}: no such object`, { path });
@@ -693,7 +714,7 @@ export class NatsTransport implements Transport {
         const known = b.index.get(marker);
         if (known && !known.deleted) continue;
       } else {
-        const info = await bounded(b.os.info(toStore(marker)), this.timeoutMs, `nats ${what}`, opts?.signal, path).catch((e: unknown) => {
+        const info = await bounded(this.objectInfo(b, toStore(marker)), this.timeoutMs, `nats ${what}`, opts?.signal, path).catch((e: unknown) => {
           throw this.err(e, what, path);
         });
         if (info && !info.deleted) continue;
