@@ -30,6 +30,8 @@ interface Member {
   /** epoch ms of the last `prices.pull:applied` */
   appliedAt: number;
   applied: number;
+  /** epoch ms of the last new file its watch reported (a `put` with a name): landed → applied splits there */
+  wokenAt: number;
   /** its failed listings, and the last one's message: why a terminal was late */
   listErrors: number;
   lastError?: string;
@@ -75,7 +77,14 @@ function instrument(t: Transport, countLists: boolean): Transport {
     const watch = t.watch.bind(t);
     t.watch = (dir, opts) => {
       watches++;
-      return watch(dir, opts);
+      const changes = watch(dir, opts);
+      return (async function* () {
+        for await (const c of changes) {
+          const m = ctx.getStore();
+          if (m && c.kind === 'put' && c.name !== '') m.wokenAt = epochMs();
+          yield c;
+        }
+      })();
     };
     (t as { fleetWatch?: true }).fleetWatch = true;
   }
@@ -119,7 +128,7 @@ timeout: 60s
 prices:
   dir: ${spec!.inboxDir}
   poll: ${spec!.pollMs}ms
-sales:
+${spec!.watchPollMs !== undefined ? `  watchPoll: ${spec!.watchPollMs}ms\n` : ''}sales:
   dir: ${spec!.salesDir}
 ${spec!.extra ?? ''}`,
     );
@@ -129,7 +138,7 @@ ${spec!.extra ?? ''}`,
     terminal.app.services.value(coreServices.transports, { open: async (purpose) => instrument(await base.open(purpose), purpose === 'prices.pull') });
     const appTransport = terminal.app.transport.bind(terminal.app);
     terminal.app.transport = async () => instrument(await appTransport(), false);
-    const m: Member = { index, name, terminal, appliedAt: 0, applied: 0, listErrors: 0 };
+    const m: Member = { index, name, terminal, appliedAt: 0, applied: 0, wokenAt: 0, listErrors: 0 };
     fleet.push(m);
     // everything the terminal's loops do later (timers, sockets, promises) runs in this context;
     // started at a random moment within a poll period, as a fleet's terminals are out of step
@@ -160,7 +169,13 @@ async function awaitApplied(r: Extract<FleetRequest, { op: 'await' }>): Promise<
     .sort((a, b) => b.appliedAt - a.appliedAt)
     .slice(0, 5)
     .map((m) => ({ terminal: m.name, appliedAt: m.appliedAt, listErrors: m.listErrors, ...(m.lastError ? { lastError: m.lastError } : {}) }));
-  return { appliedAt: members.map((m) => [m.index, m.appliedAt >= r.since ? m.appliedAt : null]), missing, wrong, late };
+  return {
+    appliedAt: members.map((m) => [m.index, m.appliedAt >= r.since ? m.appliedAt : null]),
+    wokenAt: members.map((m) => [m.index, m.appliedAt >= r.since && m.wokenAt >= r.since && m.wokenAt <= m.appliedAt ? m.wokenAt : null]),
+    missing,
+    wrong,
+    late,
+  };
 }
 
 process.on('message', (raw) => {
@@ -191,4 +206,7 @@ process.on('message', (raw) => {
     (e) => send({ id: r.id, error: (e as Error).stack ?? String(e) }),
   );
 });
+// the parent ends this process with SIGTERM once its terminals are closed: exit through
+// process.exit, so a --cpu-prof (CFX_BENCH_FLEET_NODE_ARGS) profile is written
+process.on('SIGTERM', () => process.exit(0));
 send({ ready: true });

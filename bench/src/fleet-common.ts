@@ -11,6 +11,8 @@ export interface FleetChildSpec {
   scratch: string;
   /** prices.poll, ms; each terminal starts at a random moment within one (a fleet does not poll in step) */
   pollMs: number;
+  /** prices.watchPoll, ms (the poll while the watch is live); absent: cfx's default */
+  watchPollMs?: number;
   /** one log file for the whole fleet (warnings and errors only) */
   logFile: string;
   /** more YAML for every terminal's cfx.yaml (plugins, transport options) */
@@ -23,6 +25,8 @@ export interface FleetChildSpec {
 /** a child's answer to `await`: its terminals' applied times by fleet index */
 export interface AwaitAnswer {
   appliedAt: [number, number | null][];
+  /** when its watch reported the new file (null: no watch event before the apply, e.g. a poll found it) */
+  wokenAt: [number, number | null][];
   missing: string[];
   wrong: string[];
   late: { terminal: string; appliedAt: number; listErrors: number; lastError?: string }[];

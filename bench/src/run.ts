@@ -3,7 +3,7 @@
 // Prints a report and writes .bench-out/bench/latest.json (+ a timestamped copy).
 // Exits 0 whether targets are met or missed (PASS/MISS is in the report); non-zero only on error.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, totalmem } from 'node:os';
+import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { OUT_DIR, intArg, parseArgs, servers } from './common.js';
 import { priceImportBench, renderPriceImport, type PriceImportResult } from './price-import.js';
@@ -60,8 +60,9 @@ const USAGE = `usage: node bench/dist/run.js [--only LIST] [--rounds N] [--rows 
   --fleet-window fleet: CPU window per step in seconds (default 5)
   --fleet-items  fleet: products in the published price file (default 100)
   --fleet-transports  fleet: ftp and/or nats (default both; nats is skipped with a reason when unavailable)
-  --fleet-procs  fleet: spread the terminals over K processes (default 1: all in one; more tells the
-               server's limits from the one process's on a machine with cores to spare)
+  --fleet-procs  fleet: spread the terminals over K processes (default: the machine's cores,
+               os.availableParallelism(); each real terminal has its own machine, one event loop
+               simulating 1,000 of them measures that loop, not the server; 1: all in one)
   --keep       keep deployments, databases and remote dirs for inspection
 Needs the real servers (but for fuzz and startup): sudo bash test/servers/start.sh`;
 
@@ -151,7 +152,7 @@ async function main(): Promise<number> {
       process.stderr.write('--fleet-n / --fleet-steps take positive integers, --fleet-transports ftp and/or nats\n');
       return 2;
     }
-    fleet = await fleetBench({ ns, steps, rounds: intArg(args, 'rounds', 2), window: intArg(args, 'fleet-window', 5), items: intArg(args, 'fleet-items', 100), transports, procs: intArg(args, 'fleet-procs', 1), keep: args.has('keep') });
+    fleet = await fleetBench({ ns, steps, rounds: intArg(args, 'rounds', 2), window: intArg(args, 'fleet-window', 5), items: intArg(args, 'fleet-items', 100), transports, procs: intArg(args, 'fleet-procs', availableParallelism()), keep: args.has('keep') });
     process.stdout.write('\n');
   }
 

@@ -537,7 +537,10 @@ import type { Product } from './model.js';
 import type { Transport } from './transport.js';
 /** Opens connections to the configured server. */
 export interface TransportFactory {
-    /** a new connection the caller owns (and closes); `purpose` names it in logs */
+    /**
+     * a connection the caller owns (and closes); `purpose` names it in logs. For a transport declaring
+     * `capabilities.multiplexed` it is the app's one connection, and its `close()` leaves it open.
+     */
     open(purpose: string): Promise<Transport>;
 }
 /** Formats by id, with the config's options when none are given. */
@@ -640,6 +643,14 @@ export interface TransportCapabilities {
      * SFTP must not declare it: a file being written is visible there.
      */
     atomicPut?: boolean;
+    /**
+     * One instance carries concurrent calls without one waiting behind another (a multiplexed
+     * connection, as NATS has): core then gives every job of a process the app's one instance (its
+     * `close()` left to the app) instead of a connection each — and a watch shares what the listing
+     * of the same directory knows. FTP and SFTP must not declare it: their calls queue on a connection
+     * (that is why sales have their own).
+     */
+    multiplexed?: boolean;
 }
 /** One change in a watched directory (API 1.2). */
 export interface TransportChange {
@@ -650,6 +661,13 @@ export interface TransportChange {
 export interface WatchOptions {
     /** ends the watch: the iterable then finishes without an error */
     signal: AbortSignal;
+    /**
+     * (API 1.3) The transport says when the watch is live — every change from now on will be
+     * yielded (`true`, again after a re-synchronisation) — and when it no longer is (`false`: a
+     * lost connection, a stream being rebuilt) while the iterable goes on. Core polls less often only
+     * while a watch is live (`prices.watchPoll`); a transport that never calls it keeps the full poll.
+     */
+    onLive?: (live: boolean) => void;
 }
 /**
  * Bytes in and out of remote directories. Paths are POSIX, absolute from the server root
@@ -704,7 +722,7 @@ export interface TransportProvider {
  * The plugin API version (semver). Plugins declare `engines.cfx` as a range on it with the
  * major pinned; minor versions only add, a new major breaks.
  */
-export declare const API_VERSION = "1.2.0";
+export declare const API_VERSION = "1.3.0";
 export declare const API_MAJOR = 1;
 
 // ==================== @cfx/core/testing — the conformance kit and the test host

@@ -9,7 +9,8 @@ import { createNatsTransport, type NatsTransport, type NatsTransportOptions } fr
 import type { TransportChange } from '@cfx/core/api';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { natsServer, freePort, ownNats, natsTempDir } from './helpers/nats.js';
+import { connect } from 'nats';
+import { natsServer, freePort, ownNats, natsTempDir, until } from './helpers/nats.js';
 import { readAll, failure } from './helpers/transport.js';
 
 const server = await natsServer();
@@ -49,7 +50,7 @@ describeTransportConformance('nats:// (JetStream object store)', {
 describe('transport-nats against nats-server', { skip }, () => {
   it('declares atomic puts and writes under the final name at once', async () => {
     const t = open(freshBucket('atomic'));
-    assert.deepEqual(t.capabilities, { atomicPut: true });
+    assert.deepEqual(t.capabilities, { atomicPut: true, multiplexed: true });
     await t.mkdir('/box/inbox');
     assert.equal(await t.write('/box/inbox/goods-1.csv', Buffer.from('A;1;100\n')), 8);
     assert.deepEqual(
@@ -85,6 +86,43 @@ describe('transport-nats against nats-server', { skip }, () => {
       { name: 'goods-7.csv', kind: 'delete' },
     ]);
     assert.deepEqual(await till.list('/box-1/inbox'), []);
+  });
+
+  it('a connection that only writes follows no bucket (no consumer); a listing starts the one follower; the watch says when it is live', async () => {
+    const bucket = freshBucket('writer');
+    const u = new URL(baseUrl);
+    const nc = await connect({ servers: `${u.hostname}:${u.port}`, user: decodeURIComponent(u.username), pass: decodeURIComponent(u.password) });
+    try {
+      const jsm = await nc.jetstreamManager();
+      const consumers = async () => (await jsm.consumers.list(`OBJ_${bucket}`).next()).length;
+      // a till's status file: mkdir + writes into a dir every terminal shares
+      const writer = open(bucket);
+      await writer.mkdir('/status');
+      for (const n of [1, 2, 3]) await writer.write(`/status/t${n}.status.json`, Buffer.from(`{"seq":${n}}`));
+      await writer.mkdir('/status');
+      assert.equal(await consumers(), 0, 'writes and mkdir follow nothing');
+      const reader = open(bucket);
+      assert.deepEqual((await reader.list('/status')).map((e) => e.name).sort(), ['t1.status.json', 't2.status.json', 't3.status.json']);
+      assert.equal(await consumers(), 1, 'the listing follows the bucket');
+      // the watch on the same connection shares that follower, and says it is live, then not
+      const live: boolean[] = [];
+      const ac = new AbortController();
+      const seen: string[] = [];
+      const watching = (async () => {
+        for await (const c of reader.watch('/status', { signal: ac.signal, onLive: (on) => live.push(on) })) {
+          seen.push(c.name);
+          ac.abort();
+        }
+      })();
+      await until('the watch is live', () => (live[0] === true ? true : undefined), 10_000);
+      await writer.write('/status/t4.status.json', Buffer.from('{}'));
+      const deadline = setTimeout(() => ac.abort(), 10_000);
+      await watching;
+      clearTimeout(deadline);
+      assert.deepEqual([seen, live, await consumers()], [['t4.status.json'], [true, false], 1]);
+    } finally {
+      await nc.close();
+    }
   });
 
   it('names the bucket by the first path segment when the URL has none', async () => {

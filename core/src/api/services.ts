@@ -9,7 +9,10 @@ import type { Transport } from './transport.js';
 
 /** Opens connections to the configured server. */
 export interface TransportFactory {
-  /** a new connection the caller owns (and closes); `purpose` names it in logs */
+  /**
+   * a connection the caller owns (and closes); `purpose` names it in logs. For a transport declaring
+   * `capabilities.multiplexed` it is the app's one connection, and its `close()` leaves it open.
+   */
   open(purpose: string): Promise<Transport>;
 }
 

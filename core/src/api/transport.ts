@@ -27,6 +27,14 @@ export interface TransportCapabilities {
    * SFTP must not declare it: a file being written is visible there.
    */
   atomicPut?: boolean;
+  /**
+   * One instance carries concurrent calls without one waiting behind another (a multiplexed
+   * connection, as NATS has): core then gives every job of a process the app's one instance (its
+   * `close()` left to the app) instead of a connection each — and a watch shares what the listing
+   * of the same directory knows. FTP and SFTP must not declare it: their calls queue on a connection
+   * (that is why sales have their own).
+   */
+  multiplexed?: boolean;
 }
 
 /** One change in a watched directory (API 1.2). */
@@ -39,6 +47,13 @@ export interface TransportChange {
 export interface WatchOptions {
   /** ends the watch: the iterable then finishes without an error */
   signal: AbortSignal;
+  /**
+   * (API 1.3) The transport says when the watch is live — every change from now on will be
+   * yielded (`true`, again after a re-synchronisation) — and when it no longer is (`false`: a
+   * lost connection, a stream being rebuilt) while the iterable goes on. Core polls less often only
+   * while a watch is live (`prices.watchPoll`); a transport that never calls it keeps the full poll.
+   */
+  onLive?: (live: boolean) => void;
 }
 
 /**

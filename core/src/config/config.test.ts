@@ -44,6 +44,7 @@ test('a valid config gets its defaults', () => {
       dir: '/ftpbox/{terminal}',
       format: 'csv',
       pollMs: 1000,
+      watchPollMs: 30_000,
       options: {},
       maxFileBytes: 512 * 1024 * 1024,
       maxLineBytes: 1024 * 1024,
@@ -71,6 +72,7 @@ server: sftp://cfx@files.example.com:2222
 timeout: 1m
 prices:
   poll: 500ms
+  watchPoll: 2m
   maxFileSize: 64KB
   maxLineLength: 4096
   stable: 2s
@@ -90,6 +92,7 @@ log: { level: debug, file: logs/cfx.log }
   assert.equal(cfg.dataDir, join(BASE, 'data'));
   assert.equal(cfg.timeoutMs, 60_000);
   assert.equal(cfg.prices.pollMs, 500);
+  assert.equal(cfg.prices.watchPollMs, 120_000);
   assert.equal(cfg.prices.maxFileBytes, 65_536);
   assert.equal(cfg.prices.maxLineBytes, 4096);
   assert.equal(cfg.prices.stableMs, 2000);

@@ -71,7 +71,7 @@ export interface ParseConfigOptions extends LoadConfigOptions {
 export const DEFAULTS = {
   dataDir: './cfx-data',
   timeout: '30s',
-  prices: { dir: '/ftpbox/{terminal}', format: 'csv', poll: '1s', maxFileSize: '512MB', maxLineLength: '1MB', stable: 0 },
+  prices: { dir: '/ftpbox/{terminal}', format: 'csv', poll: '1s', watchPoll: '30s', maxFileSize: '512MB', maxLineLength: '1MB', stable: 0 },
   sales: { dir: '/ftpbox/sales', format: 'csv', connections: 1, maxFileSize: '16MB' },
   backoffice: 'generic',
   archive: { keepDays: 30 },
@@ -397,6 +397,7 @@ function normalise(r: Record<string, any>, opts: BuildOptions): CfxConfig {
       dir: prices.dir ?? DEFAULTS.prices.dir,
       format: prices.format ?? DEFAULTS.prices.format,
       pollMs: tryParseDuration(prices.poll ?? DEFAULTS.prices.poll)!,
+      watchPollMs: tryParseDuration(prices.watchPoll ?? DEFAULTS.prices.watchPoll)!,
       options: prices.options ?? {},
       maxFileBytes: tryParseSize(prices.maxFileSize ?? DEFAULTS.prices.maxFileSize)!,
       maxLineBytes: tryParseSize(prices.maxLineLength ?? DEFAULTS.prices.maxLineLength)!,

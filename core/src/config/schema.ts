@@ -48,6 +48,7 @@ export const coreSchema: JsonSchema = {
         dir: nonEmpty('remote inbox dir; {terminal} expands to the terminal id'),
         format: nonEmpty('format id'),
         poll: duration(100, 'poll interval'),
+        watchPoll: duration(100, "poll interval while the transport's watch is live (changes pushed; the poll is then only the fallback); the office's collect too; back to poll the moment the watch fails"),
         options: anyObject('options of the format'),
         maxFileSize: size('largest price file accepted'),
         maxLineLength: size('longest line accepted'),

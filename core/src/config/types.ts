@@ -9,6 +9,8 @@ export interface PricesConfig {
   format: string;
   /** poll interval in ms (config accepts "1s", "500ms", "2m" or a number of ms) */
   pollMs: number;
+  /** poll interval while the transport's watch is live (prices.watchPoll, default 30 s; never below pollMs) */
+  watchPollMs: number;
   /** options handed to the format */
   options: Record<string, unknown>;
   /** largest price file accepted, bytes */

@@ -1,4 +1,4 @@
-import { coreServices, type BackOfficeFactory, type CatalogReader, type DeploymentInfo, type FormatFactory, type KeyValueStore, type TransportFactory } from '../api/index.js';
+import { coreServices, type BackOfficeFactory, type CatalogReader, type DeploymentInfo, type FormatFactory, type KeyValueStore, type Transport, type TransportFactory, type WatchOptions } from '../api/index.js';
 import type { App } from '../app/app.js';
 import type { CfxConfig } from '../config/types.js';
 import { fault } from '../faults/index.js';
@@ -36,7 +36,16 @@ export function prefixedKv(app: App, prefix: string): KeyValueStore {
  */
 export function wireCore(app: App, services = new Services()): Services {
   const c = app.config;
-  const transports: TransportFactory = { open: () => app.newTransport() };
+  const transports: TransportFactory = {
+    // A job's connection: its own, or — for a transport whose one connection carries concurrent
+    // calls (capabilities.multiplexed, NATS) — the app's shared one, lent with a close() that leaves
+    // it open (the app closes it). A NATS terminal then holds one connection, not one per job and
+    // watch: one login, and one follower per bucket for the pull's listings and its watch.
+    open: async () => {
+      const shared = await app.transport();
+      return shared.capabilities?.multiplexed ? lent(shared) : app.newTransport();
+    },
+  };
   const formats: FormatFactory = {
     // the config's options for the configured formats; others get the format's defaults
     get: (id, options) => app.host.format(id, options ?? (id === c.prices.format ? c.prices.options : id === c.sales.format ? c.sales.options : {})),
@@ -89,4 +98,19 @@ export function wireCore(app: App, services = new Services()): Services {
       });
     })
     .factory(coreServices.kv, () => prefixedKv(app, 'core.'));
+}
+
+/** `t` for a borrower: every call goes to it, but closing it is its owner's */
+function lent(t: Transport): Transport {
+  return {
+    ...(t.capabilities ? { capabilities: t.capabilities } : {}),
+    ...(t.watch ? { watch: (dir: string, o: WatchOptions) => t.watch!(dir, o) } : {}),
+    list: (dir, o) => t.list(dir, o),
+    read: (path, o) => t.read(path, o),
+    write: (path, data, o) => t.write(path, data, o),
+    rename: (from, to, o) => t.rename(from, to, o),
+    delete: (path, o) => t.delete(path, o),
+    mkdir: (path, o) => t.mkdir(path, o),
+    close: async () => undefined,
+  };
 }

@@ -16,6 +16,12 @@ export class JobLoop {
   /** the wait planned after the last run (ms): the poll interval, or the back-off */
   plannedDelay = 0;
   private lastError = '';
+  /** while set (a live watch: scheduler/watch.ts), the wait after a run that succeeded; else everyMs */
+  private relaxedMs: number | undefined;
+  /** the current run asked for the normal interval next (work left that only a listing sees) */
+  private keepPace = false;
+  /** when the last run began (Date.now()), for a re-plan when the interval changes */
+  private lastStart = 0;
 
   constructor(
     private readonly name: string,
@@ -36,6 +42,32 @@ export class JobLoop {
     else this.schedule(0);
   }
 
+  /**
+   * The wait after a successful run while something else watches for the work (a transport's
+   * watch that is live): `ms`, or back to the normal interval with `undefined`. Going back
+   * re-plans a wait already under way, so the poll resumes its pace the moment the watch fails
+   * (counted from the last run's start, as always). Failures back off from the normal interval.
+   */
+  relax(ms: number | undefined): void {
+    const was = this.relaxedMs;
+    this.relaxedMs = ms === undefined ? undefined : Math.max(ms, this.everyMs);
+    if (this.relaxedMs === was || this.stopped || this.running || !this.timer || this.failures) return;
+    if (this.relaxedMs === undefined || this.relaxedMs < this.plannedDelay) {
+      this.plannedDelay = this.relaxedMs ?? this.everyMs;
+      this.schedule(Math.max(0, this.plannedDelay - (Date.now() - this.lastStart)));
+    }
+  }
+
+  /** the interval a successful run is followed by now: the relaxed one while a watch is live */
+  get interval(): number {
+    return this.relaxedMs ?? this.everyMs;
+  }
+
+  /** called during a run: the next run comes at the normal interval even while relaxed (a file waits to be complete) */
+  pace(): void {
+    this.keepPace = true;
+  }
+
   private schedule(ms: number): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => void this.tick(), ms);
@@ -45,6 +77,8 @@ export class JobLoop {
     this.timer = undefined;
     if (this.stopped || this.running) return;
     const startedAt = Date.now();
+    this.lastStart = startedAt;
+    this.keepPace = false;
     this.running = (async () => {
       try {
         await this.run();
@@ -70,7 +104,7 @@ export class JobLoop {
       this.schedule(0);
     } else {
       this.again = false;
-      this.plannedDelay = this.failures ? Math.min(this.everyMs * 2 ** Math.min(this.failures, 16), MAX_BACKOFF_MS) : this.everyMs;
+      this.plannedDelay = this.failures ? Math.min(this.everyMs * 2 ** Math.min(this.failures, 16), MAX_BACKOFF_MS) : this.keepPace ? this.everyMs : this.interval;
       // the interval counts from the start of a run, so "every second" stays every second (a run
       // that took longer than the interval is followed at once, never overlapped)
       this.schedule(Math.max(0, this.plannedDelay - (Date.now() - startedAt)));

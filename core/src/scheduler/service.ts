@@ -191,11 +191,14 @@ export class Service {
    * A job's run from a poll loop: recorded only when it did something (an idle poll writes no row),
    * its failures by the loop (the first of a series), its contact with the server as a heartbeat.
    */
-  private poll(job: string): () => Promise<void> {
+  private poll(job: string, loop?: () => JobLoop | undefined): () => Promise<void> {
     return async () => {
       this.begin(job);
       const s = await this.app.jobs.run(job, { trigger: 'poll', signal: this.stopSignal.signal, record: { success: 'active', failure: false } });
       if (s.contacted) this.contact(job);
+      // a file seen but not yet complete needs another listing at the normal pace: no watch event
+      // may come for a file that only has to hold still
+      if (((s.output as { waiting?: unknown[] } | undefined)?.waiting?.length ?? 0) > 0) loop?.()?.pace();
       if (s.result !== 'idle' && job !== STATUS_JOB) this.statusChanged();
     };
   }
@@ -207,10 +210,11 @@ export class Service {
     // plugins are reached inside the jobs, not here: a plugin that fails to activate fails its
     // job (retried with back-off, shown in status), never the whole service
     const loopOf = (job: string, everyMs: number, run: () => Promise<void>) => new JobLoop(job, everyMs, run, logger, this.failed(job));
+    // while the watch is live the loop polls every prices.watchPoll only: the poll is the fallback then
     const watch = (job: string, loop: JobLoop, dirs: string[]) =>
-      this.watches.push(wakeOnChanges({ job, transport: () => this.app.transport(), dirs, loop, logger, signal: this.stopSignal.signal }));
+      this.watches.push(wakeOnChanges({ job, transport: () => this.app.transport(), dirs, loop, logger, signal: this.stopSignal.signal, relaxMs: c.prices.watchPollMs }));
     if (c.role === 'terminal') {
-      const pull = loopOf('prices.pull', c.prices.pollMs, this.poll('prices.pull'));
+      const pull: JobLoop = loopOf('prices.pull', c.prices.pollMs, this.poll('prices.pull', () => pull));
       this.loops.push(pull);
       // a new price file wakes the pull at once where the transport can say so
       watch('prices.pull', pull, [expandTemplate(c.prices.dir, { terminal: c.terminal })]);

@@ -68,4 +68,54 @@ describe('wakeOnChanges', () => {
     assert.equal(loop.nudges, 1);
     assert.deepEqual(warnings, ['the watch for changes failed: polling only, until it works again']);
   });
+
+  it('relaxes the loop while every dir\'s watch is live, and only then; back the moment one is not (live false, a failure, the end); a watch going live nudges once', async () => {
+    const calls: (number | undefined)[] = [];
+    const l = { nudges: 0, nudge() { l.nudges++; }, relax(ms: number | undefined) { calls.push(ms); } };
+    const loop = l as unknown as JobLoop & { nudges: number };
+    const gates = new Map<string, () => void>();
+    const gate = (name: string) => new Promise<void>((r) => gates.set(name, r));
+    const t = new MemoryTransport('live') as Transport & { watch?: Transport['watch'] };
+    t.watch = async function* (dir, opts) {
+      opts.onLive?.(true);
+      if (dir === '/a') {
+        await gate('a-lost');
+        opts.onLive?.(false); // a lost connection: the iterable goes on
+        await gate('a-back');
+        opts.onLive?.(true);
+        yield { name: '', kind: 'put' }; // re-synchronised
+        await gate('a-fail');
+        throw new TransportError('Unavailable', 'the link is down');
+      }
+      await new Promise<void>((r) => opts.signal.addEventListener('abort', () => r(), { once: true }));
+    };
+    const ac = new AbortController();
+    const done = wakeOnChanges({ job: 'sales.collect', transport: async () => t, dirs: ['/a', '/b'], loop, logger: silentLogger(), signal: ac.signal, relaxMs: 30_000 });
+    const step = async (name: string, want: (number | undefined)[]) => {
+      for (let i = 0; i < 1000 && !gates.has(name); i++) await new Promise((r) => setImmediate(r));
+      gates.get(name)!();
+      for (let i = 0; i < 1000 && calls.length < want.length; i++) await new Promise((r) => setImmediate(r));
+      assert.deepEqual(calls, want, name);
+    };
+    // both live: one dir alone does not relax the loop
+    await step('a-lost', [undefined, 30_000, undefined]);
+    await step('a-back', [undefined, 30_000, undefined, 30_000]);
+    await step('a-fail', [undefined, 30_000, undefined, 30_000, undefined]);
+    ac.abort();
+    await done;
+    // nudges: /a live, /b live, /a live again, its re-synchronisation
+    assert.equal(l.nudges, 4);
+    assert.deepEqual(calls.at(-1), undefined, 'ended: not relaxed');
+  });
+
+  it('a transport that never says its watch is live leaves the poll at its pace', async () => {
+    const calls: (number | undefined)[] = [];
+    const l = { nudges: 0, nudge() { l.nudges++; }, relax(ms: number | undefined) { calls.push(ms); } };
+    const ac = new AbortController();
+    const done = wakeOnChanges({ job: 'prices.pull', transport: async () => watching([{ name: 'p.csv', kind: 'put' }], 'wait', []), dirs: ['/in'], loop: l as unknown as JobLoop, logger: silentLogger(), signal: ac.signal, relaxMs: 30_000 });
+    await new Promise((r) => setImmediate(r));
+    ac.abort();
+    await done;
+    assert.deepEqual([calls, l.nudges], [[], 1]);
+  });
 });

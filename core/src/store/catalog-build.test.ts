@@ -261,6 +261,29 @@ describe('full import into a fresh catalog file', () => {
     }
   });
 
+  it('where the build runs: a file listed under workerMinBytes on this thread, a larger or unsized one in the worker (with a second core); the same catalog either way', () => {
+    buildPlacement.inWorker = true;
+    const s = Store.open(freshDir());
+    try {
+      const placed: [number | undefined, boolean, number][] = [];
+      for (const expectedBytes of [2_000, buildPlacement.workerMinBytes, undefined]) {
+        const tx = s.priceImport.begin(file(`p${placed.length}.csv`), undefined, { fresh: true, ...(expectedBytes !== undefined ? { expectedBytes } : {}) });
+        const inWorker = (tx as unknown as { inWorker: boolean }).inWorker;
+        tx.applyBatch(fullCatalog);
+        placed.push([expectedBytes, inWorker, tx.commit().products]);
+      }
+      assert.deepEqual(placed, [[2_000, false, 3], [buildPlacement.workerMinBytes, true, 3], [undefined, true, 3]]);
+      // one core: never in a worker, whatever the size
+      buildPlacement.inWorker = false;
+      const tx = s.priceImport.begin(file('p9.csv'), undefined, { fresh: true, expectedBytes: 50 * 1024 * 1024 });
+      assert.equal((tx as unknown as { inWorker: boolean }).inWorker, false);
+      tx.rollback();
+      assert.deepEqual(everything(s).map((p) => [p.code, p.price]), fullCatalog.filter((r) => r.op === 'upsert').map((r) => [r.product.code, r.product.price]));
+    } finally {
+      s.close();
+    }
+  });
+
   it('a pointer naming something else is refused with a clear error', () => {
     const dir = freshDir();
     Store.open(dir).close();

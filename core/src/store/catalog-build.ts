@@ -24,7 +24,22 @@ const CALL_DEADLINE_MS = 10 * 60_000;
  * this thread (no hand-over). Measured: the hand-over costs ~20 % more CPU in all (a 1M-row file:
  * ~3.7 s vs ~3.0 s), which only a free second core turns into less wall time. Tests switch it.
  */
-export const buildPlacement = { inWorker: availableParallelism() >= 2 };
+export const buildPlacement = {
+  inWorker: availableParallelism() >= 2,
+  /**
+   * A file listed smaller than this is built on this thread even with a second core: starting the
+   * worker (a thread, its module graph, its SQLite connection; this thread waits for its "open")
+   * costs more than the whole build of a small file. Measured in the fleet bench: a 100-item file
+   * applied at 1,000 terminals in one process, a worker per apply kept the event loop busy for
+   * seconds. 1 MiB ≈ 10,000 rows, a build of ~50 ms here.
+   */
+  workerMinBytes: 1024 * 1024,
+};
+
+/** where a build of a file listed at `bytes` (undefined: not known) runs: in the worker or here */
+export function buildsInWorker(bytes: number | undefined): boolean {
+  return buildPlacement.inWorker && (bytes === undefined || bytes >= buildPlacement.workerMinBytes);
+}
 
 /**
  * A full price file built into a NEW catalog file, then swapped in (docs/ARCHITECTURE.md, store):
@@ -71,7 +86,7 @@ export class FreshCatalogBuild implements PriceApply {
     /** releases the old generation's lock (the caller's transaction) */
     private readonly release: () => void,
     private readonly onEnd: () => void,
-    inWorker = buildPlacement.inWorker,
+    inWorker = buildsInWorker(undefined),
   ) {
     this.name = nextCatalogName(conn.dir, conn.catalogName);
     this.file = join(conn.dir, this.name);
@@ -108,6 +123,11 @@ export class FreshCatalogBuild implements PriceApply {
 
   get active(): boolean {
     return this.open;
+  }
+
+  /** the SQLite side runs in the build worker (else on this thread) */
+  get inWorker(): boolean {
+    return this.worker !== undefined;
   }
 
   apply(rec: PriceRecord): void {

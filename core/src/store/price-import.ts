@@ -1,6 +1,6 @@
 import { CfxError, ErrorCodes } from '../api/errors.js';
 import type { Db } from './schema.js';
-import { FreshCatalogBuild } from './catalog-build.js';
+import { buildsInWorker, FreshCatalogBuild } from './catalog-build.js';
 import type { StoreConnection } from './connection.js';
 import { InPlaceApply, PriceStatements, type FullFileGuard, type InboxFile, type PriceApply } from './price-apply.js';
 import type { BeginOptions, PriceImport } from './repositories.js';
@@ -29,7 +29,7 @@ export class SqlitePriceImport implements PriceImport {
     };
     try {
       if (opts.fresh) {
-        this.current = new FreshCatalogBuild(this.db, file, guard ?? { allowEmpty: true }, release, onEnd);
+        this.current = new FreshCatalogBuild(this.db, file, guard ?? { allowEmpty: true }, release, onEnd, buildsInWorker(opts.expectedBytes));
       } else {
         if (this.statements?.db !== writer) this.statements = { db: writer, st: new PriceStatements(writer) };
         this.current = new InPlaceApply(writer, this.statements.st, file, onEnd, guard);

@@ -36,6 +36,11 @@ export interface BeginOptions {
    * in place. Readers see the old catalog or the new one, never a mix.
    */
   fresh?: boolean;
+  /**
+   * The file's size as listed, when known: a fresh build of a small file runs on this thread, a
+   * large one in the build worker (catalog-build.ts, buildPlacement).
+   */
+  expectedBytes?: number;
 }
 
 export interface PriceImport {

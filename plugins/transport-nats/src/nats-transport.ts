@@ -65,8 +65,14 @@ interface Bucket {
   name: string;
   os: ObjectStore;
   index: Map<string, IndexEntry>;
-  /** resolves once the index holds the bucket as it was when the consumer started */
-  ready: Promise<void>;
+  /**
+   * resolves once the index holds the bucket as it was when the consumer started; started by the
+   * first call that needs the index (list, watch), never by writes: a connection that only writes
+   * into a bucket (a till's status file and sales, into dirs every terminal shares) must not be sent
+   * every other writer's changes — with N terminals that is N² messages
+   */
+  ready?: Promise<void>;
+  js: JetStreamClient;
   listeners: Set<Listener>;
   sub?: { stop(): void };
   /** the ordered consumer's name: another one means it was recreated after a gap */
@@ -82,7 +88,7 @@ interface Bucket {
 
 /** JetStreamManager's direct-get API (in nats.js 2.29's implementation, not yet in its interface) */
 interface DirectGet {
-  direct: { getMessage(stream: string, query: { seq: number; next_by_subj: string }): Promise<StoredMsg> };
+  direct: { getMessage(stream: string, query: { seq: number; next_by_subj: string } | { last_by_subj: string }): Promise<StoredMsg> };
 }
 
 /** the metadata subject of an object, as nats.js names it: base64url (padded) of the name */
@@ -161,7 +167,8 @@ function bounded<T>(p: Promise<T>, ms: number, what: string, signal?: AbortSigna
 }
 
 export class NatsTransport implements Transport {
-  readonly capabilities = Object.freeze({ atomicPut: true });
+  // one connection carries concurrent calls: core shares it between a terminal's jobs and its watch
+  readonly capabilities = Object.freeze({ atomicPut: true, multiplexed: true });
   private nc: NatsConnection | undefined;
   private connecting: Promise<NatsConnection> | undefined;
   /** between a disconnect and the reconnect: listings would come from a stale index */
@@ -253,7 +260,11 @@ export class NatsTransport implements Transport {
   /** After a reconnect the indexes are rebuilt: what changed while away is read again from the stream. */
   private async followStatus(nc: NatsConnection): Promise<void> {
     for await (const s of nc.status()) {
-      if (s.type === 'disconnect') this.away = true;
+      if (s.type === 'disconnect') {
+        this.away = true;
+        // the watches wake and say they are not live (the poll is back at its pace at once)
+        for (const b of this.buckets.values()) b.then((x) => x.listeners.forEach((l) => l('', false)), () => undefined);
+      }
       if (s.type === 'reconnect') this.away = false;
       if (s.type === 'disconnect') this.log.warn({ server: String(s.data) }, 'nats: disconnected; reconnecting');
       if (s.type === 'reconnect') {
@@ -308,10 +319,7 @@ export class NatsTransport implements Transport {
     const jsm = await this.nc!.jetstreamManager({ timeout: this.timeoutMs, ...(this.opts.domain ? { domain: this.opts.domain } : {}) }).catch((e: unknown) => {
       throw this.err(e, `open bucket ${name}`);
     });
-    const bucket: Bucket = { name, os, jsm, index: new Map(), ready: Promise.resolve(), listeners: new Set(), followed: 0 };
-    bucket.ready = this.follow(bucket, js);
-    bucket.ready.catch(() => undefined);
-    return bucket;
+    return { name, os, jsm, js, index: new Map(), listeners: new Set(), followed: 0 };
   }
 
   /** Starts the ordered consumer that keeps `b.index`; resolves when the history is read. */
@@ -389,6 +397,10 @@ export class NatsTransport implements Transport {
 
   private async ready(bucket: string, what: string, signal?: AbortSignal): Promise<Bucket> {
     const b = await this.bucket(bucket, signal);
+    if (!b.ready) {
+      b.ready = this.follow(b, b.js);
+      b.ready.catch(() => undefined);
+    }
     await bounded(b.ready, this.timeoutMs, `nats ${what}`, signal).catch((e: unknown) => {
       throw this.err(e, what);
     });
@@ -489,7 +501,7 @@ export class NatsTransport implements Transport {
     async function* chunks(): AsyncGenerator<Buffer> {
       const { bucket, name } = self.locate(path);
       const b = await self.bucket(bucket, signal);
-      const info = await bounded(b.os.info(toStore(name)), self.timeoutMs, what, signal, path);
+      const info = await bounded(self.objectInfo(b, toStore(name)), self.timeoutMs, what, signal, path);
       if (info === null || info.deleted) throw new TransportError('NotFound', `${what}: no such object`, { path });
       if (info.options?.link) throw new TransportError('Protocol', `${what}: a link to another object (not written by cfx)`, { path });
       const subject = `$O.${b.name}.C.${info.nuid}`;
@@ -552,7 +564,7 @@ export class NatsTransport implements Transport {
    */
   private async putObject(b: Bucket, name: string, source: AsyncIterable<unknown> | Iterable<unknown>, signal: AbortSignal | undefined, path: string): Promise<{ size: number; revision: number }> {
     const storeName = toStore(name);
-    const old = await bounded(b.os.info(storeName), this.timeoutMs, `nats write ${path}`, signal, path);
+    const old = await bounded(this.objectInfo(b, storeName), this.timeoutMs, `nats write ${path}`, signal, path);
     const js = this.js!;
     const nuid = nuidNext();
     const chunkSubject = `$O.${b.name}.C.${nuid}`;
@@ -613,6 +625,27 @@ export class NatsTransport implements Transport {
     }
   }
 
+  /**
+   * An object's metadata (null: none) by a direct get of its metadata subject: served by the
+   * stream itself, not through the server's JetStream API queue that every stream info, message
+   * get and delete of every client waits in (nats.js's `info()` asks the API). A bucket without
+   * direct gets (made by another client with allow_direct off) is asked through the API.
+   */
+  private async objectInfo(b: Bucket, storeName: string): Promise<ObjectInfo | null> {
+    let m: StoredMsg;
+    try {
+      m = await (b.jsm as unknown as DirectGet).direct.getMessage(`OBJ_${b.name}`, { last_by_subj: metaSubject(b.name, storeName) });
+    } catch (e) {
+      const code = (e as { code?: unknown }).code;
+      if (code === '404') return null;
+      if (code === '503') return b.os.info(storeName);
+      throw e;
+    }
+    const info = jc.decode(m.data) as unknown as ObjectInfo & { revision: number };
+    info.revision = m.seq;
+    return info;
+  }
+
   /** Removes an object's chunks and its (superseded) metadata message, one message at a time. */
   private async removeObject(b: Bucket, info: ObjectInfo): Promise<void> {
     const stream = `OBJ_${b.name}`;
@@ -649,7 +682,7 @@ export class NatsTransport implements Transport {
     const b = await this.bucket(bucket, opts?.signal);
     const what = `nats delete ${path}`;
     const storeName = toStore(name);
-    const info = await bounded(b.os.info(storeName), this.timeoutMs, what, opts?.signal, path).catch((e: unknown) => {
+    const info = await bounded(this.objectInfo(b, storeName), this.timeoutMs, what, opts?.signal, path).catch((e: unknown) => {
       throw this.err(e, `delete ${path}`, path);
     });
     if (info === null || info.deleted) throw new TransportError('NotFound', `${what}: no such object`, { path });
@@ -665,16 +698,27 @@ export class NatsTransport implements Transport {
   /** Directories are name prefixes; an empty one is a zero-byte marker object `<dir>/`. */
   async mkdir(path: string, opts?: CallOptions): Promise<void> {
     const { bucket, name } = this.locate(path);
-    if (name === '') {
-      await this.ready(bucket, `mkdir ${path}`, opts?.signal);
-      return;
-    }
-    const b = await this.ready(bucket, `mkdir ${path}`, opts?.signal);
+    const what = `mkdir ${path}`;
+    // the bucket is made (or found) here; its markers are asked for one by one unless this
+    // connection follows the bucket anyway (a writer must not start following: see Bucket.ready)
+    const b = await this.bucket(bucket, opts?.signal).catch((e: unknown) => {
+      throw this.err(e, what);
+    });
+    if (name === '') return;
+    const indexed = b.ready !== undefined;
+    if (indexed) await this.ready(bucket, what, opts?.signal);
     const parts = name.split('/');
     for (let i = 1; i <= parts.length; i++) {
       const marker = `${parts.slice(0, i).join('/')}/`;
-      const known = b.index.get(marker);
-      if (known && !known.deleted) continue;
+      if (indexed) {
+        const known = b.index.get(marker);
+        if (known && !known.deleted) continue;
+      } else {
+        const info = await bounded(this.objectInfo(b, toStore(marker)), this.timeoutMs, `nats ${what}`, opts?.signal, path).catch((e: unknown) => {
+          throw this.err(e, what, path);
+        });
+        if (info && !info.deleted) continue;
+      }
       await bounded(this.putObject(b, marker, [], opts?.signal, path), this.timeoutMs, `nats mkdir ${path}`, opts?.signal, path).catch((e: unknown) => {
         throw this.err(e, `mkdir ${path}`, path);
       });
@@ -696,11 +740,19 @@ export class NatsTransport implements Transport {
     };
     const onAbort = () => wake?.();
     opts.signal.addEventListener('abort', onAbort, { once: true });
+    // live: the index follows the bucket on a connection that is up, so every change is yielded
+    let liveSaid = false;
+    const say = (on: boolean) => {
+      if (on === liveSaid) return;
+      liveSaid = on;
+      opts.onLive?.(on);
+    };
     let b: Bucket | undefined;
     try {
       b = await this.ready(bucket, `watch ${dir}`, opts.signal);
       b.listeners.add(listener);
       while (!opts.signal.aborted) {
+        say(!b.broken && !this.away);
         if (queue.length) {
           yield queue.shift()!;
           continue;
@@ -723,6 +775,7 @@ export class NatsTransport implements Transport {
           }
           b = next;
           b.listeners.add(listener);
+          say(!this.away);
           yield { name: '', kind: 'put' };
           continue;
         }
@@ -738,6 +791,7 @@ export class NatsTransport implements Transport {
       if (opts.signal.aborted) return;
       throw this.err(e, `watch ${dir}`, dir);
     } finally {
+      say(false);
       opts.signal.removeEventListener('abort', onAbort);
       b?.listeners.delete(listener);
     }

@@ -463,7 +463,7 @@ export class PricePull {
       // an admin's "apply it anyway" (quarantine retry --force) lifts the full-file guards for these bytes; known once the bytes are
       const guard: FullFileGuard = { allowEmpty: config.prices.allowEmptyFull, forced: false, ...(config.prices.maxRemovedShare !== undefined ? { maxRemovedShare: config.prices.maxRemovedShare } : {}) };
       const inbox: InboxFile = { name: entry.name, size: file.size, ...(entry.mtime ? { mtime: entry.mtime } : {}), sha256: file.sha256, mode: decoded.mode, archived: file.archived };
-      const tx = store.priceImport.begin(inbox, guard, { fresh });
+      const tx = store.priceImport.begin(inbox, guard, { fresh, ...(entry.size > 0 ? { expectedBytes: entry.size } : {}) });
       let records = 0;
       let result;
       try {
