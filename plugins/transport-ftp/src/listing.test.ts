@@ -36,8 +36,9 @@ test('a name with a line break is joined back, never split into a fake entry or 
     '-rw-rw-rw-    1 0        0               1 Dec 05 03:25 nl',
     '213 End of status',
     '-rw-rw-rw-    1 0        0               3 Dec 05 03:25 a b.csv',
+    '-rw-rw-rw-    1 0        0               4 Dec 05 03:25 cr\rz',
   ].join('\r\n');
-  assert.deepEqual(parseListing(text).map((f) => [f.name, f.size]), [['213 End', 5], ['nl\n213 End of status', 1], ['a b.csv', 3]]);
+  assert.deepEqual(parseListing(text).map((f) => [f.name, f.size]), [['213 End', 5], ['nl\n213 End of status', 1], ['a b.csv', 3], ['cr\rz', 4]]);
   // the rest of "." (skipped by the parser) still shows, as a name no one can take for a plain one
   const r = parseListingLines(['drwxr-xr-x    2 0        0              40 Dec 05 03:25 .', 'x.csv']);
   assert.deepEqual([r.files.map((f) => f.name), r.lines], [['\nx.csv'], 1]);

@@ -49,7 +49,9 @@ const PARSERS: LineParser[] = [dos, unix, mlsd];
  * told apart from a real entry by any listing parser; docs/ftp.md says so.)
  */
 export function parseListingLines(raw: readonly string[]): { files: FileInfo[]; lines: number } {
-  const lines = raw.filter((l) => l.trim() !== '' && !/^total\b/.test(l));
+  // a CR inside a name ("cr\rz") is a line terminator to the parsers' regular expressions, so the
+  // line would not parse: it is carried as NUL (which no Unix name can hold) and put back after
+  const lines = raw.filter((l) => l.trim() !== '' && !/^total\b/.test(l)).map((l) => l.replaceAll('\r', '\0'));
   const parser = lines.map((l) => PARSERS.find((p) => p.testLine(l))).find((p) => p !== undefined);
   if (!parser) {
     if (lines.length === 0) return { files: [], lines: 0 };
@@ -72,6 +74,7 @@ export function parseListingLines(raw: readonly string[]): { files: FileInfo[]; 
       files.push(last);
     }
   }
+  for (const f of files) if (f.name.includes('\0')) f.name = f.name.replaceAll('\0', '\r');
   return { files: parser.transformList(files), lines: seen };
 }
 
