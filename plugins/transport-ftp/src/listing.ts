@@ -46,7 +46,7 @@ const PARSERS: LineParser[] = [dos, unix, mlsd];
  * not a listing line belongs to the line before it: it is joined back with "\n", and the name,
  * no longer plain, is refused and counted by core (UnsafeNames) instead of vanishing or being
  * mistaken for another file. (A continuation that is itself a well-formed listing line cannot be
- * told apart from a real entry by any listing parser; docs/ftp.md says so.)
+ * told apart from a real entry by any listing parser; plugins/transport-ftp/README.md says so.)
  */
 export function parseListingLines(raw: readonly string[]): { files: FileInfo[]; lines: number } {
   // a CR inside a name ("cr\rz") is a line terminator to the parsers' regular expressions, so the
