@@ -44,3 +44,9 @@ test('a name with a line break is joined back, never split into a fake entry or 
   assert.deepEqual([r.files.map((f) => f.name), r.lines], [['\nx.csv'], 1]);
   assert.throws(() => parseListingLines(['Status follows', 'hello']), /not a directory listing/);
 });
+
+test('MLSD: the rest of a name after a line break is joined back too', async () => {
+  const { parseListing } = await import('./listing.js');
+  const text = 'type=cdir;modify=20260101000000; .\r\ntype=file;size=3;modify=20260101000000; a\r\nb c.csv\r\ntype=file;size=5;modify=20260101000000; d.csv\r\n';
+  assert.deepEqual(parseListing(text).map((f) => [f.name, f.size]), [['a\nb c.csv', 3], ['d.csv', 5]]);
+});

@@ -52,7 +52,8 @@ export function parseListingLines(raw: readonly string[]): { files: FileInfo[]; 
   // a CR inside a name ("cr\rz") is a line terminator to the parsers' regular expressions, so the
   // line would not parse: it is carried as NUL (which no Unix name can hold) and put back after
   const lines = raw.filter((l) => l.trim() !== '' && !/^total\b/.test(l)).map((l) => l.replaceAll('\r', '\0'));
-  const parser = lines.map((l) => PARSERS.find((p) => p.testLine(l))).find((p) => p !== undefined);
+  let parser: LineParser | undefined;
+  for (let i = 0; i < lines.length && !parser; i++) parser = PARSERS.find((p) => p.testLine(lines[i]!));
   if (!parser) {
     if (lines.length === 0) return { files: [], lines: 0 };
     throw new Error(`not a directory listing (neither Unix, DOS nor MLSD lines): ${JSON.stringify(lines[0]!.slice(0, 80))}`);
@@ -62,10 +63,15 @@ export function parseListingLines(raw: readonly string[]): { files: FileInfo[]; 
   let last: FileInfo | null = null;
   let seen = 0;
   for (const l of lines) {
-    if (parser.testLine(l)) {
+    // parseLine first (one regular expression for the usual line), testLine only for what it
+    // refused; MLSD's parseLine takes any line with a space, so there testLine decides first
+    const info = parser !== mlsd || parser.testLine(l) ? parser.parseLine(l) : undefined;
+    if (info) {
       seen++;
-      last = parser.parseLine(l) ?? null;
-      if (last) files.push(last);
+      files.push((last = info));
+    } else if (parser.testLine(l)) {
+      seen++; // "." or ".."
+      last = null;
     } else if (last) {
       last.name += '\n' + l;
     } else {

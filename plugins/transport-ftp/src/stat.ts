@@ -41,7 +41,7 @@ export function echoesNonce(reply: string, nonce: string): boolean {
   return /^350 /.test(reply) && new RegExp(`(^|\\D)${nonce}(\\D|$)`).test(reply);
 }
 
-/** the state the control connection was left in, for the caller: false = out of step, close it */
+/** the replies on the control connection are out of step with the commands: the caller closes it */
 class Desync extends Error {}
 export { Desync as StatDesync };
 
