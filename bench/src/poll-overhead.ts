@@ -47,6 +47,8 @@ export interface PollOptions {
   /** CPU-profile the daemon (inflates its CPU figure: for finding where it goes, not for the numbers) */
   profile?: boolean;
   keep?: boolean;
+  /** transport-ftp's `serverOptions.listing` for the daemon (default: the transport's default, auto = STAT on vsftpd) */
+  ftpListing?: 'auto' | 'stat' | 'list';
   log?: (line: string) => void;
 }
 
@@ -75,6 +77,8 @@ export interface PollResult {
   bench: 'poll-overhead';
   stores: { ftpRoot: string; ftpRootFs: string; dataDirFs: string };
   pollMs: number;
+  /** the daemon's serverOptions.listing (undefined: the transport's default) */
+  ftpListing?: string;
   scenarios: PollScenarioResult[];
   targets: {
     cpu: { targetPct: number; valuePct: number; pass: boolean };
@@ -127,7 +131,7 @@ async function scenario(kind: PollScenario, o: PollOptions): Promise<PollScenari
   const log = o.log ?? ((l: string) => process.stdout.write(l + '\n'));
   const s = servers();
   const remoteBase = freshRemoteDir(`poll-${kind}`);
-  const d = terminalDeployment({ server: s.ftpUrl, remoteBase, poll: '1s' });
+  const d = terminalDeployment({ server: s.ftpUrl, remoteBase, poll: '1s', ...(o.ftpListing ? { extra: `serverOptions: { listing: ${o.ftpListing} }\n` } : {}) });
   const inbox = ftpMkdir(s, d.inbox);
   const unrelated = kind === 'sibling' ? ftpMkdir(s, `${remoteBase}/other-terminal`) : inbox;
   const body = 'code;barcodes;name;price\r\n' + '1;;Товар;1,00\r\n'.repeat(40);
@@ -197,7 +201,7 @@ export async function pollBench(o: PollOptions): Promise<PollResult> {
   const log = o.log ?? ((l: string) => process.stdout.write(l + '\n'));
   const s = servers();
   const out: PollScenarioResult[] = [];
-  log(`poll: cfx run, prices.poll 1s, ${o.seconds} s CPU window per scenario, ${o.samples} latency samples per variant`);
+  log(`poll: cfx run, prices.poll 1s, ${o.seconds} s CPU window per scenario, ${o.samples} latency samples per variant, FTP listing: ${o.ftpListing ?? 'default (auto)'}`);
   for (const k of o.scenarios) out.push(await scenario(k, o));
   const primary = out[0]!;
   const allFlagged = out.flatMap((r) => r.latency.flagged.samplesMs);
@@ -207,6 +211,7 @@ export async function pollBench(o: PollOptions): Promise<PollResult> {
     bench: 'poll-overhead',
     stores: { ftpRoot: s.ftpRoot, ftpRootFs: fsType(s.ftpRoot), dataDirFs: fsType(scratchRoot()) },
     pollMs: 1000,
+    ...(o.ftpListing ? { ftpListing: o.ftpListing } : {}),
     scenarios: out,
     targets: {
       cpu: { targetPct: TARGET_CPU_PCT, valuePct: primary.cpuPct, pass: cpuMax <= TARGET_CPU_PCT },

@@ -46,6 +46,8 @@ const USAGE = `usage: node bench/dist/run.js [--only LIST] [--rounds N] [--rows 
   --orders     row orders of the price file: name (codes in random order, as a file sorted by
                name), code (sorted by code); default name,code, each compared on its own
   --seconds    CPU window of the poll bench per scenario (default 60)
+  --ftp-listing  poll bench: the daemon's serverOptions.listing (auto, stat, list; default: the
+               transport's default, auto: STAT on vsftpd) — list vs auto is the before/after of issue #19
   --samples    new-file latency samples per variant (default 5)
   --scenarios  where the 1,000 unrelated files are: sibling (default first), inbox
   --items      catalog size of the admin bench (default 1000000)
@@ -101,7 +103,12 @@ async function main(): Promise<number> {
     process.stdout.write('\n');
   }
   if (want('poll')) {
-    poll = await pollBench({ seconds: intArg(args, 'seconds', 60), samples: intArg(args, 'samples', 5), scenarios, profile: args.has('profile'), keep: args.has('keep') });
+    const ftpListing = args.get('ftp-listing');
+    if (ftpListing !== undefined && ftpListing !== 'auto' && ftpListing !== 'stat' && ftpListing !== 'list') {
+      process.stderr.write(`--ftp-listing takes auto, stat or list\n`);
+      return 2;
+    }
+    poll = await pollBench({ seconds: intArg(args, 'seconds', 60), samples: intArg(args, 'samples', 5), scenarios, profile: args.has('profile'), keep: args.has('keep'), ...(ftpListing ? { ftpListing } : {}) });
     process.stdout.write('\n');
   }
 

@@ -1,7 +1,7 @@
 // @cfx/transport-ftp against a real vsftpd (plain FTP and explicit FTPS), checked on the server's disk too.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import iconv from 'iconv-lite';
 import { pino } from 'pino';
@@ -41,6 +41,10 @@ describeTransportConformance('ftps (vsftpd, explicit TLS, test CA)', { create: (
 describeTransportConformance('ftp (vsftpd, encoding cp1251)', { create: () => ftp(env?.ftpUrl, { encoding: 'cp1251' }), root: fresh('conf-1251'), skip, largeBytes: 1024 * 1024 });
 // pure-ftpd answers MLSD (basic-ftp then lists with it instead of LIST) and hides dot files
 describeTransportConformance('ftp (pure-ftpd, MLSD)', { create: () => ftp(env?.pureFtpdUrl), root: fresh('conf-pure'), skip });
+// the other listing mode of each (auto = STAT on vsftpd, MLSD on pure-ftpd)
+describeTransportConformance('ftp (vsftpd, listing: list)', { create: () => ftp(env?.ftpUrl, { listing: 'list' }), root: fresh('conf-list'), skip });
+describeTransportConformance('ftps (vsftpd, explicit TLS, listing: list)', { create: () => ftps({ listing: 'list' }), root: fresh('conf-tls-list'), skip, largeBytes: 1024 * 1024 });
+describeTransportConformance('ftp (pure-ftpd, listing: stat)', { create: () => ftp(env?.pureFtpdUrl, { listing: 'stat' }), root: fresh('conf-pure-stat'), skip });
 
 /** PIDs of the vsftpd processes serving this transport's control connection (and no other). */
 function sessionPidsOf(t: Transport, serverUrl: string): number[] {
@@ -341,5 +345,109 @@ describe('transport-ftp against pure-ftpd (MLSD)', { skip: skipDirect }, () => {
     await t.rename(`${dir}/.s1.json.part`, `${dir}/s1.json`);
     assert.deepEqual((await t.list(dir)).map((e) => [e.name, e.size]), [['s1.json', 15]]);
     assert.deepEqual(readdirSync(ftpRootPath(dir, env)), ['s1.json']);
+  });
+});
+
+/** A transport whose trace shows the listing commands it sent (STAT, LIST, MLSD; EPSV = a data connection). */
+function tracedFtp(url: string, options: FtpTransportOptions): { t: Transport; sent: () => string[] } {
+  const lines: string[] = [];
+  const traced = pino({ level: 'trace' }, { write: (l: string) => void lines.push(String(JSON.parse(l).ftp ?? '')) });
+  const t = createFtpTransport({ url: new URL(url), options: options as Record<string, unknown>, logger: traced, timeoutMs: 10_000 });
+  const sent = () => lines.flatMap((l) => l.split('\n')).filter((l) => /^> (STAT|LIST|MLSD|EPSV|PASV)\b/.test(l)).map((l) => l.slice(2).split(' ')[0]!);
+  return { t, sent };
+}
+
+for (const mode of ['stat', 'list'] as const) {
+  describe(`transport-ftp listing: ${mode} against vsftpd (plain and FTPS)`, { skip: skipDirect }, () => {
+    let root: string;
+    const disk = (n: string) => ftpRootPath(`${root}/${n}`, env);
+    before(() => {
+      root = fresh(`listing-${mode}`);
+      mkdirSync(ftpRootPath(root, env), { recursive: true });
+    });
+
+    it('an empty dir, a missing dir (NotFound), a dir with spaces; STAT needs no data connection', async () => {
+      mkdirSync(disk('empty'));
+      mkdirSync(disk('a dir with spaces'));
+      writeFileSync(disk('a dir with spaces/f 1.csv'), '123');
+      writeFileSync(disk('a dir with spaces/g.csv'), '');
+      mkdirSync(disk('plain'));
+      writeFileSync(disk('plain/p.csv'), 'x'.repeat(42));
+      for (const url of [env!.ftpUrl, env!.ftpsUrl]) {
+        const { t, sent } = tracedFtp(url, { listing: mode, ...(url === env!.ftpsUrl ? { tls: { ca: env!.ftpsCa } } : {}) });
+        try {
+          assert.deepEqual(await t.list(`${root}/empty`), []);
+          const e = await failure(t.list(`${root}/missing`));
+          assert.equal(e.kind, 'NotFound');
+          assert.match(e.message, /missing: 550/);
+          assert.deepEqual((await t.list(`${root}/plain`)).map((x) => [x.name, x.size, x.type]), [['p.csv', 42, 'file']]);
+          assert.deepEqual((await t.list(`${root}/a dir with spaces`)).map((x) => [x.name, x.size]).sort(), [['f 1.csv', 3], ['g.csv', 0]]);
+          // a path with a space goes by LIST in both modes (pure-ftpd reads STAT's words apart)
+          assert.deepEqual(sent(), mode === 'stat' ? ['STAT', 'STAT', 'STAT', 'EPSV', 'LIST'] : Array(4).fill(['EPSV', 'LIST']).flat());
+        } finally {
+          await t.close();
+        }
+      }
+    });
+
+    it('5,000 entries: every name and size', async () => {
+      mkdirSync(disk('many'));
+      for (let i = 0; i < 5000; i++) writeFileSync(disk(`many/goods-${String(i).padStart(5, '0')}-${'n'.repeat(i % 40)}.csv`), 'y'.repeat(i % 97));
+      const t = ftp(env!.ftpUrl, { listing: mode });
+      try {
+        const entries = await t.list(`${root}/many`);
+        assert.equal(entries.length, 5000);
+        const got = new Map(entries.map((x) => [x.name, x.size]));
+        for (let i = 0; i < 5000; i++) assert.equal(got.get(`goods-${String(i).padStart(5, '0')}-${'n'.repeat(i % 40)}.csv`), i % 97, `entry ${i}`);
+        // the connection is in step after the big reply
+        assert.deepEqual(await t.list(`${root}/empty`), []);
+      } finally {
+        await t.close();
+      }
+    });
+
+    it('hostile names (a line break and a fake end line, a CR, leading digits and spaces): nothing hidden, nothing invented, replies stay in step', async () => {
+      mkdirSync(disk('hostile'));
+      chmodSync(disk('hostile'), 0o777); // made by root here; the FTP user writes into it below
+      const names = ['nl\n213 End of status', '213 End', '226 Transfer complete', 'cr\rz', '  lead', 'zz-after.csv'];
+      names.forEach((n, i) => writeFileSync(disk(`hostile/${n}`), 'h'.repeat(i + 1)));
+      const t = ftp(env!.ftpUrl, { listing: mode });
+      try {
+        const listed = (await t.list(`${root}/hostile`)).map((x) => [x.name, x.size] as const);
+        const byName = new Map(listed);
+        // the name with a line break comes whole (core then refuses it as not plain and counts it)
+        assert.equal(byName.get('nl\n213 End of status'), 1);
+        // every name exactly as on disk (leading digits, leading spaces, a CR), with its size
+        for (const [i, n] of names.entries()) assert.equal(byName.get(n), i + 1, JSON.stringify(n));
+        assert.equal(listed.length, names.length);
+        // the next calls get their own replies
+        assert.deepEqual(await t.list(`${root}/empty`), []);
+        assert.equal((await failure(t.list(`${root}/missing`))).kind, 'NotFound');
+        await t.write(`${root}/hostile/after.txt`, Buffer.from('ok'));
+        assert.equal(readFileSync(disk('hostile/after.txt'), 'utf8'), 'ok', 'a STOR after STAT starts at offset 0 (REST 0)');
+      } finally {
+        await t.close();
+      }
+    });
+  });
+}
+
+describe('transport-ftp listing: stat against pure-ftpd', { skip: skipDirect }, () => {
+  it('lists with STAT (no data connection): names and sizes; dot files hidden as its LIST does; a path with a space by LIST', async () => {
+    const root = fresh('pure-stat');
+    const dir = ftpRootPath(root, env);
+    mkdirSync(`${dir}/with space`, { recursive: true });
+    writeFileSync(`${dir}/prices.csv`, 'x'.repeat(1234));
+    writeFileSync(`${dir}/.hidden.part`, 'x');
+    writeFileSync(`${dir}/with space/a b.csv`, 'abc');
+    const { t, sent } = tracedFtp(env!.pureFtpdUrl, { listing: 'stat' });
+    try {
+      assert.deepEqual((await t.list(root)).map((e) => [e.name, e.size, e.type]).sort(), [['prices.csv', 1234, 'file'], ['with space', (await import('node:fs')).statSync(`${dir}/with space`).size, 'dir']]);
+      assert.deepEqual((await t.list(`${root}/with space`)).map((e) => [e.name, e.size]), [['a b.csv', 3]]);
+      assert.equal((await failure(t.list(`${root}/missing`))).kind, 'NotFound');
+      assert.deepEqual(sent(), ['STAT', 'EPSV', 'MLSD', 'STAT']);
+    } finally {
+      await t.close();
+    }
   });
 });

@@ -22,6 +22,15 @@ interface ErrLike {
   code?: unknown;
 }
 
+/**
+ * A reply after which the server's side of the session is gone: 421 (RFC 959: closing), and
+ * vsftpd's "500 OOPS: …" (its die(): the session process exits right after writing it).
+ */
+export function isSessionEnded(err: unknown): boolean {
+  const e = err as ErrLike | undefined;
+  return typeof e?.code === 'number' && typeof e.message === 'string' && (e.code === 421 || /^\d{3}[ -]OOPS: /.test(e.message));
+}
+
 /** What basic-ftp throws: FTPError (numeric `code`, message = the server's reply) or Node/TLS errors (string `code`). */
 export function classify(err: unknown): { kind: TransportErrorKind; reply: string; ftpCode?: number } {
   const e = (typeof err === 'object' && err !== null ? err : { message: String(err) }) as ErrLike;
@@ -31,7 +40,8 @@ export function classify(err: unknown): { kind: TransportErrorKind; reply: strin
   if (typeof e.code === 'number') {
     const c = e.code;
     let kind: TransportErrorKind;
-    if (c === 550) kind = /permission|denied|not allowed|access/i.test(message) ? 'PermissionDenied' : 'NotFound';
+    if (isSessionEnded(err)) kind = 'Unavailable';
+    else if (c === 550) kind = /permission|denied|not allowed|access/i.test(message) ? 'PermissionDenied' : 'NotFound';
     // 450, and 451 from servers that answer a missing path with it (ftp-srv: "451 ENOENT: no such file…")
     else if (c === 450 || c === 451) kind = /no such|not found|not exist|ENOENT/i.test(message) ? 'NotFound' : 'Unavailable';
     else if (c === 552 || c === 553 || c === 530 || c === 532) kind = 'PermissionDenied';
@@ -61,7 +71,9 @@ export function toTransportError(err: unknown, op: string, path: string | undefi
   if (err instanceof TransportError) return err;
   const { kind, reply, ftpCode } = classify(err);
   const where = path !== undefined ? `${op} ${path}` : op;
-  const hint = kind === 'HostKey' ? ' — the server certificate is not trusted; set tls.ca to the CA that signed it' : '';
+  const hint = kind === 'HostKey'
+    ? ' — the server certificate is not trusted; set tls.ca to the CA that signed it'
+    : isSessionEnded(err) ? ' — the server ended the session; the next call logs in again' : '';
   return new TransportError(kind, scrub(`ftp ${where}: ${reply}${hint}`, secrets), {
     cause: err,
     ...(path !== undefined ? { path } : {}),

@@ -105,3 +105,103 @@ test('activate registers ftp and ftps', async () => {
   assert.deepEqual(registered, [ftpTransportProvider]);
   assert.deepEqual(ftpTransportProvider.schemes, ['ftp', 'ftps']);
 });
+
+/**
+ * A few FTP commands over a plain socket, scripted per test. vsftpd cannot be made to fail a
+ * passive bind on demand (it needs its port range exhausted), nor to send a reply of our choosing,
+ * so these two cases are played by this fake; everything else runs against the real servers.
+ */
+async function fakeFtp(answer: (cmd: string, arg: string, s: Socket) => void): Promise<{ port: number; commands: string[]; logins: () => number; close(): Promise<void> }> {
+  const commands: string[] = [];
+  const sockets = new Set<Socket>();
+  let logins = 0;
+  const srv = createServer((s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+    s.on('error', () => {});
+    s.setEncoding('utf8');
+    s.write('220 fake\r\n');
+    let buf = '';
+    s.on('data', (d: string) => {
+      buf += d;
+      for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+        const line = buf.slice(0, i).replace(/\r$/, '');
+        buf = buf.slice(i + 1);
+        const sp = line.indexOf(' ');
+        const cmd = (sp < 0 ? line : line.slice(0, sp)).toUpperCase();
+        const arg = sp < 0 ? '' : line.slice(sp + 1);
+        commands.push(line);
+        if (cmd === 'USER') s.write('331 password\r\n');
+        else if (cmd === 'PASS') (logins++, s.write('230 ok\r\n'));
+        else if (cmd === 'FEAT') s.write('211-Features:\r\n EPSV\r\n211 End\r\n');
+        else if (['TYPE', 'STRU', 'OPTS', 'NOOP'].includes(cmd)) s.write('200 ok\r\n');
+        else answer(cmd, arg, s);
+      }
+    });
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  return {
+    port: (srv.address() as AddressInfo).port,
+    commands,
+    logins: () => logins,
+    close: () => {
+      for (const s of sockets) s.destroy();
+      return new Promise((r) => srv.close(() => r()));
+    },
+  };
+}
+
+test('vsftpd\'s "500 OOPS: vsf_sysutil_bind" on EPSV fails the call at once (no PASV on the dead session); the next call logs in again', async (tc) => {
+  // as vsftpd did in the fleet run: the OOPS, then nothing (its session is gone, the close comes late)
+  let oopsed = 0;
+  const srv = await fakeFtp((cmd, _arg, s) => {
+    if (cmd === 'EPSV' || cmd === 'PASV') {
+      if (oopsed++ === 0) s.write('500 OOPS: vsf_sysutil_bind\r\n');
+      // a second EPSV/PASV on that session would wait here until the deadline
+    } else s.write('502 not here\r\n');
+  });
+  tc.after(() => srv.close());
+  // listing: list, so the listing needs a data connection; a 30 s deadline: a hang would be the deadline's verdict
+  const t = createFtpTransport(ctx(`ftp://u:secret@127.0.0.1:${srv.port}`, { listing: 'list' }, 30_000));
+  tc.after(() => t.close());
+  const e = await t.list('/inbox').catch((x: unknown) => x);
+  assert.ok(e instanceof TransportError, String(e));
+  assert.equal(e.kind, 'Unavailable');
+  assert.match(e.message, /^ftp list \/inbox: 500 OOPS: vsf_sysutil_bind — the server ended the session; the next call logs in again$/);
+  assert.deepEqual(srv.commands.filter((c) => /^(EPSV|PASV)/.test(c)), ['EPSV'], 'no PASV after the OOPS');
+  assert.equal(srv.logins(), 1, 'failed at once, not retried on a new login');
+  // the connection was replaced: the next call logs in again (and meets the same fake)
+  assert.equal(await kindOf(t.mkdir('/x')), 'PermissionDenied');
+  assert.equal(srv.logins(), 2);
+});
+
+test('STAT: a name that fakes the end line is joined back; a server whose replies run past the commands is a Protocol error and the connection is replaced', async (tc) => {
+  let lastStat = '';
+  const srv = await fakeFtp((cmd, arg, s) => {
+    if (cmd === 'STAT') {
+      lastStat = arg;
+      // a file named "nl\n213 End of status": vsftpd writes it as it is
+      s.write('213-Status follows:\r\n-rw-r--r--    1 0 0 3 Dec 05 03:25 a.csv\r\n-rw-r--r--    1 0 0 1 Dec 05 03:25 nl\r\n213 End of status\r\n-rw-r--r--    1 0 0 7 Dec 05 03:25 z.csv\r\n213 End of status\r\n');
+    } else if (cmd === 'REST') {
+      s.write(`350 Restart position accepted (${arg}).\r\n`);
+      // the lie: one reply more than there were commands
+      if (arg === '0' && lastStat === '/liar') {
+        lastStat = '';
+        s.write('200 and one more\r\n');
+      }
+    } else s.write('502 not here\r\n');
+  });
+  tc.after(() => srv.close());
+  const t = createFtpTransport(ctx(`ftp://u:fake-pw-1@127.0.0.1:${srv.port}`, {}, 30_000));
+  tc.after(() => t.close());
+  // nothing hidden (z.csv after the fake end), nothing invented (no "nl"): the name comes whole
+  assert.deepEqual((await t.list('/in')).map((e) => [e.name, e.size]), [['a.csv', 3], ['nl\n213 End of status', 1], ['z.csv', 7]]);
+  assert.deepEqual(srv.commands.filter((c) => /^(STAT|EPSV|PASV|LIST)/.test(c)), ['STAT /in'], 'listed on the control connection');
+  const e = await t.list('/liar').catch((x: unknown) => x);
+  assert.ok(e instanceof TransportError, String(e));
+  assert.equal(e.kind, 'Protocol');
+  assert.match(e.message, /^ftp list \/liar: more lines than commands after STAT$/);
+  assert.equal(srv.logins(), 1);
+  assert.equal((await t.list('/in')).length, 3);
+  assert.equal(srv.logins(), 2, 'a new connection after the lie');
+});

@@ -1,13 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { Readable, Transform, Writable, pipeline } from 'node:stream';
 import type { ConnectionOptions } from 'node:tls';
-import { Client, FTPError } from 'basic-ftp';
+import { Client, FTPError, enterPassiveModeIPv6, type FTPContext, type FTPResponse } from 'basic-ftp';
+import { enterPassiveModeIPv4_forceControlHostIP } from 'basic-ftp/dist/transfer.js';
 import {
   CfxError, ErrorCodes, TransportError,
   type CallOptions, type Logger, type RemoteEntry, type Transport, type TransportCreateContext,
 } from '@cfx/core/api';
-import { scrub, toTransportError } from './errors.js';
-import { toRemoteEntry } from './listing.js';
+import { isSessionEnded, scrub, toTransportError } from './errors.js';
+import { parseListing, parseListingLines, toRemoteEntry } from './listing.js';
+import { echoesNonce, newNonce, statExchange, StatDesync } from './stat.js';
 import { nameCodec, type NameCodec, type NameEncoding } from './names.js';
 
 /** `serverOptions` for ftp:// and ftps:// (schema in package.json). */
@@ -22,11 +24,31 @@ export interface FtpTransportOptions {
   passive?: boolean;
   /** send NOOP after this much idle time, for firewalls/NAT that drop idle connections silently; 0 = off */
   keepAliveMs?: number;
+  /**
+   * how directories are listed: `stat` = `STAT <dir>` on the control connection (no data
+   * connection), `list` = LIST/MLSD over a data connection, `auto` (default) = STAT where the
+   * connection's first answer shows it works and the server has no MLSD, LIST otherwise
+   */
+  listing?: ListingMode;
   /** ftps:// only (explicit TLS, AUTH TLS) */
   tls?: { rejectUnauthorized?: boolean; ca?: string; servername?: string };
 }
 
+export type ListingMode = 'auto' | 'stat' | 'list';
+
 type Reason = 'timeout' | 'abort';
+
+/** basic-ftp's cap on a LIST transfer (Client option maxListingBytes), the same for a STAT reply */
+const MAX_LISTING_BYTES = 40 * 1024 * 1024;
+
+/**
+ * STAT is used only for paths it reads as one plain path: pure-ftpd answers `STAT <a dir with a
+ * space>` with an empty listing (the words are taken as separate arguments) and both servers glob
+ * `*?[`, a leading `-` may be read as ls options. Such a path is listed with LIST (per call).
+ */
+const STAT_UNSAFE_PATH = /[\s*?[\]{}~]|(^|\/)-/;
+
+type TransferStrategy = (ftp: FTPContext) => Promise<FTPResponse>;
 
 /** What a running call can tell run(): progress, and "the slow side is the caller, not the server". */
 interface Call {
@@ -107,6 +129,9 @@ export class FtpTransport implements Transport {
   private readonly secrets: string[];
   private readonly timeoutMs: number;
   private readonly keepAliveMs: number;
+  private readonly listingMode: ListingMode;
+  /** how this connection lists, once its first STAT answered (reset on every new connection) */
+  private listingBy: 'stat' | 'list' | undefined;
   private readonly log: Logger;
   private readonly trace: (msg: string) => void;
   /** for messages: scheme://user@host:port, never the password */
@@ -121,6 +146,10 @@ export class FtpTransport implements Transport {
     if (o.encoding !== undefined && o.encoding !== 'utf8' && o.encoding !== 'cp1251') {
       throw new CfxError(ErrorCodes.CONFIG_INVALID, `transport-ftp: encoding must be utf8 or cp1251, not ${String(o.encoding)}`);
     }
+    if (o.listing !== undefined && o.listing !== 'auto' && o.listing !== 'stat' && o.listing !== 'list') {
+      throw new CfxError(ErrorCodes.CONFIG_INVALID, `transport-ftp: listing must be auto, stat or list, not ${String(o.listing)}`);
+    }
+    this.listingMode = o.listing ?? 'auto';
     this.log = ctx.logger;
     this.codec = nameCodec(o.encoding);
     this.secure = scheme === 'ftps';
@@ -163,12 +192,78 @@ export class FtpTransport implements Transport {
   list(dir: string, opts?: CallOptions): Promise<RemoteEntry[]> {
     return this.run('list', dir, opts, () => true, async (c) => {
       const wire = this.codec.out(dir);
+      if (this.statUsable(c, wire)) {
+        const listed = await this.statList(c, dir, wire);
+        if (listed) return listed;
+      }
       const files = await c.list(wire);
       // vsftpd answers LIST of a missing directory with an empty listing and 226, not 550:
       // an empty answer is checked with CWD (550 → NotFound). Costs a round trip only when empty.
       if (files.length === 0) await c.cd(wire);
       return files.map((f) => toRemoteEntry(f, this.codec.in));
     });
+  }
+
+  /** STAT for this call? (the mode, what this connection showed, MLSD, the path's characters) */
+  private statUsable(c: Client, wire: string): boolean {
+    if (this.listingMode === 'list' || this.listingBy === 'list' || STAT_UNSAFE_PATH.test(wire)) return false;
+    // auto: a server with MLSD gives exact facts (seconds, dot files) that STAT's ls lines do not
+    return this.listingMode === 'stat' || c.availableListCommands[0] !== 'MLSD';
+  }
+
+  /**
+   * `STAT <dir>` (see stat.ts): the listing, or undefined when this connection lists with LIST
+   * from now on (the server does not do it, or its answer is not a listing; `listing: stat` makes
+   * that an error instead).
+   */
+  private async statList(c: Client, dir: string, wire: string): Promise<RemoteEntry[] | undefined> {
+    const ftp = c.ftp;
+    if (this.listingBy === undefined) {
+      // the end of a STAT reply is proven by REST echoing a nonce: the server must do that
+      const nonce = newNonce();
+      const probe = await c.sendIgnoringError(`REST ${nonce}`);
+      const reset = await c.sendIgnoringError('REST 0');
+      if (!echoesNonce(probe.message, nonce)) return this.notStat(dir, `REST does not echo its offset ("${probe.message}")`);
+      // a restart offset left at the nonce would make the next STOR write at that offset
+      if (reset.code !== 350) throw new StatDesync(`REST 0 answered "${reset.message}"`);
+    }
+    let reply;
+    try {
+      reply = await task(() => statExchange(ftp, wire, MAX_LISTING_BYTES));
+    } catch (e) {
+      if (e instanceof StatDesync) {
+        this.discard(); // out of step with the server's replies: this connection is done
+        throw new TransportError('Protocol', scrub(`ftp list ${dir}: ${e.message}`, this.secrets), { path: dir, cause: e });
+      }
+      throw e;
+    }
+    if (reply.code >= 400) {
+      // 500/501/502/504: no STAT with a path here. Other errors are about the path, when STAT is known to work.
+      if ([500, 501, 502, 504].includes(reply.code)) return this.notStat(dir, reply.head);
+      if (this.listingBy === 'stat') throw new FTPError({ code: reply.code, message: reply.head });
+      return undefined; // LIST gives this path's answer; the next STAT decides again
+    }
+    if (![211, 212, 213].includes(reply.code) || reply.malformed) return this.notStat(dir, `not a listing: "${reply.head}"`);
+    let parsed;
+    try {
+      parsed = parseListingLines(reply.body);
+    } catch (e) {
+      return this.notStat(dir, (e as Error).message);
+    }
+    this.listingBy = 'stat';
+    // no line at all: vsftpd lists "." in an existing dir, so this is a missing dir (or pure-ftpd's
+    // empty one): CWD says which, as after an empty LIST
+    if (parsed.lines === 0) await c.cd(wire);
+    return parsed.files.map((f) => toRemoteEntry(f, this.codec.in));
+  }
+
+  private notStat(dir: string, why: string): undefined {
+    if (this.listingMode === 'stat') {
+      throw new TransportError('Protocol', scrub(`ftp list ${dir}: the server does not list with STAT (${why}); set serverOptions.listing to auto or list`, this.secrets), { path: dir });
+    }
+    this.listingBy = 'list';
+    this.log.debug({ server: this.where, why }, 'STAT <dir> is not usable on this connection; listing with LIST');
+    return undefined;
   }
 
   read(path: string, opts?: CallOptions): Readable {
@@ -400,6 +495,9 @@ export class FtpTransport implements Transport {
     if (this.client && !this.client.closed) return this.client;
     this.discard();
     const c = new Client(this.timeoutMs);
+    this.listingBy = undefined;
+    c.parseList = parseListing;
+    c.prepareTransfer = passiveMode();
     c.ftp.log = this.trace;
     c.ftp.encoding = this.codec.socketEncoding;
     this.client = c;
@@ -505,7 +603,9 @@ export class FtpTransport implements Transport {
           const err = toTransportError(e, op, path, this.secrets);
           // an FTP error reply leaves the session usable; anything else leaves it in an unknown state
           if (!(e instanceof FTPError || e instanceof TransportError) || err.retryable) this.discard();
-          if (attempt === 0 && reused && err.kind === 'Unavailable' && retryable()) {
+          // a session the server ended (vsftpd's "500 OOPS") is reported at once, not retried:
+          // its cause (no passive port, say) is no idle timeout that a new login would cure
+          if (attempt === 0 && reused && err.kind === 'Unavailable' && retryable() && !isSessionEnded(e)) {
             this.log.debug({ server: this.where, op, path, err: err.message }, 'ftp connection was closed while idle; reconnecting once');
             active.touch();
             continue;
@@ -559,6 +659,33 @@ export class FtpTransport implements Transport {
     }, this.keepAliveMs);
     this.keepAliveTimer.unref();
   }
+}
+
+/**
+ * basic-ftp's prepareTransfer (EPSV, else PASV; the first that works is kept) with one change: a
+ * reply that ends the session stops it. vsftpd answers EPSV with "500 OOPS: vsf_sysutil_bind" when
+ * it cannot open a passive port and its session process dies; basic-ftp then sent PASV on that
+ * dead session, and when the server's close came late the call waited its whole deadline (the 60 s
+ * hang of the fleet bench). Now the call fails at once and run() drops the connection.
+ */
+function passiveMode(): TransferStrategy {
+  let chosen: TransferStrategy | undefined;
+  return async (ftp) => {
+    if (chosen) return chosen(ftp);
+    let last: unknown;
+    for (const strategy of [enterPassiveModeIPv6, enterPassiveModeIPv4_forceControlHostIP]) {
+      try {
+        const res = await strategy(ftp);
+        chosen = strategy;
+        return res;
+      } catch (e) {
+        if (isSessionEnded(e) || ftp.closed) throw e;
+        last = e;
+      }
+    }
+    // basic-ftp's wording, which errors.ts classifies (a blocked data port, usually)
+    throw new Error(`None of the available transfer strategies work. Last error response was '${String(last)}'.`);
+  };
 }
 
 export function createFtpTransport(ctx: TransportCreateContext): Transport {

@@ -2,7 +2,7 @@
 import type { PluginContext, TransportProvider } from '@cfx/core/api';
 import { createFtpTransport } from './ftp-transport.js';
 
-export { createFtpTransport, FtpTransport, type FtpTransportOptions } from './ftp-transport.js';
+export { createFtpTransport, FtpTransport, type FtpTransportOptions, type ListingMode } from './ftp-transport.js';
 export type { NameEncoding } from './names.js';
 
 export const ftpTransportProvider: TransportProvider = {

@@ -27,3 +27,26 @@ test('FileInfo → RemoteEntry', () => {
   l.type = FileType.SymbolicLink;
   assert.equal(toRemoteEntry(l, (s) => s).type, 'other');
 });
+
+test('a name with a line break is joined back, never split into a fake entry or dropped', async () => {
+  const { parseListing, parseListingLines } = await import('./listing.js');
+  const text = [
+    'drwxrwxrwx    2 0        0              40 Dec 05 03:25 .',
+    '-rw-rw-rw-    1 0        0               5 Dec 05 03:25 213 End',
+    '-rw-rw-rw-    1 0        0               1 Dec 05 03:25 nl',
+    '213 End of status',
+    '-rw-rw-rw-    1 0        0               3 Dec 05 03:25 a b.csv',
+    '-rw-rw-rw-    1 0        0               4 Dec 05 03:25 cr\rz',
+  ].join('\r\n');
+  assert.deepEqual(parseListing(text).map((f) => [f.name, f.size]), [['213 End', 5], ['nl\n213 End of status', 1], ['a b.csv', 3], ['cr\rz', 4]]);
+  // the rest of "." (skipped by the parser) still shows, as a name no one can take for a plain one
+  const r = parseListingLines(['drwxr-xr-x    2 0        0              40 Dec 05 03:25 .', 'x.csv']);
+  assert.deepEqual([r.files.map((f) => f.name), r.lines], [['\nx.csv'], 1]);
+  assert.throws(() => parseListingLines(['Status follows', 'hello']), /not a directory listing/);
+});
+
+test('MLSD: the rest of a name after a line break is joined back too', async () => {
+  const { parseListing } = await import('./listing.js');
+  const text = 'type=cdir;modify=20260101000000; .\r\ntype=file;size=3;modify=20260101000000; a\r\nb c.csv\r\ntype=file;size=5;modify=20260101000000; d.csv\r\n';
+  assert.deepEqual(parseListing(text).map((f) => [f.name, f.size]), [['a\nb c.csv', 3], ['d.csv', 5]]);
+});
