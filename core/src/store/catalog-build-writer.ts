@@ -1,6 +1,6 @@
 import Database, { type Statement } from 'better-sqlite3';
 import { CfxError } from '../api/errors.js';
-import { LOG_INBOX_SQL, REBUILD_BARCODES_SQL, SUPERSEDE_SQL, UPSERT_COLUMNS, UPSERT_SQL } from './price-apply.js';
+import { LOG_INBOX_SQL, PRODUCT_COLUMNS as COLUMNS, REBUILD_BARCODES_SQL, SUPERSEDE_SQL, UPSERT_COLUMNS, UPSERT_SQL } from './price-apply.js';
 import { CATALOG_MIGRATIONS, migrate, NAME_KEY_INDEX, NAME_KEY_INDEX_SQL, type Db } from './schema.js';
 
 /** upserts per multi-row statement: 32 measured best on sorted codes (8: 25 % slower, 64: no better); 32 × 14 parameters is far below SQLite's limit */
@@ -12,8 +12,6 @@ const GROUP = 32;
  */
 const STAGE_AFTER = 4;
 
-/** products' columns, in UPSERT_SQL's order */
-const COLUMNS = 'code, barcodes, name, name_key, receipt_name, price, unit, weighed, group_code, tax_group, article, stock, enabled, extras';
 /** a short row's columns (SHORT_FIELDS), the others at the stage table's defaults, which are products' */
 const SHORT_COLUMNS = 'code, barcodes, name, name_key, price';
 

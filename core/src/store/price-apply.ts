@@ -130,8 +130,10 @@ export function productRow(p: Product): unknown[] {
   return row;
 }
 
-export const UPSERT_SQL = `INSERT OR REPLACE INTO products (code, barcodes, name, name_key, receipt_name, price, unit, weighed, group_code, tax_group, article, stock, enabled, extras)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+/** products' columns in the order writeProductRow fills them (the fresh build's stage table uses it too) */
+export const PRODUCT_COLUMNS = 'code, barcodes, name, name_key, receipt_name, price, unit, weighed, group_code, tax_group, article, stock, enabled, extras';
+export const UPSERT_SQL = `INSERT OR REPLACE INTO products (${PRODUCT_COLUMNS})
+       VALUES (${Array(UPSERT_COLUMNS).fill('?').join(', ')})`;
 /** the barcode lookup index from products.barcodes, sorted (random-order index inserts cost ~2.5×) */
 export const REBUILD_BARCODES_SQL = 'INSERT OR IGNORE INTO barcodes (barcode, product_code) SELECT j.value, p.code FROM products p, json_each(p.barcodes) j ORDER BY 1, 2';
 export const LOG_INBOX_SQL = 'INSERT INTO inbox_log (name, size, mtime, sha256, applied_at, records, mode, archived, skipped, skipped_lines) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
