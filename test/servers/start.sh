@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Real servers on loopback for the whole-system tests (as root, no systemd needed):
-#   vsftpd  127.0.0.1:2121  plain FTP, passive ports 30000-30999, at most 200 sessions
+#   vsftpd  127.0.0.1:2121  plain FTP, passive ports 20000-20999, at most 200 sessions
 #           (CFX_TEST_FTP_MAX_CLIENTS: max_clients and max_per_ip of both vsftpd, default 200)
-#   vsftpd  127.0.0.1:2990  explicit FTPS (AUTH TLS required), passive ports 31000-31999,
+#   vsftpd  127.0.0.1:2990  explicit FTPS (AUTH TLS required), passive ports 21000-21999,
 #                           server cert signed by a throwaway test CA
 #   sshd    127.0.0.1:2222  key-only login, internal-sftp
 #   pure-ftpd 127.0.0.1:2131 plain FTP with MLSD/MLST (vsftpd has neither), passive ports
-#                           32000-32999, the same user and root as vsftpd; unpacked by install.sh
+#                           22000-22999, the same user and root as vsftpd; unpacked by install.sh
 #                           into its own prefix (CFX_PURE_FTPD_PREFIX), since it conflicts with
 #                           vsftpd as a Debian package
 #   nats-server 127.0.0.1:4222 NATS with JetStream (file storage under $BASE/nats), user cfx /
@@ -15,7 +15,11 @@
 # to the user's home (so `/ftpbox` is under it); SFTP is not chrooted, so SFTP tests put their
 # files under CFX_TEST_SFTP_ROOT (the same directory: a file written over FTP is visible over SFTP).
 #
-# Ports and passive ranges as listed, plus CFX_TEST_PORT_OFFSET when set (default 0).
+# Ports and passive ranges as listed, plus CFX_TEST_PORT_OFFSET when set (default 0). The passive
+# ranges must lie outside the kernel's ephemeral range (net.ipv4.ip_local_port_range, 32768-60999 by
+# default): there any outgoing socket, or one in TIME_WAIT after a burst of uploads, can hold a port
+# vsftpd picks, and after 10 ports in use it ends the session with `500 OOPS: vsf_sysutil_bind`.
+# The bench instance (offset 3000) had 33000-35999 in that range; start.sh refuses an overlap.
 # Idempotent: a server whose recorded PID is still that server (is_ours) and whose port answers is left alone.
 # Serialised with flock, so parallel test processes can all call it.
 # Writes $CFX_TEST_BASE/servers.env (KEY=value lines) and prints the same summary.
@@ -36,7 +40,7 @@ PURE_FTP_PORT=$((2131 + PORT_OFFSET))
 NATS_PORT=$((4222 + PORT_OFFSET))
 NATS_USER=cfx
 NATS_PASS=cfx-nats-test
-PASV=$((30000 + PORT_OFFSET))
+PASV=$((20000 + PORT_OFFSET))
 # vsftpd's max_clients and max_per_ip (every test connection comes from 127.0.0.1): the fleet bench
 # (bench/src/fleet.ts) raises it for 1,000+ simulated terminals on its own instance of these servers
 FTP_MAX_CLIENTS=${CFX_TEST_FTP_MAX_CLIENTS:-200}
@@ -48,6 +52,12 @@ die() { echo "test servers: $*" >&2; exit 1; }
 for b in /usr/sbin/vsftpd /usr/sbin/sshd "$PURE_FTPD" /usr/sbin/nats-server; do
   [ -x "$b" ] || die "$b is missing; run $HERE/install.sh"
 done
+# passive ports inside the ephemeral range collide with the machine's own outgoing sockets (above)
+if read -r EPH_LO EPH_HI < /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null; then
+  if (( PASV <= EPH_HI && PASV + 2999 >= EPH_LO )); then
+    die "passive ports $PASV-$((PASV + 2999)) overlap the ephemeral range $EPH_LO-$EPH_HI (net.ipv4.ip_local_port_range): choose another CFX_TEST_PORT_OFFSET"
+  fi
+fi
 for c in ssh-keygen openssl flock; do
   command -v "$c" >/dev/null 2>&1 || die "$c is missing; run $HERE/install.sh"
 done
