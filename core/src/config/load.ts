@@ -49,8 +49,13 @@ export interface LoadConfigOptions {
   strict?: boolean;
 }
 
-/** what a valid config still should not do, by config object (see configWarnings) */
-const WARNINGS = new WeakMap<CfxConfig, ConfigProblem[]>();
+/**
+ * what a valid config still should not do, by config object (see configWarnings). Located (line
+ * numbers) on first ask: a line needs the YAML document, and a config that came from yaml-cache
+ * would parse it only for that — 20–50 ms of every `cfx push` whose URL holds a password, for
+ * warnings only `cfx run`, `config check` and `doctor` print.
+ */
+const WARNINGS = new WeakMap<CfxConfig, () => ConfigProblem[]>();
 
 /**
  * The warnings of a loaded config: a secret written in the file instead of `${ENV}` (the key,
@@ -58,7 +63,7 @@ const WARNINGS = new WeakMap<CfxConfig, ConfigProblem[]>();
  * file says, and is printed as such.
  */
 export function configWarnings(cfg: CfxConfig): ConfigProblem[] {
-  return WARNINGS.get(cfg) ?? [];
+  return WARNINGS.get(cfg)?.() ?? [];
 }
 
 export interface ParseConfigOptions extends LoadConfigOptions {
@@ -370,7 +375,10 @@ function build(input: unknown, opts: BuildOptions, lineAt: (p: PathSeg[], atKey:
 
   if (problems.length > 0) throw invalid(problems, opts.file, lineAt, missingEnv);
   const cfg = normalise(r, opts);
-  if (literal.length > 0) WARNINGS.set(cfg, located(literal, lineAt));
+  if (literal.length > 0) {
+    let found: ConfigProblem[] | undefined;
+    WARNINGS.set(cfg, () => (found ??= located(literal, lineAt)));
+  }
   return cfg;
 }
 
