@@ -444,7 +444,15 @@ export class FtpTransport implements Transport {
             // the control connection's address, as basic-ftp does for PASV too (a NATed server's own idea of its address is often wrong)
             data = connect({ host, port });
             data.once('error', (e) => tk.reject(e));
-            data.end(buf); // queued until connected; the FIN ends the file
+            // The bytes are queued until connected; then the socket is closed, which sends the FIN
+            // after them (the server sends nothing on a STOR's data connection, so no reset): one
+            // syscall fewer than end()'s shutdown + close, and none of its stream states.
+            // (Destroyed from a microtask: destroyed inside the write's callback, the stream builds
+            // an ERR_STREAM_DESTROYED error with its stack for the empty write queue, ~13 µs a file.)
+            const d = data;
+            const close = () => queueMicrotask(() => d.destroy());
+            if (buf.length > 0) d.write(buf, (err) => void (err ? undefined : close()));
+            else d.once('connect', close);
             stage = 'STOR';
             return send('STOR ' + wire);
           }
