@@ -703,7 +703,8 @@ export interface Transport {
      * (FTP: one lock and deadline, the rename pipelined). `between` is core's step (a fault point,
      * the local copy that must be durable before the file appears): its time does not count against
      * the transport's deadline, and when it throws nothing is renamed (the bytes stay under `tmp`)
-     * and its error is rethrown as it is. Write/rename failures are TransportErrors as for those calls.
+     * and its error is rethrown as it is; it must not call this transport (the call may hold its
+     * connection). Write/rename failures are TransportErrors as for those calls.
      */
     writeThenRename?(tmp: string, target: string, data: Uint8Array, between: () => Promise<void> | void, opts?: CallOptions): Promise<void>;
     /** Deletes a file; a missing file is NotFound. */
