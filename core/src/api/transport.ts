@@ -82,6 +82,18 @@ export interface Transport {
   write(path: string, data: Readable | Uint8Array, opts?: CallOptions): Promise<number>;
   /** Renames, replacing an existing target (FTP RNFR/RNTO, SFTP posix-rename). */
   rename(from: string, to: string, opts?: CallOptions): Promise<void>;
+  /**
+   * Optional (API 1.4): the temp-name upload of a small buffer as one call — write `data` to
+   * `tmp` (created or truncated), then `await between()`, then rename `tmp` to `target`
+   * (replacing it), exactly as `write` + `rename` would, in this order. Core calls it instead of
+   * those two when present (`putFile`); a transport offers it when one call is cheaper than two
+   * (FTP: one lock and deadline, the rename pipelined). `between` is core's step (a fault point,
+   * the local copy that must be durable before the file appears): its time does not count against
+   * the transport's deadline, and when it throws nothing is renamed (the bytes stay under `tmp`)
+   * and its error is rethrown as it is; it must not call this transport (the call may hold its
+   * connection). Write/rename failures are TransportErrors as for those calls.
+   */
+  writeThenRename?(tmp: string, target: string, data: Uint8Array, between: () => Promise<void> | void, opts?: CallOptions): Promise<void>;
   /** Deletes a file; a missing file is NotFound. */
   delete(path: string, opts?: CallOptions): Promise<void>;
   /** Creates a directory and its parents; an existing one is fine. */

@@ -1,4 +1,4 @@
-import { coreServices, type BackOfficeFactory, type CatalogReader, type DeploymentInfo, type FormatFactory, type KeyValueStore, type Transport, type TransportFactory, type WatchOptions } from '../api/index.js';
+import { coreServices, type BackOfficeFactory, type CallOptions, type CatalogReader, type DeploymentInfo, type FormatFactory, type KeyValueStore, type Transport, type TransportFactory, type WatchOptions } from '../api/index.js';
 import type { App } from '../app/app.js';
 import type { CfxConfig } from '../config/types.js';
 import { fault } from '../faults/index.js';
@@ -109,6 +109,7 @@ function lent(t: Transport): Transport {
     read: (path, o) => t.read(path, o),
     write: (path, data, o) => t.write(path, data, o),
     rename: (from, to, o) => t.rename(from, to, o),
+    ...(t.writeThenRename ? { writeThenRename: (tmp: string, target: string, data: Uint8Array, between: () => Promise<void> | void, o?: CallOptions) => t.writeThenRename!(tmp, target, data, between, o) } : {}),
     delete: (path, o) => t.delete(path, o),
     mkdir: (path, o) => t.mkdir(path, o),
     close: async () => undefined,

@@ -129,6 +129,28 @@ describe('plugin host', () => {
     await assert.rejects(t.list('/hang'), (e: any) => e.code === ErrorCodes.PLUGIN_TIMEOUT && e.pluginId === 'echo');
   });
 
+  it('passes writeThenRename through the guard: the caller\'s step error comes back as it is, a plugin error is wrapped', async () => {
+    const code = `
+export function activate(ctx) {
+  ctx.registerTransport({ schemes: ['wtr'], create: () => ({
+    list: async () => [], read() {}, write: async () => 0, rename: async () => {}, delete: async () => {}, mkdir: async () => {}, close: async () => {},
+    writeThenRename: async (tmp, target, data, between) => { if (tmp === '/boom') throw new Error('plugin broke'); globalThis.wtrSteps = ['write ' + tmp + ' ' + data.length]; await between(); globalThis.wtrSteps.push('rename ' + target); },
+  }) });
+}`;
+    const dir = plugin({ name: 'wtr', contributes: { transports: ['wtr'] }, code });
+    const h = host([dir]);
+    const t = await h.transport({ url: new URL('wtr://x'), options: {}, timeoutMs: 1000 });
+    const g = globalThis as { wtrSteps?: string[] };
+    await t.writeThenRename!('/a.part', '/a', Buffer.from('xyz'), () => void g.wtrSteps!.push('between'));
+    assert.deepEqual(g.wtrSteps, ['write /a.part 3', 'between', 'rename /a']);
+    const mine = new Error('local copy failed');
+    await assert.rejects(t.writeThenRename!('/b.part', '/b', Buffer.from('x'), () => Promise.reject(mine)), (e) => e === mine);
+    assert.deepEqual(g.wtrSteps, ['write /b.part 1']);
+    assert.equal(h.list().find((p) => p.id === 'wtr')!.error, undefined, 'the caller\'s failure is not noted as the plugin\'s');
+    await assert.rejects(t.writeThenRename!('/boom', '/c', Buffer.from('x'), () => undefined), (e: any) => e instanceof PluginError && e.hook === 'transport.writeThenRename' && /plugin broke/.test(e.message));
+    delete g.wtrSteps;
+  });
+
   it('serves the memory:// transport from core without any plugin', async () => {
     const h = host([]);
     const t = await h.transport({ url: new URL('memory://host-test'), options: {}, timeoutMs: 1000 });

@@ -350,8 +350,33 @@ export class PluginHost {
       close: () => guardCall(pluginId, 'transport.close', timeout, undefined, () => inner.close()),
       // frozen copy: a plugin cannot change what it declared after core has looked
       ...(inner.capabilities ? { capabilities: Object.freeze({ ...inner.capabilities }) } : {}),
+      ...(inner.writeThenRename ? { writeThenRename: this.guardWriteThenRename(inner, call) } : {}),
       // a watch runs as long as its signal lets it: no deadline, only the error mapping
       ...(inner.watch ? { watch: (dir: string, o: WatchOptions) => guardIterable(pluginId, 'transport.watch', inner.watch!(dir, o)) } : {}),
+    };
+  }
+
+  /**
+   * writeThenRename through the guard. `between` is core's step run inside the plugin's call: its
+   * error comes back as it is (not as the plugin's PluginError, nor noted as the plugin's error).
+   * No overall deadline, as for write: the caller's step may take long; the plugin keeps its own.
+   */
+  private guardWriteThenRename(inner: Transport, call: <T>(hook: string, opts: CallOptions | undefined, fn: (o: CallOptions | undefined) => Promise<T>, timed?: boolean) => Promise<T>): NonNullable<Transport['writeThenRename']> {
+    return async (tmp, target, data, between, o) => {
+      let failed: { error: unknown } | undefined;
+      const step = async () => {
+        try {
+          await between();
+        } catch (e) {
+          failed = { error: e };
+          throw e;
+        }
+      };
+      const own = await call('transport.writeThenRename', o, (oo) => inner.writeThenRename!(tmp, target, data, step, oo).then(() => undefined, (e: unknown) => {
+        if (failed) return failed;
+        throw e;
+      }), false);
+      if (own) throw own.error;
     };
   }
 

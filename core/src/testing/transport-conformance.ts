@@ -146,6 +146,34 @@ export function describeTransportConformance(name: string, opts: TransportConfor
       assert.ok(!names.includes('.target.csv.part'), 'the temp name is gone after rename');
     });
 
+    // the optional one-call upload (API 1.4): the same outcome as write + rename, in that order
+    it('writeThenRename (when offered): the bytes under the target, the temp name gone, an existing target replaced', async (tc) => {
+      if (!t.writeThenRename) return tc.skip('not offered');
+      const steps: string[] = [];
+      await t.write(p('wtr.csv'), Buffer.from('old contents, longer than the new'));
+      const bytes = Buffer.from('Квиток;350,00\r\n\u0000\u00ff', 'utf8');
+      // (the step must not call the transport: it may hold its connection; a failing step below shows the temp file)
+      await t.writeThenRename(p('wtr-tmp.part'), p('wtr.csv'), bytes, async () => {
+        await sleep(5);
+        steps.push('between');
+      });
+      assert.deepEqual(steps, ['between']);
+      assert.deepEqual(await readAll(t.read(p('wtr.csv'))), bytes);
+      assert.deepEqual((await t.list(root)).filter((e) => e.name.startsWith('wtr')).map((e) => `${e.name}:${e.size}`), [`wtr.csv:${bytes.length}`]);
+    });
+
+    it('writeThenRename (when offered): a failing step renames nothing and its error comes back as it is', async (tc) => {
+      if (!t.writeThenRename) return tc.skip('not offered');
+      const mine = new Error('the local copy failed');
+      await assert.rejects(t.writeThenRename(p('wtr2-tmp.part'), p('wtr2.csv'), Buffer.from('kept'), () => {
+        throw mine;
+      }), (e) => e === mine);
+      assert.deepEqual((await t.list(root)).filter((e) => e.name.startsWith('wtr2')).map((e) => `${e.name}:${e.size}`), ['wtr2-tmp.part:4']);
+      // and the transport goes on
+      await t.writeThenRename(p('wtr2-tmp.part'), p('wtr2.csv'), Buffer.from('again'), () => undefined);
+      assert.equal((await readAll(t.read(p('wtr2.csv')))).toString(), 'again');
+    });
+
     it('deletes a file', async () => {
       await t.write(p('gone.txt'), Buffer.from('x'));
       await t.delete(p('gone.txt'));

@@ -205,3 +205,63 @@ test('STAT: a name that fakes the end line is joined back; a server whose replie
   assert.equal((await t.list('/in')).length, 3);
   assert.equal(srv.logins(), 2, 'a new connection after the lie');
 });
+
+test('writeThenRename: a server that closes after 226 fails the call as Unavailable (no hang); a 421 on STOR or an OOPS on EPSV ends the session; the next call logs in again', async (tc) => {
+  const dataServers: Server[] = [];
+  const received: string[] = [];
+  /** what the fake does to the session after STOR's 226, per login */
+  const plans = ['close-after-226', '421-on-stor', 'oops-on-epsv', 'ok'];
+  let session = -1;
+  const srv = await fakeFtp((cmd, arg, s) => {
+    const plan = plans[session] ?? 'ok';
+    if (cmd === 'EPSV') {
+      if (plan === 'oops-on-epsv') return void s.write('500 OOPS: vsf_sysutil_bind\r\n');
+      const ds = createServer((d) => {
+        const chunks: Buffer[] = [];
+        d.on('data', (c: Buffer) => chunks.push(c));
+        d.on('end', () => {
+          received.push(Buffer.concat(chunks).toString());
+          s.write('226 Transfer complete.\r\n');
+          if (plan === 'close-after-226') s.end();
+          ds.close();
+        });
+      });
+      dataServers.push(ds);
+      ds.listen(0, '127.0.0.1', () => s.write(`229 Entering Extended Passive Mode (|||${(ds.address() as AddressInfo).port}|)\r\n`));
+    } else if (cmd === 'STOR') {
+      s.write(plan === '421-on-stor' ? '421 Service not available, closing control connection.\r\n' : '150 Ok to send data.\r\n');
+      if (plan === '421-on-stor') s.end();
+    } else if (cmd === 'RNFR') s.write('350 Ready for RNTO.\r\n');
+    else if (cmd === 'RNTO') s.write(`250 Rename successful (${arg}).\r\n`);
+    else s.write('502 not here\r\n');
+  });
+  tc.after(async () => {
+    for (const d of dataServers) d.close();
+    await srv.close();
+  });
+  // a 30 s deadline: a hang would end in Timeout, not in the kinds asserted here
+  const t = createFtpTransport(ctx(`ftp://u:pw@127.0.0.1:${srv.port}`, {}, 30_000));
+  tc.after(() => t.close());
+  const attempt = async (n: number) => {
+    session = n; // the session the fake is about to serve (one login per attempt, as asserted below)
+    let stepped = 0;
+    const k = await kindOf(t.writeThenRename!(`/out/.s${n}.part`, `/out/s${n}.csv`, Buffer.from(`sale ${n}`), () => void stepped++));
+    return `${k} step:${stepped}`;
+  };
+  // closed after 226: the step ran (the bytes are there), the rename could not be sent
+  assert.equal(await attempt(0), 'Unavailable step:1');
+  assert.equal(await attempt(1), 'Unavailable step:0');
+  assert.equal(await attempt(2), 'Unavailable step:0');
+  assert.equal(await attempt(3), 'resolved step:1');
+  // the bytes go out with the data connection, before STOR's answer: this fake reads them even
+  // where it refused the STOR (a real server closes its passive listener unread)
+  assert.deepEqual(received, ['sale 0', 'sale 1', 'sale 3']);
+  assert.equal(srv.logins(), 4, 'each failure dropped its connection; no retry on a new login');
+  // (whether session 0's RNFR+RNTO left before its FIN was seen is timing: left out)
+  assert.deepEqual(srv.commands.filter((c) => /^(EPSV|PASV|STOR|RNFR|RNTO)/.test(c) && !/ \/out\/\.?s0\./.test(c)), [
+    'EPSV',
+    'EPSV', 'STOR /out/.s1.part',
+    'EPSV',
+    'EPSV', 'STOR /out/.s3.part', 'RNFR /out/.s3.part', 'RNTO /out/s3.csv',
+  ]);
+});

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { Readable, Transform, Writable, pipeline } from 'node:stream';
 import type { ConnectionOptions } from 'node:tls';
 import { Client, FTPError, enterPassiveModeIPv6, type FTPContext, type FTPResponse } from 'basic-ftp';
@@ -68,6 +69,11 @@ class SourceFailed {
   constructor(readonly error: unknown) {}
 }
 
+/** The caller's step inside a call (writeThenRename's `between`) failed: passed through as it is, the connection kept. */
+class CallerFailed {
+  constructor(readonly error: unknown) {}
+}
+
 const CHUNK = 64 * 1024;
 
 /**
@@ -130,6 +136,8 @@ export class FtpTransport implements Transport {
   private readonly timeoutMs: number;
   private readonly keepAliveMs: number;
   private readonly listingMode: ListingMode;
+  /** this connection answered EPSV with an error: storeLean asks PASV (reset on every new connection) */
+  private epsvRefused = false;
   /** how this connection lists, once its first STAT answered (reset on every new connection) */
   private listingBy: 'stat' | 'list' | undefined;
   private readonly log: Logger;
@@ -304,8 +312,8 @@ export class FtpTransport implements Transport {
     return this.run('write', path, opts, () => false, async (c, call) => {
       if (data instanceof Uint8Array && (data.length > 0 || !this.secure)) {
         const wire = this.codec.out(path);
-        // A small buffer over plain FTP (a sale file, say): see storeSmall.
-        if (!this.secure && data.length <= CHUNK && !wire.startsWith(' ')) await this.storeSmall(c, wire, data, call);
+        // A small buffer over plain FTP (a sale file, say): see storeLean.
+        if (this.leanUsable(wire, data)) await this.storeLean(c, wire, data, call, path);
         // Any other buffer: no source that can fail and nothing to count, so none of the
         // Transform + pipeline below; progress still moves per 64 KiB chunk.
         else await c.uploadFrom(chunked(data, call.touch), wire);
@@ -348,78 +356,164 @@ export class FtpTransport implements Transport {
   }
 
   /**
-   * STOR of a buffer of at most one chunk over a plain data connection. basic-ftp opens the data
-   * connection as for every transfer (EPSV, or PASV where EPSV fails); the bytes go to the socket
-   * in one write and the call ends with the server's 226 (sent once it has read the whole file).
-   * basic-ftp's uploadFrom (stream pipeline, transfer tracker, resolving only once the data socket
-   * has finished as well) took about twice the CPU per 2 KiB file on loopback, for 1.3–1.5x fewer
-   * files/s (measured beside it on one client; bench/src/sales-flush.ts has the whole path). The
-   * deadline behaves as before: a buffer of one chunk was one progress step there too.
+   * Writes a small buffer under `tmp`, awaits the caller's `between` step (core: the fault point
+   * and the durable local copy — the rename must not be sent before it), then renames `tmp` to
+   * `target`: all in ONE call (one lock, one deadline) instead of a write and a rename. Over plain
+   * FTP the STOR goes through storeLean and RNFR+RNTO go out in one write; FTPS, a buffer over one
+   * chunk and a name the lean path does not take make the two ordinary calls instead.
+   * `between` failing: nothing is renamed (the bytes stay under `tmp`) and its error is passed on as it is.
    */
-  private async storeSmall(c: Client, wirePath: string, buf: Uint8Array, call: Call): Promise<void> {
+  async writeThenRename(tmp: string, target: string, data: Uint8Array, between: () => Promise<void> | void, opts?: CallOptions): Promise<void> {
+    const src = this.codec.out(tmp);
+    const dst = this.codec.out(target);
+    if (!this.leanUsable(src, data) || /[\r\n\0]/.test(dst)) {
+      await this.write(tmp, data, opts);
+      await between();
+      await this.rename(tmp, target, opts);
+      return;
+    }
+    return this.run('write', tmp, opts, () => false, async (c, call) => {
+      await this.storeLean(c, src, data, call, tmp);
+      // time spent in the caller's step is the caller's, not the server's (the deadline waits)
+      call.waitingOnCaller = () => true;
+      try {
+        await between();
+      } catch (e) {
+        throw new CallerFailed(e);
+      }
+      call.waitingOnCaller = undefined;
+      call.touch();
+      // aborted or timed out during the step: the connection is gone, and so is the rename
+      if (c.closed) throw new Error('Client is closed: the connection was closed before the rename');
+      await this.renameOn(c, tmp, target, src, dst);
+    });
+  }
+
+  /** Does a buffer go through storeLean? Plain FTP, one chunk, a name the control line can carry as it is. */
+  private leanUsable(wire: string, data: Uint8Array): boolean {
+    return !this.secure && data.length <= CHUNK && !wire.startsWith(' ') && !/[\r\n\0]/.test(wire);
+  }
+
+  /**
+   * STOR of a buffer of at most one chunk over a plain data connection of our own. One reply
+   * handler carries the whole exchange: EPSV (PASV where this connection found EPSV refused) →
+   * connect the data socket to the port it names and write the bytes with the FIN at once → STOR →
+   * 150 → 226 (sent once the server has read the whole file). No command is sent before the
+   * previous reply (EPSV and STOR in one write stalled once in a crash/resend scenario). basic-ftp's
+   * transfer helpers (a Socket set up for any transfer, its stream timeouts, per-command tasks,
+   * the transfer tracker) cost about twice the CPU per 2 KiB file (bench/README.md, issue 20).
+   * The deadline: each reply is progress; a data socket error fails the call (run() then drops
+   * the connection, whose state is unknown); a 4xx/5xx reply leaves the session usable.
+   */
+  private async storeLean(c: Client, wire: string, buf: Uint8Array, call: Call, path: string): Promise<void> {
     const ftp = c.ftp;
-    await task(() => c.prepareTransfer(ftp));
-    const data = ftp.dataSocket;
-    if (!data) throw new Error('no data connection after EPSV/PASV');
-    call.touch();
+    const control = ftp.socket;
+    const host = control.remoteAddress;
+    let data: Socket | undefined;
+    let stage: 'EPSV' | 'PASV' | 'STOR' = this.epsvRefused ? 'PASV' : 'EPSV';
     let started = false;
+    const send = (cmd: string) => {
+      ftp.log(`> ${cmd}`);
+      control.write(cmd + '\r\n', ftp.encoding);
+    };
     try {
-      await task(() =>
-        ftp.handle('STOR ' + wirePath, (res, t) => {
-          if (res instanceof Error) return t.reject(res); // FTPError (4xx/5xx): the session stays usable
-          if (res.code === 150 || res.code === 125) {
-            // RFC 959 allows either; only the first may send the bytes (twice would corrupt the file)
-            if (started) return;
-            started = true;
-            call.touch();
-            data.end(buf);
-          } else if (res.code >= 200 && res.code < 300) {
-            if (started) t.resolve(res);
-            else t.reject(new Error(`STOR answered "${res.message}" before the data connection was used`));
-          } else if (res.code >= 300) {
-            t.reject(new Error(`Unexpected FTP response is requesting an answer: ${res.message}`));
+      await task(() => {
+        const t = ftp.handle(undefined, (res, tk) => {
+          if (res instanceof Error && !(res instanceof FTPError)) return tk.reject(res); // socket error, closed
+          call.touch();
+          if (stage !== 'STOR') {
+            let port: number | undefined;
+            if (res instanceof FTPError) {
+              if (isSessionEnded(res)) return tk.reject(res);
+              if (stage === 'EPSV') {
+                this.epsvRefused = true;
+                stage = 'PASV';
+                return send('PASV');
+              }
+              // basic-ftp's wording, which errors.ts classifies (a blocked data port, usually)
+              return tk.reject(new Error(`None of the available transfer strategies work. Last error response was '${res.message}'.`));
+            }
+            if (stage === 'EPSV') {
+              const m = /\(([^\d\s])\1\1(\d+)\1\)/.exec(res.message);
+              port = m ? Number(m[2]) : undefined;
+            } else {
+              const m = /(\d+),(\d+),(\d+),(\d+),(\d+),(\d+)/.exec(res.message);
+              port = m ? Number(m[5]) * 256 + Number(m[6]) : undefined;
+            }
+            if (port === undefined || !(port > 0 && port < 65536) || !host) return tk.reject(new FTPError({ code: res.code, message: `${stage} answered "${res.message}"` }));
+            // the control connection's address, as basic-ftp does for PASV too (a NATed server's own idea of its address is often wrong)
+            data = connect({ host, port });
+            data.once('error', (e) => tk.reject(e));
+            // The bytes are queued until connected; then the socket is closed, which sends the FIN
+            // after them (the server sends nothing on a STOR's data connection, so no reset): one
+            // syscall fewer than end()'s shutdown + close, and none of its stream states.
+            // (Destroyed from a microtask: destroyed inside the write's callback, the stream builds
+            // an ERR_STREAM_DESTROYED error with its stack for the empty write queue, ~13 µs a file.)
+            const d = data;
+            const close = () => queueMicrotask(() => d.destroy());
+            if (buf.length > 0) d.write(buf, (err) => void (err ? undefined : close()));
+            else d.once('connect', close);
+            stage = 'STOR';
+            return send('STOR ' + wire);
           }
-        }),
-      );
+          if (res instanceof FTPError) return tk.reject(res); // 4xx/5xx on STOR: the session stays usable
+          if (res.code === 150 || res.code === 125) started = true;
+          else if (res.code >= 200 && res.code < 300) {
+            if (started) tk.resolve(res);
+            else tk.reject(new Error(`STOR answered "${res.message}" before the data connection was used`));
+          } else if (res.code >= 300) tk.reject(new Error(`Unexpected FTP response is requesting an answer: ${res.message}`));
+        });
+        send(stage);
+        return t;
+      });
+    } catch (e) {
+      // named as a write of `path` also inside writeThenRename; other errors are left to run(), which drops the connection
+      if (e instanceof FTPError) throw toTransportError(e, 'write', path, this.secrets);
+      throw e;
     } finally {
-      ftp.dataSocket = undefined; // closes the data connection (basic-ftp does the same after 226)
+      data?.destroy();
     }
   }
 
   rename(from: string, to: string, opts?: CallOptions): Promise<void> {
-    // RNFR/RNTO replaces an existing target on vsftpd, pure-ftpd and proftpd (rename(2) underneath)
     return this.run('rename', from, opts, () => false, async (c) => {
-      const src = this.codec.out(from);
-      const dst = this.codec.out(to);
-      // RNFR and RNTO in one write (one round trip instead of two): the server reads them in
-      // order, and answers RNTO with 503 when RNFR failed, so both replies are always read here
-      // and the session stays in step. RNFR's error is the one reported.
-      if (/[\r\n\0]/.test(src + dst)) throw new TransportError('Protocol', `ftp rename ${from} → ${to}: control characters in a name`, { path: from });
-      const ftp = c.ftp;
-      let first: FTPError | undefined;
-      let replies = 0;
-      try {
-        await task(() => {
-          const t = ftp.handle(undefined, (res, tk) => {
-            if (res instanceof Error && !(res instanceof FTPError)) return tk.reject(res); // socket error
-            if (++replies === 1) {
-              if (res instanceof FTPError) first = res;
-              else if (res.code !== 350) first = new FTPError({ code: res.code, message: `RNFR answered "${res.message}"` });
-              return;
-            }
-            if (first) return tk.reject(first);
-            if (res instanceof FTPError) return tk.reject(res);
-            tk.resolve(res);
-          });
-          ftp.log(`> RNFR ${src}\n> RNTO ${dst}`);
-          ftp.socket.write(`RNFR ${src}\r\nRNTO ${dst}\r\n`, ftp.encoding);
-          return t;
-        });
-      } catch (e) {
-        if (e === first) throw e;
-        throw toTransportError(e, `rename ${from} →`, to, this.secrets);
-      }
+      await this.renameOn(c, from, to, this.codec.out(from), this.codec.out(to));
     });
+  }
+
+  /**
+   * RNFR and RNTO in one write (one round trip instead of two): the server reads them in order,
+   * and answers RNTO with 503 when RNFR failed, so both replies are always read here and the
+   * session stays in step. RNFR's error is the one reported. RNFR/RNTO replaces an existing
+   * target on vsftpd, pure-ftpd and proftpd (rename(2) underneath).
+   */
+  private async renameOn(c: Client, from: string, to: string, src: string, dst: string): Promise<void> {
+    if (/[\r\n\0]/.test(src + dst)) throw new TransportError('Protocol', `ftp rename ${from} → ${to}: control characters in a name`, { path: from });
+    const ftp = c.ftp;
+    let first: FTPError | undefined;
+    let replies = 0;
+    try {
+      await task(() => {
+        const t = ftp.handle(undefined, (res, tk) => {
+          if (res instanceof Error && !(res instanceof FTPError)) return tk.reject(res); // socket error
+          if (++replies === 1) {
+            if (res instanceof FTPError) first = res;
+            else if (res.code !== 350) first = new FTPError({ code: res.code, message: `RNFR answered "${res.message}"` });
+            return;
+          }
+          if (first) return tk.reject(first);
+          if (res instanceof FTPError) return tk.reject(res);
+          tk.resolve(res);
+        });
+        ftp.log(`> RNFR ${src}\n> RNTO ${dst}`);
+        ftp.socket.write(`RNFR ${src}\r\nRNTO ${dst}\r\n`, ftp.encoding);
+        return t;
+      });
+    } catch (e) {
+      // (a 421 or a socket error maps to a retryable kind: run() then drops the connection)
+      if (e === first) throw toTransportError(e, 'rename', from, this.secrets);
+      throw toTransportError(e, `rename ${from} →`, to, this.secrets);
+    }
   }
 
   delete(path: string, opts?: CallOptions): Promise<void> {
@@ -496,6 +590,7 @@ export class FtpTransport implements Transport {
     this.discard();
     const c = new Client(this.timeoutMs);
     this.listingBy = undefined;
+    this.epsvRefused = false;
     c.parseList = parseListing;
     c.prepareTransfer = passiveMode();
     c.ftp.log = this.trace;
@@ -600,6 +695,7 @@ export class FtpTransport implements Transport {
             this.discard();
             throw e.error;
           }
+          if (e instanceof CallerFailed) throw e.error; // no command is in flight: the session is fine
           const err = toTransportError(e, op, path, this.secrets);
           // an FTP error reply leaves the session usable; anything else leaves it in an unknown state
           if (!(e instanceof FTPError || e instanceof TransportError) || err.retryable) this.discard();

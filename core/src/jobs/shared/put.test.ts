@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
 import { MemoryTransport } from '../../testing/memory-transport.js';
 import type { Transport } from '../../api/index.js';
 import { putFile, putsAtomically } from './put.js';
@@ -47,6 +48,33 @@ describe('putFile', () => {
     assert.deepEqual(calls, ['write /out/S2.csv']);
     assert.deepEqual(steps, ['visible'], 'an atomic put has no temp moment');
     assert.deepEqual((await t.list('/out')).map((e) => [e.name, e.size]), [['S2.csv', 4]]);
+  });
+
+  it('uses writeThenRename where offered: afterTemp then beforeVisible run between the write and the rename; a stream takes the two calls', async () => {
+    const mem = new MemoryTransport('put-one-call');
+    const { t, calls } = recording(mem, undefined);
+    t.writeThenRename = async (tmp, target, data, between, o) => {
+      calls.push(`writeThenRename ${tmp} ${target}`);
+      await mem.write(tmp, data, o);
+      calls.push('written');
+      await between();
+      calls.push('between done');
+      await mem.rename(tmp, target, o);
+    };
+    await t.mkdir('/out');
+    await putFile(t, '/out', 'S3.csv', Buffer.from('abcde'), { afterTemp: () => void calls.push('temp'), beforeVisible: () => void calls.push('visible') });
+    assert.deepEqual(calls, ['writeThenRename /out/.S3.csv.part /out/S3.csv', 'written', 'temp', 'visible', 'between done']);
+    assert.deepEqual((await t.list('/out')).map((e) => [e.name, e.size]), [['S3.csv', 5]]);
+    // the step failing: no rename, its error as it is
+    calls.length = 0;
+    const copyFailed = new Error('disk full');
+    await assert.rejects(putFile(t, '/out', 'S4.csv', Buffer.from('xy'), { beforeVisible: () => Promise.reject(copyFailed) }), (e) => e === copyFailed);
+    assert.deepEqual(calls, ['writeThenRename /out/.S4.csv.part /out/S4.csv', 'written']);
+    assert.deepEqual((await t.list('/out')).map((e) => e.name).sort(), ['.S4.csv.part', 'S3.csv']);
+    // a stream is not a buffer: the two calls
+    calls.length = 0;
+    await putFile(t, '/out', 'S5.csv', Readable.from([Buffer.from('zz')]));
+    assert.deepEqual(calls, ['write /out/.S5.csv.part', 'rename /out/.S5.csv.part /out/S5.csv']);
   });
 
   it('refuses a name that is not plain before any call', async () => {

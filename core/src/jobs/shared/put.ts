@@ -35,6 +35,14 @@ export async function putFile(t: Transport, dir: string, name: string, data: Rea
     return;
   }
   const tmp = remotePath(dir, opts.tempName ?? `.${name}.part`);
+  if (t.writeThenRename && data instanceof Uint8Array) {
+    // the same three steps as below in one transport call (FTP: one lock and deadline, the rename pipelined)
+    await t.writeThenRename(tmp, target, data, async () => {
+      opts.afterTemp?.();
+      await opts.beforeVisible?.();
+    }, call);
+    return;
+  }
   await t.write(tmp, data, call);
   opts.afterTemp?.();
   await opts.beforeVisible?.();
