@@ -69,6 +69,8 @@ const SYNC_COPY_PROBE = 64;
 const SYNC_MAX_MS = 0.05;
 const SYNC_WINDOW = 4;
 const SYNC_PROBE = 8;
+/** only a group of a backlog probes: a single sale's sync (sale latency, ext4: ~ms) never blocks the main thread to find out */
+const SYNC_PROBE_MIN_GROUP = 8;
 
 /** one journaled sale to upload */
 interface PushItem {
@@ -254,8 +256,8 @@ export class SalesPush {
    * not (ext4: a journal commit, ~ms), they go to the thread pool, in parallel (ext4 folds
    * concurrent syncs into one commit) while the main thread talks to the server. Which one is
    * decided by the fastest of the last SYNC_WINDOW synchronous syncs, measured one by one: once
-   * they are all slow the rest of the group goes to the thread pool, so a probe (one sync every
-   * SYNC_PROBE groups) blocks the main thread for one slow sync.
+   * they are all slow the rest of the group goes to the thread pool, so a probe (every SYNC_PROBE
+   * groups of a backlog) blocks the main thread for one slow file sync and one slow dir sync.
    */
   private async durable(group: readonly Prepared[], dirFds: Map<string, number>): Promise<void> {
     if (group.length === 0) return;
@@ -268,7 +270,7 @@ export class SalesPush {
       if (p.fd !== undefined) fds.push(p.fd);
       p.fd = undefined;
     }
-    const probe = ++this.syncGroups % SYNC_PROBE === 1;
+    const probe = group.length >= SYNC_PROBE_MIN_GROUP && ++this.syncGroups % SYNC_PROBE === 1;
     await this.syncEach(fds, true, probe);
     await this.syncEach(
       [...dirs].map((d) => dirFd(dirFds, d)),
