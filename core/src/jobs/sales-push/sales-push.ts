@@ -124,9 +124,11 @@ export class SalesPush {
     if (deps.transports.length === 0) throw new CfxError(ErrorCodes.INTERNAL, 'SalesPush needs at least one transport');
   }
 
+  /** the sales dir on the server (expanded once: every upload names it) */
   get dir(): string {
-    return expandTemplate(this.deps.config.sales.dir, { terminal: this.deps.config.terminal });
+    return (this.salesDir ??= expandTemplate(this.deps.config.sales.dir, { terminal: this.deps.config.terminal }));
   }
+  private salesDir: string | undefined;
 
   /** a connection of the push: shift closes (shift-push.ts) are uploaded on it after the sales */
   get connection(): Transport {
@@ -174,15 +176,15 @@ export class SalesPush {
     await putFile(t, this.dir, p.name, p.bytes, {
       signal,
       afterTemp: () => fault(`${job}:uploaded-temp`),
-      beforeVisible: async () => {
-        // a stop signal caught at the fault point is handled before the step goes on (faults/)
-        const signalled = signalHandled();
-        if (signalled) await signalled;
-        if (p.copied) {
-          await p.copied.catch((e: unknown) => {
+      // no promise of its own when there is nothing to wait for (a backlog's copies are written at once)
+      beforeVisible: () => {
+        const copied = () =>
+          p.copied?.catch((e: unknown) => {
             throw new LocalFailure(e);
           });
-        }
+        // a stop signal caught at the fault point is handled before the step goes on (faults/)
+        const signalled = signalHandled();
+        return signalled ? signalled.then(copied) : copied();
       },
     });
     fault(`${job}:renamed`);
