@@ -107,19 +107,35 @@ export class CallGuard {
         return Promise.reject(fail(e));
       }
     }
-    if (this.builtIn) return this.deadlineOnly(hook, timeoutMs!, outer, fn, fail);
+    // a built-in plugin: the caller's signal as is, the deadline only rejects (see the class)
+    if (this.builtIn) return this.settle(hook, timeoutMs, fail, () => fn(outer));
     const ac = new AbortController();
     let onOuter: (() => void) | undefined;
     if (outer) {
       if (outer.aborted) ac.abort(outer.reason);
       else outer.addEventListener('abort', (onOuter = () => ac.abort(outer.reason)), { once: true });
     }
+    return this.settle(
+      hook,
+      timeoutMs,
+      fail,
+      () => fn(ac.signal),
+      (err) => ac.abort(err),
+      onOuter && (() => outer!.removeEventListener('abort', onOuter!)),
+    );
+  }
+
+  /**
+   * The call's promise: the plugin's answer, or its deadline's PluginError (`onExpire` first),
+   * whichever comes first; `onDone` once it is settled either way.
+   */
+  private settle<T>(hook: string, timeoutMs: number | undefined, fail: (e: unknown) => Error, start: () => T | Promise<T>, onExpire?: (err: Error) => void, onDone?: () => void): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       let entry: InFlight | undefined;
       let settled = false;
       const done = () => {
         settled = true;
-        if (onOuter) outer!.removeEventListener('abort', onOuter);
+        onDone?.();
         if (entry && this.inFlight.delete(entry) && this.inFlight.size === 0) this.timer?.unref(); // idle: hold no process open
       };
       if (timeoutMs) {
@@ -128,7 +144,7 @@ export class CallGuard {
           expire: () => {
             if (settled) return;
             const err = new PluginError(ErrorCodes.PLUGIN_TIMEOUT, this.pluginId, hook, `no answer within ${timeoutMs} ms`);
-            ac.abort(err);
+            onExpire?.(err);
             done();
             reject(fail(err)); // a late answer of the plugin is ignored (its promise is handled below)
           },
@@ -138,49 +154,10 @@ export class CallGuard {
       }
       let work: Promise<T>;
       try {
-        work = Promise.resolve(fn(ac.signal));
+        work = Promise.resolve(start());
       } catch (e) {
         work = Promise.reject(e);
       }
-      work.then(
-        (v) => {
-          if (settled) return;
-          done();
-          resolve(v);
-        },
-        (e: unknown) => {
-          if (settled) return;
-          done();
-          reject(fail(e));
-        },
-      );
-    });
-  }
-
-  /** a built-in plugin's call: the deadline without a signal of its own (see the class) */
-  private deadlineOnly<T>(hook: string, timeoutMs: number, outer: AbortSignal | undefined, fn: (signal: AbortSignal | undefined) => T | Promise<T>, fail: (e: unknown) => Error): Promise<T> {
-    let work: Promise<T>;
-    try {
-      work = Promise.resolve(fn(outer));
-    } catch (e) {
-      return Promise.reject(fail(e));
-    }
-    return new Promise<T>((resolve, reject) => {
-      let settled = false;
-      const entry: InFlight = {
-        due: performance.now() + timeoutMs,
-        expire: () => {
-          if (settled) return;
-          settled = true;
-          reject(fail(new PluginError(ErrorCodes.PLUGIN_TIMEOUT, this.pluginId, hook, `no answer within ${timeoutMs} ms`)));
-        },
-      };
-      const done = () => {
-        settled = true;
-        if (this.inFlight.delete(entry) && this.inFlight.size === 0) this.timer?.unref(); // idle: hold no process open
-      };
-      this.inFlight.add(entry);
-      this.arm(entry.due);
       work.then(
         (v) => {
           if (settled) return;
