@@ -336,7 +336,7 @@ export class PluginHost {
     const timeout = this.opts.callTimeoutMs ?? ctx.timeoutMs + 5_000;
     const inner = await guardCall(pluginId, 'transport.create', timeout, undefined, () => provider.create({ ...ctx, logger }));
     // one deadline timer for all calls of this transport (a sale upload makes two calls per file)
-    const guard = new CallGuard(pluginId, timeout, (err) => this.noteError(pluginId, err));
+    const guard = new CallGuard(pluginId, timeout, (err) => this.noteError(pluginId, err), this.entries.get(pluginId)?.descriptor.builtin === true);
     const call = <T>(hook: string, opts: CallOptions | undefined, fn: (o: CallOptions | undefined) => Promise<T>, timed = true): Promise<T> =>
       guard.call(hook, opts?.signal, (signal) => fn(signal === opts?.signal ? opts : { ...opts, signal }), timed);
     // Streams get no overall deadline (a big file may take long); the transport's own per-step deadline covers hangs.

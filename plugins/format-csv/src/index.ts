@@ -14,8 +14,15 @@ export type { DecimalMode } from './rows.js';
  */
 export function createCsvFormat(options: CsvFormatOptions = {}): Format {
   const base = resolveOptions(options);
-  const opts = (ctx: DecodeContext | EncodeContext): ResolvedOptions =>
-    ctx.options && Object.keys(ctx.options).length ? resolveOptions({ ...options, ...ctx.options }) : base;
+  // a push hands the same ctx.options object with every sale of a backlog: resolved once per object
+  const laid = new WeakMap<object, ResolvedOptions>();
+  const opts = (ctx: DecodeContext | EncodeContext): ResolvedOptions => {
+    const o = ctx.options;
+    if (!o || Object.keys(o).length === 0) return base;
+    let r = laid.get(o);
+    if (!r) laid.set(o, (r = resolveOptions({ ...options, ...o })));
+    return r;
+  };
   return {
     id: 'csv',
     extension: 'csv',

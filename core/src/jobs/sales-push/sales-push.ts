@@ -1,4 +1,4 @@
-import { close, fdatasync, fsync, mkdir, mkdirSync, open, openSync, write, writeSync } from 'node:fs';
+import { close, closeSync, fdatasync, fdatasyncSync, fsync, fsyncSync, mkdir, mkdirSync, open, openSync, write, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
@@ -62,6 +62,15 @@ const MARK_MAX_MS = 20;
 /** a synchronous local copy must be able to cost less than this (ms), else the thread pool writes them */
 const SYNC_COPY_MAX_MS = 0.15;
 const SYNC_COPY_PROBE = 64;
+/**
+ * the fastest of the last SYNC_WINDOW synchronous fdatasync/fsync calls must have cost less than
+ * this (ms), else a group's syncs go to the thread pool; tried again (one sync) every SYNC_PROBE groups
+ */
+const SYNC_MAX_MS = 0.05;
+const SYNC_WINDOW = 4;
+const SYNC_PROBE = 8;
+/** only a group of a backlog probes: a single sale's sync (sale latency, ext4: ~ms) never blocks the main thread to find out */
+const SYNC_PROBE_MIN_GROUP = 8;
 
 /** one journaled sale to upload */
 interface PushItem {
@@ -100,6 +109,10 @@ export class SalesPush {
   private readonly syncCopyMs = [0, 0, 0, 0];
   private syncCopies = 0;
   private asyncCopies = 0;
+  /** the last synchronous syncs, ms (see syncEach); a slow one (or none yet) sends a group's syncs to the thread pool */
+  private readonly syncMs: number[] = new Array<number>(SYNC_WINDOW).fill(Infinity);
+  private syncs = 0;
+  private syncGroups = 0;
   /** day dirs made and not yet synced with their parent (see durable) */
   private readonly newDirs = new Set<string>();
   /** progress of the current flush or resend (a CLI sets its bar here) */
@@ -111,9 +124,11 @@ export class SalesPush {
     if (deps.transports.length === 0) throw new CfxError(ErrorCodes.INTERNAL, 'SalesPush needs at least one transport');
   }
 
+  /** the sales dir on the server (expanded once: every upload names it) */
   get dir(): string {
-    return expandTemplate(this.deps.config.sales.dir, { terminal: this.deps.config.terminal });
+    return (this.salesDir ??= expandTemplate(this.deps.config.sales.dir, { terminal: this.deps.config.terminal }));
   }
+  private salesDir: string | undefined;
 
   /** a connection of the push: shift closes (shift-push.ts) are uploaded on it after the sales */
   get connection(): Transport {
@@ -161,15 +176,15 @@ export class SalesPush {
     await putFile(t, this.dir, p.name, p.bytes, {
       signal,
       afterTemp: () => fault(`${job}:uploaded-temp`),
-      beforeVisible: async () => {
-        // a stop signal caught at the fault point is handled before the step goes on (faults/)
-        const signalled = signalHandled();
-        if (signalled) await signalled;
-        if (p.copied) {
-          await p.copied.catch((e: unknown) => {
+      // no promise of its own when there is nothing to wait for (a backlog's copies are written at once)
+      beforeVisible: () => {
+        const copied = () =>
+          p.copied?.catch((e: unknown) => {
             throw new LocalFailure(e);
           });
-        }
+        // a stop signal caught at the fault point is handled before the step goes on (faults/)
+        const signalled = signalHandled();
+        return signalled ? signalled.then(copied) : copied();
       },
     });
     fault(`${job}:renamed`);
@@ -233,10 +248,18 @@ export class SalesPush {
   }
 
   /**
-   * A group's local copies on disk: their data synced together through the descriptors the
-   * copies were written with (in the thread pool, in parallel: ext4 folds concurrent syncs into
-   * one journal commit), then each of their day dirs once (the new names), and the parent of a
-   * day dir made since the last group. The descriptors are closed whatever happens.
+   * A group's local copies on disk: their data synced through the descriptors the copies were
+   * written with, then each of their day dirs once (the new names), and the parent of a day dir
+   * made since the last group. The descriptors are closed whatever happens.
+   *
+   * Where a sync is cheap (tmpfs: a few µs, the kernel has nothing to write) the syncs are made
+   * right here on the main thread: ~2,000 thread-pool round trips per 1,000 sales (a request,
+   * a wake-up, a callback and a promise each) cost far more than the syncs themselves. Where it is
+   * not (ext4: a journal commit, ~ms), they go to the thread pool, in parallel (ext4 folds
+   * concurrent syncs into one commit) while the main thread talks to the server. Which one is
+   * decided by the fastest of the last SYNC_WINDOW synchronous syncs, measured one by one: once
+   * they are all slow the rest of the group goes to the thread pool, so a probe (every SYNC_PROBE
+   * groups of a backlog) blocks the main thread for one slow file sync and one slow dir sync.
    */
   private async durable(group: readonly Prepared[], dirFds: Map<string, number>): Promise<void> {
     if (group.length === 0) return;
@@ -244,10 +267,61 @@ export class SalesPush {
     for (const p of group) dirs.add(dirname(p.file!));
     for (const d of this.newDirs) dirs.add(dirname(d));
     this.newDirs.clear();
-    const synced = await Promise.allSettled(group.map((p) => syncFd(p)));
-    const failed = synced.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
-    await Promise.all([...dirs].map((d) => syncDir(dirFd(dirFds, d))));
+    const fds: number[] = [];
+    for (const p of group) {
+      if (p.fd !== undefined) fds.push(p.fd);
+      p.fd = undefined;
+    }
+    const probe = group.length >= SYNC_PROBE_MIN_GROUP && ++this.syncGroups % SYNC_PROBE === 1;
+    await this.syncEach(fds, true, probe);
+    await this.syncEach(
+      [...dirs].map((d) => dirFd(dirFds, d)),
+      false,
+      probe,
+    );
+  }
+
+  /** like keepCopy's measure: a busy machine makes single syncs slow, never fast */
+  private syncCheap(): boolean {
+    return Math.min(...this.syncMs) < SYNC_MAX_MS;
+  }
+
+  /**
+   * fdatasync (`data`: then closes) or fsync of each descriptor: synchronously while each is
+   * measured cheap (see durable), the rest in the thread pool; every descriptor of `data` is
+   * closed, the first error thrown once all are settled.
+   */
+  private async syncEach(fds: readonly number[], data: boolean, probe: boolean): Promise<void> {
+    let k = 0;
+    let failed: { error: unknown } | undefined;
+    if (probe || this.syncCheap()) {
+      while (k < fds.length) {
+        const fd = fds[k++]!;
+        const t0 = performance.now();
+        try {
+          if (data) fdatasyncSync(fd);
+          else fsyncSync(fd);
+        } catch (error) {
+          failed = { error };
+        }
+        const ms = performance.now() - t0;
+        if (data) {
+          try {
+            closeSync(fd);
+          } catch (error) {
+            failed ??= { error };
+          }
+        }
+        this.syncMs[this.syncs++ % SYNC_WINDOW] = ms;
+        if (failed || !this.syncCheap()) break;
+      }
+    }
+    if (k < fds.length) {
+      const rest = await Promise.allSettled(fds.slice(k).map((fd) => (data ? syncData(fd) : syncDir(fd))));
+      const bad = rest.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (bad) failed ??= { error: bad.reason };
+    }
+    if (failed) throw failed.error;
   }
 
   /** encode, and start the local copy; an encoding error is kept for the lane that takes the item */
@@ -441,11 +515,8 @@ function writeAll(fd: number, bytes: Uint8Array, cb: (err: Error | null) => void
   write(fd, bytes, off, bytes.length - off, null, (err, n) => (err ? cb(err) : writeAll(fd, bytes, cb, off + n)));
 }
 
-/** fdatasync of a copy's descriptor, then closes it (callbacks, no FileHandle: cheaper per file) */
-function syncFd(p: Prepared): Promise<void> {
-  const fd = p.fd;
-  p.fd = undefined;
-  if (fd === undefined) return Promise.resolve();
+/** fdatasync of a copy's descriptor in the thread pool, then closes it (callbacks, no FileHandle: cheaper per file) */
+function syncData(fd: number): Promise<void> {
   return new Promise((resolve, reject) => {
     fdatasync(fd, (err) => close(fd, (e) => (err ?? e ? reject(err ?? e) : resolve())));
   });
