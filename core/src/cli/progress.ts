@@ -41,6 +41,7 @@ export function countBar(stream: Writable & { isTTY?: boolean }, label: string):
     },
     done() {
       bar?.stop();
+      bar = undefined; // a second done() (an error path) stops nothing twice
     },
   };
 }

@@ -88,6 +88,12 @@ export function registerSalesCommands(program: Command, ctx: CliContext): void {
           try {
             const s = await app.jobs.run('sales.push', { trigger: 'cli', signal: stop, ...(bar ? { progress: (p: Record<string, unknown>) => bar.update(p.done as number, p.total as number) } : {}) });
             r = s.output as typeof r;
+          } catch (e) {
+            bar?.done();
+            // the error (and with --json its details: sent, left) follows; say first what did get through
+            const d = (e as { details?: { sent?: unknown; pending?: unknown; left?: unknown } }).details;
+            if (!ctx.json() && typeof d?.sent === 'number' && d.sent > 0) println(io.err, `uploaded ${d.sent} of ${String(d.pending)} pending sale(s) before the failure; ${String(d.left)} left for the next push`);
+            throw e;
           } finally {
             bar?.done();
           }

@@ -32,6 +32,18 @@ export interface RunOptions {
   progress?: JobRunContext['progress'];
 }
 
+/**
+ * The files and bytes a failed run still moved: a job that fails after part of its work (a sales
+ * push whose connection died at file 1,000 of 1,000) puts `sent` and `bytes` in its error's details.
+ */
+function partialWork(e: unknown): { files?: number; bytes?: number } {
+  const d = isCfxError(e) ? (e as CfxError).details : undefined;
+  const n = (v: unknown) => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : undefined);
+  const files = n(d?.sent);
+  const bytes = n(d?.bytes);
+  return { ...(files !== undefined ? { files } : {}), ...(bytes !== undefined ? { bytes } : {}) };
+}
+
 /** a failed run's row: the error's catalogue code (INTERNAL for a foreign error) and message */
 const runError = (e: unknown) => ({ code: isCfxError(e) ? (e as CfxError).code : ErrorCodes.INTERNAL, message: errorMessage(e) });
 
@@ -114,8 +126,9 @@ export class JobExecutor {
       return s;
     } catch (e) {
       const error = runError(e);
-      if (liveId !== undefined) runs.finish(liveId, { result: 'failed', error });
-      else if (record.failure) runs.addFinished(id, { result: 'failed', error }, { startedAt, finishedAt: clock.now() });
+      const failed = { result: 'failed', error, ...partialWork(e) } as const;
+      if (liveId !== undefined) runs.finish(liveId, failed);
+      else if (record.failure) runs.addFinished(id, failed, { startedAt, finishedAt: clock.now() });
       throw e;
     }
   }

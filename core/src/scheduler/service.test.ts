@@ -16,6 +16,7 @@ import { AdminMetrics } from '../admin/metrics.js';
 import { collectStatus } from '../cli/status.js';
 import { configFromObject } from '../config/index.js';
 import { Store } from '../store/index.js';
+import { recordSales } from '../sales/intake.js';
 import { MemoryTransport } from '../testing/memory-transport.js';
 import { silentLogger } from '../util/logger.js';
 import { CONTACT_EVERY_MS, Service } from './service.js';
@@ -153,6 +154,49 @@ describe('Service: run times', () => {
       assert.deepEqual(failed.error, { code: 'CFX_E_TRANSPORT_UNAVAILABLE', message: 'connection refused' });
     } finally {
       await t.close();
+    }
+  });
+});
+
+describe('JobExecutor: a run that fails after part of its work', () => {
+  it('a sales push whose connection dies at file 4 of 6: the failed run records the 3 files it did move', async () => {
+    const dir = join(root, `t${++n}`);
+    const volume = `service-${n}`;
+    const config = configFromObject({ role: 'terminal', terminal: 'box-1', server: `memory://${volume}`, dataDir: './data', sales: { dir: '/sales', connections: 1 } }, { baseDir: dir, env: {} });
+    const store = Store.open(config.dataDir);
+    try {
+      recordSales(store, 'box-1', Array.from({ length: 6 }, (_, i) => ({
+        saleId: `S${i + 1}`, time: '2025-03-01T10:00:00+02:00', receiptNo: i + 1, shift: 1, cashier: 'A', kind: 'sale',
+        lines: [{ code: '1', name: 'x', qty: '1', price: '1.00', amount: '1.00' }], payments: [{ kind: 'cash', amount: '1.00' }],
+      })));
+      let writes = 0;
+      // the 4th write and every later one: the server is gone (the one new login fails too)
+      const transport = new Proxy(new MemoryTransport(volume), {
+        get(target, prop, recv) {
+          const v = Reflect.get(target, prop, recv) as unknown;
+          if (typeof v !== 'function') return v;
+          if (prop !== 'write') return (v as (...x: unknown[]) => unknown).bind(target);
+          return async (...a: unknown[]) => {
+            if (++writes >= 4) throw new TransportError('Unavailable', 'connection reset');
+            return (v as (...x: unknown[]) => unknown).apply(target, a);
+          };
+        },
+      }) as Transport;
+      const format = { id: 'lines', extension: 'txt', encodeSale: (sale: { saleId: string }) => new TextEncoder().encode(`${sale.saleId}\n`) } as unknown as Format;
+      const app = {
+        config, store, logger: silentLogger(),
+        transport: async () => transport, newTransport: async () => transport,
+        host: { format: async () => format, list: () => [], knownJobs: () => Object.keys(CORE_JOBS).map((id) => ({ id, plugin: 'core' })) },
+      } as unknown as App;
+      Object.assign(app, { services: wireCore(app), jobs: new JobExecutor(app) });
+      await assert.rejects(app.jobs.run('sales.push', { trigger: 'cli' }), (e: TransportError) => e.details.sent === 3 && e.details.left === 3);
+      const run = store.lastRun('sales.push');
+      assert.equal(run?.result, 'failed');
+      assert.equal(run?.files, 3);
+      assert.equal(run?.bytes, 9);
+      assert.equal(run?.error?.code, 'CFX_E_TRANSPORT_UNAVAILABLE');
+    } finally {
+      store.close();
     }
   });
 });

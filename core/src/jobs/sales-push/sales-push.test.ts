@@ -94,25 +94,34 @@ test('a connection that cannot log in fails its lane only: the others send the w
 /** open descriptors of this process (Linux) */
 const openFds = () => readdirSync('/proc/self/fd').length;
 
-test('an upload failing mid-backlog: every other sale sent and recorded with its copy on disk, the failed one pending, no copy descriptor left open', async () => {
-  // setup's own push is not used: this one's connection 3 fails its 5th upload (a server error, not a local one)
-  const { config, store, server } = setup(60);
-  const volume = new URL(config.server).host;
-  let writes = 0;
-  const failing = new Proxy(new MemoryTransport(volume), {
+/** a memory:// connection whose writes fail (Unavailable) from the `from`-th one on, `count` times */
+function failingWrites(volume: string, from: number, count = Infinity): Transport & { writes: number } {
+  const state = { writes: 0 };
+  return new Proxy(new MemoryTransport(volume), {
     get(target, prop, recv) {
+      if (prop === 'writes') return state.writes;
       const v = Reflect.get(target, prop, recv) as unknown;
       if (prop !== 'write' || typeof v !== 'function') return v;
       return async (...args: unknown[]) => {
-        if (++writes === 5) throw new TransportError('Unavailable', 'connection 3: reset by peer');
+        const n = ++state.writes;
+        if (n >= from && n < from + count) throw new TransportError('Unavailable', 'connection 3: reset by peer');
         return (v as (...a: unknown[]) => unknown).apply(target, args);
       };
     },
-  });
+  }) as unknown as Transport & { writes: number };
+}
+
+test('an upload failing mid-backlog: every other sale sent and recorded with its copy on disk, the failed one pending, no copy descriptor left open', async () => {
+  // setup's own push is not used: this one's connection 3 fails from its 5th upload on (the
+  // server is gone for it: the one new login after the lost session fails too)
+  const { config, store, server } = setup(60);
+  const volume = new URL(config.server).host;
+  const failing = failingWrites(volume, 5);
   const fdsBefore = openFds();
   const push4 = new SalesPush({ config, store, transports: [0, 1, 2].map(() => new MemoryTransport(volume) as Transport).concat(failing), format, logger: silentLogger() });
   try {
-    await assert.rejects(push4.flush(), /connection 3: reset by peer/);
+    await assert.rejects(push4.flush(), (e: TransportError) => /connection 3: reset by peer/.test(e.message) && e.details.sent === 59 && e.details.pending === 60 && e.details.left === 1);
+    assert.equal(failing.writes, 6, 'one upload again after the lost session, then the lane stopped');
     const names = (await server.list('/sales')).map((e) => e.name);
     assert.equal(names.filter((n) => !n.startsWith('.')).length, 59, 'the three other lanes sent the rest');
     const pending = store.journal.pendingOutbox(100);
@@ -126,6 +135,38 @@ test('an upload failing mid-backlog: every other sale sent and recorded with its
     // copies written ahead and never uploaded are closed once their writes finish
     for (let i = 0; i < 200 && openFds() > fdsBefore; i++) await new Promise((r) => setTimeout(r, 10));
     assert.equal(openFds(), fdsBefore, 'no descriptor of a local copy or a day dir left open');
+  } finally {
+    store.close();
+  }
+});
+
+test('a session the server ends mid-backlog: the lane logs in again and sends the same file again; every sale once, none pending', async () => {
+  const { config, store, server } = setup(60);
+  const volume = new URL(config.server).host;
+  const failing = failingWrites(volume, 5, 1);
+  const push4 = new SalesPush({ config, store, transports: [0, 1, 2].map(() => new MemoryTransport(volume) as Transport).concat(failing), format, logger: silentLogger() });
+  try {
+    const r = await push4.flush();
+    assert.equal(r.sent, 60);
+    assert.equal(r.failed, 0);
+    assert.equal(r.reconnects, 1);
+    const names = (await server.list('/sales')).map((e) => e.name).sort();
+    assert.deepEqual(names, Array.from({ length: 60 }, (_, i) => `box-1_S${String(i + 1).padStart(4, '0')}.txt`), 'each sale once under its name, no temp file left');
+    assert.equal(store.journal.countPending(), 0);
+  } finally {
+    store.close();
+  }
+});
+
+test('a server that ends every session at once: the lane fails without logging in again and again', async () => {
+  const { config, store } = setup(20);
+  const volume = new URL(config.server).host;
+  const failing = failingWrites(volume, 1);
+  const push4 = new SalesPush({ config, store, transports: [0, 1, 2].map(() => new MemoryTransport(volume) as Transport).concat(failing), format, logger: silentLogger() });
+  try {
+    await assert.rejects(push4.flush(), /connection 3: reset by peer/);
+    assert.equal(failing.writes, 1, 'no new login after a session that sent nothing');
+    assert.equal(store.journal.countPending(), 1);
   } finally {
     store.close();
   }

@@ -2,7 +2,7 @@ import { close, closeSync, fdatasync, fdatasyncSync, fsync, fsyncSync, mkdir, mk
 import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
-import { CfxError, ErrorCodes, errorMessage, type Format, type Logger, type Sale, type Transport } from '../../api/index.js';
+import { CfxError, ErrorCodes, errorMessage, isCfxError, type Format, type Logger, type Sale, type Transport } from '../../api/index.js';
 import type { CfxConfig } from '../../config/types.js';
 import type { Store, SaleRecord } from '../../store/index.js';
 import { dataPaths } from '../../app/paths.js';
@@ -23,6 +23,14 @@ export interface PushResult {
   /** remote names, in the order they were sent */
   names: string[];
   errors: { saleId: string; message: string }[];
+  /** sessions the server ended mid-backlog and the push logged in again (absent: none) */
+  reconnects?: number;
+}
+
+/** a session the server ended (or lost) while it worked: the next call logs in again */
+function sessionLost(err: unknown): boolean {
+  // by code, not class: a plugin's error class may come from another copy of core
+  return isCfxError(err) && (err as CfxError).code === ErrorCodes.TRANSPORT_UNAVAILABLE;
 }
 
 export interface SalesPushDeps {
@@ -416,6 +424,8 @@ export class SalesPush {
       }
     };
     const laneWork = async (t: Transport) => {
+      // files this lane sent since it last lost its session (see sessionLost)
+      let sentSinceLogin = 0;
       while (next < items.length && !stopped()) {
         const i = next++;
         const item = items[i]!;
@@ -424,15 +434,29 @@ export class SalesPush {
         ready[i] = undefined;
         if ('error' in p) throw new LocalFailure(p.error);
         const { name, bytes } = p;
-        try {
-          const up = this.upload(t, p, job);
-          lookAhead();
-          await up;
-        } catch (err) {
-          release(p);
-          if (!(err instanceof LocalFailure)) onFailed?.(item, err);
-          throw err;
+        for (;;) {
+          try {
+            const up = this.upload(t, p, job);
+            lookAhead();
+            await up;
+            break;
+          } catch (err) {
+            if (sessionLost(err) && sentSinceLogin > 0 && !stopped()) {
+              // The server ended a session that was working (vsftpd's `500 OOPS`, a 421, a reset):
+              // the transport logs in again on its next call, and the same file goes again under
+              // the same names (a rename replaces), as the next push would. Only after progress on
+              // the session lost, so a server that drops every session fails the lane at once.
+              sentSinceLogin = 0;
+              result.reconnects = (result.reconnects ?? 0) + 1;
+              this.deps.logger.warn({ err: errorMessage(err), file: name }, 'sales push: the server ended a session mid-backlog; logging in again, the file goes again');
+              continue;
+            }
+            release(p);
+            if (!(err instanceof LocalFailure)) onFailed?.(item, err);
+            throw err;
+          }
         }
+        sentSinceLogin++;
         marks.push({ saleId: item.saleId, terminalId: item.terminalId, dest: DEST, remoteName: name });
         copies.push(p);
         if (marks.length >= MARK_BATCH || performance.now() - lastCommit >= MARK_MAX_MS) void commitMarks();
@@ -477,6 +501,11 @@ export class SalesPush {
         result.failed++;
         result.errors.push({ saleId: e.saleId, message: errorMessage(err) });
       });
+    } catch (e) {
+      // what got through before the failure is no secret: the run's record, `--json` and the
+      // message of `cfx push` say it (a failed run of 999 files is not a run of 0)
+      if (isCfxError(e)) Object.assign(e.details, { sent: result.sent, bytes: result.bytes, pending: pending.length, left: pending.length - result.sent });
+      throw e;
     } finally {
       if (result.sent) logger.info({ sent: result.sent, bytes: result.bytes }, 'sales pushed');
     }
