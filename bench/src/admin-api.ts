@@ -171,9 +171,9 @@ function runCli(args: string[], cwd: string): Promise<{ code: number | null; out
 const MAX_CHAR = '\u{10FFFF}';
 const SEARCH = {
   code: 'SELECT p.* FROM products p WHERE p.code >= ? AND p.code < ? ORDER BY p.code',
-  // (catalog schema 4: the first barcode is products.barcode, the others in the side table; its parameters: the range twice)
+  // (catalog schema 4: the first barcode from an index on json_extract(barcodes, '$[0]'), the others from the side table; its parameters: the range twice)
   barcode:
-    'SELECT p.barcode AS k1, p.rowid AS k2, p.* FROM products p WHERE p.barcode >= ? AND p.barcode < ? ' +
+    "SELECT json_extract(p.barcodes, '$[0]') AS k1, p.rowid AS k2, p.* FROM products p WHERE json_extract(p.barcodes, '$[0]') >= ? AND json_extract(p.barcodes, '$[0]') < ? " +
     'UNION ALL SELECT b.barcode, b.product_code, p.* FROM barcodes b JOIN products p ON p.code = b.product_code WHERE b.barcode >= ? AND b.barcode < ? ORDER BY 1, 2',
   name: 'SELECT p.* FROM products p WHERE p.name_key >= ? AND p.name_key < ? ORDER BY p.name_key, p.rowid',
 };

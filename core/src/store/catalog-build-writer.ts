@@ -12,9 +12,8 @@ const GROUP = 32;
  */
 const STAGE_AFTER = 4;
 
-/** a short row's columns (SHORT_FIELDS and the derived first barcode), the others at the stage table's defaults, which are products' */
-const SHORT_COLUMNS = 'code, barcodes, name, name_key, price, barcode';
-
+/** a short row's columns (SHORT_FIELDS), the others at the stage table's defaults, which are products' */
+const SHORT_COLUMNS = 'code, barcodes, name, name_key, price';
 
 /** `(?, …), …`: rows of cols parameters */
 const values = (rows: number, cols: number) => Array(rows).fill(`(${Array(cols).fill('?').join(', ')})`).join(', ');
@@ -33,24 +32,13 @@ export const SEP = '\u0001';
 export const NUL_FIELD = '\u0002';
 /** fields per row of a short batch: code, barcodes, name, name_key, price */
 export const SHORT_FIELDS = 5;
-/**
- * fields per row of a full text batch: writeProductRow's values but the last, products.barcode,
- * which the worker derives from the barcodes field (firstBarcode): 14 more bytes per row on the
- * thread that decodes would cost more than the worker's check of a string it holds anyway
- */
-export const TEXT_FIELDS = UPSERT_COLUMNS - 1;
-/** values bound per short row: SHORT_FIELDS and the first barcode */
-const SHORT_BOUND = SHORT_FIELDS + 1;
 
 /** a row (14 values from writeProductRow at o) of a code, name and price, the other columns at their defaults */
 export function isShortRow(v: readonly unknown[], o: number): boolean {
   return typeof v[o] === 'string' && typeof v[o + 1] === 'string' && typeof v[o + 2] === 'string' && typeof v[o + 3] === 'string' && typeof v[o + 5] === 'number' && v[o + 4] === null && v[o + 6] === null && v[o + 7] === 0 && v[o + 8] === null && v[o + 9] === null && v[o + 10] === null && v[o + 11] === null && v[o + 12] === 1 && v[o + 13] === null;
 }
 
-const NUMERIC = [false, false, false, false, false, true, false, true, false, false, false, true, true, false, false];
-
-/** values per row in a rows batch: short text, full text (no products.barcode), or writeProductRow's array */
-const stride = (text: boolean, short: boolean): number => (short ? SHORT_FIELDS : text ? TEXT_FIELDS : UPSERT_COLUMNS);
+const NUMERIC = [false, false, false, false, false, true, false, true, false, false, false, true, true, false];
 
 /** the messages of a build (to the worker, or handled in-thread) */
 export type BuildMessage =
@@ -59,7 +47,8 @@ export type BuildMessage =
   | { t: 'delete' | 'disable'; code: string }
   | { t: 'clear' }
   | { t: 'count'; what: 'prev' | 'removed' }
-  | { t: 'finish'; name: string; now: string; inboxRow: unknown[] }
+  /** multi: a row had 2+ barcodes (else the side table of further barcodes stays empty, not even scanned for) */
+  | { t: 'finish'; name: string; now: string; inboxRow: unknown[]; multi: boolean }
   | { t: 'close' };
 
 export interface FinishResult {
@@ -99,8 +88,8 @@ export class BuildWriter {
   private readonly upsertGroup: Statement;
   private readonly upsertShort: Statement;
   private readonly upsertShortGroup: Statement;
-  private readonly shortArgs: unknown[] = new Array(GROUP * SHORT_BOUND);
-  private readonly shortRow: unknown[] = new Array(SHORT_BOUND);
+  private readonly shortArgs: unknown[] = new Array(GROUP * SHORT_FIELDS);
+  private readonly shortRow: unknown[] = new Array(SHORT_FIELDS);
   private readonly args: unknown[] = new Array(GROUP * UPSERT_COLUMNS);
   private readonly row: unknown[] = new Array(UPSERT_COLUMNS);
   /** the last upserted code: are the codes coming in ascending order? */
@@ -108,8 +97,6 @@ export class BuildWriter {
   private readonly del: Statement;
   private readonly disable: Statement;
   private rows = false;
-  /** a row seen may have 2+ barcodes: the side table is filled at finish (else it stays empty) */
-  private multi = false;
   /** groups of rows seen out of code order; past STAGE_AFTER the rows go to the stage table */
   private unordered = 0;
   /** rows in temp.stage, not yet in products (they go in sorted by code at the next flush) */
@@ -137,10 +124,10 @@ export class BuildWriter {
       db.exec('BEGIN');
       this.upsert = db.prepare(UPSERT_SQL);
       this.upsertGroup = db.prepare(`${UPSERT_SQL.slice(0, UPSERT_SQL.indexOf('VALUES'))}VALUES ${values(GROUP, UPSERT_COLUMNS)}`);
-      // a short row binds its 5 values and its first barcode, the other columns take products'
-      // defaults (null, weighed 0, enabled 1: what writeProductRow gives a product without them, see isShortRow)
-      this.upsertShort = db.prepare(`INSERT OR REPLACE INTO products (${SHORT_COLUMNS}) VALUES ${values(1, SHORT_BOUND)}`);
-      this.upsertShortGroup = db.prepare(`INSERT OR REPLACE INTO products (${SHORT_COLUMNS}) VALUES ${values(GROUP, SHORT_BOUND)}`);
+      // a short row binds its 5 values, the other columns take products' defaults (null, weighed 0,
+      // enabled 1: what writeProductRow gives a product without them, see isShortRow)
+      this.upsertShort = db.prepare(`INSERT OR REPLACE INTO products (${SHORT_COLUMNS}) VALUES ${values(1, SHORT_FIELDS)}`);
+      this.upsertShortGroup = db.prepare(`INSERT OR REPLACE INTO products (${SHORT_COLUMNS}) VALUES ${values(GROUP, SHORT_FIELDS)}`);
       this.del = db.prepare('DELETE FROM main.products WHERE code = ?');
       this.disable = db.prepare('UPDATE main.products SET enabled = 0 WHERE code = ?');
     } catch (e) {
@@ -179,7 +166,7 @@ export class BuildWriter {
           .pluck()
           .get() as number;
       case 'finish':
-        return this.finish(m.name, m.now, m.inboxRow);
+        return this.finish(m.name, m.now, m.inboxRow, m.multi);
       case 'close':
         if (this.db.open) this.db.close();
         return undefined;
@@ -195,8 +182,7 @@ export class BuildWriter {
    * by name) measured slower that way (~+10 %), so a group that is not ascending goes row by row.
    */
   private upserts(n: number, vals: readonly unknown[], text: boolean, short: boolean): void {
-    const W = short ? SHORT_BOUND : UPSERT_COLUMNS;
-    const S = stride(text, short);
+    const W = short ? SHORT_FIELDS : UPSERT_COLUMNS;
     const args = short ? this.shortArgs : this.args;
     const row = short ? this.shortRow : this.row;
     const group = short ? this.upsertShortGroup : this.upsertGroup;
@@ -205,8 +191,9 @@ export class BuildWriter {
       const m = Math.min(GROUP, n - i);
       let ascending = m === GROUP;
       for (let k = 0; k < m; k++) {
+        const base = (i + k) * W;
         const o = k * W;
-        this.take(vals, (i + k) * S, args, o, W, text, short);
+        for (let c = 0; c < W; c++) args[o + c] = this.field(vals[base + c], c, text, short);
         const code = args[o] as string;
         if (code <= this.lastCode) ascending = false;
         this.lastCode = code;
@@ -235,15 +222,14 @@ export class BuildWriter {
       const db = this.db;
       // products' defaults, so a short row's missing columns read as they would in products
       db.exec(
-        'CREATE TEMP TABLE stage (code, barcodes, name, name_key, receipt_name, price, unit, weighed DEFAULT 0, group_code, tax_group, article, stock, enabled DEFAULT 1, extras, barcode)',
+        'CREATE TEMP TABLE stage (code, barcodes, name, name_key, receipt_name, price, unit, weighed DEFAULT 0, group_code, tax_group, article, stock, enabled DEFAULT 1, extras)',
       );
-      this.stageShort = db.prepare(`INSERT INTO temp.stage (${SHORT_COLUMNS}) VALUES ${values(1, SHORT_BOUND)}`);
-      this.stageShortGroup = db.prepare(`INSERT INTO temp.stage (${SHORT_COLUMNS}) VALUES ${values(GROUP, SHORT_BOUND)}`);
+      this.stageShort = db.prepare(`INSERT INTO temp.stage (${SHORT_COLUMNS}) VALUES ${values(1, SHORT_FIELDS)}`);
+      this.stageShortGroup = db.prepare(`INSERT INTO temp.stage (${SHORT_COLUMNS}) VALUES ${values(GROUP, SHORT_FIELDS)}`);
       this.stageFull = db.prepare(`INSERT INTO temp.stage (${COLUMNS}) VALUES ${values(1, UPSERT_COLUMNS)}`);
       this.stageFullGroup = db.prepare(`INSERT INTO temp.stage (${COLUMNS}) VALUES ${values(GROUP, UPSERT_COLUMNS)}`);
     }
-    const W = short ? SHORT_BOUND : UPSERT_COLUMNS;
-    const S = stride(text, short);
+    const W = short ? SHORT_FIELDS : UPSERT_COLUMNS;
     const one = short ? this.stageShort! : this.stageFull!;
     const group = short ? this.stageShortGroup! : this.stageFullGroup!;
     // the full rows' arrays have the right length already; the short ones have their own
@@ -251,39 +237,15 @@ export class BuildWriter {
     const row = short ? this.shortRow : this.row;
     let i = 0;
     for (; i + GROUP <= n; i += GROUP) {
-      for (let k = 0; k < GROUP; k++) this.take(vals, (i + k) * S, args, k * W, W, text, short);
+      for (let k = 0; k < GROUP * W; k++) args[k] = this.field(vals[i * W + k], k % W, text, short);
       group.run(args);
     }
     for (; i < n; i++) {
-      this.take(vals, i * S, row, 0, W, text, short);
+      for (let c = 0; c < W; c++) row[c] = this.field(vals[i * W + c], c, text, short);
       one.run(row);
     }
     this.staged += n;
     if (n) this.rows = true;
-  }
-
-  /**
-   * One row's W values into out at o: its fields as stored (field), then its last, products.barcode,
-   * from its barcodes (every batch: the text ones do not carry it, and deriving it here keeps the
-   * side-table check in one place).
-   */
-  private take(vals: readonly unknown[], base: number, out: unknown[], o: number, W: number, text: boolean, short: boolean): void {
-    for (let c = 0; c < W - 1; c++) out[o + c] = this.field(vals[base + c], c, text, short);
-    out[o + W - 1] = this.firstBarcode(out[o + 1]);
-  }
-
-  /**
-   * products.barcode: the first element of a row's barcodes JSON (writeProductRow's), null when
-   * none; a row that may hold more marks the build (the side table is filled at finish).
-   */
-  private firstBarcode(json: unknown): string | null {
-    if (typeof json !== 'string') return null;
-    const end = json.length - 2;
-    // the usual `["4820000000017"]`: the first closing quote is the last one and nothing is escaped
-    if (json.charCodeAt(1) === 34 && json.indexOf('"', 2) === end && json.indexOf('\\', 2) === -1) return json.slice(2, end);
-    const a = JSON.parse(json) as unknown[];
-    if (a.length > 1) this.multi = true;
-    return typeof a[0] === 'string' ? a[0] : null;
   }
 
   /** a value as stored: text fields turned back into null and numbers by column */
@@ -304,11 +266,11 @@ export class BuildWriter {
   }
 
   /** indexes, the old generation's inbox log and meta, the new row; COMMIT, WAL, close */
-  private finish(name: string, now: string, inboxRow: unknown[]): FinishResult {
+  private finish(name: string, now: string, inboxRow: unknown[], multi: boolean): FinishResult {
     const db = this.db;
     db.exec(BARCODE_INDEX_SQL);
-    // a full scan of products for the rows with 2+ barcodes: only when a row might have them
-    if (this.multi) db.prepare(REBUILD_BARCODES_SQL).run();
+    // a scan of every row for the few with 2+ barcodes: only when the file had one
+    if (multi) db.prepare(REBUILD_BARCODES_SQL).run();
     db.exec(NAME_KEY_INDEX_SQL);
     // the history and settings of the catalog carry over; the caller's lock keeps them still since begin
     db.exec(`INSERT INTO main.inbox_log (${INBOX_COLUMNS}) SELECT ${INBOX_COLUMNS} FROM prev.inbox_log; INSERT INTO main.meta SELECT * FROM prev.meta`);

@@ -188,9 +188,9 @@ describe('full import into a fresh catalog file', () => {
       const db = new Database(s.paths.catalog, { readonly: true });
       try {
         return {
-          first: db.prepare("SELECT code, barcode FROM products WHERE code NOT LIKE '0%' ORDER BY code").raw().all(),
+          first: db.prepare("SELECT code, json_extract(barcodes, '$[0]') FROM products WHERE code NOT LIKE '0%' ORDER BY code").raw().all(),
           side: db.prepare('SELECT barcode, product_code FROM barcodes ORDER BY 1, 2').raw().all(),
-          fills: db.prepare("SELECT count(*) FROM products WHERE code LIKE '0%' AND barcode = '46000000' || code").pluck().get(),
+          fills: db.prepare("SELECT count(*) FROM products WHERE code LIKE '0%' AND json_extract(barcodes, '$[0]') = '46000000' || code").pluck().get(),
         };
       } finally {
         db.close();

@@ -5,7 +5,7 @@ import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from '
 import { CfxError, ErrorCodes } from '../api/errors.js';
 import type { PriceRecord } from '../api/model.js';
 import { fault } from '../faults/index.js';
-import { BuildWriter, fromWire, isShortRow, NUL_FIELD, SEP, SHORT_FIELDS, TEXT_FIELDS, type BuildMessage, type FinishResult, type WireError } from './catalog-build-writer.js';
+import { BuildWriter, fromWire, isShortRow, NUL_FIELD, SEP, SHORT_FIELDS, type BuildMessage, type FinishResult, type WireError } from './catalog-build-writer.js';
 import { currentCatalog, fsyncFile, nextCatalogName, removeCatalogFiles, writeCatalogPointer } from './catalog-files.js';
 import type { StoreConnection } from './connection.js';
 import { checkFullFile, checkMoney, commitFailed, inboxRow, UPSERT_COLUMNS, writeProductRow, type CommitInfo, type FullFileGuard, type InboxFile, type PriceApply, type PriceApplyResult } from './price-apply.js';
@@ -76,6 +76,8 @@ export class FreshCatalogBuild implements PriceApply {
   private readonly sig = new Int32Array(new SharedArrayBuffer(8));
   /** a batch's values, reused */
   private vals: unknown[] = [];
+  /** an upsert had 2+ barcodes: the side table of further barcodes is built at finish */
+  private multi = false;
   readonly name: string;
   private readonly file: string;
 
@@ -148,6 +150,7 @@ export class FreshCatalogBuild implements PriceApply {
       const rec = recs[i]!;
       if (rec.op === 'upsert') {
         checkMoney(rec.product, rec.line);
+        if (rec.product.barcodes.length > 1) this.multi = true;
         writeProductRow(rec.product, vals, n * UPSERT_COLUMNS);
         n++;
         continue;
@@ -167,8 +170,7 @@ export class FreshCatalogBuild implements PriceApply {
   /**
    * The first n rows of vals, as one string when no value holds the separators. A batch where
    * every row has only code, barcodes, name and price (the usual price file) goes as those 5 fields
-   * per row (SHORT_FIELDS): 14 measured ~40 % more CPU on both sides of the hand-over. Neither
-   * carries products.barcode (the first barcode): the worker takes it from the barcodes field.
+   * per row (SHORT_FIELDS): 14 measured ~40 % more CPU on both sides of the hand-over.
    */
   private sendRows(n: number): void {
     const vals = this.vals;
@@ -180,8 +182,8 @@ export class FreshCatalogBuild implements PriceApply {
     }
     let short = true;
     for (let o = 0; o < len && short; o += UPSERT_COLUMNS) short = isShortRow(vals, o);
-    const fields = short ? SHORT_FIELDS : TEXT_FIELDS;
-    const parts = new Array<string>(n * fields);
+    const parts = new Array<string>(short ? n * SHORT_FIELDS : len);
+    const fields = short ? SHORT_FIELDS : UPSERT_COLUMNS;
     let text = true;
     let j = 0;
     for (let o = 0; o < len && text; o += UPSERT_COLUMNS) {
@@ -264,7 +266,7 @@ export class FreshCatalogBuild implements PriceApply {
       removed = checkFullFile(f, this.guard, this.upserts, () => this.call({ t: 'count', what: 'prev' }) as number, () => this.call({ t: 'count', what: 'removed' }) as number);
       fault('prices.pull:building');
       const now = new Date().toISOString();
-      ({ products, inboxId } = this.call({ t: 'finish', name: f.name, now, inboxRow: inboxRow(f, now, this.upserts + this.deletes + this.disables, info.skipped) }) as FinishResult);
+      ({ products, inboxId } = this.call({ t: 'finish', name: f.name, now, inboxRow: inboxRow(f, now, this.upserts + this.deletes + this.disables, info.skipped), multi: this.multi }) as FinishResult);
       this.stopWorker();
       fsyncFile(this.file);
       fault('prices.pull:built');

@@ -103,9 +103,9 @@ export function checkMoney(p: Product, line: number | undefined): void {
 }
 
 /** values per products upsert row (PriceStatements.upsert's columns) */
-export const UPSERT_COLUMNS = 15;
+export const UPSERT_COLUMNS = 14;
 
-/** writes the upsert's 15 values of `p` into `out` from `o` on (a multi-row insert fills one array) */
+/** writes the upsert's 14 values of `p` into `out` from `o` on (a multi-row insert fills one array) */
 export function writeProductRow(p: Product, out: unknown[], o: number): void {
   out[o] = p.code;
   out[o + 1] = JSON.stringify(p.barcodes);
@@ -121,8 +121,6 @@ export function writeProductRow(p: Product, out: unknown[], o: number): void {
   out[o + 11] = p.stock ?? null;
   out[o + 12] = p.enabled === false ? 0 : 1;
   out[o + 13] = p.extras === undefined ? null : JSON.stringify(p.extras);
-  // last, so the fresh build's hand-over can leave it out and derive it (firstBarcode)
-  out[o + 14] = p.barcodes[0] ?? null;
 }
 
 /** the upsert's values of one product */
@@ -133,7 +131,7 @@ export function productRow(p: Product): unknown[] {
 }
 
 /** products' columns in the order writeProductRow fills them (the fresh build's stage table uses it too) */
-export const PRODUCT_COLUMNS = 'code, barcodes, name, name_key, receipt_name, price, unit, weighed, group_code, tax_group, article, stock, enabled, extras, barcode';
+export const PRODUCT_COLUMNS = 'code, barcodes, name, name_key, receipt_name, price, unit, weighed, group_code, tax_group, article, stock, enabled, extras';
 export const UPSERT_SQL = `INSERT OR REPLACE INTO products (${PRODUCT_COLUMNS})
        VALUES (${Array(UPSERT_COLUMNS).fill('?').join(', ')})`;
 export const LOG_INBOX_SQL = 'INSERT INTO inbox_log (name, size, mtime, sha256, applied_at, records, mode, archived, skipped, skipped_lines) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
@@ -213,7 +211,7 @@ export class InPlaceApply implements PriceApply {
         const row = productRow(p);
         const barcodes = row[1] as string;
         // after a clear the barcode index is rebuilt at commit; a delta keeps it up to date row by row
-        // (the first barcode is products.barcode, its index kept by SQLite; the side table has the rest)
+        // (the first barcode's index is SQLite's to keep, an expression index; the side table has the rest)
         const old = this.cleared ? undefined : (st.oldBarcodes.get(p.code) as string | undefined);
         const reindex = !this.cleared && old !== barcodes;
         if (reindex && old !== undefined) this.unindex(p.code, old);
