@@ -183,7 +183,7 @@ describe('full import into a fresh catalog file', () => {
     ];
     const lookups = ['4820000000001', '4820000000031', '4820000000032', '4820000000033', SHARED, '4820000000099', '777', '888', '5555', '6666', '7777', '4600000000007', 'none'];
     const found = (s: Store) => lookups.map((b) => s.catalog.findByBarcode(b)?.code ?? null);
-    /** the index as stored: products.barcode and the side table */
+    /** the index as stored: each product's first barcode (the expression indexed) and the side table */
     const stored = (s: Store) => {
       const db = new Database(s.paths.catalog, { readonly: true });
       try {
