@@ -15,8 +15,9 @@ const PRODUCT_SELECT = 'SELECT p.* FROM products p';
  * is ordered by name_key, then rowid, which is the index's own order (an index entry ends with the rowid).
  * The barcode read merges two (its parameters: the range twice): products' first barcodes (by
  * barcode, rowid: the order of products_barcode, an index on firstBarcode) and the side table's
- * other barcodes (by barcode, code: its key). Ties on a barcode put the first list before the second, as SQLite orders an integer
- * (the rowid) before text (the code): one order, so offset pages neither repeat nor skip.
+ * other barcodes (by barcode, code: its key). Ties on a barcode put the first list before the
+ * second, as SQLite orders an integer (the rowid) before text (the code): one order, so offset
+ * pages neither repeat nor skip.
  */
 export const CATALOG_SEARCH_SQL = {
   code: `${PRODUCT_SELECT} WHERE p.code >= ? AND p.code < ? ORDER BY p.code`,

@@ -40,8 +40,9 @@ export const nameKey = (name: string): string => name.toLowerCase();
  * Append-only: a shipped migration is never edited, a change is a new entry with the next version.
  * products.barcodes (JSON array, file order) is the truth; the lookup index is derived from it:
  * an index on its first element (firstBarcode), and the barcodes table for the rest, keyed by
- * barcode so it is ONE b-tree (version 4; before it every barcode was in the side table). A full import skips both row by row and builds them sorted at commit: random-order
- * inserts into a barcode index were the import's main cost.
+ * barcode so it is ONE b-tree (version 4; before it every barcode was in the side table). A full
+ * import skips both row by row and builds them sorted at commit: random-order inserts into a
+ * barcode index were the import's main cost.
  */
 export const CATALOG_MIGRATIONS: readonly Migration[] = [
   {
