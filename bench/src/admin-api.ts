@@ -171,7 +171,10 @@ function runCli(args: string[], cwd: string): Promise<{ code: number | null; out
 const MAX_CHAR = '\u{10FFFF}';
 const SEARCH = {
   code: 'SELECT p.* FROM products p WHERE p.code >= ? AND p.code < ? ORDER BY p.code',
-  barcode: 'SELECT p.* FROM barcodes b JOIN products p ON p.code = b.product_code WHERE b.barcode >= ? AND b.barcode < ? ORDER BY b.barcode, b.product_code',
+  // (catalog schema 4: the first barcode from an index on json_extract(barcodes, '$[0]'), the others from the side table; its parameters: the range twice)
+  barcode:
+    "SELECT json_extract(p.barcodes, '$[0]') AS k1, p.rowid AS k2, p.* FROM products p WHERE json_extract(p.barcodes, '$[0]') >= ? AND json_extract(p.barcodes, '$[0]') < ? " +
+    'UNION ALL SELECT b.barcode, b.product_code, p.* FROM barcodes b JOIN products p ON p.code = b.product_code WHERE b.barcode >= ? AND b.barcode < ? ORDER BY 1, 2',
   name: 'SELECT p.* FROM products p WHERE p.name_key >= ? AND p.name_key < ? ORDER BY p.name_key, p.rowid',
 };
 
@@ -190,7 +193,7 @@ class Peer {
   /** the codes of a page, as the API lists them; each row read in full, as the API does */
   search(q: string, limit: number, offset: number): string[] {
     const key = q.toLowerCase();
-    const sources = [() => this.st.code.iterate(q, q + MAX_CHAR), () => this.st.barcode.iterate(q, q + MAX_CHAR), () => this.st.name.iterate(key, key + MAX_CHAR)];
+    const sources = [() => this.st.code.iterate(q, q + MAX_CHAR), () => this.st.barcode.iterate(q, q + MAX_CHAR, q, q + MAX_CHAR), () => this.st.name.iterate(key, key + MAX_CHAR)];
     const seen = new Set<string>();
     const page: string[] = [];
     let skipped = 0;

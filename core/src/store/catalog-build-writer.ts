@@ -1,7 +1,7 @@
 import Database, { type Statement } from 'better-sqlite3';
 import { CfxError } from '../api/errors.js';
-import { LOG_INBOX_SQL, PRODUCT_COLUMNS as COLUMNS, REBUILD_BARCODES_SQL, SUPERSEDE_SQL, UPSERT_COLUMNS, UPSERT_SQL } from './price-apply.js';
-import { CATALOG_MIGRATIONS, migrate, NAME_KEY_INDEX, NAME_KEY_INDEX_SQL, type Db } from './schema.js';
+import { LOG_INBOX_SQL, PRODUCT_COLUMNS as COLUMNS, SUPERSEDE_SQL, UPSERT_COLUMNS, UPSERT_SQL } from './price-apply.js';
+import { BARCODE_INDEX, BARCODE_INDEX_SQL, CATALOG_MIGRATIONS, migrate, NAME_KEY_INDEX, NAME_KEY_INDEX_SQL, REBUILD_BARCODES_SQL, type Db } from './schema.js';
 
 /** upserts per multi-row statement: 32 measured best on sorted codes (8: 25 % slower, 64: no better); 32 × 14 parameters is far below SQLite's limit */
 const GROUP = 32;
@@ -47,7 +47,8 @@ export type BuildMessage =
   | { t: 'delete' | 'disable'; code: string }
   | { t: 'clear' }
   | { t: 'count'; what: 'prev' | 'removed' }
-  | { t: 'finish'; name: string; now: string; inboxRow: unknown[] }
+  /** multi: a row had 2+ barcodes (else the side table of further barcodes stays empty, not even scanned for) */
+  | { t: 'finish'; name: string; now: string; inboxRow: unknown[]; multi: boolean }
   | { t: 'close' };
 
 export interface FinishResult {
@@ -118,7 +119,7 @@ export class BuildWriter {
       db.pragma('threads = 2');
       migrate(db, file, CATALOG_MIGRATIONS);
       // built once, sorted, at the end
-      db.exec(`DROP INDEX IF EXISTS ${NAME_KEY_INDEX}`);
+      db.exec(`DROP INDEX IF EXISTS ${NAME_KEY_INDEX}; DROP INDEX IF EXISTS ${BARCODE_INDEX}`);
       db.prepare('ATTACH ? AS prev').run(prev);
       db.exec('BEGIN');
       this.upsert = db.prepare(UPSERT_SQL);
@@ -165,7 +166,7 @@ export class BuildWriter {
           .pluck()
           .get() as number;
       case 'finish':
-        return this.finish(m.name, m.now, m.inboxRow);
+        return this.finish(m.name, m.now, m.inboxRow, m.multi);
       case 'close':
         if (this.db.open) this.db.close();
         return undefined;
@@ -265,9 +266,11 @@ export class BuildWriter {
   }
 
   /** indexes, the old generation's inbox log and meta, the new row; COMMIT, WAL, close */
-  private finish(name: string, now: string, inboxRow: unknown[]): FinishResult {
+  private finish(name: string, now: string, inboxRow: unknown[], multi: boolean): FinishResult {
     const db = this.db;
-    db.prepare(REBUILD_BARCODES_SQL).run();
+    db.exec(BARCODE_INDEX_SQL);
+    // a scan of every row for the few with 2+ barcodes: only when the file had one
+    if (multi) db.prepare(REBUILD_BARCODES_SQL).run();
     db.exec(NAME_KEY_INDEX_SQL);
     // the history and settings of the catalog carry over; the caller's lock keeps them still since begin
     db.exec(`INSERT INTO main.inbox_log (${INBOX_COLUMNS}) SELECT ${INBOX_COLUMNS} FROM prev.inbox_log; INSERT INTO main.meta SELECT * FROM prev.meta`);

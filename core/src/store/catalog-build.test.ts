@@ -146,6 +146,103 @@ describe('full import into a fresh catalog file', () => {
     }
   });
 
+  for (const [inWorker, scrambled] of [[true, false], [true, true], [false, false], [false, true]] as const)
+  it(`${inWorker ? 'in the build worker' : 'on one thread'}, codes ${scrambled ? 'out of order' : 'ascending'}: barcodes (0, 1, 3 per product, shared, repeated, moving) index and look up as in place, also after a delta`, async () => {
+    buildPlacement.inWorker = inWorker;
+    const SHARED = '2000000000001';
+    // the products whose barcodes matter, in code order (ties on a shared barcode list by rowid: file order here)
+    const special: PriceRecord[] = [
+      { op: 'upsert', product: product('a0', 1, []) },
+      { op: 'upsert', product: product('a1', 2, ['4820000000001']) },
+      { op: 'upsert', product: product('a3', 3, ['4820000000031', '4820000000032', '4820000000033']) },
+      { op: 'upsert', product: product('b0', 4, [SHARED], { enabled: false }) },
+      { op: 'upsert', product: product('b1', 5, [SHARED]) },
+      { op: 'upsert', product: product('b2', 6, ['4820000000099', SHARED]) },
+      { op: 'upsert', product: product('d1', 7, ['777', '888', '777']) },
+      // 5555 moves from m1 to m2 within the file: m1's later row takes another barcode
+      { op: 'upsert', product: product('m1', 8, ['5555']) },
+      { op: 'upsert', product: product('m2', 9, ['5555', '6666']) },
+      { op: 'upsert', product: product('m1', 10, ['7777']) },
+    ];
+    // 200 more with one barcode each, before them: out of order they are staged (past 4 groups of 32)
+    const fill: PriceRecord[] = [];
+    for (let i = 0; i < 200; i++) {
+      const k = scrambled ? (i * 37) % 200 : i;
+      fill.push({ op: 'upsert', product: product(`0${String(k).padStart(4, '0')}`, 100 + k, [`46000000${String(k).padStart(5, '0')}`]) });
+    }
+    const recs: PriceRecord[] = [{ op: 'clear' }, ...fill, ...special];
+    const delta: PriceRecord[] = [
+      // a3's first barcode changes (033 first), 032 leaves it for a new product; b1 drops the shared one
+      { op: 'upsert', product: product('a3', 3, ['4820000000033', '4820000000031']) },
+      { op: 'upsert', product: product('n1', 11, ['4820000000032']) },
+      { op: 'upsert', product: product('b1', 5, []) },
+      // 5555 moves again: m2 goes, a1 takes it as its second barcode
+      { op: 'delete', code: 'm2' },
+      { op: 'upsert', product: product('a1', 2, ['4820000000001', '5555']) },
+      { op: 'disable', code: 'd1' },
+    ];
+    const lookups = ['4820000000001', '4820000000031', '4820000000032', '4820000000033', SHARED, '4820000000099', '777', '888', '5555', '6666', '7777', '4600000000007', 'none'];
+    const found = (s: Store) => lookups.map((b) => s.catalog.findByBarcode(b)?.code ?? null);
+    /** the index as stored: each product's first barcode (the expression indexed) and the side table */
+    const stored = (s: Store) => {
+      const db = new Database(s.paths.catalog, { readonly: true });
+      try {
+        return {
+          first: db.prepare("SELECT code, json_extract(barcodes, '$[0]') FROM products WHERE code NOT LIKE '0%' ORDER BY code").raw().all(),
+          side: db.prepare('SELECT barcode, product_code FROM barcodes ORDER BY 1, 2').raw().all(),
+          fills: db.prepare("SELECT count(*) FROM products WHERE code LIKE '0%' AND json_extract(barcodes, '$[0]') = '46000000' || code").pluck().get(),
+        };
+      } finally {
+        db.close();
+      }
+    };
+    const searches = (s: Store) => ['2000', '482', '48200000000', '5', '7', '46000000001', '888'].map((q) => s.catalog.list({ q, limit: 20 }).map((p) => p.code));
+    const inPlace = Store.open(freshDir());
+    const fresh = Store.open(freshDir());
+    try {
+      await applyAll(inPlace, 'f.csv', 'full', recs);
+      buildFresh(fresh, 'f.csv', recs, 64);
+      assert.deepEqual(everything(fresh), everything(inPlace));
+      assert.deepEqual(stored(fresh), stored(inPlace));
+      assert.deepEqual(stored(fresh), {
+        first: [['a0', null], ['a1', '4820000000001'], ['a3', '4820000000031'], ['b0', SHARED], ['b1', SHARED], ['b2', '4820000000099'], ['d1', '777'], ['m1', '7777'], ['m2', '5555']],
+        side: [[SHARED, 'b2'], ['4820000000032', 'a3'], ['4820000000033', 'a3'], ['6666', 'm2'], ['777', 'd1'], ['888', 'd1']],
+        fills: 200,
+      });
+      // a shared barcode: the enabled products first, then the lowest code
+      assert.deepEqual(found(fresh), ['a1', 'a3', 'a3', 'a3', 'b1', 'b2', 'd1', 'd1', 'm2', 'm2', 'm1', '00007', null]);
+      assert.deepEqual(found(inPlace), found(fresh));
+      assert.deepEqual(searches(fresh), searches(inPlace));
+      assert.deepEqual(searches(fresh).slice(0, 2), [['b0', 'b1', 'b2'], ['a1', 'a3', 'b2']]);
+      // pages of one: the merged read (first barcodes, then the others) neither repeats nor skips
+      const pages: string[] = [];
+      for (let offset = 0; offset < 6; offset++) pages.push(...fresh.catalog.list({ q: '482', limit: 1, offset }).map((p) => p.code));
+      assert.deepEqual(pages, ['a1', 'a3', 'b2']);
+
+      // a delta goes in place on both, keeping the index row by row; a fresh build of the result agrees
+      await applyAll(inPlace, 'd.csv', 'delta', delta);
+      await applyAll(fresh, 'd.csv', 'delta', delta);
+      const rebuilt = Store.open(freshDir());
+      try {
+        const final = everything(inPlace).map((p): PriceRecord => ({ op: 'upsert', product: p }));
+        buildFresh(rebuilt, 'all.csv', [{ op: 'clear' }, ...final], 64);
+        for (const s of [fresh, rebuilt]) {
+          assert.deepEqual(everything(s), everything(inPlace));
+          assert.deepEqual(stored(s), stored(inPlace));
+          assert.deepEqual(found(s), found(inPlace));
+        }
+      } finally {
+        rebuilt.close();
+      }
+      assert.deepEqual(stored(inPlace).side, [[SHARED, 'b2'], ['4820000000031', 'a3'], ['5555', 'a1'], ['777', 'd1'], ['888', 'd1']]);
+      // the shared barcode: b0 has it first but is disabled, b2 (enabled) has it second
+      assert.deepEqual(found(inPlace), ['a1', 'a3', 'n1', 'a3', 'b2', 'b2', 'd1', 'd1', 'a1', null, 'm1', '00007', null]);
+    } finally {
+      inPlace.close();
+      fresh.close();
+    }
+  });
+
   it('carries the inbox log over, adds the new row in the new file only, and supersedes an open row of the same name', async () => {
     const s = Store.open(freshDir());
     try {

@@ -76,6 +76,8 @@ export class FreshCatalogBuild implements PriceApply {
   private readonly sig = new Int32Array(new SharedArrayBuffer(8));
   /** a batch's values, reused */
   private vals: unknown[] = [];
+  /** an upsert had 2+ barcodes: the side table of further barcodes is built at finish */
+  private multi = false;
   readonly name: string;
   private readonly file: string;
 
@@ -148,6 +150,7 @@ export class FreshCatalogBuild implements PriceApply {
       const rec = recs[i]!;
       if (rec.op === 'upsert') {
         checkMoney(rec.product, rec.line);
+        if (rec.product.barcodes.length > 1) this.multi = true;
         writeProductRow(rec.product, vals, n * UPSERT_COLUMNS);
         n++;
         continue;
@@ -263,7 +266,7 @@ export class FreshCatalogBuild implements PriceApply {
       removed = checkFullFile(f, this.guard, this.upserts, () => this.call({ t: 'count', what: 'prev' }) as number, () => this.call({ t: 'count', what: 'removed' }) as number);
       fault('prices.pull:building');
       const now = new Date().toISOString();
-      ({ products, inboxId } = this.call({ t: 'finish', name: f.name, now, inboxRow: inboxRow(f, now, this.upserts + this.deletes + this.disables, info.skipped) }) as FinishResult);
+      ({ products, inboxId } = this.call({ t: 'finish', name: f.name, now, inboxRow: inboxRow(f, now, this.upserts + this.deletes + this.disables, info.skipped), multi: this.multi }) as FinishResult);
       this.stopWorker();
       fsyncFile(this.file);
       fault('prices.pull:built');

@@ -2,7 +2,10 @@ import type { Product } from '../api/model.js';
 import type { StoreConnection } from './connection.js';
 import type { Catalog, ListProductsOptions } from './repositories.js';
 import { MAX_CHAR, type Row } from './rows.js';
-import { nameKey } from './schema.js';
+import { firstBarcode, nameKey } from './schema.js';
+
+/** products p's first barcode, as its index reads it */
+const FIRST = firstBarcode('p');
 
 const PRODUCT_SELECT = 'SELECT p.* FROM products p';
 
@@ -10,12 +13,25 @@ const PRODUCT_SELECT = 'SELECT p.* FROM products p';
  * The three range reads of a catalog search (exported for the query-plan test): each must be a
  * SEARCH on an index in its own order, never a SCAN and never a sort of the matches. The name read
  * is ordered by name_key, then rowid, which is the index's own order (an index entry ends with the rowid).
+ * The barcode read merges two (its parameters: the range twice): products' first barcodes (by
+ * barcode, rowid: the order of products_barcode, an index on firstBarcode) and the side table's
+ * other barcodes (by barcode, code: its key). Ties on a barcode put the first list before the
+ * second, as SQLite orders an integer (the rowid) before text (the code): one order, so offset
+ * pages neither repeat nor skip.
  */
 export const CATALOG_SEARCH_SQL = {
   code: `${PRODUCT_SELECT} WHERE p.code >= ? AND p.code < ? ORDER BY p.code`,
-  barcode: 'SELECT p.* FROM barcodes b JOIN products p ON p.code = b.product_code WHERE b.barcode >= ? AND b.barcode < ? ORDER BY b.barcode, b.product_code',
+  barcode:
+    `SELECT ${FIRST} AS k1, p.rowid AS k2, p.* FROM products p WHERE ${FIRST} >= ? AND ${FIRST} < ? ` +
+    'UNION ALL SELECT b.barcode, b.product_code, p.* FROM barcodes b JOIN products p ON p.code = b.product_code WHERE b.barcode >= ? AND b.barcode < ? ORDER BY 1, 2',
   name: `${PRODUCT_SELECT} WHERE p.name_key >= ? AND p.name_key < ? ORDER BY p.name_key, p.rowid`,
 } as const;
+
+/**
+ * A lookup by barcode (its parameter twice): a product's first barcode from its index (firstBarcode),
+ * the others from the side table; the few matches sorted (exported for the query-plan test).
+ */
+export const FIND_BY_BARCODE_SQL = `${PRODUCT_SELECT} WHERE ${FIRST} = ? OR p.code IN (SELECT product_code FROM barcodes WHERE barcode = ?) ORDER BY p.enabled DESC, p.code LIMIT 1`;
 
 function toProduct(r: Row): Product {
   const p: Product = { code: r.code as string, barcodes: JSON.parse(r.barcodes as string) as string[], name: r.name as string, price: r.price as number };
@@ -48,7 +64,7 @@ export class SqliteCatalog implements Catalog {
 
   findByBarcode(barcode: string): Product | undefined {
     this.db.syncCatalog();
-    const r = this.db.c(`${PRODUCT_SELECT} WHERE p.code IN (SELECT product_code FROM barcodes WHERE barcode = ?) ORDER BY p.enabled DESC, p.code LIMIT 1`).get(barcode) as Row | undefined;
+    const r = this.db.c(FIND_BY_BARCODE_SQL).get(barcode, barcode) as Row | undefined;
     return r && toProduct(r);
   }
 
@@ -69,7 +85,7 @@ export class SqliteCatalog implements Catalog {
     // one iterator at a time: a better-sqlite3 connection runs one statement while iterating
     const sources: (() => IterableIterator<unknown>)[] = [
       () => this.db.c(CATALOG_SEARCH_SQL.code).iterate(q, q + MAX_CHAR),
-      () => this.db.c(CATALOG_SEARCH_SQL.barcode).iterate(q, q + MAX_CHAR),
+      () => this.db.c(CATALOG_SEARCH_SQL.barcode).iterate(q, q + MAX_CHAR, q, q + MAX_CHAR),
       () => this.db.c(CATALOG_SEARCH_SQL.name).iterate(key, key + MAX_CHAR),
     ];
     const seen = new Set<string>();

@@ -2,7 +2,7 @@ import type { Statement } from 'better-sqlite3';
 import { CfxError, ErrorCodes, FormatError } from '../api/errors.js';
 import type { SkippedInput } from '../api/format.js';
 import type { PriceFileMode, PriceRecord, Product } from '../api/model.js';
-import { NAME_KEY_INDEX, NAME_KEY_INDEX_SQL, nameKey, type Db } from './schema.js';
+import { BARCODE_INDEX, BARCODE_INDEX_SQL, NAME_KEY_INDEX, NAME_KEY_INDEX_SQL, nameKey, REBUILD_BARCODES_SQL, type Db } from './schema.js';
 
 /** The remote file being applied; becomes its inbox_log row. */
 export interface InboxFile {
@@ -134,8 +134,6 @@ export function productRow(p: Product): unknown[] {
 export const PRODUCT_COLUMNS = 'code, barcodes, name, name_key, receipt_name, price, unit, weighed, group_code, tax_group, article, stock, enabled, extras';
 export const UPSERT_SQL = `INSERT OR REPLACE INTO products (${PRODUCT_COLUMNS})
        VALUES (${Array(UPSERT_COLUMNS).fill('?').join(', ')})`;
-/** the barcode lookup index from products.barcodes, sorted (random-order index inserts cost ~2.5×) */
-export const REBUILD_BARCODES_SQL = 'INSERT OR IGNORE INTO barcodes (barcode, product_code) SELECT j.value, p.code FROM products p, json_each(p.barcodes) j ORDER BY 1, 2';
 export const LOG_INBOX_SQL = 'INSERT INTO inbox_log (name, size, mtime, sha256, applied_at, records, mode, archived, skipped, skipped_lines) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
 // a new delivery of a name proves the previous one left the server (the office wrote over it)
 export const SUPERSEDE_SQL = 'UPDATE inbox_log SET confirmed_at = ? WHERE name = ? AND confirmed_at IS NULL';
@@ -213,11 +211,12 @@ export class InPlaceApply implements PriceApply {
         const row = productRow(p);
         const barcodes = row[1] as string;
         // after a clear the barcode index is rebuilt at commit; a delta keeps it up to date row by row
+        // (the first barcode's index is SQLite's to keep, an expression index; the side table has the rest)
         const old = this.cleared ? undefined : (st.oldBarcodes.get(p.code) as string | undefined);
         const reindex = !this.cleared && old !== barcodes;
         if (reindex && old !== undefined) this.unindex(p.code, old);
         st.upsert.run(row);
-        if (reindex) for (const b of p.barcodes) st.insertBarcode.run(b, p.code);
+        if (reindex) for (let i = 1; i < p.barcodes.length; i++) st.insertBarcode.run(p.barcodes[i], p.code);
         this.upserts++;
         break;
       }
@@ -238,7 +237,7 @@ export class InPlaceApply implements PriceApply {
         // every name key is inserted again: into no index, then sorted once at commit, costs about
         // a second for 1M rows where 1M random-order index inserts doubled the whole import
         if (!this.cleared) {
-          this.db.exec(`DROP INDEX IF EXISTS ${NAME_KEY_INDEX}`);
+          this.db.exec(`DROP INDEX IF EXISTS ${NAME_KEY_INDEX}; DROP INDEX IF EXISTS ${BARCODE_INDEX}`);
           this.before = st.count.get() as number;
           // only with the guard on: a copy of 1M codes is not free, and nothing else needs it
           if (this.guard.maxRemovedShare !== undefined && this.before > 0) {
@@ -257,8 +256,10 @@ export class InPlaceApply implements PriceApply {
     for (const r of recs) this.apply(r);
   }
 
+  /** the side table's rows of a product's barcodes (all but the first) */
   private unindex(code: string, barcodesJson: string): void {
-    for (const b of JSON.parse(barcodesJson) as string[]) this.st.deleteBarcode.run(b, code);
+    const old = JSON.parse(barcodesJson) as string[];
+    for (let i = 1; i < old.length; i++) this.st.deleteBarcode.run(old[i], code);
   }
 
   commit(info: CommitInfo = {}): PriceApplyResult {
@@ -270,6 +271,7 @@ export class InPlaceApply implements PriceApply {
     try {
       if (this.cleared) {
         removed = this.checkFullFile();
+        this.db.exec(BARCODE_INDEX_SQL);
         this.st.rebuildBarcodes.run();
         this.db.exec(NAME_KEY_INDEX_SQL);
       }

@@ -97,6 +97,65 @@ describe('Store: files and migrations', () => {
   });
 });
 
+describe('Store: catalog schema 4 (the first barcode as products.barcode)', () => {
+  it('migrates a version-3 catalog: lookups and barcode searches answer as before; the side table keeps the other barcodes only', () => {
+    const dir = freshDir();
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, 'catalog.db');
+    const old = raw(file);
+    old.pragma('journal_mode = WAL');
+    migrate(old, file, CATALOG_MIGRATIONS.filter((m) => m.version <= 3));
+    assert.equal(old.pragma('user_version', { simple: true }), 3);
+    const ins = old.prepare('INSERT INTO products (code, barcodes, name, name_key, price, enabled) VALUES (?, ?, ?, ?, ?, ?)');
+    const rows: [string, string[], number][] = [
+      ['1', [], 1],
+      ['2', ['4820000000011'], 1],
+      ['3', ['4820000000031', '4820000000032', '4820000000033'], 1],
+      ['4', ['2000000000001'], 0],
+      ['5', ['2000000000001'], 1],
+      ['6', ['4820000000061', '2000000000001'], 1],
+      ['7', ['777', '888', '777'], 1],
+    ];
+    for (const [code, bc, enabled] of rows) ins.run(code, JSON.stringify(bc), `Item ${code}`, `item ${code}`, 100 + Number(code), enabled);
+    // version 3's index: every barcode in the side table
+    old.exec('INSERT OR IGNORE INTO barcodes (barcode, product_code) SELECT j.value, p.code FROM products p, json_each(p.barcodes) j ORDER BY 1, 2');
+    const barcodes = ['4820000000011', '4820000000031', '4820000000032', '4820000000033', '2000000000001', '4820000000061', '777', '888', 'none'];
+    // what version 3's reads answered (catalog.ts before schema 4)
+    const lookupV3 = old.prepare('SELECT p.code FROM products p WHERE p.code IN (SELECT product_code FROM barcodes WHERE barcode = ?) ORDER BY p.enabled DESC, p.code LIMIT 1').pluck();
+    const searchV3 = old.prepare('SELECT p.code FROM barcodes b JOIN products p ON p.code = b.product_code WHERE b.barcode >= ? AND b.barcode < ? ORDER BY b.barcode, b.product_code').pluck();
+    const before = barcodes.map((b) => (lookupV3.get(b) as string | undefined) ?? null);
+    const prefixes = ['2000', '48200000000', '4820000000061', '7', '88'];
+    const uniq = (codes: string[]) => codes.filter((c, i) => codes.indexOf(c) === i);
+    const searchedBefore = prefixes.map((q) => uniq(searchV3.all(q, `${q}\u{10FFFF}`) as string[]));
+    old.close();
+    assert.deepEqual(before, ['2', '3', '3', '3', '5', '6', '7', '7', null]);
+
+    const s = Store.open(dir);
+    try {
+      const db = raw(file);
+      assert.equal(db.pragma('user_version', { simple: true }), 4);
+      assert.deepEqual(db.prepare("SELECT code, json_extract(barcodes, '$[0]') FROM products ORDER BY code").raw().all(), [
+        ['1', null], ['2', '4820000000011'], ['3', '4820000000031'], ['4', '2000000000001'], ['5', '2000000000001'], ['6', '4820000000061'], ['7', '777'],
+      ]);
+      assert.deepEqual(db.prepare('SELECT barcode, product_code FROM barcodes ORDER BY 1, 2').raw().all(), [
+        ['2000000000001', '6'], ['4820000000032', '3'], ['4820000000033', '3'], ['777', '7'], ['888', '7'],
+      ]);
+      assert.equal(db.prepare("SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name = 'products_barcode'").pluck().get(), 1);
+      db.close();
+      assert.deepEqual(barcodes.map((b) => s.catalog.findByBarcode(b)?.code ?? null), before);
+      // a code listed once per search; barcodes in the same order (a tie on one barcode: first barcodes, then the others)
+      assert.deepEqual(prefixes.map((q) => s.catalog.list({ q, limit: 50 }).map((p) => p.code)), searchedBefore);
+      assert.deepEqual(s.catalog.get('3')?.barcodes, ['4820000000031', '4820000000032', '4820000000033']);
+    } finally {
+      s.close();
+    }
+    // a read-only store (cfx status) opens the migrated file
+    const r = Store.open(dir, { readonly: true });
+    assert.equal(r.catalog.findByBarcode('4820000000033')?.price, 103);
+    r.close();
+  });
+});
+
 describe('migrate', () => {
   it('runs each step once, in a transaction with its user_version', () => {
     const file = join(freshDir() + '.db');
