@@ -14,15 +14,15 @@ const PRODUCT_SELECT = 'SELECT p.* FROM products p';
  * SEARCH on an index in its own order, never a SCAN and never a sort of the matches. The name read
  * is ordered by name_key, then rowid, which is the index's own order (an index entry ends with the rowid).
  * The barcode read merges two (its parameters: the range twice): products' first barcodes (by
- * barcode, rowid: the order of products_barcode, an index on firstBarcode) and the side table's
- * other barcodes (by barcode, code: its key). Ties on a barcode put the first list before the
- * second, as SQLite orders an integer (the rowid) before text (the code): one order, so offset
- * pages neither repeat nor skip.
+ * barcode, code: the order of products_barcode, an index on firstBarcode and code) and the side
+ * table's other barcodes (by barcode, code: its key). Products sharing a barcode come by code from
+ * both, as before version 4: one order whatever the catalog's history (a fresh build or deltas),
+ * so offset pages neither repeat nor skip.
  */
 export const CATALOG_SEARCH_SQL = {
   code: `${PRODUCT_SELECT} WHERE p.code >= ? AND p.code < ? ORDER BY p.code`,
   barcode:
-    `SELECT ${FIRST} AS k1, p.rowid AS k2, p.* FROM products p WHERE ${FIRST} >= ? AND ${FIRST} < ? ` +
+    `SELECT ${FIRST} AS k1, p.code AS k2, p.* FROM products p WHERE ${FIRST} >= ? AND ${FIRST} < ? ` +
     'UNION ALL SELECT b.barcode, b.product_code, p.* FROM barcodes b JOIN products p ON p.code = b.product_code WHERE b.barcode >= ? AND b.barcode < ? ORDER BY 1, 2',
   name: `${PRODUCT_SELECT} WHERE p.name_key >= ? AND p.name_key < ? ORDER BY p.name_key, p.rowid`,
 } as const;

@@ -24,7 +24,9 @@ export const NAME_KEY_INDEX_SQL = `CREATE INDEX ${NAME_KEY_INDEX} ON products (n
 export const firstBarcode = (alias?: string): string => `json_extract(${alias ? `${alias}.` : ''}barcodes, '$[0]')`;
 /** the index of firstBarcode(); a full import builds it once, sorted, at commit (as the name key's) */
 export const BARCODE_INDEX = 'products_barcode';
-export const BARCODE_INDEX_SQL = `CREATE INDEX ${BARCODE_INDEX} ON products (${firstBarcode()})`;
+// (first barcode, code): products sharing a barcode come in code order, as the side table's
+// (barcode, product_code) key gives the others, so a search's order is one, whatever the catalog's history
+export const BARCODE_INDEX_SQL = `CREATE INDEX ${BARCODE_INDEX} ON products (${firstBarcode()}, code)`;
 /**
  * The side table from products.barcodes: every barcode after a product's first, sorted (random-order
  * index inserts cost ~2.5×). The instr() skips the JSON parse of a product with one barcode (no
@@ -144,7 +146,7 @@ export const CATALOG_MIGRATIONS: readonly Migration[] = [
         DELETE FROM barcodes;
         INSERT OR IGNORE INTO barcodes (barcode, product_code)
           SELECT j.value, p.code FROM products p, json_each(p.barcodes) j WHERE j.key > 0 ORDER BY 1, 2;
-        CREATE INDEX products_barcode ON products (json_extract(barcodes, '$[0]'));
+        CREATE INDEX products_barcode ON products (json_extract(barcodes, '$[0]'), code);
       `),
   },
 ];
