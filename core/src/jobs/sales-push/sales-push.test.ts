@@ -111,6 +111,12 @@ function failingWrites(volume: string, from: number, count = Infinity): Transpor
   }) as unknown as Transport & { writes: number };
 }
 
+/** a push on four connections to setup's volume: three that work and `fourth` */
+function withFourth(config: ReturnType<typeof setup>['config'], store: Store, fourth: Transport): SalesPush {
+  const volume = new URL(config.server).host;
+  return new SalesPush({ config, store, transports: [0, 1, 2].map(() => new MemoryTransport(volume) as Transport).concat(fourth), format, logger: silentLogger() });
+}
+
 test('an upload failing mid-backlog: every other sale sent and recorded with its copy on disk, the failed one pending, no copy descriptor left open', async () => {
   // setup's own push is not used: this one's connection 3 fails from its 5th upload on (the
   // server is gone for it: the one new login after the lost session fails too)
@@ -118,7 +124,7 @@ test('an upload failing mid-backlog: every other sale sent and recorded with its
   const volume = new URL(config.server).host;
   const failing = failingWrites(volume, 5);
   const fdsBefore = openFds();
-  const push4 = new SalesPush({ config, store, transports: [0, 1, 2].map(() => new MemoryTransport(volume) as Transport).concat(failing), format, logger: silentLogger() });
+  const push4 = withFourth(config, store, failing);
   try {
     await assert.rejects(push4.flush(), (e: TransportError) => /connection 3: reset by peer/.test(e.message) && e.details.sent === 59 && e.details.pending === 60 && e.details.left === 1);
     assert.equal(failing.writes, 6, 'one upload again after the lost session, then the lane stopped');
@@ -142,9 +148,8 @@ test('an upload failing mid-backlog: every other sale sent and recorded with its
 
 test('a session the server ends mid-backlog: the lane logs in again and sends the same file again; every sale once, none pending', async () => {
   const { config, store, server } = setup(60);
-  const volume = new URL(config.server).host;
-  const failing = failingWrites(volume, 5, 1);
-  const push4 = new SalesPush({ config, store, transports: [0, 1, 2].map(() => new MemoryTransport(volume) as Transport).concat(failing), format, logger: silentLogger() });
+  const failing = failingWrites(new URL(config.server).host, 5, 1);
+  const push4 = withFourth(config, store, failing);
   try {
     const r = await push4.flush();
     assert.equal(r.sent, 60);
@@ -160,9 +165,8 @@ test('a session the server ends mid-backlog: the lane logs in again and sends th
 
 test('a server that ends every session at once: the lane fails without logging in again and again', async () => {
   const { config, store } = setup(20);
-  const volume = new URL(config.server).host;
-  const failing = failingWrites(volume, 1);
-  const push4 = new SalesPush({ config, store, transports: [0, 1, 2].map(() => new MemoryTransport(volume) as Transport).concat(failing), format, logger: silentLogger() });
+  const failing = failingWrites(new URL(config.server).host, 1);
+  const push4 = withFourth(config, store, failing);
   try {
     await assert.rejects(push4.flush(), /connection 3: reset by peer/);
     assert.equal(failing.writes, 1, 'no new login after a session that sent nothing');
@@ -211,7 +215,7 @@ test('a backlog on tmpfs: its copies synced on the main thread, every sale once 
   try {
     const r = await push.flush();
     assert.equal(r.sent, 120);
-    assert.equal((push as unknown as { syncs: number }).syncs > 0, true, 'syncs made on the main thread');
+    assert.equal((push as unknown as { syncCost: { measured: number } }).syncCost.measured > 0, true, 'syncs made on the main thread');
     const names = (await server.list('/sales')).map((e) => e.name).sort();
     assert.deepEqual(names, Array.from({ length: 120 }, (_, i) => `box-1_S${String(i + 1).padStart(4, '0')}.txt`));
     for (let i = 1; i <= 120; i++) {

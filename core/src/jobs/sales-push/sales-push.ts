@@ -80,6 +80,29 @@ const SYNC_PROBE = 8;
 /** only a group of a backlog probes: a single sale's sync (sale latency, ext4: ~ms) never blocks the main thread to find out */
 const SYNC_PROBE_MIN_GROUP = 8;
 
+/**
+ * The last few costs (ms) of a step done synchronously on the main thread (a local copy, a sync):
+ * cheap while the fastest of them is under `maxMs`. The fastest, because a busy machine makes
+ * single steps slow, never fast.
+ */
+class RecentCost {
+  private readonly ms: number[];
+  private n = 0;
+  constructor(private readonly maxMs: number, window: number, initialMs: number) {
+    this.ms = new Array<number>(window).fill(initialMs);
+  }
+  add(ms: number): void {
+    this.ms[this.n++ % this.ms.length] = ms;
+  }
+  /** steps measured so far */
+  get measured(): number {
+    return this.n;
+  }
+  get cheap(): boolean {
+    return Math.min(...this.ms) < this.maxMs;
+  }
+}
+
 /** one journaled sale to upload */
 interface PushItem {
   terminalId: string;
@@ -113,13 +136,11 @@ export class SalesPush {
   /** per connection: logged in and the sales dir made (MKD/CWD), or on the way; kept for the run and after */
   private readonly dirReady = new Map<Transport, Promise<void>>();
   private readonly archiveDir: string;
-  /** the last synchronous local-copy writes, ms (see keepCopy) */
-  private readonly syncCopyMs = [0, 0, 0, 0];
-  private syncCopies = 0;
+  /** the last synchronous local-copy writes (see keepCopy); none yet: cheap */
+  private readonly copyCost = new RecentCost(SYNC_COPY_MAX_MS, 4, 0);
   private asyncCopies = 0;
-  /** the last synchronous syncs, ms (see syncEach); a slow one (or none yet) sends a group's syncs to the thread pool */
-  private readonly syncMs: number[] = new Array<number>(SYNC_WINDOW).fill(Infinity);
-  private syncs = 0;
+  /** the last synchronous syncs (see syncEach); none yet: not cheap, a backlog's group probes first */
+  private readonly syncCost = new RecentCost(SYNC_MAX_MS, SYNC_WINDOW, Infinity);
   private syncGroups = 0;
   /** day dirs made and not yet synced with their parent (see durable) */
   private readonly newDirs = new Set<string>();
@@ -214,7 +235,7 @@ export class SalesPush {
   private keepCopy(p: Prepared, file: string, overlap: boolean, job: PushJob): Promise<void> | undefined {
     const dir = dirname(file);
     const bytes = p.bytes;
-    if (!overlap && (Math.min(...this.syncCopyMs) < SYNC_COPY_MAX_MS || ++this.asyncCopies % SYNC_COPY_PROBE === 0)) {
+    if (!overlap && (this.copyCost.cheap || ++this.asyncCopies % SYNC_COPY_PROBE === 0)) {
       const t0 = performance.now();
       let fd: number;
       let newDir = false;
@@ -230,7 +251,7 @@ export class SalesPush {
       p.fd = fd;
       writeAllSync(fd, bytes);
       // a new day dir is no measure of a copy
-      if (!newDir) this.syncCopyMs[this.syncCopies++ % this.syncCopyMs.length] = performance.now() - t0;
+      if (!newDir) this.copyCost.add(performance.now() - t0);
       fault(`${job}:local-copy`);
       return undefined;
     }
@@ -289,11 +310,6 @@ export class SalesPush {
     );
   }
 
-  /** like keepCopy's measure: a busy machine makes single syncs slow, never fast */
-  private syncCheap(): boolean {
-    return Math.min(...this.syncMs) < SYNC_MAX_MS;
-  }
-
   /**
    * fdatasync (`data`: then closes) or fsync of each descriptor: synchronously while each is
    * measured cheap (see durable), the rest in the thread pool; every descriptor of `data` is
@@ -302,7 +318,7 @@ export class SalesPush {
   private async syncEach(fds: readonly number[], data: boolean, probe: boolean): Promise<void> {
     let k = 0;
     let failed: { error: unknown } | undefined;
-    if (probe || this.syncCheap()) {
+    if (probe || this.syncCost.cheap) {
       while (k < fds.length) {
         const fd = fds[k++]!;
         const t0 = performance.now();
@@ -320,8 +336,8 @@ export class SalesPush {
             failed ??= { error };
           }
         }
-        this.syncMs[this.syncs++ % SYNC_WINDOW] = ms;
-        if (failed || !this.syncCheap()) break;
+        this.syncCost.add(ms);
+        if (failed || !this.syncCost.cheap) break;
       }
     }
     if (k < fds.length) {
