@@ -1,5 +1,6 @@
 import Database, { type Statement } from 'better-sqlite3';
 import { CfxError } from '../api/errors.js';
+import type { Product } from '../api/model.js';
 import { LOG_INBOX_SQL, PRODUCT_COLUMNS as COLUMNS, SUPERSEDE_SQL, UPSERT_COLUMNS, UPSERT_SQL } from './price-apply.js';
 import { BARCODE_INDEX, BARCODE_INDEX_SQL, CATALOG_MIGRATIONS, migrate, NAME_KEY_INDEX, NAME_KEY_INDEX_SQL, REBUILD_BARCODES_SQL, type Db } from './schema.js';
 
@@ -36,6 +37,21 @@ export const SHORT_FIELDS = 5;
 /** a row (14 values from writeProductRow at o) of a code, name and price, the other columns at their defaults */
 export function isShortRow(v: readonly unknown[], o: number): boolean {
   return typeof v[o] === 'string' && typeof v[o + 1] === 'string' && typeof v[o + 2] === 'string' && typeof v[o + 3] === 'string' && typeof v[o + 5] === 'number' && v[o + 4] === null && v[o + 6] === null && v[o + 7] === 0 && v[o + 8] === null && v[o + 9] === null && v[o + 10] === null && v[o + 11] === null && v[o + 12] === 1 && v[o + 13] === null;
+}
+
+/**
+ * A product whose upsert row is short (isShortRow of writeProductRow's values) and whose text
+ * fields can travel in a batch string: no SEP inside, none equal to NUL_FIELD. A barcodes JSON
+ * never holds either (JSON.stringify escapes control characters).
+ */
+export function isShortProduct(p: Product): boolean {
+  const code = p.code, name = p.name;
+  return (
+    typeof code === 'string' && typeof name === 'string' && typeof p.price === 'number' && Array.isArray(p.barcodes) &&
+    p.receiptName == null && p.unit == null && !p.weighed && p.groupCode == null && p.taxGroup == null && p.article == null &&
+    p.stock == null && p.enabled !== false && p.extras === undefined &&
+    code.indexOf(SEP) === -1 && name.indexOf(SEP) === -1 && code !== NUL_FIELD && name !== NUL_FIELD
+  );
 }
 
 const NUMERIC = [false, false, false, false, false, true, false, true, false, false, false, true, true, false];

@@ -3,10 +3,12 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import fc from 'fast-check';
 import { ErrorCodes } from '../api/errors.js';
 import type { PriceRecord } from '../api/model.js';
 import { buildPlacement } from './catalog-build.js';
 import { Store } from './index.js';
+import { barcodesJson } from './price-apply.js';
 import { applyAll, fullCatalog, isCode, product, tempDirs } from './test-fixtures.js';
 
 const { freshDir } = tempDirs('cfx-catalog-build-');
@@ -77,6 +79,15 @@ describe('full import into a fresh catalog file', () => {
       { op: 'upsert', product: full('a3', { stock: 0, receiptName: '' }) },
       { op: 'upsert', product: product('b1', 7, ['1'], { name: 'sep \u0001 inside' }) },
       { op: 'upsert', product: product('b2', 8, ['2'], { receiptName: '\u0002', unit: '\u0002\u0001' }) },
+      // short rows (code, barcodes, name, price) between and after full ones, and the short ones
+      // that cannot travel as text: a code holding \u0001, a name being \u0002; barcodes JSON must escape
+      { op: 'upsert', product: product('c1', 9, ['a"b\\c']) },
+      { op: 'upsert', product: product('c2', 10, ['штрих', '\u0007']) },
+      { op: 'upsert', product: full('c3', { unit: 'шт' }) },
+      { op: 'upsert', product: product('c4', 11, ['x'], { name: '\u0002' }) },
+      { op: 'upsert', product: product('c\u00015', 12, ['y']) },
+      { op: 'upsert', product: product('c6', 13, ['\ud800']) },
+      { op: 'upsert', product: product('c7', 14, ['1'], { name: 'Шоколад ЖИТНІЙ' }) },
     ];
     const inPlace = Store.open(freshDir());
     const fresh = Store.open(freshDir());
@@ -84,11 +95,14 @@ describe('full import into a fresh catalog file', () => {
       await applyAll(inPlace, 'f.csv', 'full', recs);
       for (const batch of [1000, 4, 1]) {
         const r = buildFresh(fresh, `f${batch}.csv`, recs, batch);
-        assert.deepEqual([r.upserts, r.products], [5, 5]);
+        assert.deepEqual([r.upserts, r.products], [12, 12]);
         assert.deepEqual(everything(fresh), everything(inPlace));
       }
       assert.equal(fresh.catalog.get('b1')?.name, 'sep \u0001 inside');
       assert.deepEqual([fresh.catalog.get('b2')?.receiptName, fresh.catalog.get('b2')?.unit], ['\u0002', '\u0002\u0001']);
+      assert.deepEqual([fresh.catalog.get('c1')?.barcodes, fresh.catalog.get('c2')?.barcodes, fresh.catalog.get('c6')?.barcodes], [['a"b\\c'], ['штрих', '\u0007'], ['\ud800']]);
+      assert.deepEqual([fresh.catalog.get('c4')?.name, fresh.catalog.get('c\u00015')?.price, fresh.catalog.get('c7')?.name, fresh.catalog.get('c3')?.unit], ['\u0002', 12, 'Шоколад ЖИТНІЙ', 'шт']);
+      assert.equal(fresh.catalog.findByBarcode('a"b\\c')?.code, 'c1');
       assert.deepEqual([fresh.catalog.get('a1')?.stock, fresh.catalog.get('a1')?.weighed, fresh.catalog.get('a1')?.enabled, fresh.catalog.get('a3')?.stock], [1500, true, false, 0]);
       // stored with the column's type, as the in-place apply stores them (not as text)
       const types = (s: Store) => {
@@ -100,7 +114,8 @@ describe('full import into a fresh catalog file', () => {
         }
       };
       assert.equal(types(fresh), types(inPlace));
-      assert.equal(types(fresh), 'integerintegerintegerintegertext integernullintegerintegernull integerintegerintegerintegertext integernullintegerintegernull integernullintegerintegertext');
+      assert.equal(types(fresh), 'integerintegerintegerintegertext integernullintegerintegernull integerintegerintegerintegertext integernullintegerintegernull integernullintegerintegertext'
+        + ' integernullintegerintegernull'.repeat(7));
     } finally {
       inPlace.close();
       fresh.close();
@@ -386,5 +401,16 @@ describe('full import into a fresh catalog file', () => {
     Store.open(dir).close();
     writeFileSync(join(dir, 'catalog.current'), '../etc/passwd\n');
     assert.throws(() => Store.open(dir, { readonly: true }), isCode(ErrorCodes.STORE_IO, /catalog\.current names "\.\.\/etc\/passwd", not a catalog-<n>\.db file/));
+  });
+});
+
+describe('barcodesJson', () => {
+  it('writes what JSON.stringify writes, for any barcodes (plain, quotes, backslashes, control characters, lone surrogates, none, many)', () => {
+    const some = ['4820000000001', '', ' a ', 'a"b', 'a\\b', '\u0001', '\u007f', 'ш', '\ud800', '\udfff\ud800', '~', '#'];
+    for (const b of some) assert.equal(barcodesJson([b]), JSON.stringify([b]), JSON.stringify(b));
+    assert.equal(barcodesJson([]), '[]');
+    assert.equal(barcodesJson(some), JSON.stringify(some));
+    fc.assert(fc.property(fc.array(fc.string({ unit: 'binary' }), { maxLength: 3 }), (bs) => barcodesJson(bs) === JSON.stringify(bs)), { numRuns: 2000 });
+    fc.assert(fc.property(fc.string({ unit: 'binary-ascii' }), (b) => barcodesJson([b]) === JSON.stringify([b])), { numRuns: 2000 });
   });
 });
