@@ -129,10 +129,15 @@ export class BuildWriter {
       db.pragma('journal_mode = OFF');
       db.pragma('synchronous = OFF');
       // the sorts of the index builds at the end on 2 threads (SQLite's sorter helpers; the main
-      // thread only waits then): commit 1.4 -> 1.1 s per 1M rows. With a 16 MiB page cache that
-      // passed the 200 MB RSS budget (198-204 MB); 8 MiB: 170-173 MB, no slower (bench/README.md)
-      db.pragma('cache_size = -8192');
+      // thread only waits then): commit 1.4 -> 1.1 s per 1M rows. The sorter sorts in runs of the
+      // page cache's size: a small cache (2 MiB) gives runs the helper threads sort while the table
+      // is still being read, and 8 KiB pages halve the page count; index/commit 1.01-1.04 s (4 KiB,
+      // 8 MiB) -> 0.80-0.84 s per 1M rows, and peak RSS 156-171 -> 133-150 MB (bench/README.md,
+      // issue 20 round 5). 16 MiB of cache had passed the 200 MB budget. The page size is the new
+      // file's (set before its first write); a catalog made any other way keeps SQLite's 4 KiB.
+      db.pragma('cache_size = -2048');
       db.pragma('threads = 2');
+      db.pragma('page_size = 8192');
       migrate(db, file, CATALOG_MIGRATIONS);
       // built once, sorted, at the end
       db.exec(`DROP INDEX IF EXISTS ${NAME_KEY_INDEX}; DROP INDEX IF EXISTS ${BARCODE_INDEX}`);

@@ -114,6 +114,16 @@ describe('full import into a fresh catalog file', () => {
         }
       };
       assert.equal(types(fresh), types(inPlace));
+      // a built generation has 8 KiB pages (catalog-build-writer.ts), the catalog made in place SQLite's 4 KiB
+      const pageSize = (s: Store) => {
+        const db = new Database(s.paths.catalog, { readonly: true });
+        try {
+          return db.pragma('page_size', { simple: true });
+        } finally {
+          db.close();
+        }
+      };
+      assert.deepEqual([pageSize(fresh), pageSize(inPlace)], [8192, 4096]);
       assert.equal(types(fresh), 'integerintegerintegerintegertext integernullintegerintegernull integerintegerintegerintegertext integernullintegerintegernull integernullintegerintegertext'
         + ' integernullintegerintegernull'.repeat(7));
     } finally {
