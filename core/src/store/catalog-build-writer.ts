@@ -34,15 +34,11 @@ export const NUL_FIELD = '\u0002';
 /** fields per row of a short batch: code, barcodes, name, name_key, price */
 export const SHORT_FIELDS = 5;
 
-/** a row (14 values from writeProductRow at o) of a code, name and price, the other columns at their defaults */
-export function isShortRow(v: readonly unknown[], o: number): boolean {
-  return typeof v[o] === 'string' && typeof v[o + 1] === 'string' && typeof v[o + 2] === 'string' && typeof v[o + 3] === 'string' && typeof v[o + 5] === 'number' && v[o + 4] === null && v[o + 6] === null && v[o + 7] === 0 && v[o + 8] === null && v[o + 9] === null && v[o + 10] === null && v[o + 11] === null && v[o + 12] === 1 && v[o + 13] === null;
-}
-
 /**
- * A product whose upsert row is short (isShortRow of writeProductRow's values) and whose text
- * fields can travel in a batch string: no SEP inside, none equal to NUL_FIELD. A barcodes JSON
- * never holds either (JSON.stringify escapes control characters).
+ * A product whose upsert row (writeProductRow) is short: code, barcodes, name, name key and price,
+ * every other column at its default (null; weighed 0, enabled 1), so the row goes as SHORT_FIELDS
+ * values; and whose text fields can travel in a batch string: no SEP inside, none equal to
+ * NUL_FIELD. A barcodes JSON never holds either (JSON.stringify escapes control characters).
  */
 export function isShortProduct(p: Product): boolean {
   const code = p.code, name = p.name;
@@ -146,7 +142,7 @@ export class BuildWriter {
       this.upsert = db.prepare(UPSERT_SQL);
       this.upsertGroup = db.prepare(`${UPSERT_SQL.slice(0, UPSERT_SQL.indexOf('VALUES'))}VALUES ${values(GROUP, UPSERT_COLUMNS)}`);
       // a short row binds its 5 values, the other columns take products' defaults (null, weighed 0,
-      // enabled 1: what writeProductRow gives a product without them, see isShortRow)
+      // enabled 1: what writeProductRow gives a product without them, see isShortProduct)
       this.upsertShort = db.prepare(`INSERT OR REPLACE INTO products (${SHORT_COLUMNS}) VALUES ${values(1, SHORT_FIELDS)}`);
       this.upsertShortGroup = db.prepare(`INSERT OR REPLACE INTO products (${SHORT_COLUMNS}) VALUES ${values(GROUP, SHORT_FIELDS)}`);
       this.del = db.prepare('DELETE FROM main.products WHERE code = ?');
