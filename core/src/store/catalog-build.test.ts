@@ -8,7 +8,8 @@ import { ErrorCodes } from '../api/errors.js';
 import type { PriceRecord } from '../api/model.js';
 import { buildPlacement } from './catalog-build.js';
 import { Store } from './index.js';
-import { barcodesJson } from './price-apply.js';
+import { isShortProduct } from './catalog-build-writer.js';
+import { barcodesJson, productRow, writeShortRow } from './price-apply.js';
 import { applyAll, fullCatalog, isCode, product, tempDirs } from './test-fixtures.js';
 
 const { freshDir } = tempDirs('cfx-catalog-build-');
@@ -422,5 +423,36 @@ describe('barcodesJson', () => {
     assert.equal(barcodesJson(some), JSON.stringify(some));
     fc.assert(fc.property(fc.array(fc.string({ unit: 'binary' }), { maxLength: 3 }), (bs) => barcodesJson(bs) === JSON.stringify(bs)), { numRuns: 2000 });
     fc.assert(fc.property(fc.string({ unit: 'binary-ascii' }), (b) => barcodesJson([b]) === JSON.stringify([b])), { numRuns: 2000 });
+  });
+});
+
+describe('isShortProduct', () => {
+  it('is true exactly when writeProductRow gives every column but code, barcodes, name, name key and price its default, and the text can travel joined', () => {
+    const p = (extra: Partial<Parameters<typeof product>[3]> = {}, code = 'a1') => product(code, 100, ['4820000000001'], extra);
+    const cases: [string, boolean, ReturnType<typeof p>][] = [
+      ['plain', true, p()],
+      ['no barcodes', true, product('a1', 0, [])],
+      ['weighed false, enabled true', true, p({ weighed: false, enabled: true })],
+      ['unit', false, p({ unit: 'кг' })],
+      ['receipt name ""', false, p({ receiptName: '' })],
+      ['weighed', false, p({ weighed: true })],
+      ['stock 0', false, p({ stock: 0 })],
+      ['disabled', false, p({ enabled: false })],
+      ['extras {}', false, p({ extras: {} })],
+      ['name holding SEP', false, p({ name: 'a\u0001b' })],
+      ['name being NUL_FIELD', false, p({ name: '\u0002' })],
+      ['code holding SEP', false, p({}, 'a\u00011')],
+    ];
+    for (const [what, short, prod] of cases) {
+      assert.equal(isShortProduct(prod), short, what);
+      // a short one's 14 values are its 5 and the defaults
+      if (short) {
+        const row = productRow(prod);
+        const five: unknown[] = [];
+        writeShortRow(prod, five, 0);
+        assert.deepEqual([row[0], row[1], row[2], row[3], row[5]], five, what);
+        assert.deepEqual([row[4], row[6], row[7], row[8], row[9], row[10], row[11], row[12], row[13]], [null, null, 0, null, null, null, null, 1, null], what);
+      }
+    }
   });
 });

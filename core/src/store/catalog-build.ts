@@ -8,8 +8,7 @@ import { fault } from '../faults/index.js';
 import { BuildWriter, fromWire, isShortProduct, NUL_FIELD, SEP, SHORT_FIELDS, type BuildMessage, type FinishResult, type WireError } from './catalog-build-writer.js';
 import { currentCatalog, fsyncFile, nextCatalogName, removeCatalogFiles, writeCatalogPointer } from './catalog-files.js';
 import type { StoreConnection } from './connection.js';
-import { nameKey } from './schema.js';
-import { barcodesJson, checkFullFile, checkMoney, commitFailed, inboxRow, UPSERT_COLUMNS, writeProductRow, type CommitInfo, type FullFileGuard, type InboxFile, type PriceApply, type PriceApplyResult } from './price-apply.js';
+import { checkFullFile, checkMoney, commitFailed, inboxRow, UPSERT_COLUMNS, writeProductRow, writeShortRow, type CommitInfo, type FullFileGuard, type InboxFile, type PriceApply, type PriceApplyResult } from './price-apply.js';
 
 /** the build worker, beside this file in dist (and so in the release package) */
 const WORKER_URL = new URL('./catalog-build-worker.js', import.meta.url);
@@ -166,13 +165,8 @@ export class FreshCatalogBuild implements PriceApply {
         if (!this.local && isShortProduct(p)) {
           if (n) this.sendRows(n);
           n = 0;
-          const o = ns * SHORT_FIELDS;
-          sp[o] = p.code;
-          sp[o + 1] = barcodesJson(p.barcodes);
-          sp[o + 2] = p.name;
-          sp[o + 3] = nameKey(p.name);
-          // a number: join() writes it as String() would, and the worker reads it back with Number()
-          sp[o + 4] = p.price;
+          // the price a number: join() writes it as String() would, the worker reads it back with Number()
+          writeShortRow(p, sp, ns * SHORT_FIELDS);
           ns++;
           continue;
         }

@@ -140,6 +140,19 @@ export function writeProductRow(p: Product, out: unknown[], o: number): void {
   out[o + 13] = p.extras === undefined ? null : JSON.stringify(p.extras);
 }
 
+/**
+ * writes a short product's 5 values (code, barcodes, name, name key, price: SHORT_COLUMNS of the
+ * fresh build, catalog-build-writer.ts) into `out` from `o` on: writeProductRow's columns 0-3 and 5,
+ * for a product whose other columns are at their defaults (isShortProduct)
+ */
+export function writeShortRow(p: Product, out: unknown[], o: number): void {
+  out[o] = p.code;
+  out[o + 1] = barcodesJson(p.barcodes);
+  out[o + 2] = p.name;
+  out[o + 3] = nameKey(p.name);
+  out[o + 4] = p.price;
+}
+
 /** the upsert's values of one product */
 export function productRow(p: Product): unknown[] {
   const row = new Array<unknown>(UPSERT_COLUMNS);
