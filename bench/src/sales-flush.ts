@@ -1,6 +1,7 @@
 // Sale backlog flush: 1,000 journaled sales (~2 KiB each as format-csv) pushed by SalesPush.flush()
 // to a fresh remote dir, beside `lftp mput` with xfer:use-temp-file (the peer) and raw basic-ftp
-// (STOR .part + RNFR/RNTO on one client: the floor), interleaved in the same run.
+// (STOR .part + RNFR/RNTO on one client), interleaved in the same run. `node-floor` is the floor of
+// any Node program here: a cold process with no dependencies sending the same files (sales-flush-floor.ts).
 //
 //   node bench/dist/sales-flush.js [--rounds 5] [--sales 1000] [--only cfx-shm-1,raw-1] [--json]
 // or from run.ts: `renderSalesFlush(await salesFlushBench({ rounds }))`.
@@ -13,8 +14,8 @@ import { spawn, type ChildProcessByStdio, type SpawnOptions } from 'node:child_p
 import type { Readable } from 'node:stream';
 import { CFX_BIN, OUT_DIR } from './common.js';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { App, SalesPush, Service, silentLogger, type Transport } from '@cfx/core';
 import {
   benchServer, bigSale, deployment, dropRemoteDir, flag, fmt, freshRemoteDir, median, onDisk, rawClient, rawPut, type BenchServer,
@@ -191,6 +192,33 @@ function lftpRun(s: BenchServer, src: string, n: number): Promise<number> {
   });
 }
 
+/**
+ * The floor (`node-floor`): a cold node process with no dependencies sends the same files on
+ * `connections` plain sockets, the same commands as transport-ftp (sales-flush-floor.ts). Timed from
+ * exec to exit like lftp and `cfx push`.
+ */
+function nodeFloorRun(s: BenchServer, src: string, n: number, connections: number): Promise<number> {
+  const dir = freshRemoteDir('flush-floor');
+  const script = join(dirname(fileURLToPath(import.meta.url)), 'sales-flush-floor.js');
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    const p = spawnCpu(process.execPath, [script, s.ftpUrl, dir, src, String(connections)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    p.stderr.on('data', (c) => (err += c));
+    p.on('error', reject);
+    p.on('close', (code) => {
+      const sec = Number(process.hrtime.bigint() - t0) / 1e9;
+      if (code !== 0) return reject(new Error(`node floor exited ${code}: ${err}`));
+      try {
+        verifyAndDrop(s, dir, n, 'node floor');
+        resolve(sec);
+      } catch (e) {
+        reject(e);
+      }
+    });
+  });
+}
+
 async function rawRun(s: BenchServer, files: { name: string; bytes: Buffer }[], clients: number): Promise<number> {
   const dir = freshRemoteDir('flush-raw');
   const t0 = process.hrtime.bigint();
@@ -249,6 +277,7 @@ export async function salesFlushBench(o: SalesFlushOptions = {}): Promise<SalesF
 
   const variants: Variant[] = [
     { id: 'lftp', label: 'lftp mput, use-temp-file (1 conn)', run: () => lftpRun(s, src, n) },
+    { id: 'node-floor', label: 'floor: bare node process, 4 conns', run: () => nodeFloorRun(s, src, n, 4) },
     { id: 'raw-1', label: 'raw basic-ftp, 1 client', run: () => rawRun(s, files, 1) },
     { id: 'raw-4', label: 'raw basic-ftp, 4 clients', run: () => rawRun(s, files, 4) },
     { id: 'cfx-shm-1', label: 'cfx flush, dataDir shm, 1 conn', run: () => cfxRun(s, SHM_WORK, 1, false, sales) },
