@@ -630,6 +630,12 @@ export interface RemoteEntry {
 export interface CallOptions {
     /** Abort the call; the transport rejects with TransportError('Aborted') and leaves no half-open state behind. */
     signal?: AbortSignal;
+    /**
+     * API 1.5, a hint only: another upload on this transport follows this one at once (a backlog).
+     * A transport may get ready for it inside this call: FTP asks for the next file's data port in
+     * the same write as this file's rename, one round trip fewer per file. Ignoring it is correct.
+     */
+    more?: boolean;
 }
 /**
  * What a transport declares about itself (API 1.2). Absent = none of them: the safe defaults.
@@ -734,7 +740,7 @@ export interface TransportProvider {
  * The plugin API version (semver). Plugins declare `engines.cfx` as a range on it with the
  * major pinned; minor versions only add, a new major breaks.
  */
-export declare const API_VERSION = "1.4.0";
+export declare const API_VERSION = "1.5.0";
 export declare const API_MAJOR = 1;
 
 // ==================== @cfx/core/testing — the conformance kit and the test host

@@ -13,6 +13,12 @@ export interface RemoteEntry {
 export interface CallOptions {
   /** Abort the call; the transport rejects with TransportError('Aborted') and leaves no half-open state behind. */
   signal?: AbortSignal;
+  /**
+   * API 1.5, a hint only: another upload on this transport follows this one at once (a backlog).
+   * A transport may get ready for it inside this call: FTP asks for the next file's data port in
+   * the same write as this file's rename, one round trip fewer per file. Ignoring it is correct.
+   */
+  more?: boolean;
 }
 
 /**

@@ -174,6 +174,35 @@ export function describeTransportConformance(name: string, opts: TransportConfor
       assert.equal((await readAll(t.read(p('wtr2.csv')))).toString(), 'again');
     });
 
+    // API 1.5: `more` is a hint (FTP asks for the next data port with the rename); whatever the
+    // calls between two uploads, or the time, or a failed step, every file lands whole
+    it('writeThenRename (when offered) with `more`: a backlog, other calls between, a failed step, a last one without it', async (tc) => {
+      if (!t.writeThenRename) return tc.skip('not offered');
+      await t.mkdir(p('more'));
+      const q = (n: string) => p(`more/${n}`);
+      const body = (i: number) => Buffer.from(`sale ${i};`.repeat(1 + (i % 7)) + '\r\n');
+      const put = (i: number, more = true) => t.writeThenRename!(q(`.s${i}.part`), q(`s${i}.csv`), body(i), () => undefined, { more });
+      for (let i = 0; i < 6; i++) await put(i);
+      // a listing, a read and a write of another kind between two uploads announced as more
+      assert.equal((await t.list(p('more'))).length, 6);
+      await put(6);
+      assert.deepEqual(await readAll(t.read(q('s6.csv'))), body(6));
+      await put(7);
+      await t.write(q('plain.txt'), Buffer.from('plain'));
+      await put(8);
+      const mine = new Error('the step failed');
+      await assert.rejects(t.writeThenRename(q('.s9.part'), q('s9.csv'), body(9), () => {
+        throw mine;
+      }, { more: true }), (e) => e === mine);
+      await put(9);
+      await sleep(20);
+      await put(10, false);
+      const got = (await t.list(p('more'))).map((e) => `${e.name}:${e.size}`).sort();
+      const want = [...Array.from({ length: 11 }, (_, i) => `s${i}.csv:${body(i).length}`), 'plain.txt:5'].sort();
+      assert.deepEqual(got, want);
+      for (const i of [0, 5, 7, 9, 10]) assert.deepEqual(await readAll(t.read(q(`s${i}.csv`))), body(i));
+    });
+
     it('deletes a file', async () => {
       await t.write(p('gone.txt'), Buffer.from('x'));
       await t.delete(p('gone.txt'));

@@ -265,3 +265,81 @@ test('writeThenRename: a server that closes after 226 fails the call as Unavaila
     'EPSV', 'STOR /out/.s3.part', 'RNFR /out/.s3.part', 'RNTO /out/s3.csv',
   ]);
 });
+
+test('writeThenRename with `more`: the next data port is asked with the rename and used by the next STOR only; any other call, a refused EPSV or an ended session voids it', async (tc) => {
+  const dataServers: Server[] = [];
+  const received: string[] = [];
+  /** how the fake answers the n-th EPSV of the whole run (0-based); default: a port */
+  const epsvPlan = new Map<number, string>([[8, 'refuse'], [10, 'oops']]);
+  let epsvs = 0;
+  const listen = (s: Socket, reply: (port: number) => string) => {
+    const ds = createServer((d) => {
+      const chunks: Buffer[] = [];
+      d.on('data', (c: Buffer) => chunks.push(c));
+      d.on('end', () => {
+        received.push(Buffer.concat(chunks).toString());
+        s.write('226 Transfer complete.\r\n');
+        ds.close();
+      });
+    });
+    dataServers.push(ds);
+    ds.listen(0, '127.0.0.1', () => s.write(reply((ds.address() as AddressInfo).port)));
+  };
+  const srv = await fakeFtp((cmd, arg, s) => {
+    if (cmd === 'EPSV') {
+      const plan = epsvPlan.get(epsvs++);
+      if (plan === 'refuse') return void s.write('502 EPSV not implemented.\r\n');
+      if (plan === 'oops') return void s.write('500 OOPS: vsf_sysutil_bind\r\n');
+      listen(s, (port) => `229 Entering Extended Passive Mode (|||${port}|)\r\n`);
+    } else if (cmd === 'PASV') listen(s, (port) => `227 Entering Passive Mode (127,0,0,1,${port >> 8},${port & 255}).\r\n`);
+    else if (cmd === 'STOR') s.write('150 Ok to send data.\r\n');
+    else if (cmd === 'RNFR') s.write('350 Ready for RNTO.\r\n');
+    else if (cmd === 'RNTO') s.write(`250 Rename successful (${arg}).\r\n`);
+    else s.write('502 not here\r\n');
+  });
+  tc.after(async () => {
+    for (const d of dataServers) d.close();
+    await srv.close();
+  });
+  const t = createFtpTransport(ctx(`ftp://u:pw@127.0.0.1:${srv.port}`, {}, 30_000));
+  tc.after(() => t.close());
+  const put = (n: number, more: boolean) => t.writeThenRename!(`/out/.s${n}.part`, `/out/s${n}.csv`, Buffer.from(`sale ${n}`), () => undefined, { more });
+  const since = () => {
+    const from = srv.commands.length;
+    return () => srv.commands.slice(from).filter((c) => /^(EPSV|PASV|STOR|RNFR|RNTO)/.test(c)).map((c) => c.replace(/ \/out\/(\.?s\d+)\..*$/, ' $1'));
+  };
+
+  // a backlog: the port for s1 comes with s0's rename, s2's with s1's; s2 is the last (no more)
+  let cmds = since();
+  await put(0, true);
+  await put(1, true);
+  await put(2, false);
+  assert.deepEqual(cmds(), ['EPSV', 'STOR .s0', 'RNFR .s0', 'RNTO s0', 'EPSV', 'STOR .s1', 'RNFR .s1', 'RNTO s1', 'EPSV', 'STOR .s2', 'RNFR .s2', 'RNTO s2']);
+
+  // another call in between voids the spare port: the next STOR asks again
+  cmds = since();
+  await put(3, true);
+  await t.rename('/out/x.csv', '/out/y.csv');
+  await put(4, false);
+  assert.deepEqual(cmds(), ['EPSV', 'STOR .s3', 'RNFR .s3', 'RNTO s3', 'EPSV', 'RNFR /out/x.csv', 'RNTO /out/y.csv', 'EPSV', 'STOR .s4', 'RNFR .s4', 'RNTO s4']);
+
+  // EPSV refused when asked with a rename: the rename stands, the next STOR goes by PASV
+  cmds = since();
+  await put(5, true); // EPSV #6, then #7 with the rename
+  await put(6, true); // uses #7; #8 with the rename: refused
+  await put(7, true); // PASV, then PASV with the rename
+  await put(8, false);
+  assert.deepEqual(cmds(), ['EPSV', 'STOR .s5', 'RNFR .s5', 'RNTO s5', 'EPSV', 'STOR .s6', 'RNFR .s6', 'RNTO s6', 'EPSV', 'PASV', 'STOR .s7', 'RNFR .s7', 'RNTO s7', 'PASV', 'STOR .s8', 'RNFR .s8', 'RNTO s8']);
+  assert.equal(srv.logins(), 1);
+
+  // the server ends the session on the EPSV asked with a rename: the rename stands, the next call logs in again
+  epsvs = 9;
+  const t2 = createFtpTransport(ctx(`ftp://u:pw@127.0.0.1:${srv.port}`, {}, 30_000));
+  tc.after(() => t2.close());
+  cmds = since();
+  await t2.writeThenRename!('/out/.s9.part', '/out/s9.csv', Buffer.from('sale 9'), () => undefined, { more: true }); // EPSV #9, #10 with the rename: OOPS
+  await t2.writeThenRename!('/out/.s10.part', '/out/s10.csv', Buffer.from('sale 10'), () => undefined);
+  assert.deepEqual(cmds(), ['EPSV', 'STOR .s9', 'RNFR .s9', 'RNTO s9', 'EPSV', 'EPSV', 'STOR .s10', 'RNFR .s10', 'RNTO s10']);
+  assert.equal(srv.logins(), 3, 'one login for t, two for t2 (the OOPS ended the first)');
+  assert.deepEqual(received, Array.from({ length: 11 }, (_, i) => `sale ${i}`));
+});

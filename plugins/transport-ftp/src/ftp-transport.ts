@@ -55,7 +55,26 @@ type TransferStrategy = (ftp: FTPContext) => Promise<FTPResponse>;
 interface Call {
   touch(): void;
   waitingOnCaller?: () => boolean;
+  /** the passive reply the previous call got for this one (see Spare); taken by the first lean STOR */
+  spare?: Spare | undefined;
 }
+
+/**
+ * A passive reply asked for in the same write as a rename, because the caller said another upload
+ * follows at once (CallOptions.more): the next lean STOR on that connection connects to its port
+ * instead of sending EPSV and waiting — one round trip fewer per file of a backlog. Only the call
+ * right after the rename may take it (run() hands it to that call and forgets it, so a LIST, a
+ * NOOP or anything else in between, which may make the server drop the listener, voids it), and
+ * only while it is fresh.
+ */
+interface Spare {
+  c: Client;
+  port: number;
+  at: number;
+}
+
+/** a spare passive port older than this is not used: a new EPSV replaces it on the server */
+const SPARE_MAX_AGE_MS = 5_000;
 
 /** The call holding the connection, as the watchdog sees it. */
 interface ActiveCall extends Call {
@@ -67,6 +86,19 @@ interface ActiveCall extends Call {
 /** A source stream failed during an upload: that is the caller's error, passed through as it is. */
 class SourceFailed {
   constructor(readonly error: unknown) {}
+}
+
+/** The data port of a 229 (EPSV) or 227 (PASV) reply; undefined when it names none. */
+function passivePort(stage: 'EPSV' | 'PASV', message: string): number | undefined {
+  let port: number | undefined;
+  if (stage === 'EPSV') {
+    const m = /\(([^\d\s])\1\1(\d+)\1\)/.exec(message);
+    port = m ? Number(m[2]) : undefined;
+  } else {
+    const m = /(\d+),(\d+),(\d+),(\d+),(\d+),(\d+)/.exec(message);
+    port = m ? Number(m[5]) * 256 + Number(m[6]) : undefined;
+  }
+  return port !== undefined && port > 0 && port < 65536 ? port : undefined;
 }
 
 /** The caller's step inside a call (writeThenRename's `between`) failed: passed through as it is, the connection kept. */
@@ -138,6 +170,8 @@ export class FtpTransport implements Transport {
   private readonly listingMode: ListingMode;
   /** this connection answered EPSV with an error: storeLean asks PASV (reset on every new connection) */
   private epsvRefused = false;
+  /** the passive reply that came with the last rename, for the next call (see Spare) */
+  private spare: Spare | undefined;
   /** how this connection lists, once its first STAT answered (reset on every new connection) */
   private listingBy: 'stat' | 'list' | undefined;
   private readonly log: Logger;
@@ -385,7 +419,7 @@ export class FtpTransport implements Transport {
       call.touch();
       // aborted or timed out during the step: the connection is gone, and so is the rename
       if (c.closed) throw new Error('Client is closed: the connection was closed before the rename');
-      await this.renameOn(c, tmp, target, src, dst);
+      await this.renameOn(c, tmp, target, src, dst, opts?.more === true);
     });
   }
 
@@ -416,13 +450,36 @@ export class FtpTransport implements Transport {
       ftp.log(`> ${cmd}`);
       control.write(cmd + '\r\n', ftp.encoding);
     };
+    // the port the rename before this call asked for (see Spare): this connection's, and fresh
+    const spare = call.spare;
+    call.spare = undefined;
+    const sparePort = spare && spare.c === c && host && Date.now() - spare.at < SPARE_MAX_AGE_MS ? spare.port : undefined;
+    /** the task's resolver once the first reply came; before it, a failure goes through the context */
+    let current: { reject(e: unknown): void } | undefined;
+    const fail = (e: Error) => (current ? current.reject(e) : ftp.closeWithError(e));
+    const startData = (port: number) => {
+      // the control connection's address, as basic-ftp does for PASV too (a NATed server's own idea of its address is often wrong)
+      data = connect({ host: host!, port });
+      data.once('error', fail);
+      // The bytes are queued until connected; then the socket is closed, which sends the FIN
+      // after them (the server sends nothing on a STOR's data connection, so no reset): one
+      // syscall fewer than end()'s shutdown + close, and none of its stream states.
+      // (Destroyed from a microtask: destroyed inside the write's callback, the stream builds
+      // an ERR_STREAM_DESTROYED error with its stack for the empty write queue, ~13 µs a file.)
+      const d = data;
+      const close = () => queueMicrotask(() => d.destroy());
+      if (buf.length > 0) d.write(buf, (err) => void (err ? undefined : close()));
+      else d.once('connect', close);
+      stage = 'STOR';
+      send('STOR ' + wire);
+    };
     try {
       await task(() => {
         const t = ftp.handle(undefined, (res, tk) => {
+          current = tk;
           if (res instanceof Error && !(res instanceof FTPError)) return tk.reject(res); // socket error, closed
           call.touch();
           if (stage !== 'STOR') {
-            let port: number | undefined;
             if (res instanceof FTPError) {
               if (isSessionEnded(res)) return tk.reject(res);
               if (stage === 'EPSV') {
@@ -433,28 +490,9 @@ export class FtpTransport implements Transport {
               // basic-ftp's wording, which errors.ts classifies (a blocked data port, usually)
               return tk.reject(new Error(`None of the available transfer strategies work. Last error response was '${res.message}'.`));
             }
-            if (stage === 'EPSV') {
-              const m = /\(([^\d\s])\1\1(\d+)\1\)/.exec(res.message);
-              port = m ? Number(m[2]) : undefined;
-            } else {
-              const m = /(\d+),(\d+),(\d+),(\d+),(\d+),(\d+)/.exec(res.message);
-              port = m ? Number(m[5]) * 256 + Number(m[6]) : undefined;
-            }
-            if (port === undefined || !(port > 0 && port < 65536) || !host) return tk.reject(new FTPError({ code: res.code, message: `${stage} answered "${res.message}"` }));
-            // the control connection's address, as basic-ftp does for PASV too (a NATed server's own idea of its address is often wrong)
-            data = connect({ host, port });
-            data.once('error', (e) => tk.reject(e));
-            // The bytes are queued until connected; then the socket is closed, which sends the FIN
-            // after them (the server sends nothing on a STOR's data connection, so no reset): one
-            // syscall fewer than end()'s shutdown + close, and none of its stream states.
-            // (Destroyed from a microtask: destroyed inside the write's callback, the stream builds
-            // an ERR_STREAM_DESTROYED error with its stack for the empty write queue, ~13 µs a file.)
-            const d = data;
-            const close = () => queueMicrotask(() => d.destroy());
-            if (buf.length > 0) d.write(buf, (err) => void (err ? undefined : close()));
-            else d.once('connect', close);
-            stage = 'STOR';
-            return send('STOR ' + wire);
+            const port = passivePort(stage, res.message);
+            if (port === undefined || !host) return tk.reject(new FTPError({ code: res.code, message: `${stage} answered "${res.message}"` }));
+            return startData(port);
           }
           if (res instanceof FTPError) return tk.reject(res); // 4xx/5xx on STOR: the session stays usable
           if (res.code === 150 || res.code === 125) started = true;
@@ -463,7 +501,8 @@ export class FtpTransport implements Transport {
             else tk.reject(new Error(`STOR answered "${res.message}" before the data connection was used`));
           } else if (res.code >= 300) tk.reject(new Error(`Unexpected FTP response is requesting an answer: ${res.message}`));
         });
-        send(stage);
+        if (sparePort !== undefined) startData(sparePort);
+        else send(stage);
         return t;
       });
     } catch (e) {
@@ -487,10 +526,16 @@ export class FtpTransport implements Transport {
    * session stays in step. RNFR's error is the one reported. RNFR/RNTO replaces an existing
    * target on vsftpd, pure-ftpd and proftpd (rename(2) underneath).
    */
-  private async renameOn(c: Client, from: string, to: string, src: string, dst: string): Promise<void> {
+  private async renameOn(c: Client, from: string, to: string, src: string, dst: string, askNext = false): Promise<void> {
     if (/[\r\n\0]/.test(src + dst)) throw new TransportError('Protocol', `ftp rename ${from} → ${to}: control characters in a name`, { path: from });
     const ftp = c.ftp;
+    // askNext: the next file's passive command rides in the same write (see Spare); its reply is
+    // always read here, so the session stays in step whatever it says
+    const next = askNext ? (this.epsvRefused ? 'PASV' : 'EPSV') : undefined;
     let first: FTPError | undefined;
+    let second: FTPError | undefined;
+    let spare: Spare | undefined;
+    let ended = false;
     let replies = 0;
     try {
       await task(() => {
@@ -501,14 +546,28 @@ export class FtpTransport implements Transport {
             else if (res.code !== 350) first = new FTPError({ code: res.code, message: `RNFR answered "${res.message}"` });
             return;
           }
+          if (replies === 2) {
+            if (res instanceof FTPError) second = res;
+            if (next) return;
+          } else if (res instanceof FTPError) {
+            // no spare: the next STOR asks again (and meets whatever this was); a session the
+            // server ended is dropped once the rename's own answer is in
+            if (isSessionEnded(res)) ended = true;
+            else if (next === 'EPSV') this.epsvRefused = true;
+          } else {
+            const port = next && passivePort(next, res.message);
+            if (port) spare = { c, port, at: Date.now() };
+          }
           if (first) return tk.reject(first);
-          if (res instanceof FTPError) return tk.reject(res);
+          if (second) return tk.reject(second);
           tk.resolve(res);
         });
-        ftp.log(`> RNFR ${src}\n> RNTO ${dst}`);
-        ftp.socket.write(`RNFR ${src}\r\nRNTO ${dst}\r\n`, ftp.encoding);
+        ftp.log(`> RNFR ${src}\n> RNTO ${dst}${next ? `\n> ${next}` : ''}`);
+        ftp.socket.write(`RNFR ${src}\r\nRNTO ${dst}\r\n${next ? next + '\r\n' : ''}`, ftp.encoding);
         return t;
       });
+      if (ended) this.discard();
+      else if (spare && !first && !second) this.spare = spare;
     } catch (e) {
       // (a 421 or a socket error maps to a retryable kind: run() then drops the connection)
       if (e === first) throw toTransportError(e, 'rename', from, this.secrets);
@@ -578,6 +637,7 @@ export class FtpTransport implements Transport {
   private discard(): void {
     const c = this.client;
     this.client = undefined;
+    this.spare = undefined;
     try {
       c?.close();
     } catch {
@@ -679,7 +739,9 @@ export class FtpTransport implements Transport {
         last: Date.now(),
         touch: () => (active.last = Date.now()),
         kill,
+        spare: this.spare,
       };
+      this.spare = undefined; // this call's, or nobody's
       call = active;
       this.active = active;
       this.armWatchdog();
@@ -744,6 +806,7 @@ export class FtpTransport implements Transport {
     this.keepAliveTimer = setTimeout(() => {
       void this.lock().then(async (release) => {
         try {
+          this.spare = undefined; // a NOOP may end a server's wait for the data connection
           if (this.client && !this.client.closed) await this.client.send('NOOP');
         } catch {
           this.discard(); // dead: the next call reconnects

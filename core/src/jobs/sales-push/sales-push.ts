@@ -199,11 +199,12 @@ export class SalesPush {
   }
 
   /** putFile (temp name + rename, or one atomic write); the file appearing under its name waits for the local copy */
-  private async upload(t: Transport, p: Prepared, job: PushJob): Promise<void> {
+  private async upload(t: Transport, p: Prepared, job: PushJob, more: boolean): Promise<void> {
     const { signal } = this.deps;
     await this.ready(t);
     await putFile(t, this.dir, p.name, p.bytes, {
       signal,
+      more,
       afterTemp: () => fault(`${job}:uploaded-temp`),
       // no promise of its own when there is nothing to wait for (a backlog's copies are written at once)
       beforeVisible: () => {
@@ -452,7 +453,8 @@ export class SalesPush {
         const { name, bytes } = p;
         for (;;) {
           try {
-            const up = this.upload(t, p, job);
+            // more: every lane still has a file to take after this one (the last round asks for nothing)
+            const up = this.upload(t, p, job, items.length - next >= transports.length);
             lookAhead();
             await up;
             break;

@@ -28,6 +28,7 @@ export function putsAtomically(t: Transport): boolean {
  */
 export async function putFile(t: Transport, dir: string, name: string, data: Readable | Uint8Array, opts: PutOptions = {}): Promise<void> {
   const call: CallOptions = opts.signal ? { signal: opts.signal } : {};
+  if (opts.more) call.more = true;
   const target = remotePath(dir, name);
   if (putsAtomically(t)) {
     await opts.beforeVisible?.();
