@@ -113,9 +113,12 @@ async function main(): Promise<number> {
   }
 
   let salesFlush: SalesFlushReport | undefined;
+  let salesFlushFar: SalesFlushReport | undefined;
   let salesLatency: SalesLatencyReport | undefined;
   if (want('sales')) {
     salesFlush = await salesFlushBench({ rounds: intArg(args, 'rounds', 5), profile: args.has('profile') });
+    // the same backlog to a server 10 ms away (a relay delays the control connection): round trips, not CPU
+    salesFlushFar = await salesFlushBench({ rounds: 3, sales: 200, rttMs: 10, only: ['node-floor', 'cfx-cli-shm-4'] });
     salesLatency = await salesLatencyBench({ samples: intArg(args, 'sale-samples', 500) });
     process.stdout.write('\n');
   }
@@ -167,6 +170,7 @@ async function main(): Promise<number> {
   if (price) process.stdout.write(renderPriceImport(price) + '\n');
   if (poll) process.stdout.write(renderPoll(poll) + '\n');
   if (salesFlush) process.stdout.write(renderSalesFlush(salesFlush) + '\n');
+  if (salesFlushFar) process.stdout.write(renderSalesFlush(salesFlushFar) + '\n');
   if (salesLatency) process.stdout.write(renderSalesLatency(salesLatency) + '\n');
   if (admin) process.stdout.write(renderAdminBench(admin) + '\n');
   if (sftpDownload) process.stdout.write(renderSftpDownload(sftpDownload) + '\n');
@@ -178,7 +182,7 @@ async function main(): Promise<number> {
 
   const dir = join(OUT_DIR, 'bench');
   mkdirSync(dir, { recursive: true });
-  const json = JSON.stringify({ startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), env: { ...env, loadavgAtEnd: loadavg() }, args: Object.fromEntries(args), price, poll, salesFlush, salesLatency, admin, sftpDownload, sftpFlush, price1c, fuzz, startup, fleet }, null, 2) + '\n';
+  const json = JSON.stringify({ startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), env: { ...env, loadavgAtEnd: loadavg() }, args: Object.fromEntries(args), price, poll, salesFlush, salesFlushFar, salesLatency, admin, sftpDownload, sftpFlush, price1c, fuzz, startup, fleet }, null, 2) + '\n';
   writeFileSync(join(dir, 'latest.json'), json);
   writeFileSync(join(dir, `${startedAt.toISOString().replace(/[:.]/g, '-')}.json`), json);
   process.stdout.write(`\nJSON: ${join(dir, 'latest.json')}\n`);

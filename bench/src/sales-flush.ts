@@ -13,6 +13,7 @@
 import { spawn, type ChildProcessByStdio, type SpawnOptions } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { CFX_BIN, OUT_DIR } from './common.js';
+import { startDelayProxy } from './delay-proxy.js';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -45,6 +46,11 @@ export interface SalesFlushOptions {
   progress?: boolean;
   /** V8 CPU profiles of the `cfx push` children into .bench-out/prof/ */
   profile?: boolean;
+  /**
+   * every client reaches the server through a relay that delays the control connection by half of
+   * this each way (delay-proxy.ts): a server that is not on loopback. 0 (default): direct.
+   */
+  rttMs?: number;
 }
 
 export interface SalesFlushReport {
@@ -61,6 +67,8 @@ export interface SalesFlushReport {
   cpuSec: Record<string, number>;
   /** median of variant / median of lftp */
   ratios: Record<string, number>;
+  /** the control connection's added round trip (0: loopback as it is) */
+  rttMs: number;
 }
 
 /** checks the remote dir holds exactly the expected files and no temp file, then removes it */
@@ -244,11 +252,22 @@ async function rawRun(s: BenchServer, files: { name: string; bytes: Buffer }[], 
 }
 
 export async function salesFlushBench(o: SalesFlushOptions = {}): Promise<SalesFlushReport> {
+  const log = (m: string) => o.progress !== false && process.stderr.write(m + '\n');
+  const rttMs = o.rttMs ?? 0;
+  const direct = benchServer();
+  const proxy = rttMs > 0 ? await startDelayProxy(new URL(direct.ftpUrl).hostname, Number(new URL(direct.ftpUrl).port || 21), rttMs / 2) : undefined;
+  const s: BenchServer = proxy ? { ...direct, ftpUrl: Object.assign(new URL(direct.ftpUrl), { port: String(proxy.port) }).href } : direct;
+  try {
+    return await flushRounds(o, s, rttMs, log);
+  } finally {
+    await proxy?.close();
+  }
+}
+
+async function flushRounds(o: SalesFlushOptions, s: BenchServer, rttMs: number, log: (m: string) => void): Promise<SalesFlushReport> {
   const rounds = o.rounds ?? 5;
   const n = o.sales ?? 1000;
   const only = o.only;
-  const log = (m: string) => o.progress !== false && process.stderr.write(m + '\n');
-  const s = benchServer();
   const sales = Array.from({ length: n }, (_, i) => bigSale(i + 1, { day: `2025-03-${String(1 + (i % 28)).padStart(2, '0')}` }));
   mkdirSync(SHM_WORK, { recursive: true });
   mkdirSync(DISK_WORK, { recursive: true });
@@ -316,18 +335,19 @@ export async function salesFlushBench(o: SalesFlushOptions = {}): Promise<SalesF
   const medians = Object.fromEntries(variants.map((v) => [v.id, median(rates[v.id]!)]));
   const ratios = Object.fromEntries(variants.map((v) => [v.id, medians[v.id]! / medians.lftp!]));
   const cpuSec = Object.fromEntries(variants.filter((v) => cpu[v.id]!.length > 0).map((v) => [v.id, median(cpu[v.id]!)]));
-  return { labels: Object.fromEntries(variants.map((v) => [v.id, v.label])), sales: n, bytesPerFile, rounds, rates, medians, ratios, cpuSec };
+  return { labels: Object.fromEntries(variants.map((v) => [v.id, v.label])), sales: n, bytesPerFile, rounds, rates, medians, ratios, cpuSec, rttMs };
 }
 
 const TARGETS: Record<string, number> = { 'cfx-cli-disk-4': TARGET_FOUR_CONNECTIONS, 'cfx-cli-shm-4': TARGET_FOUR_CONNECTIONS, 'cfx-shm-1': TARGET_ONE_CONNECTION, 'cfx-disk-1': TARGET_ONE_CONNECTION, 'cfx-shm-4': TARGET_FOUR_CONNECTIONS, 'cfx-disk-4': TARGET_FOUR_CONNECTIONS };
 
 export function renderSalesFlush(r: SalesFlushReport): string {
   const out = [
-    `sale backlog flush: ${r.sales} files × ${fmt(r.bytesPerFile)} B, temp name + rename, server root on /dev/shm; median of ${r.rounds} interleaved rounds`,
+    `sale backlog flush: ${r.sales} files × ${fmt(r.bytesPerFile)} B, temp name + rename, server root on /dev/shm; median of ${r.rounds} interleaved rounds${r.rttMs > 0 ? `; control connection through a relay adding ${r.rttMs} ms round trip` : ''}`,
     `${'variant'.padEnd(40)} ${'files/s'.padStart(8)} ${'× lftp'.padStart(7)} ${'CPU s'.padStart(6)}  target`,
   ];
   for (const id of Object.keys(r.medians)) {
-    const t = TARGETS[id];
+    // the issue's targets are for loopback; over the relay the ratio is shown without a verdict
+    const t = r.rttMs > 0 ? undefined : TARGETS[id];
     const verdict = t === undefined ? '' : `≥ ${t.toFixed(2)} ${r.ratios[id]! >= t ? 'PASS' : 'MISS'}`;
     const cpu = r.cpuSec[id] === undefined ? '' : r.cpuSec[id]!.toFixed(2);
     out.push(`${r.labels[id]!.padEnd(40)} ${fmt(r.medians[id]!).padStart(8)} ${fmt(r.ratios[id]!, 2).padStart(7)} ${cpu.padStart(6)}  ${verdict}`);
@@ -339,7 +359,7 @@ export function renderSalesFlush(r: SalesFlushReport): string {
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const args = process.argv.slice(2);
   const only = flag(args, 'only');
-  salesFlushBench({ rounds: Number(flag(args, 'rounds') ?? 5), sales: Number(flag(args, 'sales') ?? 1000), ...(only ? { only: only.split(',') } : {}), progress: !args.includes('--json'), profile: args.includes('--profile') }).then((r) => {
+  salesFlushBench({ rounds: Number(flag(args, 'rounds') ?? 5), sales: Number(flag(args, 'sales') ?? 1000), rttMs: Number(flag(args, 'rtt-ms') ?? 0), ...(only ? { only: only.split(',') } : {}), progress: !args.includes('--json'), profile: args.includes('--profile') }).then((r) => {
     process.stdout.write((args.includes('--json') ? JSON.stringify(r, null, 2) : renderSalesFlush(r)) + '\n');
   }, (e) => {
     console.error(e);
