@@ -13,6 +13,7 @@ import {
 import type { App } from '../app/app.js';
 import { coreRefs } from '../di/refs.js';
 import { prefixedKv } from '../di/wiring.js';
+import { CORE_JOB_LOADERS } from '../jobs/loaders.js';
 
 /** How a run is recorded in the runs table (status, metrics, the admin page's exchange log). */
 export interface RecordPolicy {
@@ -68,11 +69,10 @@ export class JobExecutor {
   }
 
   private async contribution(id: string): Promise<{ job: JobContribution; pluginId?: string }> {
-    // core's jobs (every job's module: the price pull, collect, publish, …) load when a job first
-    // runs, not with the App every command opens (issue 20, start-up)
-    const { CORE_JOB_CONTRIBUTIONS } = await import('../jobs/index.js');
-    const core = CORE_JOB_CONTRIBUTIONS.find((j) => j.id === id);
-    if (core) return { job: core };
+    // a core job's module (the price pull, collect, publish, …) loads when that job first runs,
+    // not with the App every command opens, nor with another job (issue 20, start-up)
+    const load = Object.hasOwn(CORE_JOB_LOADERS, id) ? CORE_JOB_LOADERS[id] : undefined;
+    if (load) return { job: await load() };
     if (!this.app.host.knownJobs().some((j) => j.id === id)) {
       throw new CfxError(ErrorCodes.USAGE, `unknown job "${id}" (available: ${this.ids().join(', ')})`, { details: { job: id } });
     }
