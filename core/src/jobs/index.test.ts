@@ -2,8 +2,9 @@ import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { CORE_JOBS } from '../host/host.js';
 import { FAULT_POINTS } from '../faults/index.js';
-import { CORE_JOB_CONTRIBUTIONS } from './index.js';
-import { CORE_JOB_LOADERS } from './loaders.js';
+import { CORE_JOB_LOADERS, loadCoreJobs } from './index.js';
+
+const CORE_JOB_CONTRIBUTIONS = await loadCoreJobs();
 
 // The host knows core's job ids and roles from its manifest (no job code is loaded to validate a
 // config); the contributions are the truth. This keeps the two lists one.
@@ -21,7 +22,6 @@ it('every job id is unique, and every fault point belongs to a known job (or the
   for (const j of jobsOfPoints) assert.ok(ids.includes(j) || j === 'delivery', `fault points of an unknown job "${j}"`);
 });
 
-it('the lazy loaders (jobs/loaders.ts, what the executor uses) give exactly the contributions, by their ids', async () => {
-  assert.deepEqual(Object.keys(CORE_JOB_LOADERS).sort(), CORE_JOB_CONTRIBUTIONS.map((j) => j.id).sort());
-  for (const j of CORE_JOB_CONTRIBUTIONS) assert.equal(await CORE_JOB_LOADERS[j.id]!(), j, j.id);
+it('each loader is keyed by the id of the job it loads', async () => {
+  for (const [id, load] of Object.entries(CORE_JOB_LOADERS)) assert.equal((await load()).id, id);
 });

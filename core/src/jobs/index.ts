@@ -1,14 +1,24 @@
 import type { JobContribution } from '../api/index.js';
-import { archivePruneJob } from './archive-prune/index.js';
-import { officePublishJob } from './office-publish/index.js';
-import { pricesPullJob } from './prices-pull/index.js';
-import { salesCollectJob } from './sales-collect/index.js';
-import { salesPushJob } from './sales-push/index.js';
-import { salesResendJob } from './sales-resend/index.js';
-import { statusPublishJob } from './status-publish/index.js';
 
 /**
  * core's own jobs, one folder each (core/src/jobs/<id>/index.ts): the one list the executor reads.
- * A new core job is a new folder and one line here; a plugin's job needs neither (contributes.jobs).
+ * A new core job is a new folder and one line here (and its id and roles in the host's manifest,
+ * CORE_JOBS: a test keeps the two one); a plugin's job needs neither (contributes.jobs).
+ *
+ * Each module loads when its job first runs: `cfx push` imports the sales push, not the price
+ * pull's catalog build nor the office's collect and publish (issue 20, start-up).
  */
-export const CORE_JOB_CONTRIBUTIONS: readonly JobContribution[] = [pricesPullJob, salesPushJob, salesResendJob, salesCollectJob, officePublishJob, archivePruneJob, statusPublishJob] as readonly JobContribution[];
+export const CORE_JOB_LOADERS: Readonly<Record<string, () => Promise<JobContribution>>> = {
+  'prices.pull': async () => (await import('./prices-pull/index.js')).pricesPullJob as JobContribution,
+  'sales.push': async () => (await import('./sales-push/index.js')).salesPushJob as JobContribution,
+  'sales.resend': async () => (await import('./sales-resend/index.js')).salesResendJob as JobContribution,
+  'sales.collect': async () => (await import('./sales-collect/index.js')).salesCollectJob as JobContribution,
+  'office.publish': async () => (await import('./office-publish/index.js')).officePublishJob as JobContribution,
+  'archive.prune': async () => (await import('./archive-prune/index.js')).archivePruneJob as JobContribution,
+  'status.publish': async () => (await import('./status-publish/index.js')).statusPublishJob as JobContribution,
+};
+
+/** every core job, loaded (tests, and whatever needs them all) */
+export function loadCoreJobs(): Promise<JobContribution[]> {
+  return Promise.all(Object.values(CORE_JOB_LOADERS).map((load) => load()));
+}

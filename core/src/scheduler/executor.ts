@@ -13,7 +13,7 @@ import {
 import type { App } from '../app/app.js';
 import { coreRefs } from '../di/refs.js';
 import { prefixedKv } from '../di/wiring.js';
-import { CORE_JOB_LOADERS } from '../jobs/loaders.js';
+import { CORE_JOB_LOADERS } from '../jobs/index.js';
 
 /** How a run is recorded in the runs table (status, metrics, the admin page's exchange log). */
 export interface RecordPolicy {
