@@ -206,9 +206,36 @@ test('STAT: a name that fakes the end line is joined back; a server whose replie
   assert.equal(srv.logins(), 2, 'a new connection after the lie');
 });
 
+/**
+ * The fake's passive listeners: each takes one upload, keeps its bytes in `received` and answers
+ * 226 on the control socket (then runs `after226`, if given).
+ */
+function dataListeners(received: string[]): { listen(s: Socket, reply: (port: number) => string, after226?: () => void): void; close(): void } {
+  const servers: Server[] = [];
+  return {
+    listen(s, reply, after226) {
+      const ds = createServer((d) => {
+        const chunks: Buffer[] = [];
+        d.on('data', (c: Buffer) => chunks.push(c));
+        d.on('end', () => {
+          received.push(Buffer.concat(chunks).toString());
+          s.write('226 Transfer complete.\r\n');
+          after226?.();
+          ds.close();
+        });
+      });
+      servers.push(ds);
+      ds.listen(0, '127.0.0.1', () => s.write(reply((ds.address() as AddressInfo).port)));
+    },
+    close() {
+      for (const d of servers) d.close();
+    },
+  };
+}
+
 test('writeThenRename: a server that closes after 226 fails the call as Unavailable (no hang); a 421 on STOR or an OOPS on EPSV ends the session; the next call logs in again', async (tc) => {
-  const dataServers: Server[] = [];
   const received: string[] = [];
+  const data = dataListeners(received);
   /** what the fake does to the session after STOR's 226, per login */
   const plans = ['close-after-226', '421-on-stor', 'oops-on-epsv', 'ok'];
   let session = -1;
@@ -216,18 +243,7 @@ test('writeThenRename: a server that closes after 226 fails the call as Unavaila
     const plan = plans[session] ?? 'ok';
     if (cmd === 'EPSV') {
       if (plan === 'oops-on-epsv') return void s.write('500 OOPS: vsf_sysutil_bind\r\n');
-      const ds = createServer((d) => {
-        const chunks: Buffer[] = [];
-        d.on('data', (c: Buffer) => chunks.push(c));
-        d.on('end', () => {
-          received.push(Buffer.concat(chunks).toString());
-          s.write('226 Transfer complete.\r\n');
-          if (plan === 'close-after-226') s.end();
-          ds.close();
-        });
-      });
-      dataServers.push(ds);
-      ds.listen(0, '127.0.0.1', () => s.write(`229 Entering Extended Passive Mode (|||${(ds.address() as AddressInfo).port}|)\r\n`));
+      data.listen(s, (port) => `229 Entering Extended Passive Mode (|||${port}|)\r\n`, () => void (plan === 'close-after-226' && s.end()));
     } else if (cmd === 'STOR') {
       s.write(plan === '421-on-stor' ? '421 Service not available, closing control connection.\r\n' : '150 Ok to send data.\r\n');
       if (plan === '421-on-stor') s.end();
@@ -236,7 +252,7 @@ test('writeThenRename: a server that closes after 226 fails the call as Unavaila
     else s.write('502 not here\r\n');
   });
   tc.after(async () => {
-    for (const d of dataServers) d.close();
+    data.close();
     await srv.close();
   });
   // a 30 s deadline: a hang would end in Timeout, not in the kinds asserted here
@@ -267,24 +283,11 @@ test('writeThenRename: a server that closes after 226 fails the call as Unavaila
 });
 
 test('writeThenRename with `more`: the next data port is asked with the rename and used by the next STOR only; any other call, a refused EPSV or an ended session voids it', async (tc) => {
-  const dataServers: Server[] = [];
   const received: string[] = [];
+  const { listen, close: closeData } = dataListeners(received);
   /** how the fake answers the n-th EPSV of the whole run (0-based); default: a port */
   const epsvPlan = new Map<number, string>([[8, 'refuse'], [10, 'oops']]);
   let epsvs = 0;
-  const listen = (s: Socket, reply: (port: number) => string) => {
-    const ds = createServer((d) => {
-      const chunks: Buffer[] = [];
-      d.on('data', (c: Buffer) => chunks.push(c));
-      d.on('end', () => {
-        received.push(Buffer.concat(chunks).toString());
-        s.write('226 Transfer complete.\r\n');
-        ds.close();
-      });
-    });
-    dataServers.push(ds);
-    ds.listen(0, '127.0.0.1', () => s.write(reply((ds.address() as AddressInfo).port)));
-  };
   const srv = await fakeFtp((cmd, arg, s) => {
     if (cmd === 'EPSV') {
       const plan = epsvPlan.get(epsvs++);
@@ -298,7 +301,7 @@ test('writeThenRename with `more`: the next data port is asked with the rename a
     else s.write('502 not here\r\n');
   });
   tc.after(async () => {
-    for (const d of dataServers) d.close();
+    closeData();
     await srv.close();
   });
   const t = createFtpTransport(ctx(`ftp://u:pw@127.0.0.1:${srv.port}`, {}, 30_000));
