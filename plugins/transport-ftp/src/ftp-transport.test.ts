@@ -297,7 +297,7 @@ test('writeThenRename with `more`: the next data port is asked with the rename a
     } else if (cmd === 'PASV') listen(s, (port) => `227 Entering Passive Mode (127,0,0,1,${port >> 8},${port & 255}).\r\n`);
     else if (cmd === 'STOR') s.write('150 Ok to send data.\r\n');
     else if (cmd === 'RNFR') s.write('350 Ready for RNTO.\r\n');
-    else if (cmd === 'RNTO') s.write(`250 Rename successful (${arg}).\r\n`);
+    else if (cmd === 'RNTO') s.write(arg.endsWith('/s99.csv') ? '553 Could not rename.\r\n' : `250 Rename successful (${arg}).\r\n`);
     else s.write('502 not here\r\n');
   });
   tc.after(async () => {
@@ -335,6 +335,13 @@ test('writeThenRename with `more`: the next data port is asked with the rename a
   assert.deepEqual(cmds(), ['EPSV', 'STOR .s5', 'RNFR .s5', 'RNTO s5', 'EPSV', 'STOR .s6', 'RNFR .s6', 'RNTO s6', 'EPSV', 'PASV', 'STOR .s7', 'RNFR .s7', 'RNTO s7', 'PASV', 'STOR .s8', 'RNFR .s8', 'RNTO s8']);
   assert.equal(srv.logins(), 1);
 
+  // a rename refused: the call fails as it did, and the port asked with it is not used
+  cmds = since();
+  assert.equal(await kindOf(put(99, true)), 'PermissionDenied');
+  await put(12, false);
+  assert.deepEqual(cmds(), ['PASV', 'STOR .s99', 'RNFR .s99', 'RNTO s99', 'PASV', 'PASV', 'STOR .s12', 'RNFR .s12', 'RNTO s12']);
+  assert.equal(srv.logins(), 1, 'a refused rename keeps the session');
+
   // the server ends the session on the EPSV asked with a rename: the rename stands, the next call logs in again
   epsvs = 9;
   const t2 = createFtpTransport(ctx(`ftp://u:pw@127.0.0.1:${srv.port}`, {}, 30_000));
@@ -344,5 +351,5 @@ test('writeThenRename with `more`: the next data port is asked with the rename a
   await t2.writeThenRename!('/out/.s10.part', '/out/s10.csv', Buffer.from('sale 10'), () => undefined);
   assert.deepEqual(cmds(), ['EPSV', 'STOR .s9', 'RNFR .s9', 'RNTO s9', 'EPSV', 'EPSV', 'STOR .s10', 'RNFR .s10', 'RNTO s10']);
   assert.equal(srv.logins(), 3, 'one login for t, two for t2 (the OOPS ended the first)');
-  assert.deepEqual(received, Array.from({ length: 11 }, (_, i) => `sale ${i}`));
+  assert.deepEqual(received, [0, 1, 2, 3, 4, 5, 6, 7, 8, 99, 12, 9, 10].map((i) => `sale ${i}`));
 });

@@ -556,7 +556,7 @@ export class FtpTransport implements Transport {
             else if (next === 'EPSV') this.epsvRefused = true;
           } else {
             const port = next && passivePort(next, res.message);
-            if (port) spare = { c, port, at: Date.now() };
+            if (port && !first && !second) spare = { c, port, at: Date.now() };
           }
           if (first) return tk.reject(first);
           if (second) return tk.reject(second);
@@ -566,12 +566,15 @@ export class FtpTransport implements Transport {
         ftp.socket.write(`RNFR ${src}\r\nRNTO ${dst}\r\n${next ? next + '\r\n' : ''}`, ftp.encoding);
         return t;
       });
-      if (ended) this.discard();
-      else if (spare && !first && !second) this.spare = spare;
+      if (spare) this.spare = spare;
     } catch (e) {
       // (a 421 or a socket error maps to a retryable kind: run() then drops the connection)
       if (e === first) throw toTransportError(e, 'rename', from, this.secrets);
       throw toTransportError(e, `rename ${from} →`, to, this.secrets);
+    } finally {
+      // the server ended the session on the passive command: whatever the rename's own answer, the
+      // next call logs in again
+      if (ended) this.discard();
     }
   }
 
