@@ -3,7 +3,7 @@
 // (STOR .part + RNFR/RNTO on one client), interleaved in the same run. `node-floor` is the floor of
 // any Node program here: a cold process with no dependencies sending the same files (sales-flush-floor.ts).
 //
-//   node bench/dist/sales-flush.js [--rounds 5] [--sales 1000] [--only cfx-shm-1,raw-1] [--json]
+//   node bench/dist/sales-flush.js [--rounds 5] [--sales 1000] [--only cfx-shm-1,raw-1] [--rtt-ms 10] [--profile] [--json]
 // or from run.ts: `renderSalesFlush(await salesFlushBench({ rounds }))`.
 //
 // Every variant starts cold (login included, as `cfx push` or lftp does); `warm` variants log the
