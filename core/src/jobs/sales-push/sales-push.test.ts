@@ -80,6 +80,33 @@ test('a backlog: all four connections log in before the first upload, every sale
   }
 });
 
+test('a backlog tells the transport another upload follows (`more`) except in its last round: one file per connection', async () => {
+  const { dir, config, store } = setup(20);
+  const volume = config.server.replace('memory://', '');
+  const hints = new Map<string, boolean>();
+  const hinting = () =>
+    new Proxy(new MemoryTransport(volume), {
+      get(target, prop, recv) {
+        const v = Reflect.get(target, prop, recv) as unknown;
+        if (prop !== 'write' || typeof v !== 'function') return v;
+        return (path: string, data: unknown, opts?: { more?: boolean }) => {
+          hints.set(path.slice(path.lastIndexOf('/') + 1), opts?.more === true);
+          return (v as (...a: unknown[]) => unknown).call(target, path, data, opts);
+        };
+      },
+    }) as Transport;
+  try {
+    const push = new SalesPush({ config, store, transports: [0, 1, 2, 3].map(hinting), format, logger: silentLogger() });
+    assert.equal((await push.flush()).sent, 20);
+    const name = (i: number) => `.box-1_S${String(i).padStart(4, '0')}.txt.part`;
+    // the lanes take the sales in order: after sale i, 20 - i are left for 4 lanes
+    assert.deepEqual([...hints].sort(), Array.from({ length: 20 }, (_, i) => [name(i + 1), i + 1 <= 16] as [string, boolean]).sort());
+  } finally {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('a connection that cannot log in fails its lane only: the others send the whole backlog, then its error is thrown', async () => {
   const { store, push, server } = setup(40, 2);
   try {
