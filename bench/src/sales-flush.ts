@@ -181,23 +181,7 @@ function lftpRun(s: BenchServer, src: string, n: number): Promise<number> {
     `lcd ${src}`,
     'mput *.csv',
   ].join('; ');
-  return new Promise((resolve, reject) => {
-    const t0 = process.hrtime.bigint();
-    const p = spawnCpu('lftp', ['-c', script], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    p.stderr.on('data', (c) => (err += c));
-    p.on('error', reject);
-    p.on('close', (code) => {
-      const sec = Number(process.hrtime.bigint() - t0) / 1e9;
-      if (code !== 0) return reject(new Error(`lftp exited ${code}: ${err}`));
-      try {
-        verifyAndDrop(s, dir, n, 'lftp');
-        resolve(sec);
-      } catch (e) {
-        reject(e);
-      }
-    });
-  });
+  return timedUpload(s, 'lftp', ['-c', script], dir, n, 'lftp');
 }
 
 /**
@@ -208,17 +192,25 @@ function lftpRun(s: BenchServer, src: string, n: number): Promise<number> {
 function nodeFloorRun(s: BenchServer, src: string, n: number, connections: number): Promise<number> {
   const dir = freshRemoteDir('flush-floor');
   const script = join(dirname(fileURLToPath(import.meta.url)), 'sales-flush-floor.js');
+  return timedUpload(s, process.execPath, [script, s.ftpUrl, dir, src, String(connections)], dir, n, 'node floor');
+}
+
+/**
+ * Runs an uploader process (lftp, the node floor), timed from exec to exit; then the remote dir
+ * must hold exactly the `n` files and no temp file. Seconds.
+ */
+function timedUpload(s: BenchServer, cmd: string, args: string[], dir: string, n: number, what: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
-    const p = spawnCpu(process.execPath, [script, s.ftpUrl, dir, src, String(connections)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const p = spawnCpu(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     p.stderr.on('data', (c) => (err += c));
     p.on('error', reject);
     p.on('close', (code) => {
       const sec = Number(process.hrtime.bigint() - t0) / 1e9;
-      if (code !== 0) return reject(new Error(`node floor exited ${code}: ${err}`));
+      if (code !== 0) return reject(new Error(`${what} exited ${code}: ${err}`));
       try {
-        verifyAndDrop(s, dir, n, 'node floor');
+        verifyAndDrop(s, dir, n, what);
         resolve(sec);
       } catch (e) {
         reject(e);

@@ -2,9 +2,9 @@ import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { CORE_JOBS } from '../host/host.js';
 import { FAULT_POINTS } from '../faults/index.js';
-import { CORE_JOB_LOADERS, loadCoreJobs } from './index.js';
+import { CORE_JOB_LOADERS } from './index.js';
 
-const CORE_JOB_CONTRIBUTIONS = await loadCoreJobs();
+const CORE_JOB_CONTRIBUTIONS = await Promise.all(Object.values(CORE_JOB_LOADERS).map((load) => load()));
 
 // The host knows core's job ids and roles from its manifest (no job code is loaded to validate a
 // config); the contributions are the truth. This keeps the two lists one.

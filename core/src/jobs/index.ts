@@ -17,8 +17,3 @@ export const CORE_JOB_LOADERS: Readonly<Record<string, () => Promise<JobContribu
   'archive.prune': async () => (await import('./archive-prune/index.js')).archivePruneJob as JobContribution,
   'status.publish': async () => (await import('./status-publish/index.js')).statusPublishJob as JobContribution,
 };
-
-/** every core job, loaded (tests, and whatever needs them all) */
-export function loadCoreJobs(): Promise<JobContribution[]> {
-  return Promise.all(Object.values(CORE_JOB_LOADERS).map((load) => load()));
-}
